@@ -1,0 +1,30 @@
+//! The running application: shared state and the server loop.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+
+use crate::store::Store;
+
+/// Everything a request handler may use. Cloned per request (cheap).
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub metrics: PrometheusHandle,
+    pub started: Arc<std::time::Instant>,
+}
+
+impl AppState {
+    pub fn new(store: Store) -> Self {
+        Self { store, metrics: crate::telemetry::metrics_handle(), started: Arc::new(std::time::Instant::now()) }
+    }
+}
+
+/// Serves the app on `listener` until `shutdown` completes, then lets
+/// in-flight requests finish. Tests call this with a port-0 listener.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let router = crate::http::router(state);
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
+}

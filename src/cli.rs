@@ -1,0 +1,103 @@
+//! What each subcommand does. `main` only parses and calls in here.
+
+use std::io::{BufReader, BufWriter, Write};
+
+use anyhow::{bail, Context};
+
+use crate::app::{serve, AppState};
+use crate::config::{Cli, Command, DbArgs, ServeArgs, TokenCommand};
+use crate::domain::{required_text, slugify, Email, Role};
+use crate::store::{redact_url, NewUser, Store};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::telemetry::init_logging(cli.log_format == "json");
+    match cli.command {
+        Command::Serve(args) => run_server(&cli.db, args).await,
+        Command::Setup { workspace, admin_email, admin_password, admin_name } => {
+            let store = open(&cli.db).await?;
+            let name = required_text("workspace", &workspace, 200)?;
+            let email = Email::parse("admin-email", &admin_email)?;
+            crate::auth::check_password_policy(&admin_password)?;
+            let admin = NewUser {
+                name: admin_name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("admin").to_string()),
+                email,
+                role: Role::Admin,
+                teams_only: false,
+                password_hash: Some(crate::auth::hash_password(&admin_password)),
+            };
+            let (ws, _) = store.create_workspace(&name, &slugify(&name), admin).await?;
+            println!("{}", ws.slug);
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { email, workspace, name } } => {
+            let store = open(&cli.db).await?;
+            let email = Email::parse("email", &email)?;
+            let users = store.users_by_email(email.as_str()).await?;
+            let user = match (users.len(), workspace) {
+                (0, _) => bail!("no user with e-mail {email}"),
+                (_, Some(slug)) => users.into_iter().find(|(_, s)| *s == slug).with_context(|| format!("no user {email} in workspace {slug}"))?.0,
+                (1, None) => users.into_iter().next().expect("one user").0,
+                (_, None) => bail!("{email} is in several workspaces ({}); name one with --workspace", users.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>().join(", ")),
+            };
+            let token = crate::auth::new_token();
+            store.create_api_token(user.workspace_id, user.id, &name, &crate::auth::token_hash(&token)).await?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let store = open(&cli.db).await?;
+            let tmp = file.with_extension("partial");
+            let f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+            let mut out = BufWriter::new(f);
+            let stats = store.backup(&mut out).await?;
+            let f = out.into_inner().context("flushing the backup")?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &file)?;
+            eprintln!("backup written to {}: {}", file.display(), summary(&stats));
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let store = open(&cli.db).await?;
+            let f = std::fs::File::open(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let stats = store.restore(BufReader::new(f)).await?;
+            eprintln!("restored from {}: {}", file.display(), summary(&stats));
+            Ok(())
+        }
+        Command::Bench { command } => crate::bench::run(command).await,
+    }
+}
+
+fn summary(stats: &crate::store::backup::BackupStats) -> String {
+    stats.tables.iter().map(|(t, n)| format!("{t} {n}")).collect::<Vec<_>>().join(", ")
+}
+
+async fn open(db: &DbArgs) -> anyhow::Result<Store> {
+    let url = db.url().with_context(|| format!("cannot create data dir {}", db.data_dir.display()))?;
+    Store::connect(&url).await.with_context(|| format!("cannot open database {}", redact_url(&url)))
+}
+
+async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let store = open(db).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, database = store.backend().name(), version = env!("CARGO_PKG_VERSION"), "storedesk is serving");
+    let _ = std::io::stdout().flush();
+    serve(listener, AppState::new(store.clone()), shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,113 @@
+//! Command line and environment. Every setting is a flag with a
+//! `STOREDESK_*` environment variable beside it; flags win.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "storedesk", version, about = "A help desk for online stores: one inbox for chat, e-mail, forms and messengers.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "STOREDESK_LOG_FORMAT", default_value = "text", global = true, value_parser = ["text", "json"])]
+    pub log_format: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Folder for the SQLite database and other local files.
+    #[arg(long, env = "STOREDESK_DATA_DIR", default_value = "./storedesk-data", global = true)]
+    pub data_dir: PathBuf,
+    /// `postgres://user:pass@host/db` for PostgreSQL; default SQLite in the data dir.
+    #[arg(long, env = "STOREDESK_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl DbArgs {
+    /// The database URL, creating the data folder for SQLite.
+    pub fn url(&self) -> std::io::Result<String> {
+        match &self.database_url {
+            Some(u) => Ok(u.clone()),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)?;
+                Ok(format!("sqlite://{}", self.data_dir.join("storedesk.db").display()))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Create a workspace and its first admin; prints the workspace slug.
+    Setup {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long, env = "STOREDESK_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: String,
+        #[arg(long)]
+        admin_name: Option<String>,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Write every workspace, user, ticket and message to FILE.
+    Backup { file: PathBuf },
+    /// Load FILE (from `backup`) into an empty database.
+    Restore { file: PathBuf },
+    /// Measure throughput and latency; prints figures to compare.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new API token for the user with this e-mail.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Needed when the e-mail belongs to users in several workspaces.
+        #[arg(long)]
+        workspace: Option<String>,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Create tickets over HTTP with concurrent clients against a fresh
+    /// in-process server on SQLite and PostgreSQL.
+    Api {
+        #[arg(long, default_value_t = 5000)]
+        tickets: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Which backends to run: sqlite, postgres or both.
+        #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
+        backend: String,
+        /// Server to make a scratch database on for the PostgreSQL run.
+        #[arg(long, env = "STOREDESK_BENCH_PG", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        pg_admin_url: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on for HTTP.
+    #[arg(long, env = "STOREDESK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}

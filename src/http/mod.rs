@@ -1,0 +1,84 @@
+//! HTTP: the route table and the layers every request passes.
+
+pub mod api;
+pub mod extract;
+pub mod meta;
+
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// The largest request body the API reads.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    use api::{people, tickets};
+    let api = Router::new()
+        .route("/tickets", post(tickets::create).get(tickets::list))
+        .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
+        .route("/tickets/{id}/messages", post(tickets::add_message).get(tickets::messages))
+        .route("/me", get(people::me))
+        .route("/users", get(people::list_users).post(people::create_user))
+        .route("/users/{id}/tokens", post(people::create_token))
+        .route("/teams", get(people::list_teams).post(people::create_team))
+        .route("/teams/{id}/members", post(people::add_member))
+        .route("/openapi.json", get(meta::openapi));
+
+    let x_request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(meta::healthz))
+        .route("/metrics", get(meta::metrics))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(crate::telemetry::track))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_| AppError::internal("a handler panicked").into_response()))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.extensions().get::<RequestId>().and_then(|r| r.header_value().to_str().ok()).unwrap_or("-").to_string();
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, workspace_id = tracing::field::Empty)
+        }))
+        .layer(SetRequestIdLayer::new(x_request_id, NextRequestId::default()))
+        .with_state(state)
+}
+
+/// Request ids: a random prefix per process and a counter, so ids from
+/// several nodes do not collide and cost no syscall.
+#[derive(Clone)]
+struct NextRequestId {
+    prefix: u32,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Default for NextRequestId {
+    fn default() -> Self {
+        Self { prefix: rand::random(), next: Default::default() }
+    }
+}
+
+impl MakeRequestId for NextRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{:08x}-{n}", self.prefix).parse().ok().map(RequestId::new)
+    }
+}
+
+async fn not_found(req: Request<axum::body::Body>) -> Response {
+    AppError::new(StatusCode::NOT_FOUND, "not_found", format!("no route for {} {}", req.method(), req.uri().path())).into_response()
+}
+
+async fn method_not_allowed(req: Request<axum::body::Body>) -> Response {
+    AppError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{} is not allowed on {}", req.method(), req.uri().path())).into_response()
+}

@@ -1,0 +1,12 @@
+//! storedesk: a help desk for online stores in one binary.
+
+pub mod domain;
+pub mod store;
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod http;
+pub mod telemetry;
+pub mod bench;
+pub mod cli;
+pub mod config;

@@ -1,0 +1,147 @@
+//! Backup and restore in one portable format: JSON lines, a header and
+//! then one line per row, table by table in foreign-key order. A backup
+//! from SQLite restores into PostgreSQL and back.
+
+use std::io::{BufRead, Write};
+
+use futures::TryStreamExt;
+use serde_json::{json, Map, Value};
+use sqlx::{Column, Row};
+
+use super::{now_ms, Backend, Result, Store, StoreError};
+
+pub const BACKUP_FORMAT: &str = "storedesk-backup";
+const BACKUP_VERSION: i64 = 1;
+
+/// Tables in the order a restore must insert them, with the columns that
+/// order their rows.
+const TABLES: &[(&str, &str)] = &[
+    ("workspaces", "id"),
+    ("users", "id"),
+    ("api_tokens", "id"),
+    ("teams", "id"),
+    ("team_members", "team_id, user_id"),
+    ("contacts", "id"),
+    ("contact_identities", "id"),
+    ("tickets", "id"),
+    ("ticket_labels", "ticket_id, label"),
+    ("messages", "id"),
+    ("audit_events", "id"),
+];
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct BackupStats {
+    pub tables: Vec<(String, u64)>,
+}
+
+impl BackupStats {
+    pub fn rows(&self, table: &str) -> u64 {
+        self.tables.iter().find(|(t, _)| t == table).map(|(_, n)| *n).unwrap_or(0)
+    }
+}
+
+impl Store {
+    /// Writes every row of every table, read from one consistent snapshot.
+    pub async fn backup(&self, out: &mut impl Write) -> Result<BackupStats> {
+        let io = |e: std::io::Error| StoreError::Backup(e.to_string());
+        let mut tx = self.read.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        }
+        writeln!(out, "{}", json!({ "format": BACKUP_FORMAT, "version": BACKUP_VERSION, "backend": self.backend.name(), "created_at": now_ms() })).map_err(io)?;
+        let mut stats = BackupStats::default();
+        for (table, order) in TABLES {
+            let sql = format!("SELECT * FROM {table} ORDER BY {order}");
+            let mut rows = sqlx::query(&sql).fetch(&mut *tx);
+            let mut n = 0;
+            while let Some(row) = rows.try_next().await? {
+                let mut obj = Map::new();
+                for (i, col) in row.columns().iter().enumerate() {
+                    obj.insert(col.name().to_string(), cell(&row, i)?);
+                }
+                writeln!(out, "{}", json!({ "t": table, "r": obj })).map_err(io)?;
+                n += 1;
+            }
+            stats.tables.push((table.to_string(), n));
+        }
+        out.flush().map_err(io)?;
+        Ok(stats)
+    }
+
+    /// Loads a backup into an empty database in one transaction: either
+    /// everything is restored or nothing is.
+    pub async fn restore(&self, input: impl BufRead) -> Result<BackupStats> {
+        let bad = |m: String| StoreError::Backup(m);
+        let mut lines = input.lines();
+        let header: Value = serde_json::from_str(&lines.next().ok_or_else(|| bad("the file is empty".into()))?.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(format!("header: {e}")))?;
+        if header["format"] != BACKUP_FORMAT || header["version"] != BACKUP_VERSION {
+            return Err(bad(format!("not a storedesk backup of version {BACKUP_VERSION}")));
+        }
+        let mut tx = self.write.begin().await?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces").fetch_one(&mut *tx).await?;
+        if existing > 0 {
+            return Err(bad("the target database already holds workspaces; restore into an empty data dir or database".into()));
+        }
+        let mut stats = BackupStats { tables: TABLES.iter().map(|(t, _)| (t.to_string(), 0)).collect() };
+        for (i, line) in lines.enumerate() {
+            let line = line.map_err(|e| bad(e.to_string()))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: Value = serde_json::from_str(&line).map_err(|e| bad(format!("line {}: {e}", i + 2)))?;
+            let table = v["t"].as_str().unwrap_or_default();
+            let Some(slot) = stats.tables.iter_mut().find(|(t, _)| t == table) else {
+                return Err(bad(format!("line {}: unknown table '{table}'", i + 2)));
+            };
+            let row = v["r"].as_object().ok_or_else(|| bad(format!("line {}: no row", i + 2)))?;
+            insert_row(&mut tx, table, row).await.map_err(|e| bad(format!("line {}: {e}", i + 2)))?;
+            slot.1 += 1;
+        }
+        if self.backend == Backend::Postgres {
+            // Rows came with their ids; move each identity past them.
+            for (table, order) in TABLES {
+                if *order == "id" {
+                    sqlx::query(&format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")).execute(&mut *tx).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(stats)
+    }
+}
+
+fn cell(row: &sqlx::any::AnyRow, i: usize) -> Result<Value> {
+    if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+        return Ok(v.map(Value::from).unwrap_or(Value::Null));
+    }
+    if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+        return Ok(v.map(Value::from).unwrap_or(Value::Null));
+    }
+    if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
+        return Ok(v.map(Value::from).unwrap_or(Value::Null));
+    }
+    Err(StoreError::Backup(format!("column {i} has a type the backup does not know")))
+}
+
+async fn insert_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, table: &str, row: &Map<String, Value>) -> std::result::Result<(), String> {
+    let mut sql = super::query::Sql::default();
+    let mut cols = Vec::new();
+    let mut vals = Vec::new();
+    for (col, v) in row {
+        if !col.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            return Err(format!("bad column name '{col}'"));
+        }
+        cols.push(col.as_str());
+        // NULL goes in as a literal: a typed NULL parameter would not fit
+        // every column type on PostgreSQL.
+        vals.push(match v {
+            Value::Null => "NULL".to_string(),
+            Value::Number(n) => sql.arg(n.as_i64().ok_or_else(|| format!("{col}: not an integer"))?),
+            Value::String(s) => sql.arg(s.as_str()),
+            other => return Err(format!("{col}: unexpected value {other}")),
+        });
+    }
+    sql.push(&format!("INSERT INTO {table} ({}) VALUES ({})", cols.join(", "), vals.join(", ")));
+    sql.query().execute(&mut **tx).await.map_err(|e| e.to_string())?;
+    Ok(())
+}

@@ -1,0 +1,514 @@
+//! Contacts, tickets and their messages.
+
+use std::collections::HashMap;
+
+use sqlx::{Any, Transaction};
+
+use super::people::audit;
+use super::query::{like_pattern, Sql};
+use super::*;
+use crate::domain::ticket::{status_after_contact_message, Clock};
+use crate::domain::{Actor, AuthorType, Channel, MessageKind, Priority, Status, TicketScope};
+
+const TICKET_COLS: &str = "t.id, t.workspace_id, t.number, t.subject, t.status, t.priority, t.channel, t.contact_id, c.name AS contact_name, c.email AS contact_email, t.assignee_id, t.team_id, t.created_at, t.updated_at, t.last_message_at, t.first_response_at, t.resolved_at";
+const TICKET_FROM: &str = "FROM tickets t JOIN contacts c ON c.id = t.contact_id";
+const MESSAGE_COLS: &str = "id, ticket_id, kind, author_type, author_id, body, html, external_id, created_at";
+
+#[derive(sqlx::FromRow)]
+struct TicketRow {
+    id: i64,
+    workspace_id: i64,
+    number: i64,
+    subject: String,
+    status: String,
+    priority: String,
+    channel: String,
+    contact_id: i64,
+    contact_name: String,
+    contact_email: Option<String>,
+    assignee_id: Option<i64>,
+    team_id: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    last_message_at: i64,
+    first_response_at: Option<i64>,
+    resolved_at: Option<i64>,
+}
+
+fn corrupt(e: crate::domain::Invalid) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+impl TicketRow {
+    fn into_ticket(self, labels: Vec<String>) -> Result<Ticket> {
+        Ok(Ticket {
+            id: self.id,
+            workspace_id: self.workspace_id,
+            number: self.number,
+            subject: self.subject,
+            status: Status::parse("status", &self.status).map_err(corrupt)?,
+            priority: Priority::parse("priority", &self.priority).map_err(corrupt)?,
+            channel: Channel::parse("channel", &self.channel).map_err(corrupt)?,
+            contact: ContactSummary { id: self.contact_id, name: self.contact_name, email: self.contact_email },
+            assignee_id: self.assignee_id,
+            team_id: self.team_id,
+            labels,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            last_message_at: self.last_message_at,
+            first_response_at: self.first_response_at,
+            resolved_at: self.resolved_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    ticket_id: i64,
+    kind: String,
+    author_type: String,
+    author_id: Option<i64>,
+    body: String,
+    html: Option<String>,
+    external_id: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<MessageRow> for Message {
+    type Error = StoreError;
+    fn try_from(r: MessageRow) -> Result<Message> {
+        Ok(Message {
+            id: r.id,
+            ticket_id: r.ticket_id,
+            kind: MessageKind::parse("kind", &r.kind).map_err(corrupt)?,
+            author_type: AuthorType::parse("author_type", &r.author_type).map_err(corrupt)?,
+            author_id: r.author_id,
+            body: r.body,
+            html: r.html,
+            external_id: r.external_id,
+            created_at: r.created_at,
+        })
+    }
+}
+
+impl Store {
+    /// Opens a ticket with its first message, finding or creating the
+    /// contact by e-mail. With an `external_id` already used in the
+    /// workspace it returns that ticket and `false` instead.
+    #[tracing::instrument(skip_all, fields(workspace_id))]
+    pub async fn create_ticket(&self, workspace_id: i64, new: NewTicket) -> Result<(Ticket, bool)> {
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        if let Some(ext) = &new.external_id {
+            let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND external_id = $2").bind(workspace_id).bind(ext).fetch_optional(&mut *tx).await?;
+            if let Some(id) = existing {
+                let t = self.load_ticket(&mut tx, workspace_id, id, false).await?;
+                tx.rollback().await?;
+                return Ok((t, false));
+            }
+        }
+        let contact_id = find_or_create_contact(&mut tx, workspace_id, &new.contact, now).await?;
+        if let Author::Agent(id) = new.author {
+            ensure_user(&mut tx, workspace_id, id).await?;
+        }
+        // The counter row is locked from here to commit on PostgreSQL, so it
+        // is taken as late as possible.
+        let number: i64 = sqlx::query_scalar("UPDATE workspaces SET next_ticket_number = next_ticket_number + 1 WHERE id = $1 RETURNING next_ticket_number - 1")
+            .bind(workspace_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let clock = Clock::default().on_message(MessageKind::Reply, new.author.kind(), now);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at) \
+             VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9) RETURNING id",
+        )
+        .bind(workspace_id)
+        .bind(number)
+        .bind(&new.subject)
+        .bind(new.priority.as_str())
+        .bind(new.channel.as_str())
+        .bind(contact_id)
+        .bind(new.external_id.as_deref())
+        .bind(now)
+        .bind(clock.first_response_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| conflict_on_unique(e, "a ticket with this external id exists"))?;
+        insert_message(&mut tx, workspace_id, id, &NewMessage { kind: MessageKind::Reply, author: new.author, body: new.body, html: None, external_id: None }, now).await?;
+        set_labels(&mut tx, workspace_id, id, &new.labels).await?;
+        let actor = if let Author::Agent(a) = new.author { Some(a) } else { None };
+        audit(&mut tx, workspace_id, actor, "ticket.created", "ticket", Some(id), &serde_json::json!({ "number": number, "channel": new.channel }).to_string(), now).await?;
+        let t = self.load_ticket(&mut tx, workspace_id, id, false).await?;
+        tx.commit().await?;
+        Ok((t, true))
+    }
+
+    /// A ticket the actor may see; any other (missing, another workspace's,
+    /// another team's) is "not found" so ids reveal nothing.
+    pub async fn ticket(&self, actor: &Actor, id: i64) -> Result<Ticket> {
+        let mut conn = self.read.acquire().await?;
+        let row: TicketRow = sqlx::query_as(&format!("SELECT {TICKET_COLS} {TICKET_FROM} WHERE t.workspace_id = $1 AND t.id = $2"))
+            .bind(actor.workspace_id)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let labels = labels_of(&mut conn, &[row.id]).await?.remove(&row.id).unwrap_or_default();
+        let t = row.into_ticket(labels)?;
+        if !actor.can_see(t.access()) {
+            return Err(StoreError::NotFound);
+        }
+        Ok(t)
+    }
+
+    #[tracing::instrument(skip_all, fields(workspace_id = actor.workspace_id))]
+    pub async fn list_tickets(&self, actor: &Actor, f: &TicketFilter) -> Result<Page<Ticket>> {
+        let mut sql = Sql::new(&format!("SELECT {TICKET_COLS} {TICKET_FROM} WHERE t.workspace_id = "));
+        let ws = sql.arg(actor.workspace_id);
+        sql.push(&ws);
+        if !actor.is_admin() {
+            if let TicketScope::Teams(teams) = &actor.scope {
+                let me = sql.arg(actor.user_id);
+                if teams.is_empty() {
+                    sql.push(&format!(" AND t.assignee_id = {me}"));
+                } else {
+                    let l = sql.list(teams.iter().copied());
+                    sql.push(&format!(" AND (t.assignee_id = {me} OR t.team_id IN ({l}))"));
+                }
+            }
+        }
+        if !f.statuses.is_empty() {
+            let l = sql.list(f.statuses.iter().map(|s| s.as_str()));
+            sql.push(&format!(" AND t.status IN ({l})"));
+        }
+        match f.assignee {
+            Some(AssigneeFilter::Nobody) => {
+                sql.push(" AND t.assignee_id IS NULL");
+            }
+            Some(AssigneeFilter::User(u)) => {
+                let p = sql.arg(u);
+                sql.push(&format!(" AND t.assignee_id = {p}"));
+            }
+            None => {}
+        }
+        if let Some(team) = f.team_id {
+            let p = sql.arg(team);
+            sql.push(&format!(" AND t.team_id = {p}"));
+        }
+        if let Some(p) = f.priority {
+            let p = sql.arg(p.as_str());
+            sql.push(&format!(" AND t.priority = {p}"));
+        }
+        if let Some(c) = f.channel {
+            let p = sql.arg(c.as_str());
+            sql.push(&format!(" AND t.channel = {p}"));
+        }
+        if let Some(c) = f.contact_id {
+            let p = sql.arg(c);
+            sql.push(&format!(" AND t.contact_id = {p}"));
+        }
+        if let Some(label) = &f.label {
+            let p = sql.arg(label.to_lowercase());
+            sql.push(&format!(" AND EXISTS (SELECT 1 FROM ticket_labels l WHERE l.ticket_id = t.id AND l.label = {p})"));
+        }
+        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let number = q.strip_prefix('#').unwrap_or(q).parse::<i64>().ok();
+            let like = sql.arg(like_pattern(q));
+            let mut cond = format!(
+                "LOWER(t.subject) LIKE {like} ESCAPE '\\' OR LOWER(c.name) LIKE {like} ESCAPE '\\' OR LOWER(c.email) LIKE {like} ESCAPE '\\' \
+                 OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event' AND LOWER(m.body) LIKE {like} ESCAPE '\\')"
+            );
+            if let Some(n) = number {
+                let p = sql.arg(n);
+                cond = format!("t.number = {p} OR {cond}");
+            }
+            sql.push(&format!(" AND ({cond})"));
+        }
+        let key_col = match f.sort {
+            TicketSort::Created => "t.id",
+            TicketSort::Activity => "t.last_message_at",
+        };
+        if let Some(c) = f.cursor {
+            let k = sql.arg(c.key);
+            let i = sql.arg(c.id);
+            sql.push(&format!(" AND ({key_col} < {k} OR ({key_col} = {k} AND t.id < {i}))"));
+        }
+        let limit = f.limit.clamp(1, 200);
+        let l = sql.arg(limit + 1);
+        sql.push(&format!(" ORDER BY {key_col} DESC, t.id DESC LIMIT {l}"));
+
+        let mut conn = self.read.acquire().await?;
+        let mut rows: Vec<TicketRow> = sql.query_as().fetch_all(&mut *conn).await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| Cursor { key: if f.sort == TicketSort::Created { r.id } else { r.last_message_at }, id: r.id }.encode())
+        } else {
+            None
+        };
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut labels = labels_of(&mut conn, &ids).await?;
+        let items = rows.into_iter().map(|r| {
+            let l = labels.remove(&r.id).unwrap_or_default();
+            r.into_ticket(l)
+        });
+        Ok(Page { items: items.collect::<Result<_>>()?, next_cursor })
+    }
+
+    /// Applies a change and writes a system event into the conversation for
+    /// each thing that changed, all in one transaction.
+    #[tracing::instrument(skip_all, fields(workspace_id = actor.workspace_id, ticket_id = id))]
+    pub async fn update_ticket(&self, actor: &Actor, id: i64, patch: TicketPatch) -> Result<Ticket> {
+        let now = now_ms();
+        let ws = actor.workspace_id;
+        let mut tx = self.write.begin().await?;
+        let before = self.load_ticket(&mut tx, ws, id, true).await?;
+        if !actor.can_see(before.access()) {
+            return Err(StoreError::NotFound);
+        }
+        let mut events: Vec<String> = Vec::new();
+        let mut sets = Sql::new("UPDATE tickets SET updated_at = ");
+        let p = sets.arg(now);
+        sets.push(&p);
+        if let Some(subject) = patch.subject.filter(|s| *s != before.subject) {
+            events.push(format!("Subject changed to \"{subject}\""));
+            let p = sets.arg(subject);
+            sets.push(&format!(", subject = {p}"));
+        }
+        if let Some(status) = patch.status.filter(|s| *s != before.status) {
+            events.push(format!("Status changed from {} to {}", before.status, status));
+            let clock = Clock { first_response_at: before.first_response_at, resolved_at: before.resolved_at }.on_status(before.status, status, now);
+            let p = sets.arg(status.as_str());
+            sets.push(&format!(", status = {p}, resolved_at = "));
+            match clock.resolved_at {
+                Some(r) => {
+                    let p = sets.arg(r);
+                    sets.push(&p);
+                }
+                None => {
+                    sets.push("NULL");
+                }
+            }
+        }
+        if let Some(priority) = patch.priority.filter(|p| *p != before.priority) {
+            events.push(format!("Priority changed from {} to {}", before.priority, priority));
+            let p = sets.arg(priority.as_str());
+            sets.push(&format!(", priority = {p}"));
+        }
+        if let Some(assignee) = patch.assignee_id.filter(|a| *a != before.assignee_id) {
+            match assignee {
+                Some(uid) => {
+                    let name = ensure_user(&mut tx, ws, uid).await?;
+                    events.push(format!("Assigned to {name}"));
+                    let p = sets.arg(uid);
+                    sets.push(&format!(", assignee_id = {p}"));
+                }
+                None => {
+                    events.push("Unassigned".to_string());
+                    sets.push(", assignee_id = NULL");
+                }
+            }
+        }
+        if let Some(team) = patch.team_id.filter(|t| *t != before.team_id) {
+            if !actor.can_move_to_team(team) {
+                return Err(StoreError::Invalid(crate::domain::Invalid::new("team_id", "you can only move a ticket to one of your own teams")));
+            }
+            match team {
+                Some(tid) => {
+                    let name: String = sqlx::query_scalar("SELECT name FROM teams WHERE id = $1 AND workspace_id = $2")
+                        .bind(tid)
+                        .bind(ws)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or_else(|| crate::domain::Invalid::new("team_id", format!("no team {tid} in this workspace")))?;
+                    events.push(format!("Moved to team {name}"));
+                    let p = sets.arg(tid);
+                    sets.push(&format!(", team_id = {p}"));
+                }
+                None => {
+                    events.push("Removed from team".to_string());
+                    sets.push(", team_id = NULL");
+                }
+            }
+        }
+        if let Some(labels) = patch.labels.filter(|l| *l != before.labels) {
+            events.push(if labels.is_empty() { "Labels cleared".to_string() } else { format!("Labels set to {}", labels.join(", ")) });
+            sqlx::query("DELETE FROM ticket_labels WHERE ticket_id = $1").bind(id).execute(&mut *tx).await?;
+            set_labels(&mut tx, ws, id, &labels).await?;
+        }
+        if events.is_empty() {
+            tx.rollback().await?;
+            return Ok(before);
+        }
+        let p = sets.arg(id);
+        sets.push(&format!(" WHERE id = {p}"));
+        sets.query().execute(&mut *tx).await?;
+        for e in &events {
+            insert_message(&mut tx, ws, id, &NewMessage { kind: MessageKind::Event, author: Author::Agent(actor.user_id), body: e.clone(), html: None, external_id: None }, now).await?;
+        }
+        audit(&mut tx, ws, Some(actor.user_id), "ticket.updated", "ticket", Some(id), &serde_json::json!({ "changes": events }).to_string(), now).await?;
+        let after = self.load_ticket(&mut tx, ws, id, false).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Adds a message to a ticket. An agent's message needs access to the
+    /// ticket; a contact's message reopens a waiting or resolved ticket. A
+    /// repeated `external_id` returns the stored message and `false`.
+    #[tracing::instrument(skip_all, fields(workspace_id, ticket_id))]
+    pub async fn add_message(&self, workspace_id: i64, actor: Option<&Actor>, ticket_id: i64, new: NewMessage) -> Result<(Message, bool)> {
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        let t = self.load_ticket(&mut tx, workspace_id, ticket_id, true).await?;
+        if actor.is_some_and(|a| !a.can_see(t.access())) {
+            return Err(StoreError::NotFound);
+        }
+        if let Some(ext) = &new.external_id {
+            let existing: Option<MessageRow> = sqlx::query_as(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND external_id = $2"))
+                .bind(workspace_id)
+                .bind(ext)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(m) = existing {
+                if m.ticket_id != ticket_id {
+                    return Err(StoreError::Conflict("this external_id belongs to a message of another ticket".into()));
+                }
+                tx.rollback().await?;
+                return Ok((m.try_into()?, false));
+            }
+        }
+        let msg = insert_message(&mut tx, workspace_id, ticket_id, &new, now).await?;
+        let clock = Clock { first_response_at: t.first_response_at, resolved_at: t.resolved_at }.on_message(new.kind, new.author.kind(), now);
+        let status = if new.author == Author::Contact { status_after_contact_message(t.status) } else { t.status };
+        let clock = clock.on_status(t.status, status, now);
+        let public = new.kind == MessageKind::Reply;
+        sqlx::query(
+            "UPDATE tickets SET updated_at = $1, last_message_at = CASE WHEN $2 = 1 THEN $1 ELSE last_message_at END, first_response_at = $3, status = $4, resolved_at = $5 WHERE id = $6",
+        )
+        .bind(now)
+        .bind(public as i64)
+        .bind(clock.first_response_at)
+        .bind(status.as_str())
+        .bind(clock.resolved_at)
+        .bind(ticket_id)
+        .execute(&mut *tx)
+        .await?;
+        if status != t.status {
+            insert_message(&mut tx, workspace_id, ticket_id, &NewMessage { kind: MessageKind::Event, author: Author::System, body: format!("Reopened by the customer ({} → {})", t.status, status), html: None, external_id: None }, now).await?;
+        }
+        tx.commit().await?;
+        Ok((msg, true))
+    }
+
+    /// Messages of a ticket the actor may see, oldest first, after `after_id`.
+    pub async fn list_messages(&self, actor: &Actor, ticket_id: i64, after_id: i64, limit: i64) -> Result<Vec<Message>> {
+        self.ticket(actor, ticket_id).await?;
+        let rows: Vec<MessageRow> = sqlx::query_as(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id > $3 ORDER BY id LIMIT $4"))
+            .bind(actor.workspace_id)
+            .bind(ticket_id)
+            .bind(after_id)
+            .bind(limit.clamp(1, 500))
+            .fetch_all(&self.read)
+            .await?;
+        rows.into_iter().map(Message::try_from).collect()
+    }
+
+    async fn load_ticket(&self, tx: &mut Transaction<'_, Any>, workspace_id: i64, id: i64, lock: bool) -> Result<Ticket> {
+        // SQLite has one writer at a time, so only PostgreSQL needs the lock.
+        let lock = if lock && self.backend == Backend::Postgres { " FOR UPDATE OF t" } else { "" };
+        let row: TicketRow = sqlx::query_as(&format!("SELECT {TICKET_COLS} {TICKET_FROM} WHERE t.workspace_id = $1 AND t.id = $2{lock}"))
+            .bind(workspace_id)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let labels = labels_of(&mut **tx, &[id]).await?.remove(&id).unwrap_or_default();
+        row.into_ticket(labels)
+    }
+}
+
+async fn labels_of(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut sql = Sql::new("SELECT ticket_id, label FROM ticket_labels WHERE ticket_id IN (");
+    let l = sql.list(ids.iter().copied());
+    sql.push(&l).push(") ORDER BY label");
+    let rows: Vec<(i64, String)> = sql.query_as().fetch_all(&mut *conn).await?;
+    for (id, label) in rows {
+        out.entry(id).or_default().push(label);
+    }
+    Ok(out)
+}
+
+async fn set_labels(tx: &mut Transaction<'_, Any>, workspace_id: i64, ticket_id: i64, labels: &[String]) -> Result<()> {
+    for l in labels {
+        sqlx::query("INSERT INTO ticket_labels (workspace_id, ticket_id, label) VALUES ($1, $2, $3)").bind(workspace_id).bind(ticket_id).bind(l).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The name of a user of this workspace, or an error naming the bad id.
+async fn ensure_user(tx: &mut Transaction<'_, Any>, workspace_id: i64, user_id: i64) -> Result<String> {
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1").bind(user_id).bind(workspace_id).fetch_optional(&mut **tx).await?;
+    name.ok_or_else(|| crate::domain::Invalid::new("assignee_id", format!("no active agent {user_id} in this workspace")).into())
+}
+
+async fn find_or_create_contact(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64) -> Result<i64> {
+    let found: Option<(i64, String)> = sqlx::query_as(
+        "SELECT c.id, c.name FROM contact_identities i JOIN contacts c ON c.id = i.contact_id WHERE i.workspace_id = $1 AND i.channel = 'email' AND i.value = $2",
+    )
+    .bind(workspace_id)
+    .bind(c.email.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((id, name)) = found {
+        if name.is_empty() {
+            if let Some(n) = c.name.as_deref().filter(|n| !n.is_empty()) {
+                sqlx::query("UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3").bind(n).bind(now).bind(id).execute(&mut **tx).await?;
+            }
+        }
+        return Ok(id);
+    }
+    let id: i64 = sqlx::query_scalar("INSERT INTO contacts (workspace_id, name, email, attributes, created_at, updated_at) VALUES ($1, $2, $3, '{}', $4, $4) RETURNING id")
+        .bind(workspace_id)
+        .bind(c.name.as_deref().unwrap_or(""))
+        .bind(c.email.as_str())
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO contact_identities (workspace_id, contact_id, channel, value, created_at) VALUES ($1, $2, 'email', $3, $4)")
+        .bind(workspace_id)
+        .bind(id)
+        .bind(c.email.as_str())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+async fn insert_message(tx: &mut Transaction<'_, Any>, workspace_id: i64, ticket_id: i64, m: &NewMessage, now: i64) -> Result<Message> {
+    let author_id = match m.author {
+        Author::Agent(id) => Some(id),
+        _ => None,
+    };
+    let row: MessageRow = sqlx::query_as(&format!(
+        "INSERT INTO messages (workspace_id, ticket_id, kind, author_type, author_id, body, html, external_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {MESSAGE_COLS}"
+    ))
+    .bind(workspace_id)
+    .bind(ticket_id)
+    .bind(m.kind.as_str())
+    .bind(m.author.kind().as_str())
+    .bind(author_id)
+    .bind(&m.body)
+    .bind(m.html.as_deref())
+    .bind(m.external_id.as_deref())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| conflict_on_unique(e, "a message with this external_id exists"))?;
+    row.try_into()
+}

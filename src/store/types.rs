@@ -1,0 +1,227 @@
+//! What the store takes and gives back. Values are already validated by
+//! the domain; the store only checks what needs the database (does this
+//! agent belong to this workspace?).
+
+use serde::Serialize;
+
+use crate::domain::{AuthorType, Channel, Email, MessageKind, Priority, Role, Status};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Workspace {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    #[serde(serialize_with = "crate::domain::time::ser")]
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    #[serde(skip)]
+    pub workspace_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// "all" or "teams": a team-restricted agent sees only their teams' tickets.
+    pub ticket_scope: String,
+    pub active: bool,
+    #[serde(serialize_with = "crate::domain::time::ser")]
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub teams_only: bool,
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Team {
+    pub id: i64,
+    pub name: String,
+    pub member_ids: Vec<i64>,
+    #[serde(serialize_with = "crate::domain::time::ser")]
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactSummary {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ticket {
+    pub id: i64,
+    #[serde(skip)]
+    pub workspace_id: i64,
+    pub number: i64,
+    pub subject: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub channel: Channel,
+    pub contact: ContactSummary,
+    pub assignee_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub labels: Vec<String>,
+    #[serde(serialize_with = "crate::domain::time::ser")]
+    pub created_at: i64,
+    #[serde(serialize_with = "crate::domain::time::ser")]
+    pub updated_at: i64,
+    #[serde(serialize_with = "crate::domain::time::ser")]
+    pub last_message_at: i64,
+    #[serde(serialize_with = "crate::domain::time::ser_opt")]
+    pub first_response_at: Option<i64>,
+    #[serde(serialize_with = "crate::domain::time::ser_opt")]
+    pub resolved_at: Option<i64>,
+}
+
+impl Ticket {
+    pub fn access(&self) -> crate::domain::access::TicketAccess {
+        crate::domain::access::TicketAccess { team_id: self.team_id, assignee_id: self.assignee_id, status: self.status }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub kind: MessageKind,
+    pub author_type: AuthorType,
+    pub author_id: Option<i64>,
+    pub body: String,
+    pub html: Option<String>,
+    pub external_id: Option<String>,
+    #[serde(serialize_with = "crate::domain::time::ser")]
+    pub created_at: i64,
+}
+
+/// Who writes a message: an agent of the workspace, the ticket's contact,
+/// or the system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    Agent(i64),
+    Contact,
+    System,
+}
+
+impl Author {
+    pub fn kind(self) -> AuthorType {
+        match self {
+            Author::Agent(_) => AuthorType::Agent,
+            Author::Contact => AuthorType::Contact,
+            Author::System => AuthorType::System,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewContact {
+    pub email: Email,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub subject: String,
+    pub body: String,
+    pub contact: NewContact,
+    pub channel: Channel,
+    pub priority: Priority,
+    pub labels: Vec<String>,
+    /// Written by the contact (a customer's request) or by an agent (an
+    /// outbound ticket).
+    pub author: Author,
+    /// A caller's key that makes a retried create return the first ticket.
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub kind: MessageKind,
+    pub author: Author,
+    pub body: String,
+    pub html: Option<String>,
+    /// Makes a resend idempotent: a second message with the same id in the
+    /// workspace returns the first one.
+    pub external_id: Option<String>,
+}
+
+/// A change to a ticket; `None` leaves a field as it is. For the nullable
+/// fields the inner `None` clears them.
+#[derive(Debug, Clone, Default)]
+pub struct TicketPatch {
+    pub subject: Option<String>,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub assignee_id: Option<Option<i64>>,
+    pub team_id: Option<Option<i64>>,
+    pub labels: Option<Vec<String>>,
+}
+
+impl TicketPatch {
+    pub fn is_empty(&self) -> bool {
+        self.subject.is_none() && self.status.is_none() && self.priority.is_none() && self.assignee_id.is_none() && self.team_id.is_none() && self.labels.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Nobody,
+    User(i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketSort {
+    /// Newest ticket first.
+    #[default]
+    Created,
+    /// Most recent message first.
+    Activity,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub statuses: Vec<Status>,
+    pub assignee: Option<AssigneeFilter>,
+    pub team_id: Option<i64>,
+    pub priority: Option<Priority>,
+    pub channel: Option<Channel>,
+    pub label: Option<String>,
+    pub contact_id: Option<i64>,
+    /// Matches the number (`42` or `#42`), the subject, the contact's name
+    /// or e-mail, and message text.
+    pub q: Option<String>,
+    pub sort: TicketSort,
+    pub cursor: Option<Cursor>,
+    pub limit: i64,
+}
+
+/// Where the previous page ended: the sort key and id of its last ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub key: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn encode(self) -> String {
+        format!("{}.{}", self.key, self.id)
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let (k, i) = raw.split_once('.')?;
+        Some(Cursor { key: k.parse().ok()?, id: i.parse().ok()? })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
