@@ -14,7 +14,7 @@ impl Email {
             return Err(bad());
         }
         let (local, domain) = v.rsplit_once('@').ok_or_else(bad)?;
-        if local.is_empty() || local.len() > 64 || domain.len() < 3 || !domain.contains('.') {
+        if local.is_empty() || local.len() > 64 || local.contains('@') || domain.len() < 3 || !domain.contains('.') {
             return Err(bad());
         }
         if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") || domain.contains('@') {

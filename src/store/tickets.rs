@@ -458,19 +458,7 @@ async fn ensure_user(tx: &mut Transaction<'_, Any>, workspace_id: i64, user_id: 
 }
 
 async fn find_or_create_contact(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64) -> Result<i64> {
-    let found: Option<(i64, String)> = sqlx::query_as(
-        "SELECT c.id, c.name FROM contact_identities i JOIN contacts c ON c.id = i.contact_id WHERE i.workspace_id = $1 AND i.channel = 'email' AND i.value = $2",
-    )
-    .bind(workspace_id)
-    .bind(c.email.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some((id, name)) = found {
-        if name.is_empty() {
-            if let Some(n) = c.name.as_deref().filter(|n| !n.is_empty()) {
-                sqlx::query("UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3").bind(n).bind(now).bind(id).execute(&mut **tx).await?;
-            }
-        }
+    if let Some(id) = contact_by_email(tx, workspace_id, c, now).await? {
         return Ok(id);
     }
     let id: i64 = sqlx::query_scalar("INSERT INTO contacts (workspace_id, name, email, attributes, created_at, updated_at) VALUES ($1, $2, $3, '{}', $4, $4) RETURNING id")
@@ -480,14 +468,37 @@ async fn find_or_create_contact(tx: &mut Transaction<'_, Any>, workspace_id: i64
         .bind(now)
         .fetch_one(&mut **tx)
         .await?;
-    sqlx::query("INSERT INTO contact_identities (workspace_id, contact_id, channel, value, created_at) VALUES ($1, $2, 'email', $3, $4)")
+    let claimed: Option<i64> = sqlx::query_scalar("INSERT INTO contact_identities (workspace_id, contact_id, channel, value, created_at) VALUES ($1, $2, 'email', $3, $4) ON CONFLICT DO NOTHING RETURNING contact_id")
         .bind(workspace_id)
         .bind(id)
         .bind(c.email.as_str())
         .bind(now)
-        .execute(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?;
-    Ok(id)
+    if claimed.is_some() {
+        return Ok(id);
+    }
+    // A concurrent request (PostgreSQL) created this customer first: use
+    // theirs and drop the duplicate made a moment ago.
+    sqlx::query("DELETE FROM contacts WHERE id = $1").bind(id).execute(&mut **tx).await?;
+    contact_by_email(tx, workspace_id, c, now).await?.ok_or_else(|| StoreError::Conflict("the contact changed during the request; retry".into()))
+}
+
+async fn contact_by_email(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64) -> Result<Option<i64>> {
+    let found: Option<(i64, String)> = sqlx::query_as(
+        "SELECT c.id, c.name FROM contact_identities i JOIN contacts c ON c.id = i.contact_id WHERE i.workspace_id = $1 AND i.channel = 'email' AND i.value = $2",
+    )
+    .bind(workspace_id)
+    .bind(c.email.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((id, name)) = found else { return Ok(None) };
+    if name.is_empty() {
+        if let Some(n) = c.name.as_deref().filter(|n| !n.is_empty()) {
+            sqlx::query("UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3").bind(n).bind(now).bind(id).execute(&mut **tx).await?;
+        }
+    }
+    Ok(Some(id))
 }
 
 async fn insert_message(tx: &mut Transaction<'_, Any>, workspace_id: i64, ticket_id: i64, m: &NewMessage, now: i64) -> Result<Message> {

@@ -1,0 +1,171 @@
+//! Starts the real server on a random port against a fresh database and
+//! talks to it over HTTP as a client would.
+
+#![allow(dead_code)]
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use storedesk::app::{serve, AppState};
+use storedesk::domain::{Email, Role};
+use storedesk::store::{scratch, NewUser, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("STOREDESK_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh database: a SQLite file in a temporary folder, or a new
+/// PostgreSQL database dropped when this is dropped.
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(db: Db) -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match db {
+            Db::Sqlite => TestDb { url: format!("sqlite://{}", dir.path().join("storedesk.db").display()), dir, pg_name: None },
+            Db::Postgres => {
+                let (url, name) = scratch::create(&pg_admin_url(), "storedesk_test").await.expect("PostgreSQL must be running for the tests (scripts/test starts it)");
+                TestDb { url, dir, pg_name: Some(name) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            // Drop runs outside async; a short-lived runtime on its own
+            // thread drops the database.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async { scratch::drop(&pg_admin_url(), &name).await })
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    /// Token of the admin of the first workspace.
+    pub token: String,
+    pub workspace_id: i64,
+    pub admin_id: i64,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> TestApp {
+        let db = TestDb::new(db).await;
+        let store = Store::connect(&db.url).await.expect("store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, AppState::new(store.clone()), async move {
+            let _ = stop_rx.await;
+        }));
+        let mut app = TestApp { base, client: reqwest::Client::new(), store, token: String::new(), workspace_id: 0, admin_id: 0, stop: Some(stop), server: Some(server), db };
+        let (ws, admin, token) = app.workspace("Acme Shop").await;
+        app.token = token;
+        app.workspace_id = ws;
+        app.admin_id = admin;
+        app
+    }
+
+    /// A new workspace with an admin; returns (workspace id, admin id, token).
+    pub async fn workspace(&self, name: &str) -> (i64, i64, String) {
+        let email = format!("owner+{:x}@{}.test", rand::random::<u32>(), storedesk::domain::slugify(name));
+        let admin = NewUser { email: Email::parse("email", &email).unwrap(), name: format!("{name} owner"), role: Role::Admin, teams_only: false, password_hash: None };
+        let (ws, user) = self.store.create_workspace(name, &storedesk::domain::slugify(name), admin).await.expect("workspace");
+        let token = storedesk::auth::new_token();
+        self.store.create_api_token(ws.id, user.id, "test", &storedesk::auth::token_hash(&token)).await.expect("token");
+        (ws.id, user.id, token)
+    }
+
+    /// An agent in the first workspace (optionally restricted to teams) with
+    /// a token made through the API; returns (user id, token).
+    pub async fn agent(&self, email: &str, teams_only: bool) -> (i64, String) {
+        let (s, u) = self.call(Method::POST, "/api/v1/users", &self.token, Some(serde_json::json!({ "email": email, "name": email, "teams_only": teams_only }))).await;
+        assert_eq!(s, StatusCode::CREATED, "{u}");
+        let id = u["id"].as_i64().unwrap();
+        let (s, t) = self.call(Method::POST, &format!("/api/v1/users/{id}/tokens"), &self.token, None).await;
+        assert_eq!(s, StatusCode::CREATED, "{t}");
+        (id, t["token"].as_str().unwrap().to_string())
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")) };
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "500 from {path}: {v}");
+        (status, v)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, &self.token, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, &self.token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, &self.token, Some(body)).await
+    }
+
+    /// Opens a ticket as the first workspace's admin and returns it.
+    pub async fn ticket(&self, subject: &str, email: &str) -> Value {
+        let (s, t) = self.post("/api/v1/tickets", serde_json::json!({ "subject": subject, "message": format!("About: {subject}"), "contact": { "email": email, "name": "Shopper" } })).await;
+        assert_eq!(s, StatusCode::CREATED, "{t}");
+        t
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.abort();
+        }
+    }
+}
+
+/// Runs each named `async fn(Db)` as two tests, `NAME::sqlite` and
+/// `NAME::postgres`; PostgreSQL is never skipped.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::harness::Db::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::harness::Db::Postgres).await
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,12 @@
+//! The integration suite: one test binary (one link), every test run on
+//! SQLite and on a real PostgreSQL through `both_backends!`.
+
+mod harness;
+
+mod cli;
+mod conformance;
+mod isolation;
+mod meta;
+mod permissions;
+mod tickets;
+mod validation;
