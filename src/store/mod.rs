@@ -5,6 +5,7 @@
 //! transaction sized to one use case.
 
 pub mod backup;
+mod batch;
 mod people;
 mod query;
 pub mod scratch;
@@ -77,6 +78,7 @@ pub struct Store {
     /// connection instead of spinning on SQLITE_BUSY; on PostgreSQL this is
     /// the same pool as `read`.
     write: AnyPool,
+    ticket_writer: batch::TicketWriter,
 }
 
 impl std::fmt::Debug for Store {
@@ -109,29 +111,29 @@ impl Store {
             Backend::Sqlite => {
                 let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
                 let opts = AnyConnectOptions::from_str(&url)?;
+                let sync = sqlite_synchronous()?;
                 let pool = |max: u32| {
                     AnyPoolOptions::new()
                         .max_connections(max)
                         .min_connections(1)
                         .acquire_timeout(Duration::from_secs(30))
-                        .after_connect(|conn, _| {
+                        .after_connect(move |conn, _| {
                             Box::pin(async move {
-                                // WAL lets readers run beside the writer; FULL
-                                // syncs the WAL on every commit, so an
-                                // acknowledged write survives a crash of the
-                                // process and of the machine.
-                                conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;").await?;
+                                // WAL lets readers run beside the writer. With
+                                // FULL every commit is synced to disk before
+                                // it is acknowledged.
+                                conn.execute(format!("PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;").as_str()).await?;
                                 Ok(())
                             })
                         })
                 };
                 let write = pool(1).connect_with(opts.clone()).await?;
                 let read = pool(4).connect_with(opts).await?;
-                Store { backend, read, write }
+                Store { backend, read, ticket_writer: batch::TicketWriter::spawn(write.clone()), write }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30)).connect(url).await?;
-                Store { backend, read: pool.clone(), write: pool }
+                Store { backend, read: pool.clone(), ticket_writer: batch::TicketWriter::spawn(pool.clone()), write: pool }
             }
         };
         store.migrate().await?;
@@ -159,6 +161,18 @@ impl Store {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+}
+
+/// `STOREDESK_SQLITE_SYNCHRONOUS`: `full` (default) syncs the WAL on every
+/// commit, so an acknowledged write survives a power cut; `normal` syncs
+/// at checkpoints only: still safe when the process is killed, not when
+/// the machine loses power.
+fn sqlite_synchronous() -> Result<&'static str> {
+    match std::env::var("STOREDESK_SQLITE_SYNCHRONOUS").as_deref() {
+        Err(_) | Ok("full") | Ok("FULL") => Ok("FULL"),
+        Ok("normal") | Ok("NORMAL") => Ok("NORMAL"),
+        Ok(other) => Err(StoreError::Config(format!("STOREDESK_SQLITE_SYNCHRONOUS must be full or normal, not '{other}'"))),
     }
 }
 

@@ -95,54 +95,11 @@ impl TryFrom<MessageRow> for Message {
 impl Store {
     /// Opens a ticket with its first message, finding or creating the
     /// contact by e-mail. With an `external_id` already used in the
-    /// workspace it returns that ticket and `false` instead.
+    /// workspace it returns that ticket and `false` instead. Creates from
+    /// concurrent requests are committed together (see `batch`).
     #[tracing::instrument(skip_all, fields(workspace_id))]
     pub async fn create_ticket(&self, workspace_id: i64, new: NewTicket) -> Result<(Ticket, bool)> {
-        let now = now_ms();
-        let mut tx = self.write.begin().await?;
-        if let Some(ext) = &new.external_id {
-            let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND external_id = $2").bind(workspace_id).bind(ext).fetch_optional(&mut *tx).await?;
-            if let Some(id) = existing {
-                let t = self.load_ticket(&mut tx, workspace_id, id, false).await?;
-                tx.rollback().await?;
-                return Ok((t, false));
-            }
-        }
-        let contact_id = find_or_create_contact(&mut tx, workspace_id, &new.contact, now).await?;
-        if let Author::Agent(id) = new.author {
-            ensure_user(&mut tx, workspace_id, id).await?;
-        }
-        // The counter row is locked from here to commit on PostgreSQL, so it
-        // is taken as late as possible.
-        let number: i64 = sqlx::query_scalar("UPDATE workspaces SET next_ticket_number = next_ticket_number + 1 WHERE id = $1 RETURNING next_ticket_number - 1")
-            .bind(workspace_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let clock = Clock::default().on_message(MessageKind::Reply, new.author.kind(), now);
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at) \
-             VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9) RETURNING id",
-        )
-        .bind(workspace_id)
-        .bind(number)
-        .bind(&new.subject)
-        .bind(new.priority.as_str())
-        .bind(new.channel.as_str())
-        .bind(contact_id)
-        .bind(new.external_id.as_deref())
-        .bind(now)
-        .bind(clock.first_response_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| conflict_on_unique(e, "a ticket with this external id exists"))?;
-        insert_message(&mut tx, workspace_id, id, &NewMessage { kind: MessageKind::Reply, author: new.author, body: new.body, html: None, external_id: None }, now).await?;
-        set_labels(&mut tx, workspace_id, id, &new.labels).await?;
-        let actor = if let Author::Agent(a) = new.author { Some(a) } else { None };
-        audit(&mut tx, workspace_id, actor, "ticket.created", "ticket", Some(id), &serde_json::json!({ "number": number, "channel": new.channel }).to_string(), now).await?;
-        let t = self.load_ticket(&mut tx, workspace_id, id, false).await?;
-        tx.commit().await?;
-        Ok((t, true))
+        self.ticket_writer.create(workspace_id, new).await
     }
 
     /// A ticket the actor may see; any other (missing, another workspace's,
@@ -264,7 +221,7 @@ impl Store {
         let now = now_ms();
         let ws = actor.workspace_id;
         let mut tx = self.write.begin().await?;
-        let before = self.load_ticket(&mut tx, ws, id, true).await?;
+        let before = load_ticket(&mut tx, ws, id, self.backend == Backend::Postgres).await?;
         if !actor.can_see(before.access()) {
             return Err(StoreError::NotFound);
         }
@@ -349,7 +306,7 @@ impl Store {
             insert_message(&mut tx, ws, id, &NewMessage { kind: MessageKind::Event, author: Author::Agent(actor.user_id), body: e.clone(), html: None, external_id: None }, now).await?;
         }
         audit(&mut tx, ws, Some(actor.user_id), "ticket.updated", "ticket", Some(id), &serde_json::json!({ "changes": events }).to_string(), now).await?;
-        let after = self.load_ticket(&mut tx, ws, id, false).await?;
+        let after = load_ticket(&mut tx, ws, id, false).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -361,7 +318,7 @@ impl Store {
     pub async fn add_message(&self, workspace_id: i64, actor: Option<&Actor>, ticket_id: i64, new: NewMessage) -> Result<(Message, bool)> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
-        let t = self.load_ticket(&mut tx, workspace_id, ticket_id, true).await?;
+        let t = load_ticket(&mut tx, workspace_id, ticket_id, self.backend == Backend::Postgres).await?;
         if actor.is_some_and(|a| !a.can_see(t.access())) {
             return Err(StoreError::NotFound);
         }
@@ -414,19 +371,6 @@ impl Store {
             .await?;
         rows.into_iter().map(Message::try_from).collect()
     }
-
-    async fn load_ticket(&self, tx: &mut Transaction<'_, Any>, workspace_id: i64, id: i64, lock: bool) -> Result<Ticket> {
-        // SQLite has one writer at a time, so only PostgreSQL needs the lock.
-        let lock = if lock && self.backend == Backend::Postgres { " FOR UPDATE OF t" } else { "" };
-        let row: TicketRow = sqlx::query_as(&format!("SELECT {TICKET_COLS} {TICKET_FROM} WHERE t.workspace_id = $1 AND t.id = $2{lock}"))
-            .bind(workspace_id)
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let labels = labels_of(&mut **tx, &[id]).await?.remove(&id).unwrap_or_default();
-        row.into_ticket(labels)
-    }
 }
 
 async fn labels_of(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
@@ -457,13 +401,14 @@ async fn ensure_user(tx: &mut Transaction<'_, Any>, workspace_id: i64, user_id: 
     name.ok_or_else(|| crate::domain::Invalid::new("assignee_id", format!("no active agent {user_id} in this workspace")).into())
 }
 
-async fn find_or_create_contact(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64) -> Result<i64> {
-    if let Some(id) = contact_by_email(tx, workspace_id, c, now).await? {
-        return Ok(id);
+async fn find_or_create_contact(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64) -> Result<ContactSummary> {
+    if let Some(found) = contact_by_email(tx, workspace_id, c, now).await? {
+        return Ok(found);
     }
+    let name = c.name.clone().unwrap_or_default();
     let id: i64 = sqlx::query_scalar("INSERT INTO contacts (workspace_id, name, email, attributes, created_at, updated_at) VALUES ($1, $2, $3, '{}', $4, $4) RETURNING id")
         .bind(workspace_id)
-        .bind(c.name.as_deref().unwrap_or(""))
+        .bind(&name)
         .bind(c.email.as_str())
         .bind(now)
         .fetch_one(&mut **tx)
@@ -476,7 +421,7 @@ async fn find_or_create_contact(tx: &mut Transaction<'_, Any>, workspace_id: i64
         .fetch_optional(&mut **tx)
         .await?;
     if claimed.is_some() {
-        return Ok(id);
+        return Ok(ContactSummary { id, name, email: Some(c.email.to_string()) });
     }
     // A concurrent request (PostgreSQL) created this customer first: use
     // theirs and drop the duplicate made a moment ago.
@@ -484,21 +429,22 @@ async fn find_or_create_contact(tx: &mut Transaction<'_, Any>, workspace_id: i64
     contact_by_email(tx, workspace_id, c, now).await?.ok_or_else(|| StoreError::Conflict("the contact changed during the request; retry".into()))
 }
 
-async fn contact_by_email(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64) -> Result<Option<i64>> {
-    let found: Option<(i64, String)> = sqlx::query_as(
-        "SELECT c.id, c.name FROM contact_identities i JOIN contacts c ON c.id = i.contact_id WHERE i.workspace_id = $1 AND i.channel = 'email' AND i.value = $2",
+async fn contact_by_email(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64) -> Result<Option<ContactSummary>> {
+    let found: Option<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT c.id, c.name, c.email FROM contact_identities i JOIN contacts c ON c.id = i.contact_id WHERE i.workspace_id = $1 AND i.channel = 'email' AND i.value = $2",
     )
     .bind(workspace_id)
     .bind(c.email.as_str())
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((id, name)) = found else { return Ok(None) };
+    let Some((id, mut name, email)) = found else { return Ok(None) };
     if name.is_empty() {
         if let Some(n) = c.name.as_deref().filter(|n| !n.is_empty()) {
             sqlx::query("UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3").bind(n).bind(now).bind(id).execute(&mut **tx).await?;
+            name = n.to_string();
         }
     }
-    Ok(Some(id))
+    Ok(Some(ContactSummary { id, name, email }))
 }
 
 async fn insert_message(tx: &mut Transaction<'_, Any>, workspace_id: i64, ticket_id: i64, m: &NewMessage, now: i64) -> Result<Message> {
@@ -522,4 +468,83 @@ async fn insert_message(tx: &mut Transaction<'_, Any>, workspace_id: i64, ticket
     .await
     .map_err(|e| conflict_on_unique(e, "a message with this external_id exists"))?;
     row.try_into()
+}
+
+/// Writes one new ticket inside the caller's transaction.
+pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, new: NewTicket) -> Result<(Ticket, bool)> {
+    let now = now_ms();
+    if let Some(ext) = &new.external_id {
+        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND external_id = $2").bind(workspace_id).bind(ext).fetch_optional(&mut **tx).await?;
+        if let Some(id) = existing {
+            let t = load_ticket(tx, workspace_id, id, false).await?;
+            return Ok((t, false));
+        }
+    }
+    let contact = find_or_create_contact(tx, workspace_id, &new.contact, now).await?;
+    let contact_id = contact.id;
+    if let Author::Agent(id) = new.author {
+        ensure_user(tx, workspace_id, id).await?;
+    }
+    // The counter row is locked from here to commit on PostgreSQL, so it
+    // is taken as late as possible.
+    let number: i64 = sqlx::query_scalar("UPDATE workspaces SET next_ticket_number = next_ticket_number + 1 WHERE id = $1 RETURNING next_ticket_number - 1")
+        .bind(workspace_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let clock = Clock::default().on_message(MessageKind::Reply, new.author.kind(), now);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at) \
+         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9) RETURNING id",
+    )
+    .bind(workspace_id)
+    .bind(number)
+    .bind(&new.subject)
+    .bind(new.priority.as_str())
+    .bind(new.channel.as_str())
+    .bind(contact_id)
+    .bind(new.external_id.as_deref())
+    .bind(now)
+    .bind(clock.first_response_at)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| conflict_on_unique(e, "a ticket with this external id exists"))?;
+    insert_message(tx, workspace_id, id, &NewMessage { kind: MessageKind::Reply, author: new.author, body: new.body, html: None, external_id: None }, now).await?;
+    set_labels(tx, workspace_id, id, &new.labels).await?;
+    // Built from what was written rather than read back: on SQLite every
+    // statement on the single writer costs all writers time. The ticket
+    // row itself records its creation, so no audit row is needed.
+    let t = Ticket {
+        id,
+        workspace_id,
+        number,
+        subject: new.subject,
+        status: Status::Open,
+        priority: new.priority,
+        channel: new.channel,
+        contact,
+        assignee_id: None,
+        team_id: None,
+        labels: new.labels,
+        created_at: now,
+        updated_at: now,
+        last_message_at: now,
+        first_response_at: clock.first_response_at,
+        resolved_at: None,
+    };
+    Ok((t, true))
+}
+
+/// Reads a ticket inside a transaction; `lock` (PostgreSQL only: SQLite has
+/// one writer at a time and no FOR UPDATE) takes its row lock.
+async fn load_ticket(tx: &mut Transaction<'_, Any>, workspace_id: i64, id: i64, lock: bool) -> Result<Ticket> {
+    let lock = if lock { " FOR UPDATE OF t" } else { "" };
+    let row: TicketRow = sqlx::query_as(&format!("SELECT {TICKET_COLS} {TICKET_FROM} WHERE t.workspace_id = $1 AND t.id = $2{lock}"))
+        .bind(workspace_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let labels = labels_of(&mut **tx, &[id]).await?.remove(&id).unwrap_or_default();
+    row.into_ticket(labels)
 }

@@ -6,7 +6,7 @@ use storedesk::store::{Author, NewContact, NewMessage, NewTicket, NewUser, Store
 
 use crate::harness::{Db, TestDb};
 
-crate::both_backends!(story, unique_and_missing_rows_are_typed_errors);
+crate::both_backends!(story, unique_and_missing_rows_are_typed_errors, one_bad_ticket_does_not_fail_its_batch);
 
 fn new_ticket(subject: &str, email: &str) -> NewTicket {
     NewTicket {
@@ -98,5 +98,30 @@ async fn unique_and_missing_rows_are_typed_errors(db: Db) {
     let (b, c2) = store.create_ticket(ws.id, nt).await.unwrap();
     assert!(c1 && !c2);
     assert_eq!(a.id, b.id);
+    store.close().await;
+}
+
+async fn one_bad_ticket_does_not_fail_its_batch(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let store = Store::connect(&tdb.url).await.unwrap();
+    let admin = NewUser { email: Email::parse("e", "boss@store.test").unwrap(), name: "Boss".into(), role: Role::Admin, teams_only: false, password_hash: None };
+    let (ws, _) = store.create_workspace("Shop", "shop", admin).await.unwrap();
+    // Concurrent creates are committed together; one of them names an
+    // agent that does not exist.
+    let jobs = (0..40).map(|i| {
+        let mut t = new_ticket(&format!("t{i}"), &format!("c{}@shop.test", i % 3));
+        if i == 17 {
+            t.author = Author::Agent(999_999);
+        }
+        let store = store.clone();
+        tokio::spawn(async move { store.create_ticket(ws.id, t).await })
+    });
+    let results: Vec<_> = futures::future::join_all(jobs).await.into_iter().map(|r| r.unwrap()).collect();
+    let failed: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
+    assert_eq!(failed, vec![17]);
+    assert!(matches!(results[17], Err(StoreError::Invalid(_))));
+    let mut numbers: Vec<i64> = results.iter().filter_map(|r| r.as_ref().ok()).map(|(t, _)| t.number).collect();
+    numbers.sort();
+    assert_eq!(numbers, (1..=39).collect::<Vec<_>>(), "no gaps, no repeats");
     store.close().await;
 }
