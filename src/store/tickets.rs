@@ -545,6 +545,6 @@ async fn load_ticket(tx: &mut Transaction<'_, Any>, workspace_id: i64, id: i64, 
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let labels = labels_of(&mut **tx, &[id]).await?.remove(&id).unwrap_or_default();
+    let labels = labels_of(tx, &[id]).await?.remove(&id).unwrap_or_default();
     row.into_ticket(labels)
 }
