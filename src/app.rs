@@ -6,19 +6,26 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
+use crate::http::limit::Limits;
+use crate::realtime::Bus;
 use crate::store::Store;
 
 /// Everything a request handler may use. Cloned per request (cheap).
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub bus: Bus,
+    pub limits: Arc<Limits>,
     pub metrics: PrometheusHandle,
     pub started: Arc<std::time::Instant>,
 }
 
 impl AppState {
-    pub fn new(store: Store) -> Self {
-        Self { store, metrics: crate::telemetry::metrics_handle(), started: Arc::new(std::time::Instant::now()) }
+    /// Starts the node's event bus; `database_url` lets it LISTEN on
+    /// PostgreSQL for events from other nodes.
+    pub async fn start(store: Store, database_url: &str) -> anyhow::Result<Self> {
+        let bus = Bus::start(store.clone(), Some(database_url)).await?;
+        Ok(Self { store, bus, limits: Arc::new(Limits::default()), metrics: crate::telemetry::metrics_handle(), started: Arc::new(std::time::Instant::now()) })
     }
 }
 

@@ -57,7 +57,7 @@ async fn api_once(url: &str, tickets: usize, concurrency: usize) -> anyhow::Resu
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, AppState::new(store.clone()), async move {
+    let server = tokio::spawn(serve(listener, AppState::start(store.clone(), url).await?, async move {
         let _ = stop_rx.await;
     }));
 

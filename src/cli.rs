@@ -72,16 +72,21 @@ fn summary(stats: &crate::store::backup::BackupStats) -> String {
 }
 
 async fn open(db: &DbArgs) -> anyhow::Result<Store> {
+    open_url(db).await.map(|(s, _)| s)
+}
+
+async fn open_url(db: &DbArgs) -> anyhow::Result<(Store, String)> {
     let url = db.url().with_context(|| format!("cannot create data dir {}", db.data_dir.display()))?;
-    Store::connect(&url).await.with_context(|| format!("cannot open database {}", redact_url(&url)))
+    let store = Store::connect(&url).await.with_context(|| format!("cannot open database {}", redact_url(&url)))?;
+    Ok((store, url))
 }
 
 async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
-    let store = open(db).await?;
+    let (store, url) = open_url(db).await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, database = store.backend().name(), version = env!("CARGO_PKG_VERSION"), "storedesk is serving");
     let _ = std::io::stdout().flush();
-    serve(listener, AppState::new(store.clone()), shutdown_signal()).await?;
+    serve(listener, AppState::start(store.clone(), &url).await?, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

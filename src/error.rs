@@ -21,6 +21,12 @@ impl AppError {
         Self { status, code, message: message.into() }
     }
 
+    /// The same error with a more specific code.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
     }

@@ -10,3 +10,5 @@ pub mod telemetry;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod realtime;
+pub mod i18n;

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod email;
+pub mod hours;
 pub mod ticket;
 pub mod time;
 

@@ -1,15 +1,18 @@
 //! HTTP: the route table and the layers every request passes.
 
 pub mod api;
+pub mod chat;
 pub mod extract;
+pub mod limit;
 pub mod meta;
+pub mod stream;
 
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, options, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
@@ -22,7 +25,7 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use api::{people, tickets};
+    use api::{people, tickets, widget};
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
@@ -32,12 +35,20 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{id}/tokens", post(people::create_token))
         .route("/teams", get(people::list_teams).post(people::create_team))
         .route("/teams/{id}/members", post(people::add_member))
+        .route("/widget", get(widget::get).put(widget::put))
+        .route("/stream", get(stream::agent_socket))
         .route("/openapi.json", get(meta::openapi));
 
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
+        .route("/widget.js", get(chat::widget_js))
+        .route("/ws", get(chat::visitor_socket))
+        .route("/p/{slug}/chat/config", get(chat::config))
+        .route("/p/{slug}/chat/attachments", post(chat::upload).layer(DefaultBodyLimit::max(chat::ATTACHMENT_MAX)))
+        .route("/p/{slug}/chat/attachments", options(chat::upload_preflight))
+        .route("/p/{slug}/files/{id}/{secret}", get(chat::download))
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -6,6 +6,7 @@
 
 pub mod backup;
 mod batch;
+pub mod chat;
 mod people;
 mod query;
 pub mod scratch;
@@ -158,6 +159,12 @@ impl Store {
         Ok(())
     }
 
+    /// Sends a PostgreSQL NOTIFY (used by the realtime bridge).
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&self.write).await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
@@ -176,7 +183,7 @@ fn sqlite_synchronous() -> Result<&'static str> {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 

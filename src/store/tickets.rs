@@ -316,47 +316,20 @@ impl Store {
     /// repeated `external_id` returns the stored message and `false`.
     #[tracing::instrument(skip_all, fields(workspace_id, ticket_id))]
     pub async fn add_message(&self, workspace_id: i64, actor: Option<&Actor>, ticket_id: i64, new: NewMessage) -> Result<(Message, bool)> {
-        let now = now_ms();
         let mut tx = self.write.begin().await?;
         let t = load_ticket(&mut tx, workspace_id, ticket_id, self.backend == Backend::Postgres).await?;
         if actor.is_some_and(|a| !a.can_see(t.access())) {
             return Err(StoreError::NotFound);
         }
-        if let Some(ext) = &new.external_id {
-            let existing: Option<MessageRow> = sqlx::query_as(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND external_id = $2"))
-                .bind(workspace_id)
-                .bind(ext)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(m) = existing {
-                if m.ticket_id != ticket_id {
-                    return Err(StoreError::Conflict("this external_id belongs to a message of another ticket".into()));
-                }
-                tx.rollback().await?;
-                return Ok((m.try_into()?, false));
-            }
-        }
-        let msg = insert_message(&mut tx, workspace_id, ticket_id, &new, now).await?;
-        let clock = Clock { first_response_at: t.first_response_at, resolved_at: t.resolved_at }.on_message(new.kind, new.author.kind(), now);
-        let status = if new.author == Author::Contact { status_after_contact_message(t.status) } else { t.status };
-        let clock = clock.on_status(t.status, status, now);
-        let public = new.kind == MessageKind::Reply;
-        sqlx::query(
-            "UPDATE tickets SET updated_at = $1, last_message_at = CASE WHEN $2 = 1 THEN $1 ELSE last_message_at END, first_response_at = $3, status = $4, resolved_at = $5 WHERE id = $6",
-        )
-        .bind(now)
-        .bind(public as i64)
-        .bind(clock.first_response_at)
-        .bind(status.as_str())
-        .bind(clock.resolved_at)
-        .bind(ticket_id)
-        .execute(&mut *tx)
-        .await?;
-        if status != t.status {
-            insert_message(&mut tx, workspace_id, ticket_id, &NewMessage { kind: MessageKind::Event, author: Author::System, body: format!("Reopened by the customer ({} → {})", t.status, status), html: None, external_id: None }, now).await?;
-        }
+        let r = add_message_in(&mut tx, &t, new).await?;
         tx.commit().await?;
-        Ok((msg, true))
+        Ok(r)
+    }
+
+    /// One message by id within a workspace, for event delivery.
+    pub async fn message(&self, workspace_id: i64, id: i64) -> Result<Option<Message>> {
+        let row: Option<MessageRow> = sqlx::query_as(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND id = $2")).bind(workspace_id).bind(id).fetch_optional(&self.read).await?;
+        row.map(Message::try_from).transpose()
     }
 
     /// Messages of a ticket the actor may see, oldest first, after `after_id`.
@@ -447,7 +420,7 @@ async fn contact_by_email(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &
     Ok(Some(ContactSummary { id, name, email }))
 }
 
-async fn insert_message(tx: &mut Transaction<'_, Any>, workspace_id: i64, ticket_id: i64, m: &NewMessage, now: i64) -> Result<Message> {
+pub(super) async fn insert_message(tx: &mut Transaction<'_, Any>, workspace_id: i64, ticket_id: i64, m: &NewMessage, now: i64) -> Result<Message> {
     let author_id = match m.author {
         Author::Agent(id) => Some(id),
         _ => None,
@@ -480,7 +453,10 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
             return Ok((t, false));
         }
     }
-    let contact = find_or_create_contact(tx, workspace_id, &new.contact, now).await?;
+    let contact = match &new.contact {
+        TicketContact::Email(c) => find_or_create_contact(tx, workspace_id, c, now).await?,
+        TicketContact::Known(c) => c.clone(),
+    };
     let contact_id = contact.id;
     if let Author::Agent(id) = new.author {
         ensure_user(tx, workspace_id, id).await?;
@@ -509,7 +485,7 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| conflict_on_unique(e, "a ticket with this external id exists"))?;
-    insert_message(tx, workspace_id, id, &NewMessage { kind: MessageKind::Reply, author: new.author, body: new.body, html: None, external_id: None }, now).await?;
+    insert_message(tx, workspace_id, id, &NewMessage { kind: MessageKind::Reply, author: new.author, body: new.body, html: None, external_id: new.message_external_id }, now).await?;
     set_labels(tx, workspace_id, id, &new.labels).await?;
     // Built from what was written rather than read back: on SQLite every
     // statement on the single writer costs all writers time. The ticket
@@ -537,7 +513,7 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
 
 /// Reads a ticket inside a transaction; `lock` (PostgreSQL only: SQLite has
 /// one writer at a time and no FOR UPDATE) takes its row lock.
-async fn load_ticket(tx: &mut Transaction<'_, Any>, workspace_id: i64, id: i64, lock: bool) -> Result<Ticket> {
+pub(super) async fn load_ticket(tx: &mut Transaction<'_, Any>, workspace_id: i64, id: i64, lock: bool) -> Result<Ticket> {
     let lock = if lock { " FOR UPDATE OF t" } else { "" };
     let row: TicketRow = sqlx::query_as(&format!("SELECT {TICKET_COLS} {TICKET_FROM} WHERE t.workspace_id = $1 AND t.id = $2{lock}"))
         .bind(workspace_id)
@@ -547,4 +523,46 @@ async fn load_ticket(tx: &mut Transaction<'_, Any>, workspace_id: i64, id: i64, 
         .ok_or(StoreError::NotFound)?;
     let labels = labels_of(tx, &[id]).await?.remove(&id).unwrap_or_default();
     row.into_ticket(labels)
+}
+
+/// Adds a message to a loaded (and, on PostgreSQL, locked) ticket inside the
+/// caller's transaction and keeps the ticket's clocks and status in step.
+pub(super) async fn add_message_in(tx: &mut Transaction<'_, Any>, t: &Ticket, new: NewMessage) -> Result<(Message, bool)> {
+    let now = now_ms();
+    if let Some(ext) = &new.external_id {
+        let existing: Option<MessageRow> = sqlx::query_as(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND external_id = $2"))
+            .bind(t.workspace_id)
+            .bind(ext)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(m) = existing {
+            if m.ticket_id != t.id {
+                return Err(StoreError::Conflict("this external_id belongs to a message of another ticket".into()));
+            }
+            return Ok((m.try_into()?, false));
+        }
+    }
+    let msg = insert_message(tx, t.workspace_id, t.id, &new, now).await?;
+    let clock = Clock { first_response_at: t.first_response_at, resolved_at: t.resolved_at }.on_message(new.kind, new.author.kind(), now);
+    let status = if new.author == Author::Contact { status_after_contact_message(t.status) } else { t.status };
+    let clock = clock.on_status(t.status, status, now);
+    let public = new.kind == MessageKind::Reply;
+    sqlx::query(
+        "UPDATE tickets SET updated_at = $1, last_message_at = CASE WHEN $2 = 1 THEN $1 ELSE last_message_at END, first_response_at = $3, status = $4, resolved_at = $5 WHERE id = $6",
+    )
+    .bind(now)
+    .bind(public as i64)
+    .bind(clock.first_response_at)
+    .bind(status.as_str())
+    .bind(clock.resolved_at)
+    .bind(t.id)
+    .execute(&mut **tx)
+    .await?;
+    if status != t.status {
+        insert_message(tx, t.workspace_id, t.id, &NewMessage { kind: MessageKind::Event, author: Author::System, body: format!("Reopened by the customer ({} → {})", t.status, status), html: None, external_id: None }, now).await?;
+    }
+    if t.channel == Channel::Chat && new.kind == MessageKind::Reply && matches!(new.author, Author::Agent(_)) {
+        super::chat::queue_followup(tx, t, &msg, now).await?;
+    }
+    Ok((msg, true))
 }

@@ -126,11 +126,19 @@ pub struct NewContact {
     pub name: Option<String>,
 }
 
+/// The customer of a new ticket: found or made by e-mail, or already known
+/// (a chat visitor, a messenger user).
+#[derive(Debug, Clone)]
+pub enum TicketContact {
+    Email(NewContact),
+    Known(ContactSummary),
+}
+
 #[derive(Debug, Clone)]
 pub struct NewTicket {
     pub subject: String,
     pub body: String,
-    pub contact: NewContact,
+    pub contact: TicketContact,
     pub channel: Channel,
     pub priority: Priority,
     pub labels: Vec<String>,
@@ -139,6 +147,8 @@ pub struct NewTicket {
     pub author: Author,
     /// A caller's key that makes a retried create return the first ticket.
     pub external_id: Option<String>,
+    /// The first message's own idempotency key (a chat client id).
+    pub message_external_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]

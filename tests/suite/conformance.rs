@@ -2,7 +2,7 @@
 //! interface itself: workspace → contact → ticket → reply → close → report.
 
 use storedesk::domain::{Actor, Channel, Email, MessageKind, Priority, Role, Status, TicketScope};
-use storedesk::store::{Author, NewContact, NewMessage, NewTicket, NewUser, Store, StoreError, TicketFilter, TicketPatch};
+use storedesk::store::{Author, NewContact, TicketContact, NewMessage, NewTicket, NewUser, Store, StoreError, TicketFilter, TicketPatch};
 
 use crate::harness::{Db, TestDb};
 
@@ -12,12 +12,13 @@ fn new_ticket(subject: &str, email: &str) -> NewTicket {
     NewTicket {
         subject: subject.into(),
         body: "Hello".into(),
-        contact: NewContact { email: Email::parse("email", email).unwrap(), name: Some("Ann".into()) },
+        contact: TicketContact::Email(NewContact { email: Email::parse("email", email).unwrap(), name: Some("Ann".into()) }),
         channel: Channel::Email,
         priority: Priority::Normal,
         labels: vec!["vip".into()],
         author: Author::Contact,
         external_id: None,
+        message_external_id: None,
     }
 }
 

@@ -74,7 +74,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(listener, AppState::new(store.clone()), async move {
+        let server = tokio::spawn(serve(listener, AppState::start(store.clone(), &db.url).await.expect("state"), async move {
             let _ = stop_rx.await;
         }));
         let mut app = TestApp { base, client: reqwest::Client::new(), store, token: String::new(), workspace_id: 0, admin_id: 0, stop: Some(stop), server: Some(server), db };
@@ -168,4 +168,88 @@ macro_rules! both_backends {
             }
         )*
     };
+}
+
+/// A WebSocket client as a browser or the console would use it.
+pub struct Socket {
+    inner: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Socket {
+    pub async fn connect(url: &str, origin: Option<&str>) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = url.into_client_request()?;
+        if let Some(o) = origin {
+            req.headers_mut().insert("Origin", o.parse().unwrap());
+        }
+        let (inner, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(Socket { inner })
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        use futures::SinkExt;
+        self.inner.send(tokio_tungstenite::tungstenite::Message::Text(v.to_string().into())).await.expect("send");
+    }
+
+    pub async fn send_raw(&mut self, m: tokio_tungstenite::tungstenite::Message) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        use futures::SinkExt;
+        self.inner.send(m).await
+    }
+
+    /// The next JSON frame, or None when the socket closed; panics after 10 s.
+    pub async fn next(&mut self) -> Option<Value> {
+        use futures::StreamExt;
+        loop {
+            let m = tokio::time::timeout(std::time::Duration::from_secs(10), self.inner.next()).await.expect("a frame within 10 s");
+            match m {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => return Some(serde_json::from_str(&t).expect("JSON frame")),
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Skips frames until one of this type arrives.
+    pub async fn until(&mut self, kind: &str) -> Value {
+        loop {
+            let f = self.next().await.unwrap_or_else(|| panic!("socket closed while waiting for {kind}"));
+            if f["type"] == kind {
+                return f;
+            }
+        }
+    }
+}
+
+impl TestApp {
+    pub fn ws_url(&self) -> String {
+        self.base.replace("http://", "ws://")
+    }
+
+    /// A visitor socket after hello/welcome; returns it and the welcome.
+    pub async fn visitor(&self, slug: &str, token: Option<&str>, last_id: i64) -> (Socket, Value) {
+        let mut s = Socket::connect(&format!("{}/ws?workspace={slug}", self.ws_url()), Some("http://shop.test")).await.expect("visitor socket");
+        s.send(serde_json::json!({ "type": "hello", "token": token, "last_id": last_id, "lang": "en", "page": { "url": "http://shop.test/tshirt", "title": "T-shirt" }, "context": { "product": { "sku": "TS-1" } } })).await;
+        let w = s.until("welcome").await;
+        (s, w)
+    }
+
+    /// The admin's agent stream.
+    pub async fn agent_stream(&self, token: &str) -> Socket {
+        let mut s = Socket::connect(&format!("{}/api/v1/stream?token={token}", self.ws_url()), None).await.expect("agent socket");
+        s.until("hello").await;
+        s
+    }
+
+    /// Another node on the same database (PostgreSQL), sharing nothing in memory.
+    pub async fn second_node(&self) -> (String, tokio::sync::oneshot::Sender<()>) {
+        let store = Store::connect(&self.db.url).await.expect("store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState::start(store, &self.db.url).await.expect("state");
+        tokio::spawn(serve(listener, state, async move {
+            let _ = stop_rx.await;
+        }));
+        (base, stop)
+    }
 }

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod chat;
 mod cli;
 mod conformance;
 mod isolation;

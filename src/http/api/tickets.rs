@@ -7,11 +7,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
+use crate::realtime::{Event, Kind};
 use crate::domain::ticket::{normalize_labels, BODY_MAX, NAME_MAX, SUBJECT_MAX};
 use crate::domain::{optional_text, required_text, Actor, Channel, Email, Invalid, MessageKind, Priority, Status};
 use crate::error::{ApiResult, AppError};
 use crate::http::extract::{nullable, parse_id, ApiJson, ApiQuery};
-use crate::store::{AssigneeFilter, Author, Cursor, NewContact, NewMessage, NewTicket, TicketFilter, TicketPatch, TicketSort};
+use crate::store::{AssigneeFilter, Author, Cursor, NewContact, NewMessage, NewTicket, TicketContact, TicketFilter, TicketPatch, TicketSort};
 
 const EXTERNAL_ID_MAX: usize = 200;
 
@@ -53,10 +54,10 @@ pub async fn create(State(s): State<AppState>, actor: Actor, headers: axum::http
     let new = NewTicket {
         subject: required_text("subject", &b.subject, SUBJECT_MAX)?,
         body: required_text("message", &b.message, BODY_MAX)?,
-        contact: NewContact {
+        contact: TicketContact::Email(NewContact {
             email: Email::parse("contact.email", &b.contact.email)?,
             name: b.contact.name.map(|n| optional_text("contact.name", n.trim(), NAME_MAX)).transpose()?,
-        },
+        }),
         channel: b.channel.map(|c| Channel::parse("channel", &c)).transpose()?.unwrap_or(Channel::Api),
         priority: b.priority.map(|p| Priority::parse("priority", &p)).transpose()?.unwrap_or(Priority::Normal),
         labels: normalize_labels(&b.labels)?,
@@ -66,10 +67,12 @@ pub async fn create(State(s): State<AppState>, actor: Actor, headers: axum::http
             Some(other) => return Err(Invalid::new("author", format!("'{}' is not one of: contact, agent", other.chars().take(40).collect::<String>())).into()),
         },
         external_id: external_id(b.external_id.or(key))?,
+        message_external_id: None,
     };
     let (ticket, created) = s.store.create_ticket(actor.workspace_id, new).await?;
     if created {
         metrics::counter!("storedesk_tickets_created_total", "channel" => ticket.channel.as_str()).increment(1);
+        s.bus.publish(Event::new(actor.workspace_id, Kind::TicketCreated { ticket_id: ticket.id }).with_ticket(&ticket)).await;
     }
     let code = if created { StatusCode::CREATED } else { StatusCode::OK };
     if !actor.can_see(ticket.access()) {
@@ -166,6 +169,7 @@ pub async fn update(State(s): State<AppState>, actor: Actor, Path(id): Path<Stri
         return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "nothing to change: send at least one of subject, status, priority, assignee_id, team_id, labels"));
     }
     let t = s.store.update_ticket(&actor, id, patch).await.map_err(not_found("ticket"))?;
+    s.bus.publish(Event::new(actor.workspace_id, Kind::TicketUpdated { ticket_id: t.id }).with_ticket(&t)).await;
     Ok(Json(json!(t)))
 }
 
@@ -192,6 +196,7 @@ pub async fn add_message(State(s): State<AppState>, actor: Actor, Path(id): Path
     let (m, created) = s.store.add_message(actor.workspace_id, Some(&actor), id, new).await.map_err(not_found("ticket"))?;
     if created {
         metrics::counter!("storedesk_messages_created_total", "kind" => m.kind.as_str()).increment(1);
+        s.bus.publish(Event::new(actor.workspace_id, Kind::MessageCreated { ticket_id: id, message_id: m.id }).with_message(&m)).await;
     }
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(json!(m))))
 }

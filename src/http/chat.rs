@@ -1,0 +1,401 @@
+//! The public side of live chat: the widget script, its settings, uploads,
+//! downloads, and the visitor's WebSocket.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::app::AppState;
+use crate::domain::{required_text, Email, MessageKind};
+use crate::error::{ApiResult, AppError};
+use crate::http::extract::ApiQuery;
+use crate::http::limit::Bucket;
+use crate::realtime::{Event, Kind, PartyName};
+use crate::store::chat::{AttachmentMeta, ChatMessage, Party, Visitor};
+use crate::store::{Author, NewMessage, StoreError, Workspace};
+
+pub const WIDGET_JS: &str = include_str!("../../static/widget.js");
+/// Largest upload a visitor may attach.
+pub const ATTACHMENT_MAX: usize = 10 * 1024 * 1024;
+/// Largest frame a widget may send.
+pub const FRAME_MAX: usize = 64 * 1024;
+const CHAT_BODY_MAX: usize = 10_000;
+const ALLOWED_TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
+
+pub async fn widget_js() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], WIDGET_JS)
+}
+
+fn limited(s: &AppState, addr: SocketAddr) -> ApiResult<()> {
+    if s.limits.public.allow(addr.ip()) {
+        Ok(())
+    } else {
+        metrics::counter!("storedesk_rate_limited_total", "what" => "public").increment(1);
+        Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests from your address; wait a little"))
+    }
+}
+
+async fn workspace(s: &AppState, slug: &str) -> ApiResult<Workspace> {
+    s.store.workspace_by_slug(slug).await.map_err(|e| match e {
+        StoreError::NotFound => AppError::new(StatusCode::NOT_FOUND, "unknown_workspace", "no such workspace"),
+        e => e.into(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+pub async fn config(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, ApiQuery(q): ApiQuery<LangQuery>) -> ApiResult<Response> {
+    limited(&s, addr)?;
+    let ws = workspace(&s, &slug).await?;
+    let w = s.store.widget_settings(ws.id).await?;
+    let lang = crate::i18n::pick(q.lang.as_deref());
+    let body = json!({
+        "workspace": ws.slug, "name": ws.name, "greeting": w.greeting, "color": w.color,
+        "online": s.store.agents_online(ws.id).await?, "open_now": w.hours.is_open(crate::store::now_ms()), "hours": w.hours.summary(),
+        "prechat": { "name": w.prechat_name, "email": w.prechat_email },
+        "offline_message": w.offline_message, "lang": lang, "dir": crate::i18n::dir(lang), "texts": crate::i18n::group(lang, "widget-"),
+    });
+    Ok(([(header::CACHE_CONTROL, "no-store"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(body)).into_response())
+}
+
+fn attachment_json(slug: &str, a: &AttachmentMeta) -> Value {
+    json!({ "id": a.id, "name": a.name, "size": a.size, "content_type": a.content_type, "url": format!("/p/{slug}/files/{}/{}", a.id, a.secret) })
+}
+
+fn chat_json(slug: &str, m: &ChatMessage) -> Value {
+    let mut v = json!(m);
+    v["attachments"] = m.attachments.iter().map(|a| attachment_json(slug, a)).collect();
+    v
+}
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    name: String,
+}
+
+pub async fn upload(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, ApiQuery(q): ApiQuery<UploadQuery>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    limited(&s, addr)?;
+    let ws = workspace(&s, &slug).await?;
+    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(|| AppError::unauthorized("send the visitor token as 'Authorization: Bearer TOKEN'"))?;
+    let visitor = s.store.visitor_by_token(ws.id, &crate::auth::token_hash(token)).await?.ok_or_else(|| AppError::unauthorized("the visitor token is not valid"))?;
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if !ALLOWED_TYPES.contains(&ct.as_str()) {
+        return Err(AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", format!("attach images (PNG, JPEG, GIF, WebP) or PDF, not '{ct}'")));
+    }
+    if body.is_empty() {
+        return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "the file is empty"));
+    }
+    let name: String = required_text("name", &q.name, 200)?.chars().filter(|c| !matches!(c, '/' | '\\' | '"')).collect();
+    let meta = s.store.create_attachment(ws.id, visitor.contact_id, &name, &ct, body.to_vec()).await?;
+    Ok((StatusCode::CREATED, [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(attachment_json(&slug, &meta))).into_response())
+}
+
+/// Answers the browser's preflight for uploads from the store's pages.
+pub async fn upload_preflight() -> impl IntoResponse {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"), (header::ACCESS_CONTROL_ALLOW_METHODS, "POST"), (header::ACCESS_CONTROL_ALLOW_HEADERS, "authorization, content-type"), (header::ACCESS_CONTROL_MAX_AGE, "600")],
+    )
+}
+
+/// Serves an upload as a download: never rendered as a page of ours.
+pub async fn download(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, id, secret)): Path<(String, String, String)>) -> ApiResult<Response> {
+    limited(&s, addr)?;
+    let ws = workspace(&s, &slug).await?;
+    let id = crate::http::extract::parse_id(&id, "file")?;
+    let (meta, data) = s.store.attachment(ws.id, id, &secret).await.map_err(|_| AppError::not_found("file"))?;
+    let ascii: String = meta.name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, meta.content_type.clone()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{ascii}\"")),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+            (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'".into()),
+            (header::CACHE_CONTROL, "private, max-age=86400".into()),
+        ],
+        data,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    workspace: String,
+}
+
+/// Opens a visitor socket after the checks that need no socket: rate,
+/// workspace, origin.
+pub async fn visitor_socket(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiQuery(q): ApiQuery<WsQuery>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    if !s.limits.connects.allow(addr.ip()) {
+        metrics::counter!("storedesk_rate_limited_total", "what" => "ws_connect").increment(1);
+        return Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many connections from your address; wait a little"));
+    }
+    let ws = workspace(&s, &q.workspace).await?;
+    let settings = s.store.widget_settings(ws.id).await?;
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if !settings.origin_allowed(origin) {
+        return Err(AppError::forbidden(format!("pages from {} may not open this chat", origin.unwrap_or("no origin"))).with_code("origin_not_allowed"));
+    }
+    let upgrade = upgrade.map_err(|e| AppError::bad_request("websocket_required", e.to_string()))?;
+    let slot = s.limits.sockets.acquire(addr.ip(), s.limits.max_sockets_per_ip).ok_or_else(|| AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many open chats from your address"))?;
+    Ok(upgrade.max_message_size(FRAME_MAX).max_frame_size(FRAME_MAX).on_upgrade(move |socket| async move {
+        let _slot = slot;
+        metrics::counter!("storedesk_ws_sessions_total", "side" => "visitor").increment(1);
+        if let Err(e) = VisitorSession::run(s, ws, socket).await {
+            tracing::debug!(error = %e, "visitor socket ended");
+        }
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Incoming {
+    Hello { token: Option<String>, #[serde(default)] last_id: i64, lang: Option<String>, page: Option<Page>, context: Option<Value>, user_agent: Option<String> },
+    Message { client_id: String, #[serde(default)] body: String, #[serde(default)] attachment_ids: Vec<i64> },
+    Typing { on: bool },
+    Read { up_to: i64 },
+    Context { page: Option<Page>, context: Option<Value> },
+    Contact { name: Option<String>, email: Option<String> },
+    Ping,
+}
+
+#[derive(Deserialize, Default)]
+struct Page {
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    title: String,
+}
+
+fn error_frame(code: &str, message: impl Into<String>) -> String {
+    json!({ "type": "error", "code": code, "message": message.into() }).to_string()
+}
+
+struct VisitorSession {
+    s: AppState,
+    ws: Workspace,
+    visitor: Visitor,
+    frames: Bucket,
+}
+
+const HELLO_WAIT: Duration = Duration::from_secs(10);
+const PING_EVERY: Duration = Duration::from_secs(15);
+const IDLE_CLOSE: Duration = Duration::from_secs(60);
+const BAD_FRAMES_MAX: u32 = 10;
+
+impl VisitorSession {
+    async fn run(s: AppState, ws: Workspace, socket: WebSocket) -> anyhow::Result<()> {
+        let (mut sink, mut stream) = socket.split();
+        let first = tokio::time::timeout(HELLO_WAIT, stream.next()).await;
+        let hello = match first {
+            Ok(Some(Ok(WsMessage::Text(t)))) => serde_json::from_str::<Incoming>(&t).ok(),
+            _ => None,
+        };
+        let Some(Incoming::Hello { token, last_id, lang, page, context, user_agent }) = hello else {
+            let _ = sink.send(WsMessage::Text(error_frame("hello_required", "the first frame must be {\"type\":\"hello\", ...}").into())).await;
+            let _ = sink.close().await;
+            return Ok(());
+        };
+        let lang = crate::i18n::pick(lang.as_deref());
+        let existing = match token.as_deref().filter(|t| t.len() < 200) {
+            Some(t) => s.store.visitor_by_token(ws.id, &crate::auth::token_hash(t)).await?.map(|v| (v, t.to_string())),
+            None => None,
+        };
+        let (visitor, token) = match existing {
+            Some(found) => found,
+            None => {
+                let t = format!("svt_{}", &crate::auth::new_token()[4..]);
+                (s.store.create_visitor(ws.id, &crate::auth::token_hash(&t), lang).await?, t)
+            }
+        };
+        let page = page.unwrap_or_default();
+        let ctx = context.map(|c| c.to_string()).filter(|c| c.len() <= 8192);
+        let ua: Option<String> = user_agent.map(|u| u.chars().take(400).collect());
+        s.store.touch_visitor(visitor.id, true, Some((&clip(&page.url, 2000), &clip(&page.title, 300))), ctx.as_deref(), ua.as_deref(), Some(lang)).await?;
+        let (_guard, mut outgoing) = s.bus.hub.register_visitor(ws.id, visitor.contact_id);
+        let ticket = s.store.visitor_ticket(&visitor).await?;
+        s.bus.publish(Event::new(ws.id, Kind::Visitor { contact_id: visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: true })).await;
+
+        let settings = s.store.widget_settings(ws.id).await?;
+        let history = s.store.visitor_messages(&visitor, last_id.max(0), 500).await?;
+        let welcome = json!({
+            "type": "welcome", "visitor_token": token, "visitor": { "name": visitor.name, "email": visitor.email },
+            "online": s.store.agents_online(ws.id).await?, "open_now": settings.hours.is_open(crate::store::now_ms()),
+            "ticket_number": ticket.map(|t| t.1), "agent_read_up_to": ticket.map(|t| t.2).unwrap_or(0),
+            "messages": history.iter().map(|m| chat_json(&ws.slug, m)).collect::<Vec<_>>(),
+        });
+        sink.send(WsMessage::Text(welcome.to_string().into())).await?;
+
+        let mut me = VisitorSession { frames: Bucket::full(s.limits.frames), s, ws, visitor };
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        let mut last_heard = Instant::now();
+        let mut bad = 0u32;
+        let result: anyhow::Result<()> = loop {
+            tokio::select! {
+                frame = outgoing.recv() => match frame {
+                    Some(f) => sink.send(WsMessage::Text(f.to_string().into())).await?,
+                    // The hub dropped us: we fell too far behind. The client
+                    // reconnects and resumes from its last id.
+                    None => {
+                        let _ = sink.send(WsMessage::Text(error_frame("too_slow", "reconnect and resume").into())).await;
+                        break Ok(());
+                    }
+                },
+                incoming = stream.next() => {
+                    last_heard = Instant::now();
+                    match incoming {
+                        Some(Ok(WsMessage::Text(t))) => {
+                            if !me.frames.take(me.s.limits.frames) {
+                                metrics::counter!("storedesk_rate_limited_total", "what" => "ws_frames").increment(1);
+                                let _ = sink.send(WsMessage::Text(error_frame("rate_limited", "too many messages; the chat is closed for a moment").into())).await;
+                                break Ok(());
+                            }
+                            let replies = match serde_json::from_str::<Incoming>(&t) {
+                                Ok(frame) => me.handle(frame).await,
+                                Err(e) => {
+                                    bad += 1;
+                                    vec![error_frame("bad_frame", format!("not a frame this chat understands: {e}"))]
+                                }
+                            };
+                            for r in replies {
+                                sink.send(WsMessage::Text(r.into())).await?;
+                            }
+                            if bad >= BAD_FRAMES_MAX {
+                                break Ok(());
+                            }
+                        }
+                        Some(Ok(WsMessage::Binary(_))) => {
+                            bad += 1;
+                            sink.send(WsMessage::Text(error_frame("bad_frame", "send JSON text frames").into())).await?;
+                        }
+                        Some(Ok(WsMessage::Close(_))) | None => break Ok(()),
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => break Err(e.into()),
+                    }
+                },
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > IDLE_CLOSE {
+                        break Ok(());
+                    }
+                    sink.send(WsMessage::Ping(Bytes::new())).await?;
+                }
+            }
+        };
+        let _ = sink.close().await;
+        let _ = me.s.store.touch_visitor(me.visitor.id, false, None, None, None, None).await;
+        let ticket = me.s.store.visitor_ticket(&me.visitor).await.ok().flatten();
+        me.s.bus.publish(Event::new(me.ws.id, Kind::Visitor { contact_id: me.visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: false })).await;
+        result
+    }
+
+    async fn handle(&mut self, frame: Incoming) -> Vec<String> {
+        match self.handle_inner(frame).await {
+            Ok(r) => r,
+            Err(e) => {
+                let e: AppError = e;
+                vec![error_frame(e.code, e.message)]
+            }
+        }
+    }
+
+    async fn handle_inner(&mut self, frame: Incoming) -> Result<Vec<String>, AppError> {
+        let (s, ws) = (&self.s, &self.ws);
+        match frame {
+            Incoming::Hello { .. } => Ok(vec![error_frame("bad_frame", "hello was already sent")]),
+            Incoming::Ping => Ok(vec![json!({ "type": "pong" }).to_string()]),
+            Incoming::Message { client_id, body, attachment_ids } => {
+                let client_id = required_text("client_id", &client_id, 100)?;
+                if attachment_ids.len() > 10 {
+                    return Err(crate::domain::Invalid::new("attachment_ids", "at most 10 attachments a message").into());
+                }
+                let body = if attachment_ids.is_empty() { required_text("body", &body, CHAT_BODY_MAX)? } else { crate::domain::optional_text("body", body.trim(), CHAT_BODY_MAX)? };
+                let posted = s.store.post_visitor_message(&self.visitor, &client_id, &body, &attachment_ids).await?;
+                let ack = json!({ "type": "ack", "client_id": client_id, "id": posted.message.id, "created_at": crate::domain::time::rfc3339(posted.message.created_at) }).to_string();
+                if posted.created {
+                    metrics::counter!("storedesk_messages_created_total", "kind" => "chat").increment(1);
+                    if posted.ticket_created {
+                        s.bus.publish(Event::new(ws.id, Kind::TicketCreated { ticket_id: posted.ticket.id }).with_ticket(&posted.ticket)).await;
+                    }
+                    let chat = ChatMessage { attachments: posted.message.attachments.clone(), ..posted.message.clone() };
+                    s.bus.publish(Event::new(ws.id, Kind::MessageCreated { ticket_id: posted.ticket.id, message_id: posted.message.id }).with_ticket(&posted.ticket).with_chat(&chat)).await;
+                    if posted.ticket_created {
+                        self.offline_autoreply(posted.ticket.id).await?;
+                    }
+                }
+                Ok(vec![ack])
+            }
+            Incoming::Typing { on } => {
+                if let Some((ticket_id, _, _)) = s.store.visitor_ticket(&self.visitor).await? {
+                    s.bus.publish(Event::new(ws.id, Kind::Typing { ticket_id, contact_id: self.visitor.contact_id, from: PartyName::Visitor, on, name: self.visitor.name.clone(), user_id: None })).await;
+                }
+                Ok(vec![])
+            }
+            Incoming::Read { up_to } => {
+                if let Some((ticket_id, _, _)) = s.store.visitor_ticket(&self.visitor).await? {
+                    s.store.mark_read(ws.id, ticket_id, Party::Visitor, up_to).await?;
+                    s.bus.publish(Event::new(ws.id, Kind::Read { ticket_id, contact_id: self.visitor.contact_id, by: PartyName::Visitor, up_to })).await;
+                }
+                Ok(vec![])
+            }
+            Incoming::Context { page, context } => {
+                let ctx = context.map(|c| c.to_string());
+                if ctx.as_ref().is_some_and(|c| c.len() > 8192) {
+                    return Err(crate::domain::Invalid::new("context", "at most 8 KiB").into());
+                }
+                let page = page.map(|p| (clip(&p.url, 2000), clip(&p.title, 300)));
+                s.store.touch_visitor(self.visitor.id, true, page.as_ref().map(|(u, t)| (u.as_str(), t.as_str())), ctx.as_deref(), None, None).await?;
+                let ticket = s.store.visitor_ticket(&self.visitor).await?;
+                s.bus.publish(Event::new(ws.id, Kind::Visitor { contact_id: self.visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: true })).await;
+                Ok(vec![])
+            }
+            Incoming::Contact { name, email } => {
+                let name = name.map(|n| crate::domain::optional_text("name", n.trim(), 200)).transpose()?;
+                let email = email.filter(|e| !e.trim().is_empty()).map(|e| Email::parse("email", &e)).transpose()?;
+                s.store.set_visitor_contact(&self.visitor, name.as_deref(), email.as_ref()).await?;
+                if let Some(n) = name.filter(|n| !n.is_empty()) {
+                    self.visitor.name = n;
+                }
+                if let Some(e) = email {
+                    self.visitor.email = Some(e.to_string());
+                }
+                Ok(vec![json!({ "type": "contact_saved" }).to_string()])
+            }
+        }
+    }
+
+    /// Out of hours or with nobody online, a new chat gets the admin's
+    /// away text as an answer, and the team answers later.
+    async fn offline_autoreply(&self, ticket_id: i64) -> Result<(), AppError> {
+        let (s, ws) = (&self.s, &self.ws);
+        let settings = s.store.widget_settings(ws.id).await?;
+        if s.store.agents_online(ws.id).await? && settings.hours.is_open(crate::store::now_ms()) {
+            return Ok(());
+        }
+        let (m, _) = s.store.add_message(ws.id, None, ticket_id, NewMessage { kind: MessageKind::Reply, author: Author::System, body: settings.offline_message, html: None, external_id: None }).await?;
+        s.bus.publish(Event::new(ws.id, Kind::MessageCreated { ticket_id, message_id: m.id }).with_message(&m)).await;
+        Ok(())
+    }
+}
+
+fn clip(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}

@@ -1,0 +1,228 @@
+//! Who is connected, and the dispatcher that turns events into frames.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::{Event, Kind, PartyName};
+use crate::domain::Actor;
+use crate::store::{Store, Ticket};
+
+/// Frames waiting for one socket. Bounded: a socket this far behind is cut.
+pub const SOCKET_QUEUE: usize = 256;
+
+pub type Frame = Arc<str>;
+
+struct Slot {
+    id: u64,
+    tx: mpsc::Sender<Frame>,
+}
+
+#[derive(Clone)]
+pub struct AgentConn {
+    pub actor: Actor,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    next: AtomicU64,
+    /// Visitor sockets by (workspace, contact).
+    visitors: Mutex<HashMap<(i64, i64), Vec<Slot>>>,
+    /// Agent sockets by workspace.
+    agents: Mutex<HashMap<i64, Vec<(Slot, AgentConn)>>>,
+}
+
+/// Removes a socket from the hub when its task ends.
+pub struct ConnGuard {
+    hub: Arc<Hub>,
+    id: u64,
+    key: GuardKey,
+}
+
+enum GuardKey {
+    Visitor(i64, i64),
+    Agent(i64),
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        match self.key {
+            GuardKey::Visitor(ws, c) => {
+                let mut m = self.hub.visitors.lock().expect("hub lock");
+                if let Some(v) = m.get_mut(&(ws, c)) {
+                    v.retain(|s| s.id != self.id);
+                    if v.is_empty() {
+                        m.remove(&(ws, c));
+                    }
+                }
+            }
+            GuardKey::Agent(ws) => {
+                let mut m = self.hub.agents.lock().expect("hub lock");
+                if let Some(v) = m.get_mut(&ws) {
+                    v.retain(|(s, _)| s.id != self.id);
+                    if v.is_empty() {
+                        m.remove(&ws);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Hub {
+    pub fn register_visitor(self: &Arc<Self>, workspace_id: i64, contact_id: i64) -> (ConnGuard, mpsc::Receiver<Frame>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+        self.visitors.lock().expect("hub lock").entry((workspace_id, contact_id)).or_default().push(Slot { id, tx });
+        metrics::gauge!("storedesk_ws_connections", "side" => "visitor").increment(1.0);
+        (ConnGuard { hub: self.clone(), id, key: GuardKey::Visitor(workspace_id, contact_id) }, rx)
+    }
+
+    pub fn register_agent(self: &Arc<Self>, actor: Actor) -> (ConnGuard, mpsc::Receiver<Frame>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+        let ws = actor.workspace_id;
+        self.agents.lock().expect("hub lock").entry(ws).or_default().push((Slot { id, tx }, AgentConn { actor }));
+        metrics::gauge!("storedesk_ws_connections", "side" => "agent").increment(1.0);
+        (ConnGuard { hub: self.clone(), id, key: GuardKey::Agent(ws) }, rx)
+    }
+
+    /// Sockets on this node, for metrics and benchmarks.
+    pub fn counts(&self) -> (usize, usize) {
+        let v = self.visitors.lock().expect("hub lock").values().map(Vec::len).sum();
+        let a = self.agents.lock().expect("hub lock").values().map(Vec::len).sum();
+        (v, a)
+    }
+
+    fn to_visitors(&self, ws: i64, contact: Option<i64>, frame: Frame) {
+        let mut m = self.visitors.lock().expect("hub lock");
+        let keys: Vec<(i64, i64)> = match contact {
+            Some(c) => vec![(ws, c)],
+            None => m.keys().filter(|(w, _)| *w == ws).copied().collect(),
+        };
+        for k in keys {
+            if let Some(slots) = m.get_mut(&k) {
+                // A full queue means a stuck client: cut it loose.
+                slots.retain(|s| s.tx.try_send(frame.clone()).is_ok());
+            }
+        }
+    }
+
+    fn to_agents(&self, ws: i64, ticket: Option<&Ticket>, frame: Frame) {
+        let mut m = self.agents.lock().expect("hub lock");
+        if let Some(slots) = m.get_mut(&ws) {
+            slots.retain(|(s, a)| {
+                if ticket.is_some_and(|t| !a.actor.can_see(t.access())) {
+                    return true;
+                }
+                s.tx.try_send(frame.clone()).is_ok()
+            });
+        }
+    }
+
+    /// Open stream sockets of one agent on this node.
+    pub fn agent_sockets(&self, ws: i64, user_id: i64) -> usize {
+        self.agents.lock().expect("hub lock").get(&ws).map(|v| v.iter().filter(|(_, a)| a.actor.user_id == user_id).count()).unwrap_or(0)
+    }
+
+    fn has_agents(&self, ws: i64) -> bool {
+        self.agents.lock().expect("hub lock").contains_key(&ws)
+    }
+}
+
+fn frame(v: serde_json::Value) -> Frame {
+    Arc::from(v.to_string())
+}
+
+/// The dispatcher: one task per node, events in order.
+pub async fn dispatch(hub: Arc<Hub>, store: Store, mut rx: mpsc::Receiver<Event>) {
+    while let Some(ev) = rx.recv().await {
+        if let Err(e) = deliver(&hub, &store, ev).await {
+            tracing::warn!(error = %e, "event not delivered");
+        }
+    }
+}
+
+async fn ticket_of(store: &Store, ev: &Event, id: i64) -> crate::store::Result<Arc<Ticket>> {
+    match &ev.ticket {
+        Some(t) => Ok(t.clone()),
+        None => Ok(Arc::new(store.ticket_unchecked(ev.workspace_id, id).await?)),
+    }
+}
+
+async fn deliver(hub: &Hub, store: &Store, ev: Event) -> crate::store::Result<()> {
+    let ws = ev.workspace_id;
+    match &ev.kind {
+        Kind::TicketCreated { ticket_id } | Kind::TicketUpdated { ticket_id } => {
+            if !hub.has_agents(ws) {
+                return Ok(());
+            }
+            let t = ticket_of(store, &ev, *ticket_id).await?;
+            let kind = if matches!(ev.kind, Kind::TicketCreated { .. }) { "ticket_created" } else { "ticket_updated" };
+            hub.to_agents(ws, Some(&t), frame(json!({ "type": kind, "ticket": &*t })));
+        }
+        Kind::MessageCreated { ticket_id, message_id } => {
+            let t = ticket_of(store, &ev, *ticket_id).await?;
+            if t.channel == crate::domain::Channel::Chat {
+                let chat = match &ev.chat {
+                    Some(c) => Some((c.clone(), t.contact.id)),
+                    None => store.chat_message(ws, *message_id).await?.map(|(m, c)| (Arc::new(m), c)),
+                };
+                if let Some((m, contact)) = chat {
+                    hub.to_visitors(ws, Some(contact), frame(json!({ "type": "message", "message": &*m })));
+                }
+            }
+            if hub.has_agents(ws) {
+                let m = match &ev.message {
+                    Some(m) => Some(m.clone()),
+                    None => store.message(ws, *message_id).await?.map(Arc::new),
+                };
+                if let Some(m) = m {
+                    hub.to_agents(ws, Some(&t), frame(json!({ "type": "message", "ticket_id": t.id, "message": &*m })));
+                }
+            }
+        }
+        Kind::Typing { ticket_id, contact_id, from, on, name, user_id } => match from {
+            PartyName::Agent => {
+                hub.to_visitors(ws, Some(*contact_id), frame(json!({ "type": "typing", "on": on, "name": name })));
+                if hub.has_agents(ws) {
+                    let t = ticket_of(store, &ev, *ticket_id).await?;
+                    hub.to_agents(ws, Some(&t), frame(json!({ "type": "typing", "ticket_id": ticket_id, "on": on, "from": "agent", "user_id": user_id, "name": name })));
+                }
+            }
+            PartyName::Visitor => {
+                if hub.has_agents(ws) {
+                    let t = ticket_of(store, &ev, *ticket_id).await?;
+                    hub.to_agents(ws, Some(&t), frame(json!({ "type": "typing", "ticket_id": ticket_id, "on": on, "from": "visitor" })));
+                }
+            }
+        },
+        Kind::Read { ticket_id, contact_id, by, up_to } => match by {
+            PartyName::Agent => hub.to_visitors(ws, Some(*contact_id), frame(json!({ "type": "read", "up_to": up_to }))),
+            PartyName::Visitor => {
+                if hub.has_agents(ws) {
+                    let t = ticket_of(store, &ev, *ticket_id).await?;
+                    hub.to_agents(ws, Some(&t), frame(json!({ "type": "visitor_read", "ticket_id": ticket_id, "up_to": up_to })));
+                }
+            }
+        },
+        Kind::Presence { user_id, status, any_online } => {
+            hub.to_visitors(ws, None, frame(json!({ "type": "presence", "online": any_online })));
+            hub.to_agents(ws, None, frame(json!({ "type": "presence", "user_id": user_id, "status": status })));
+        }
+        Kind::Visitor { contact_id, ticket_id, online } => {
+            if hub.has_agents(ws) {
+                let t = match ticket_id {
+                    Some(id) => Some(ticket_of(store, &ev, *id).await?),
+                    None => None,
+                };
+                let state = store.visitor_state(ws, *contact_id).await?;
+                hub.to_agents(ws, t.as_deref(), frame(json!({ "type": "visitor", "ticket_id": ticket_id, "contact_id": contact_id, "online": online, "state": state })));
+            }
+        }
+    }
+    Ok(())
+}

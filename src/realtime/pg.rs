@@ -1,0 +1,62 @@
+//! Fan-out across nodes through PostgreSQL LISTEN/NOTIFY. Payloads carry
+//! ids only (NOTIFY is limited to 8000 bytes); the receiving node reads
+//! what it needs.
+
+use sqlx::postgres::PgListener;
+use tokio::sync::mpsc;
+
+use super::Event;
+use crate::store::Store;
+
+const CHANNEL: &str = "storedesk_events";
+
+pub struct Notifier {
+    node: u64,
+    store: Store,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Envelope {
+    node: u64,
+    event: Event,
+}
+
+impl Notifier {
+    pub async fn start(url: &str, store: Store, local: mpsc::Sender<Event>) -> anyhow::Result<Self> {
+        let node = rand::random::<u64>();
+        let mut listener = PgListener::connect(url).await?;
+        listener.listen(CHANNEL).await?;
+        tokio::spawn(async move {
+            loop {
+                // PgListener reconnects by itself; a `None`-free error here is
+                // a dropped connection it is re-establishing.
+                match listener.recv().await {
+                    Ok(n) => match serde_json::from_str::<Envelope>(n.payload()) {
+                        Ok(env) if env.node != node => {
+                            if local.send(env.event).await.is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "bad event from another node"),
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        });
+        Ok(Self { node, store })
+    }
+
+    pub async fn notify(&self, event: &Event) {
+        let payload = match serde_json::to_string(&Envelope { node: self.node, event: event.clone() }) {
+            Ok(p) => p,
+            Err(_) => return,
+        };
+        if let Err(e) = self.store.notify(CHANNEL, &payload).await {
+            tracing::warn!(error = %e, "NOTIFY failed; other nodes miss this event until their clients resume");
+        }
+    }
+}
