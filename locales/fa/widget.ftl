@@ -1,0 +1,2 @@
+widget-title = Chat with us
+widget-placeholder = Type your message

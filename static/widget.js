@@ -1,0 +1,1 @@
+/* storedesk widget: being written */
