@@ -233,3 +233,40 @@ async fn two_nodes_on_one_postgres_see_each_other() {
     agent.send(json!({ "type": "typing", "ticket_id": tid, "on": true })).await;
     assert_eq!(v.until("typing").await["on"], true);
 }
+
+crate::both_backends!(attachments_are_limited_and_served_as_downloads);
+
+async fn attachments_are_limited_and_served_as_downloads(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let mut agent = app.agent_stream(&app.token).await;
+    let (mut v, welcome) = app.visitor("acme-shop", None, 0).await;
+    let token = welcome["visitor_token"].as_str().unwrap().to_string();
+    let png = b"\x89PNG\r\n\x1a\n fake image bytes".to_vec();
+    let up = |ct: &str, body: Vec<u8>, tok: &str| app.client.post(format!("{}/p/acme-shop/chat/attachments?name=photo.png", app.base)).bearer_auth(tok).header("content-type", ct).body(body).send();
+    assert_eq!(up("image/png", png.clone(), "svt_wrong").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(up("text/html", b"<script>alert(1)</script>".to_vec(), &token).await.unwrap().status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let big = up("image/png", vec![0u8; 10 * 1024 * 1024 + 1], &token).await;
+    assert!(big.map(|r| r.status() == StatusCode::PAYLOAD_TOO_LARGE).unwrap_or(true), "over 10 MiB is refused");
+    let r = up("image/png", png.clone(), &token).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let a: serde_json::Value = r.json().await.unwrap();
+    v.send(json!({ "type": "message", "client_id": "att", "body": "", "attachment_ids": [a["id"]] })).await;
+    let ack = v.until("ack").await;
+    let m = v.until("message").await;
+    assert_eq!(m["message"]["id"], ack["id"]);
+    assert_eq!(m["message"]["attachments"][0]["name"], "photo.png");
+    agent.until("message").await;
+    // Downloads are attachments, never pages; the secret is required.
+    let url = format!("{}{}", app.base, a["url"].as_str().unwrap());
+    let r = app.client.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+    let wrong = url.rsplit_once('/').unwrap().0.to_string() + "/sdk_guess";
+    assert_eq!(app.client.get(&wrong).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    // Another visitor cannot send someone else's upload.
+    let (mut other, _) = app.visitor("acme-shop", None, 0).await;
+    other.send(json!({ "type": "message", "client_id": "steal", "body": "", "attachment_ids": [a["id"]] })).await;
+    assert_eq!(other.until("error").await["code"], "invalid_field");
+}
