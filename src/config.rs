@@ -103,6 +103,25 @@ pub enum BenchCommand {
         #[arg(long, env = "STOREDESK_BENCH_PG", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
         pg_admin_url: String,
     },
+    /// Hold idle visitor sockets, let some visitors chat at a set rate to
+    /// an agent's stream, and measure delivery latency.
+    Chat {
+        /// Visitor sockets that connect and stay idle.
+        #[arg(long, default_value_t = 1000)]
+        idle: usize,
+        /// Visitors that send messages.
+        #[arg(long, default_value_t = 100)]
+        active: usize,
+        /// Messages per second, all active visitors together.
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
+        backend: String,
+        #[arg(long, env = "STOREDESK_BENCH_PG", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        pg_admin_url: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

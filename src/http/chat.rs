@@ -29,6 +29,9 @@ pub const ATTACHMENT_MAX: usize = 10 * 1024 * 1024;
 /// Largest frame a widget may send.
 pub const FRAME_MAX: usize = 64 * 1024;
 const CHAT_BODY_MAX: usize = 10_000;
+/// Socket buffers: small, since chat frames are small and idle sockets
+/// are many (the library's default is 128 KiB each way).
+pub const SOCKET_BUFFER: usize = 4 * 1024;
 const ALLOWED_TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
 
 pub async fn widget_js() -> impl IntoResponse {
@@ -156,7 +159,7 @@ pub async fn visitor_socket(
     }
     let upgrade = upgrade.map_err(|e| AppError::bad_request("websocket_required", e.to_string()))?;
     let slot = s.limits.sockets.acquire(addr.ip(), s.limits.max_sockets_per_ip).ok_or_else(|| AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many open chats from your address"))?;
-    Ok(upgrade.max_message_size(FRAME_MAX).max_frame_size(FRAME_MAX).on_upgrade(move |socket| async move {
+    Ok(upgrade.max_message_size(FRAME_MAX).max_frame_size(FRAME_MAX).read_buffer_size(SOCKET_BUFFER).write_buffer_size(SOCKET_BUFFER).on_upgrade(move |socket| async move {
         let _slot = slot;
         metrics::counter!("storedesk_ws_sessions_total", "side" => "visitor").increment(1);
         if let Err(e) = VisitorSession::run(s, ws, socket).await {
@@ -300,7 +303,10 @@ impl VisitorSession {
                 }
             }
         };
+        // Close properly: send Close, then read what the client still had in
+        // flight (briefly), so our last frame is not lost to a TCP reset.
         let _ = sink.close().await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), async { while let Some(Ok(m)) = stream.next().await { if matches!(m, WsMessage::Close(_)) { break; } } }).await;
         let _ = me.s.store.touch_visitor(me.visitor.id, false, None, None, None, None).await;
         let ticket = me.s.store.visitor_ticket(&me.visitor).await.ok().flatten();
         me.s.bus.publish(Event::new(me.ws.id, Kind::Visitor { contact_id: me.visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: false })).await;
@@ -336,7 +342,7 @@ impl VisitorSession {
                         s.bus.publish(Event::new(ws.id, Kind::TicketCreated { ticket_id: posted.ticket.id }).with_ticket(&posted.ticket)).await;
                     }
                     let chat = ChatMessage { attachments: posted.message.attachments.clone(), ..posted.message.clone() };
-                    s.bus.publish(Event::new(ws.id, Kind::MessageCreated { ticket_id: posted.ticket.id, message_id: posted.message.id }).with_ticket(&posted.ticket).with_chat(&chat)).await;
+                    s.bus.publish(Event::new(ws.id, Kind::MessageCreated { ticket_id: posted.ticket.id, message_id: posted.message.id }).with_ticket(&posted.ticket).with_chat(&chat).with_message(&posted.stored)).await;
                     if posted.ticket_created {
                         self.offline_autoreply(posted.ticket.id).await?;
                     }

@@ -118,6 +118,14 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// No limits: for benchmarks, where every client shares one address.
+    pub fn unlimited() -> Self {
+        let free = Rate { burst: 1e12, per_sec: 1e12 };
+        Self { public: PerIp::new(free), connects: PerIp::new(free), sockets: Arc::new(OpenSockets::default()), max_sockets_per_ip: usize::MAX, frames: free }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ pub async fn agent_socket(State(s): State<AppState>, mut parts: Parts) -> ApiRes
     let actor = Actor::from_request_parts(&mut parts, &s).await?;
     let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &s).await.map_err(|e| AppError::bad_request("websocket_required", e.to_string()))?;
     let name = s.store.user(actor.workspace_id, actor.user_id).await?.name;
-    Ok(upgrade.max_message_size(super::chat::FRAME_MAX).on_upgrade(move |socket| async move {
+    Ok(upgrade.max_message_size(super::chat::FRAME_MAX).read_buffer_size(super::chat::SOCKET_BUFFER).write_buffer_size(super::chat::SOCKET_BUFFER).on_upgrade(move |socket| async move {
         metrics::counter!("storedesk_ws_sessions_total", "side" => "agent").increment(1);
         if let Err(e) = run(s, actor, name, socket).await {
             tracing::debug!(error = %e, "agent socket ended");

@@ -111,7 +111,7 @@ impl Bus {
             pg.notify(&event).await;
         }
         if self.tx.send(event).await.is_err() {
-            tracing::warn!("event dispatcher stopped");
+            tracing::debug!("event dispatcher stopped");
         }
     }
 }

@@ -12,7 +12,7 @@ const CHANNEL: &str = "storedesk_events";
 
 pub struct Notifier {
     node: u64,
-    store: Store,
+    outgoing: mpsc::Sender<String>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -26,6 +26,9 @@ impl Notifier {
         let node = rand::random::<u64>();
         let mut listener = PgListener::connect(url).await?;
         listener.listen(CHANNEL).await?;
+        // A weak handle: when the node's bus is dropped, this task ends
+        // instead of keeping the dispatcher alive.
+        let local = local.downgrade();
         tokio::spawn(async move {
             loop {
                 // PgListener reconnects by itself; a `None`-free error here is
@@ -33,6 +36,7 @@ impl Notifier {
                 match listener.recv().await {
                     Ok(n) => match serde_json::from_str::<Envelope>(n.payload()) {
                         Ok(env) if env.node != node => {
+                            let Some(local) = local.upgrade() else { return };
                             if local.send(env.event).await.is_err() {
                                 return;
                             }
@@ -41,13 +45,28 @@ impl Notifier {
                         Err(e) => tracing::warn!(error = %e, "bad event from another node"),
                     },
                     Err(e) => {
+                        if local.upgrade().is_none() {
+                            return;
+                        }
                         tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
                         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                     }
                 }
             }
         });
-        Ok(Self { node, store })
+        // NOTIFYs leave from one task, many per statement when busy, so a
+        // burst of events costs few round trips and publishers never wait.
+        let (outgoing, mut rx) = mpsc::channel::<String>(16_384);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(64);
+            while rx.recv_many(&mut batch, 64).await > 0 {
+                if let Err(e) = store.notify_many(CHANNEL, &batch).await {
+                    tracing::warn!(error = %e, "NOTIFY failed; other nodes miss these events until their clients resume");
+                }
+                batch.clear();
+            }
+        });
+        Ok(Self { node, outgoing })
     }
 
     pub async fn notify(&self, event: &Event) {
@@ -55,8 +74,8 @@ impl Notifier {
             Ok(p) => p,
             Err(_) => return,
         };
-        if let Err(e) = self.store.notify(CHANNEL, &payload).await {
-            tracing::warn!(error = %e, "NOTIFY failed; other nodes miss this event until their clients resume");
+        if self.outgoing.try_send(payload).is_err() {
+            tracing::warn!("NOTIFY queue full; other nodes miss this event until their clients resume");
         }
     }
 }

@@ -1,57 +1,113 @@
-//! Group commit for new tickets. Requests that arrive together are
-//! written in one transaction, so they share one commit (one fsync) and,
+//! Group commit. Writes that arrive together (new tickets, chat messages)
+//! are made in one transaction, so they share one commit (one fsync) and,
 //! on PostgreSQL, one hold of the workspace's ticket-number row. Each
-//! caller still gets its answer only after the commit that holds its
-//! ticket. If any ticket in a batch fails, the batch is rolled back and
-//! each is retried alone, so one bad request never fails its neighbours.
+//! caller still gets its answer only after the commit that holds its write.
+//! If any write in a batch fails, the batch is rolled back and each is
+//! retried alone, so one bad request never fails its neighbours.
 
-use sqlx::AnyPool;
+use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use super::chat::{post_in, Visitor};
 use super::tickets::create_in;
-use super::{NewTicket, Result, StoreError, Ticket};
+use super::{Message, NewTicket, Result, StoreError, Ticket};
 
 const MAX_BATCH: usize = 64;
 
-struct Job {
-    workspace_id: i64,
-    new: NewTicket,
-    reply: oneshot::Sender<Result<(Ticket, bool)>>,
+enum Job {
+    CreateTicket { workspace_id: i64, new: NewTicket, reply: oneshot::Sender<Result<(Ticket, bool)>> },
+    PostChat { visitor: Visitor, client_id: String, body: String, attachment_ids: Vec<i64>, reply: oneshot::Sender<Result<Posted>> },
+}
+
+type Posted = (Message, bool, Ticket, bool);
+
+enum Done {
+    Ticket((Ticket, bool)),
+    Chat(Posted),
+}
+
+impl Job {
+    async fn run(&self, tx: &mut Transaction<'_, Any>, lock: bool) -> Result<Done> {
+        match self {
+            Job::CreateTicket { workspace_id, new, .. } => create_in(tx, *workspace_id, new.clone()).await.map(Done::Ticket),
+            Job::PostChat { visitor, client_id, body, attachment_ids, .. } => post_in(tx, lock, visitor, client_id, body, attachment_ids).await.map(Done::Chat),
+        }
+    }
+
+    fn answer(self, r: Result<Done>) {
+        match self {
+            Job::CreateTicket { reply, .. } => {
+                let _ = reply.send(r.map(|d| match d {
+                    Done::Ticket(t) => t,
+                    Done::Chat(_) => unreachable!("a ticket job answers with a ticket"),
+                }));
+            }
+            Job::PostChat { reply, .. } => {
+                let _ = reply.send(r.map(|d| match d {
+                    Done::Chat(c) => c,
+                    Done::Ticket(_) => unreachable!("a chat job answers with a message"),
+                }));
+            }
+        }
+    }
 }
 
 #[derive(Clone)]
-pub(super) struct TicketWriter {
+pub(super) struct Writer {
     jobs: mpsc::Sender<Job>,
 }
 
-impl TicketWriter {
-    /// Starts the writer task; it ends when the last `TicketWriter` is dropped.
-    pub(super) fn spawn(pool: AnyPool) -> Self {
-        let (jobs, mut rx) = mpsc::channel::<Job>(1024);
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(MAX_BATCH);
-            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                run(&pool, &mut batch).await;
-            }
-        });
+impl Writer {
+    /// Starts the writer task; it ends when the last `Writer` is dropped.
+    /// `lock` says whether rows must be locked (PostgreSQL).
+    ///
+    /// SQLite has one writer, so one task writes. PostgreSQL runs several
+    /// transactions at once and each statement is a network round trip, so
+    /// several tasks write in parallel: one long batch would otherwise hold
+    /// up everything behind it.
+    pub(super) fn spawn(pool: AnyPool, lock: bool, tasks: usize) -> Self {
+        let (jobs, rx) = mpsc::channel::<Job>(1024);
+        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..tasks.max(1) {
+            let (pool, rx) = (pool.clone(), rx.clone());
+            tokio::spawn(async move {
+                let mut batch = Vec::with_capacity(MAX_BATCH);
+                loop {
+                    let n = rx.lock().await.recv_many(&mut batch, MAX_BATCH).await;
+                    if n == 0 {
+                        return;
+                    }
+                    run(&pool, lock, &mut batch).await;
+                }
+            });
+        }
         Self { jobs }
     }
 
-    pub(super) async fn create(&self, workspace_id: i64, new: NewTicket) -> Result<(Ticket, bool)> {
+    async fn send<T>(&self, job: Job, answer: oneshot::Receiver<Result<T>>) -> Result<T> {
+        self.jobs.send(job).await.map_err(|_| StoreError::Config("the store is closed".into()))?;
+        answer.await.map_err(|_| StoreError::Config("the writer stopped".into()))?
+    }
+
+    pub(super) async fn create_ticket(&self, workspace_id: i64, new: NewTicket) -> Result<(Ticket, bool)> {
         let (reply, answer) = oneshot::channel();
-        self.jobs.send(Job { workspace_id, new, reply }).await.map_err(|_| StoreError::Config("the store is closed".into()))?;
-        answer.await.map_err(|_| StoreError::Config("the ticket writer stopped".into()))?
+        self.send(Job::CreateTicket { workspace_id, new, reply }, answer).await
+    }
+
+    pub(super) async fn post(&self, visitor: Visitor, client_id: String, body: String, attachment_ids: Vec<i64>) -> Result<Posted> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::PostChat { visitor, client_id, body, attachment_ids, reply }, answer).await
     }
 }
 
-async fn run(pool: &AnyPool, batch: &mut Vec<Job>) {
-    metrics::histogram!("storedesk_ticket_batch_size").record(batch.len() as f64);
+async fn run(pool: &AnyPool, lock: bool, batch: &mut Vec<Job>) {
+    metrics::histogram!("storedesk_write_batch_size").record(batch.len() as f64);
     if batch.len() > 1 {
         let mut results = Vec::with_capacity(batch.len());
         let together: Result<()> = async {
             let mut tx = pool.begin().await?;
             for job in batch.iter() {
-                results.push(create_in(&mut tx, job.workspace_id, job.new.clone()).await?);
+                results.push(job.run(&mut tx, lock).await?);
             }
             tx.commit().await?;
             Ok(())
@@ -59,7 +115,7 @@ async fn run(pool: &AnyPool, batch: &mut Vec<Job>) {
         .await;
         if together.is_ok() {
             for (job, r) in batch.drain(..).zip(results) {
-                let _ = job.reply.send(Ok(r));
+                job.answer(Ok(r));
             }
             return;
         }
@@ -67,11 +123,11 @@ async fn run(pool: &AnyPool, batch: &mut Vec<Job>) {
     for job in batch.drain(..) {
         let alone = async {
             let mut tx = pool.begin().await?;
-            let r = create_in(&mut tx, job.workspace_id, job.new).await?;
+            let r = job.run(&mut tx, lock).await?;
             tx.commit().await?;
             Ok(r)
         }
         .await;
-        let _ = job.reply.send(alone);
+        job.answer(alone);
     }
 }

@@ -110,6 +110,8 @@ impl WidgetSettings {
 #[derive(Debug, Clone)]
 pub struct Posted {
     pub message: ChatMessage,
+    /// The same message as the agents' API shows it.
+    pub stored: Message,
     /// False when the same client id was sent before: nothing new stored.
     pub created: bool,
     pub ticket: Ticket,
@@ -313,77 +315,24 @@ impl Store {
     }
 
     /// Stores the visitor's message: into their open chat, or a new chat
-    /// ticket. The same `client_id` twice stores one message.
+    /// ticket. The same `client_id` twice stores one message. Messages that
+    /// arrive together share one commit (see `batch`).
     #[tracing::instrument(skip_all, fields(workspace_id = v.workspace_id, visitor_id = v.id))]
     pub async fn post_visitor_message(&self, v: &Visitor, client_id: &str, body: &str, attachment_ids: &[i64]) -> Result<Posted> {
-        let external_id = format!("{}{client_id}", external_prefix(v.id));
-        let contact = ContactSummary { id: v.contact_id, name: v.name.clone(), email: v.email.clone() };
-        let mut tx = self.write.begin().await?;
-        let open: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND contact_id = $2 AND channel = 'chat' AND status <> 'closed' ORDER BY id DESC LIMIT 1")
-            .bind(v.workspace_id)
-            .bind(v.contact_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let new = NewMessage { kind: MessageKind::Reply, author: Author::Contact, body: body.to_string(), html: None, external_id: Some(external_id) };
-        let (message, created, ticket, ticket_created) = match open {
-            Some(id) => {
-                let t = load_ticket(&mut tx, v.workspace_id, id, self.backend == Backend::Postgres).await?;
-                let (m, created) = add_message_in(&mut tx, &t, new).await?;
-                (m, created, t, false)
-            }
-            None => {
-                let existing: Option<i64> = sqlx::query_scalar("SELECT ticket_id FROM messages WHERE workspace_id = $1 AND external_id = $2").bind(v.workspace_id).bind(&new.external_id).fetch_optional(&mut *tx).await?;
-                if let Some(tid) = existing {
-                    // Resent after its chat was closed: answer with what is stored.
-                    let t = load_ticket(&mut tx, v.workspace_id, tid, false).await?;
-                    let (m, created) = add_message_in(&mut tx, &t, new).await?;
-                    (m, created, t, false)
-                } else {
-                    let subject: String = body.lines().next().unwrap_or("").chars().take(80).collect();
-                    let nt = NewTicket {
-                        subject: if subject.trim().is_empty() { "Chat".into() } else { subject },
-                        body: new.body.clone(),
-                        contact: TicketContact::Known(contact),
-                        channel: Channel::Chat,
-                        priority: Priority::Normal,
-                        labels: vec![],
-                        author: Author::Contact,
-                        external_id: None,
-                        message_external_id: new.external_id.clone(),
-                    };
-                    let (t, _) = create_in(&mut tx, v.workspace_id, nt).await?;
-                    let mid: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE workspace_id = $1 AND external_id = $2").bind(v.workspace_id).bind(&new.external_id).fetch_one(&mut *tx).await?;
-                    let m = Message { id: mid, ticket_id: t.id, kind: MessageKind::Reply, author_type: crate::domain::AuthorType::Contact, author_id: None, body: new.body, html: None, external_id: new.external_id, created_at: t.created_at };
-                    (m, true, t, true)
-                }
-            }
-        };
-        if created && !attachment_ids.is_empty() {
-            let mut sql = Sql::new("UPDATE attachments SET message_id = ");
-            let p = sql.arg(message.id);
-            sql.push(&p);
-            let (w, c) = (sql.arg(v.workspace_id), sql.arg(v.contact_id));
-            let l = sql.list(attachment_ids.iter().copied());
-            sql.push(&format!(" WHERE workspace_id = {w} AND contact_id = {c} AND message_id IS NULL AND id IN ({l})"));
-            let n = sql.query().execute(&mut *tx).await?.rows_affected();
-            if n != attachment_ids.len() as u64 {
-                return Err(Invalid::new("attachment_ids", "an attachment is unknown or already sent").into());
-            }
-        }
-        tx.commit().await?;
+        let (message, created, ticket, ticket_created) = self.writer.post(v.clone(), client_id.to_string(), body.to_string(), attachment_ids.to_vec()).await?;
         let mut atts = if attachment_ids.is_empty() { Default::default() } else { self.attachments_of(&[message.id]).await? };
-        let message = ChatMessage {
+        let chat = ChatMessage {
             id: message.id,
             ticket_id: ticket.id,
             from: "visitor",
             author_name: v.name.clone(),
-            body: message.body,
+            body: message.body.clone(),
             created_at: message.created_at,
             client_id: Some(client_id.to_string()),
             attachments: atts.remove(&message.id).unwrap_or_default(),
         };
         let ticket = if created && !ticket_created && ticket.status != Status::Open { self.ticket_unchecked(v.workspace_id, ticket.id).await? } else { ticket };
-        Ok(Posted { message, created, ticket, ticket_created })
+        Ok(Posted { message: chat, stored: message, created, ticket, ticket_created })
     }
 
     /// A ticket by id within a workspace, without an actor's access check:
@@ -524,4 +473,63 @@ pub(super) async fn queue_followup(tx: &mut Transaction<'_, Any>, t: &Ticket, ms
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The visitor's message inside the caller's transaction: (message, created,
+/// ticket, ticket created). `lock` takes the ticket's row lock (PostgreSQL).
+pub(super) async fn post_in(tx: &mut Transaction<'_, Any>, lock: bool, v: &Visitor, client_id: &str, body: &str, attachment_ids: &[i64]) -> Result<(Message, bool, Ticket, bool)> {
+    let external_id = format!("{}{client_id}", external_prefix(v.id));
+    let contact = ContactSummary { id: v.contact_id, name: v.name.clone(), email: v.email.clone() };
+    let open: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND contact_id = $2 AND channel = 'chat' AND status <> 'closed' ORDER BY id DESC LIMIT 1")
+        .bind(v.workspace_id)
+        .bind(v.contact_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let new = NewMessage { kind: MessageKind::Reply, author: Author::Contact, body: body.to_string(), html: None, external_id: Some(external_id) };
+    let (message, created, ticket, ticket_created) = match open {
+        Some(id) => {
+            let t = load_ticket(tx, v.workspace_id, id, lock).await?;
+            let (m, created) = add_message_in(tx, &t, new).await?;
+            (m, created, t, false)
+        }
+        None => {
+            let existing: Option<i64> = sqlx::query_scalar("SELECT ticket_id FROM messages WHERE workspace_id = $1 AND external_id = $2").bind(v.workspace_id).bind(&new.external_id).fetch_optional(&mut **tx).await?;
+            if let Some(tid) = existing {
+                // Resent after its chat was closed: answer with what is stored.
+                let t = load_ticket(tx, v.workspace_id, tid, false).await?;
+                let (m, created) = add_message_in(tx, &t, new).await?;
+                (m, created, t, false)
+            } else {
+                let subject: String = body.lines().next().unwrap_or("").chars().take(80).collect();
+                let nt = NewTicket {
+                    subject: if subject.trim().is_empty() { "Chat".into() } else { subject },
+                    body: new.body.clone(),
+                    contact: TicketContact::Known(contact),
+                    channel: Channel::Chat,
+                    priority: Priority::Normal,
+                    labels: vec![],
+                    author: Author::Contact,
+                    external_id: None,
+                    message_external_id: new.external_id.clone(),
+                };
+                let (t, _) = create_in(tx, v.workspace_id, nt).await?;
+                let mid: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE workspace_id = $1 AND external_id = $2").bind(v.workspace_id).bind(&new.external_id).fetch_one(&mut **tx).await?;
+                let m = Message { id: mid, ticket_id: t.id, kind: MessageKind::Reply, author_type: crate::domain::AuthorType::Contact, author_id: None, body: new.body, html: None, external_id: new.external_id, created_at: t.created_at };
+                (m, true, t, true)
+            }
+        }
+    };
+    if created && !attachment_ids.is_empty() {
+        let mut sql = Sql::new("UPDATE attachments SET message_id = ");
+        let p = sql.arg(message.id);
+        sql.push(&p);
+        let (w, c) = (sql.arg(v.workspace_id), sql.arg(v.contact_id));
+        let l = sql.list(attachment_ids.iter().copied());
+        sql.push(&format!(" WHERE workspace_id = {w} AND contact_id = {c} AND message_id IS NULL AND id IN ({l})"));
+        let n = sql.query().execute(&mut **tx).await?.rows_affected();
+        if n != attachment_ids.len() as u64 {
+            return Err(Invalid::new("attachment_ids", "an attachment is unknown or already sent").into());
+        }
+    }
+    Ok((message, created, ticket, ticket_created))
 }

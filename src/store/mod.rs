@@ -79,7 +79,7 @@ pub struct Store {
     /// connection instead of spinning on SQLITE_BUSY; on PostgreSQL this is
     /// the same pool as `read`.
     write: AnyPool,
-    ticket_writer: batch::TicketWriter,
+    writer: batch::Writer,
 }
 
 impl std::fmt::Debug for Store {
@@ -130,11 +130,11 @@ impl Store {
                 };
                 let write = pool(1).connect_with(opts.clone()).await?;
                 let read = pool(4).connect_with(opts).await?;
-                Store { backend, read, ticket_writer: batch::TicketWriter::spawn(write.clone()), write }
+                Store { backend, read, writer: batch::Writer::spawn(write.clone(), false, 1), write }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30)).connect(url).await?;
-                Store { backend, read: pool.clone(), ticket_writer: batch::TicketWriter::spawn(pool.clone()), write: pool }
+                Store { backend, read: pool.clone(), writer: batch::Writer::spawn(pool.clone(), true, 4), write: pool }
             }
         };
         store.migrate().await?;
@@ -159,9 +159,14 @@ impl Store {
         Ok(())
     }
 
-    /// Sends a PostgreSQL NOTIFY (used by the realtime bridge).
-    pub async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
-        sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&self.write).await?;
+    /// Sends PostgreSQL NOTIFYs, in order, in one statement (used by the
+    /// realtime bridge).
+    pub async fn notify_many(&self, channel: &str, payloads: &[String]) -> Result<()> {
+        let mut sql = query::Sql::new("SELECT ");
+        let c = sql.arg(channel);
+        let calls: Vec<String> = payloads.iter().map(|p| format!("pg_notify({c}, {})", sql.arg(p.as_str()))).collect();
+        sql.push(&calls.join(", "));
+        sql.query().execute(&self.write).await?;
         Ok(())
     }
 

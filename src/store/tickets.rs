@@ -99,7 +99,7 @@ impl Store {
     /// concurrent requests are committed together (see `batch`).
     #[tracing::instrument(skip_all, fields(workspace_id))]
     pub async fn create_ticket(&self, workspace_id: i64, new: NewTicket) -> Result<(Ticket, bool)> {
-        self.ticket_writer.create(workspace_id, new).await
+        self.writer.create_ticket(workspace_id, new).await
     }
 
     /// A ticket the actor may see; any other (missing, another workspace's,
