@@ -23,6 +23,14 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 pub async fn run(plan: Plan, backend: &str, pg_admin_url: &str) -> anyhow::Result<()> {
     let fds = raise_fd_limit();
+    // Both ends of every socket live in this process: two descriptors each.
+    let fit = (fds.saturating_sub(1000) / 2) as usize;
+    let plan = if plan.idle + plan.active > fit {
+        println!("the open-file limit ({fds}) fits {fit} socket pairs in one process; holding that many idle sockets");
+        Plan { idle: fit.saturating_sub(plan.active), ..plan }
+    } else {
+        plan
+    };
     println!(
         "storedesk bench chat: {} idle + {} active visitor sockets, 1 agent stream, {} msg/s for {} s, {} cores, fd limit {fds}",
         plan.idle, plan.active, plan.rate, plan.seconds, cores()
@@ -209,8 +217,12 @@ fn raise_fd_limit() -> u64 {
     unsafe {
         let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 {
-            r.rlim_cur = r.rlim_max;
-            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+            // Root may raise the hard limit too; others get the hard limit.
+            let big = libc::rlimit { rlim_cur: 1 << 20, rlim_max: (1 << 20).max(r.rlim_max) };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &big) != 0 {
+                r.rlim_cur = r.rlim_max;
+                let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+            }
             libc::getrlimit(libc::RLIMIT_NOFILE, &mut r);
             return r.rlim_cur;
         }

@@ -21,7 +21,7 @@ async fn health_metrics_and_openapi(db: Db) {
 
     let spec: Value = app.client.get(format!("{}/api/v1/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/tickets", "/tickets/{id}", "/tickets/{id}/messages", "/me", "/users", "/users/{id}/tokens", "/teams", "/teams/{id}/members"] {
+    for path in ["/tickets", "/tickets/{id}", "/tickets/{id}/messages", "/me", "/users", "/users/{id}/tokens", "/teams", "/teams/{id}/members", "/widget", "/stream"] {
         assert!(spec["paths"][path].is_object(), "openapi.json lacks {path}");
     }
 }
