@@ -27,6 +27,13 @@ const TABLES: &[(&str, &str)] = &[
     ("ticket_labels", "ticket_id, label"),
     ("messages", "id"),
     ("audit_events", "id"),
+    ("chat_visitors", "id"),
+    ("attachments", "id"),
+    ("workspace_settings", "workspace_id"),
+    ("outbox", "id"),
+    ("mail_threads", "workspace_id, header_id"),
+    ("raw_emails", "id"),
+    ("email_bounces", "workspace_id, address"),
 ];
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -100,7 +107,7 @@ impl Store {
         if self.backend == Backend::Postgres {
             // Rows came with their ids; move each identity past them.
             for (table, order) in TABLES {
-                if *order == "id" {
+                if *order == "id" && *table != "workspace_settings" {
                     sqlx::query(&format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")).execute(&mut *tx).await?;
                 }
             }
@@ -120,6 +127,9 @@ fn cell(row: &sqlx::any::AnyRow, i: usize) -> Result<Value> {
     if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
         return Ok(v.map(Value::from).unwrap_or(Value::Null));
     }
+    if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
+        return Ok(v.map(|b| json!({ "hex": hex::encode(b) })).unwrap_or(Value::Null));
+    }
     Err(StoreError::Backup(format!("column {i} has a type the backup does not know")))
 }
 
@@ -138,6 +148,7 @@ async fn insert_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, table: &str, row:
             Value::Null => "NULL".to_string(),
             Value::Number(n) => sql.arg(n.as_i64().ok_or_else(|| format!("{col}: not an integer"))?),
             Value::String(s) => sql.arg(s.as_str()),
+            Value::Object(o) if o.len() == 1 && o["hex"].is_string() => sql.arg(hex::decode(o["hex"].as_str().unwrap_or_default()).map_err(|e| format!("{col}: {e}"))?),
             other => return Err(format!("{col}: unexpected value {other}")),
         });
     }

@@ -10,6 +10,13 @@ use sqlx::query::{Query, QueryAs};
 pub enum Arg {
     Int(i64),
     Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl From<Vec<u8>> for Arg {
+    fn from(v: Vec<u8>) -> Self {
+        Arg::Bytes(v)
+    }
 }
 
 impl From<i64> for Arg {
@@ -66,6 +73,7 @@ impl Sql {
             q = match a {
                 Arg::Int(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(v.as_str()),
+                Arg::Bytes(v) => q.bind(v.as_slice()),
             };
         }
         q
@@ -77,6 +85,7 @@ impl Sql {
             q = match a {
                 Arg::Int(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(v.as_str()),
+                Arg::Bytes(v) => q.bind(v.as_slice()),
             };
         }
         q

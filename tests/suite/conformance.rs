@@ -61,7 +61,10 @@ async fn story(db: Db) {
     assert_eq!(open.items.len(), 2);
     assert_eq!(open.items.iter().filter(|t| t.first_response_at.is_some()).count(), 1);
 
-    // Backup of this database restores into the other backend unchanged.
+    // Backup of this database restores into the other backend unchanged,
+    // binary attachments and settings included.
+    store.create_attachment(ws.id, t.contact.id, "receipt.pdf", "application/pdf", vec![0, 159, 146, 150, 255]).await.unwrap();
+    store.save_widget_settings(ws.id, &storedesk::store::chat::WidgetSettings { greeting: "Привет!".into(), ..Default::default() }, boss.id).await.unwrap();
     let mut dump = Vec::new();
     let stats = store.backup(&mut dump).await.unwrap();
     assert_eq!(stats.rows("tickets"), 2);
