@@ -1,2 +1,21 @@
+# The chat widget's interface texts (English). Served to the widget as
+# `texts`, each key without the `widget-` prefix.
 widget-title = Chat with us
-widget-placeholder = Type your message
+widget-open = Open chat
+widget-close = Close chat
+widget-placeholder = Write a message…
+widget-send = Send
+widget-attach = Attach a photo or PDF
+widget-online = Online
+widget-offline = Offline
+widget-hours = Hours
+widget-typing = typing…
+widget-seen = Seen
+widget-name = Your name
+widget-email = Your e-mail
+widget-email-required = Please enter your e-mail so we can answer you.
+widget-offline-intro = We are away right now. Leave your message and e-mail, and we will answer by mail.
+widget-sent-offline = Thank you! We will answer you by e-mail.
+widget-error-send = The message could not be sent. Please try again.
+widget-reconnecting = Connection lost. Reconnecting…
+widget-powered = Powered by storedesk
