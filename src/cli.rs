@@ -86,9 +86,28 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, database = store.backend().name(), version = env!("CARGO_PKG_VERSION"), "storedesk is serving");
     let _ = std::io::stdout().flush();
-    serve(listener, AppState::start(store.clone(), &url).await?, shutdown_signal()).await?;
+    let state = AppState::start(store.clone(), &url).await?;
+    start_mail(&state, &args.mail).await?;
+    serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Starts the SMTP listener and the outbox sender as configured.
+pub async fn start_mail(state: &AppState, args: &crate::config::MailArgs) -> anyhow::Result<()> {
+    let config = crate::mail::MailConfig { domain: args.mail_domain.to_lowercase(), relay: args.smtp_relay.clone() };
+    if let Some(addr) = args.smtp_listen {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for SMTP on {addr}"))?;
+        tracing::info!(smtp = %listener.local_addr()?, domain = %config.domain, "taking mail");
+        let handler = std::sync::Arc::new(crate::mail::inbound::Inbound { store: state.store.clone(), bus: state.bus.clone(), domain: config.domain.clone() });
+        tokio::spawn(crate::mail::smtp_server::serve(listener, config.domain.clone(), Default::default(), handler));
+    }
+    match &config.relay {
+        Some(r) => tracing::info!(relay = ?r, "sending mail"),
+        None => tracing::info!("no --smtp-relay: outgoing mail waits in the outbox"),
+    }
+    tokio::spawn(crate::mail::outbound::run(state.store.clone(), config));
     Ok(())
 }
 

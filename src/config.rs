@@ -103,6 +103,17 @@ pub enum BenchCommand {
         #[arg(long, env = "STOREDESK_BENCH_PG", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
         pg_admin_url: String,
     },
+    /// Take in mail through SMTP on loopback and through the direct path.
+    Mail {
+        #[arg(long, default_value_t = 2000)]
+        messages: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
+        backend: String,
+        #[arg(long, env = "STOREDESK_BENCH_PG", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        pg_admin_url: String,
+    },
     /// Hold idle visitor sockets, let some visitors chat at a set rate to
     /// an agent's stream, and measure delivery latency.
     Chat {
@@ -129,4 +140,21 @@ pub struct ServeArgs {
     /// Address to listen on for HTTP.
     #[arg(long, env = "STOREDESK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// E-mail settings.
+#[derive(Debug, Clone, Args)]
+pub struct MailArgs {
+    /// Address for the built-in SMTP listener (e.g. 127.0.0.1:2525); off when absent.
+    #[arg(long, env = "STOREDESK_SMTP_LISTEN")]
+    pub smtp_listen: Option<SocketAddr>,
+    /// Relay for outgoing mail: smtp://[user:pass@]host:port?tls=none|starttls|tls.
+    /// Without it mail waits in the outbox.
+    #[arg(long, env = "STOREDESK_SMTP_RELAY", hide_env_values = true)]
+    pub smtp_relay: Option<crate::mail::Relay>,
+    /// Support addresses are SLUG@DOMAIN; replies go to SLUG+TOKEN@DOMAIN.
+    #[arg(long, env = "STOREDESK_MAIL_DOMAIN", default_value = "localhost")]
+    pub mail_domain: String,
 }

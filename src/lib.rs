@@ -12,3 +12,5 @@ pub mod cli;
 pub mod config;
 pub mod realtime;
 pub mod i18n;
+pub mod channels;
+pub mod mail;

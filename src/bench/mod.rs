@@ -3,6 +3,7 @@
 
 mod api;
 mod chat;
+mod mail;
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Api { tickets, concurrency, backend, pg_admin_url } => api::run(tickets, concurrency, &backend, &pg_admin_url).await,
         BenchCommand::Chat { idle, active, rate, seconds, backend, pg_admin_url } => chat::run(chat::Plan { idle, active, rate, seconds }, &backend, &pg_admin_url).await,
+        BenchCommand::Mail { messages, concurrency, backend, pg_admin_url } => mail::run(messages, concurrency, &backend, &pg_admin_url).await,
     }
 }
 

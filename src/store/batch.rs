@@ -9,14 +9,16 @@ use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::chat::{post_in, Visitor};
+use super::mail::{ingest_in, InboundMail, Ingested};
 use super::tickets::create_in;
-use super::{Message, NewTicket, Result, StoreError, Ticket};
+use super::{Message, NewTicket, Result, StoreError, Ticket, Workspace};
 
 const MAX_BATCH: usize = 64;
 
 enum Job {
     CreateTicket { workspace_id: i64, new: NewTicket, reply: oneshot::Sender<Result<(Ticket, bool)>> },
     PostChat { visitor: Visitor, client_id: String, body: String, attachment_ids: Vec<i64>, reply: oneshot::Sender<Result<Posted>> },
+    IngestMail { workspace: Workspace, mail: InboundMail, reply: oneshot::Sender<Result<Ingested>> },
 }
 
 type Posted = (Message, bool, Ticket, bool);
@@ -24,6 +26,7 @@ type Posted = (Message, bool, Ticket, bool);
 enum Done {
     Ticket((Ticket, bool)),
     Chat(Posted),
+    Mail(Ingested),
 }
 
 impl Job {
@@ -31,6 +34,7 @@ impl Job {
         match self {
             Job::CreateTicket { workspace_id, new, .. } => create_in(tx, *workspace_id, new.clone()).await.map(Done::Ticket),
             Job::PostChat { visitor, client_id, body, attachment_ids, .. } => post_in(tx, lock, visitor, client_id, body, attachment_ids).await.map(Done::Chat),
+            Job::IngestMail { workspace, mail, .. } => ingest_in(tx, lock, workspace, mail.clone()).await.map(Done::Mail),
         }
     }
 
@@ -39,13 +43,19 @@ impl Job {
             Job::CreateTicket { reply, .. } => {
                 let _ = reply.send(r.map(|d| match d {
                     Done::Ticket(t) => t,
-                    Done::Chat(_) => unreachable!("a ticket job answers with a ticket"),
+                    _ => unreachable!("a ticket job answers with a ticket"),
                 }));
             }
             Job::PostChat { reply, .. } => {
                 let _ = reply.send(r.map(|d| match d {
                     Done::Chat(c) => c,
-                    Done::Ticket(_) => unreachable!("a chat job answers with a message"),
+                    _ => unreachable!("a chat job answers with a message"),
+                }));
+            }
+            Job::IngestMail { reply, .. } => {
+                let _ = reply.send(r.map(|d| match d {
+                    Done::Mail(m) => m,
+                    _ => unreachable!("a mail job answers with a mail"),
                 }));
             }
         }
@@ -92,6 +102,11 @@ impl Writer {
     pub(super) async fn create_ticket(&self, workspace_id: i64, new: NewTicket) -> Result<(Ticket, bool)> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::CreateTicket { workspace_id, new, reply }, answer).await
+    }
+
+    pub(super) async fn ingest(&self, workspace: Workspace, mail: InboundMail) -> Result<Ingested> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::IngestMail { workspace, mail, reply }, answer).await
     }
 
     pub(super) async fn post(&self, visitor: Visitor, client_id: String, body: String, attachment_ids: Vec<i64>) -> Result<Posted> {

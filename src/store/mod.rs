@@ -7,6 +7,7 @@
 pub mod backup;
 mod batch;
 pub mod chat;
+pub mod mail;
 mod people;
 mod query;
 pub mod scratch;

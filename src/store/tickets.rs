@@ -470,8 +470,8 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
         .ok_or(StoreError::NotFound)?;
     let clock = Clock::default().on_message(MessageKind::Reply, new.author.kind(), now);
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at) \
-         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9) RETURNING id",
+        "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at, reply_token) \
+         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9, $10) RETURNING id",
     )
     .bind(workspace_id)
     .bind(number)
@@ -482,6 +482,7 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
     .bind(new.external_id.as_deref())
     .bind(now)
     .bind(clock.first_response_at)
+    .bind(super::mail::new_reply_token())
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| conflict_on_unique(e, "a ticket with this external id exists"))?;
@@ -563,6 +564,9 @@ pub(super) async fn add_message_in(tx: &mut Transaction<'_, Any>, t: &Ticket, ne
     }
     if t.channel == Channel::Chat && new.kind == MessageKind::Reply && matches!(new.author, Author::Agent(_)) {
         super::chat::queue_followup(tx, t, &msg, now).await?;
+    }
+    if matches!(t.channel, Channel::Email | Channel::Form | Channel::Api) && new.kind == MessageKind::Reply && matches!(new.author, Author::Agent(_)) {
+        super::mail::queue_reply(tx, t, &msg, now).await?;
     }
     Ok((msg, true))
 }

@@ -253,3 +253,72 @@ impl TestApp {
         (base, stop)
     }
 }
+
+pub const MAIL_DOMAIN: &str = "storedesk.test";
+
+/// A real SMTP server on loopback that keeps what it is sent: the stand-in
+/// for a customer's relay.
+#[derive(Clone, Default)]
+pub struct Sink {
+    pub got: std::sync::Arc<std::sync::Mutex<Vec<storedesk::mail::smtp_server::Envelope>>>,
+}
+
+impl storedesk::mail::smtp_server::Handler for Sink {
+    async fn recipient(&self, _: &str) -> Result<(), storedesk::mail::smtp_server::Reply> {
+        Ok(())
+    }
+    async fn message(&self, e: storedesk::mail::smtp_server::Envelope) -> storedesk::mail::smtp_server::Reply {
+        self.got.lock().unwrap().push(e);
+        (250, "2.0.0 kept".into())
+    }
+}
+
+impl Sink {
+    pub async fn start() -> (Sink, std::net::SocketAddr) {
+        let sink = Sink::default();
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(storedesk::mail::smtp_server::serve(l, "sink.test".into(), Default::default(), std::sync::Arc::new(sink.clone())));
+        (sink, addr)
+    }
+
+    /// Waits (up to 15 s) until `n` mails arrived; returns them as text.
+    pub async fn wait(&self, n: usize) -> Vec<String> {
+        for _ in 0..300 {
+            let got = self.got.lock().unwrap().iter().map(|e| String::from_utf8_lossy(&e.data).into_owned()).collect::<Vec<_>>();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the sink got fewer than {n} mails");
+    }
+}
+
+impl TestApp {
+    /// The built-in SMTP listener and the outbox sender, as `serve` starts
+    /// them, sending to `relay`.
+    pub async fn mail(&self, relay: Option<std::net::SocketAddr>) -> std::net::SocketAddr {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let args = storedesk::config::MailArgs {
+            smtp_listen: None,
+            smtp_relay: relay.map(|r| format!("smtp://{r}?tls=none").parse().unwrap()),
+            mail_domain: MAIL_DOMAIN.into(),
+        };
+        let state = AppState::start(self.store.clone(), &self.db.url).await.unwrap();
+        storedesk::cli::start_mail(&state, &args).await.unwrap();
+        let handler = std::sync::Arc::new(storedesk::mail::inbound::Inbound { store: self.store.clone(), bus: state.bus.clone(), domain: MAIL_DOMAIN.into() });
+        tokio::spawn(storedesk::mail::smtp_server::serve(l, MAIL_DOMAIN.into(), Default::default(), handler));
+        addr
+    }
+}
+
+/// Sends a raw message over SMTP as a mail server would.
+pub async fn smtp_send(server: std::net::SocketAddr, from: &str, to: &str, raw: &str) -> Result<(), lettre::transport::smtp::Error> {
+    use lettre::AsyncTransport;
+    let t = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(server.ip().to_string()).port(server.port()).build();
+    let from = if from.is_empty() { None } else { Some(from.parse().unwrap()) };
+    let env = lettre::address::Envelope::new(from, vec![to.parse().unwrap()]).unwrap();
+    t.send_raw(&env, raw.replace('\n', "\r\n").as_bytes()).await.map(|_| ())
+}

@@ -3,9 +3,11 @@
 
 mod harness;
 
+mod browser;
 mod chat;
 mod cli;
 mod conformance;
+mod email;
 mod isolation;
 mod meta;
 mod permissions;

@@ -1,0 +1,312 @@
+//! E-mail in the store: taking in a parsed message (thread it, open or
+//! continue a ticket, keep the raw mail, all in one transaction), and the
+//! outbox that the sender task works through.
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use sqlx::{Any, Transaction};
+
+use super::tickets::{add_message_in, create_in, load_ticket};
+use super::*;
+use crate::domain::{Channel, Email, MessageKind, Priority};
+
+/// Our own Message-IDs start with this, and are known by their local part,
+/// so threading survives a change of mail domain.
+pub const OWN_ID_PREFIX: &str = "sd.";
+
+/// Lower-case so mail systems that fold case keep it working.
+pub fn new_reply_token() -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(|c| (c as char).to_ascii_lowercase()).collect()
+}
+
+fn thread_key(header_id: &str) -> &str {
+    if header_id.starts_with(OWN_ID_PREFIX) {
+        header_id.split('@').next().unwrap_or(header_id)
+    } else {
+        header_id
+    }
+}
+
+/// A received message, already parsed and checked.
+#[derive(Debug, Clone)]
+pub struct InboundMail {
+    /// The Message-ID (made up from a hash when the mail had none).
+    pub header_id: String,
+    /// In-Reply-To then References, nearest first.
+    pub refs: Vec<String>,
+    pub subject: String,
+    pub from: Email,
+    pub from_name: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+    pub attachments: Vec<(String, String, Vec<u8>)>,
+    /// Auto-replies and bulk mail continue threads but never get answers.
+    pub automatic: bool,
+    pub ticket_number: Option<i64>,
+    pub reply_token: Option<String>,
+    pub mail_from: String,
+    pub rcpt: String,
+    pub raw: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Ingested {
+    Created(Ticket, Message),
+    Appended(Ticket, Message),
+    Duplicate,
+}
+
+/// A mail waiting in the outbox.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub kind: String,
+    pub ticket_id: Option<i64>,
+    pub to_addr: String,
+    pub subject: String,
+    pub body: String,
+    pub html: Option<String>,
+    pub header_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub attempts: i64,
+    pub slug: String,
+    pub workspace_name: String,
+    pub reply_token: Option<String>,
+}
+
+impl Store {
+    /// Files an inbound mail: the same Message-ID twice is stored once.
+    /// Mails arriving together share one commit (see `batch`).
+    #[tracing::instrument(skip_all, fields(workspace_id = ws.id))]
+    pub async fn ingest_mail(&self, ws: &Workspace, m: InboundMail) -> Result<Ingested> {
+        match self.writer.ingest(ws.clone(), m).await? {
+            Ingested::Appended(t, msg) => Ok(Ingested::Appended(self.ticket_unchecked(ws.id, t.id).await?, msg)),
+            other => Ok(other),
+        }
+    }
+
+    /// Records delivery failures reported by a bounce; such addresses get no
+    /// more mail from the outbox.
+    pub async fn record_bounce(&self, workspace_id: i64, addresses: &[String], header_id: &str, raw: &[u8]) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        for a in addresses {
+            sqlx::query("INSERT INTO email_bounces (workspace_id, address, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING").bind(workspace_id).bind(a.to_lowercase()).bind(now).execute(&mut *tx).await?;
+        }
+        sqlx::query("INSERT INTO raw_emails (workspace_id, header_id, mail_from, rcpt_to, outcome, raw, created_at) VALUES ($1, $2, '', '', 'bounce', $3, $4) ON CONFLICT DO NOTHING")
+            .bind(workspace_id)
+            .bind(header_id)
+            .bind(raw)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn is_bounced(&self, workspace_id: i64, address: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_bounces WHERE workspace_id = $1 AND address = $2").bind(workspace_id).bind(address).fetch_one(&self.read).await?;
+        Ok(n > 0)
+    }
+
+    /// Takes up to `limit` due mails and leases them for a minute: a sender
+    /// that dies mid-way leaves them to be taken again (at least once).
+    pub async fn claim_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>> {
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        let skip = if self.backend == Backend::Postgres { " FOR UPDATE OF o SKIP LOCKED" } else { "" };
+        let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
+            "SELECT o.id, o.workspace_id, o.kind, o.ticket_id, o.to_addr, o.subject, o.body, o.html, o.header_id, o.in_reply_to, o.attempts, w.slug, w.name AS workspace_name, t.reply_token \
+             FROM outbox o JOIN workspaces w ON w.id = o.workspace_id LEFT JOIN tickets t ON t.id = o.ticket_id \
+             WHERE o.status = 'pending' AND o.next_attempt_at <= $1 ORDER BY o.next_attempt_at, o.id LIMIT $2{skip}"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in &rows {
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 WHERE id = $2").bind(now + 60_000).bind(r.id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Records how a send went: sent, to be retried at a time, or given up.
+    pub async fn finish_outbox(&self, id: i64, outcome: std::result::Result<(), (String, Option<i64>)>) -> Result<()> {
+        let now = now_ms();
+        let q = match &outcome {
+            Ok(()) => sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2").bind(now).bind(id),
+            Err((e, Some(retry_at))) => sqlx::query("UPDATE outbox SET last_error = $1, next_attempt_at = $2 WHERE id = $3").bind(e.as_str()).bind(*retry_at).bind(id),
+            Err((e, None)) => sqlx::query("UPDATE outbox SET status = 'failed', last_error = $1 WHERE id = $2").bind(e.as_str()).bind(id),
+        };
+        q.execute(&self.write).await?;
+        Ok(())
+    }
+
+    /// Outbox rows by state, for the admin and tests: (to, subject, status, attempts).
+    pub async fn outbox_states(&self, workspace_id: i64) -> Result<Vec<(String, String, String, i64)>> {
+        Ok(sqlx::query_as("SELECT to_addr, subject, status, attempts FROM outbox WHERE workspace_id = $1 ORDER BY id").bind(workspace_id).fetch_all(&self.read).await?)
+    }
+}
+
+fn confirmation_text(t: &Ticket) -> String {
+    format!(
+        "Hello{},\n\nWe have your request and it has number #{}: \"{}\".\nWe will answer by e-mail; reply to this message to add anything.\n",
+        if t.contact.name.is_empty() { String::new() } else { format!(" {}", t.contact.name) },
+        t.number,
+        t.subject
+    )
+}
+
+/// Threading, in order: the reply token in the address; In-Reply-To and
+/// References against ids we know; `[#N]` in the subject, but only when
+/// the sender is that ticket's customer (a number is easy to guess).
+async fn find_thread(tx: &mut Transaction<'_, Any>, workspace_id: i64, m: &InboundMail) -> Result<Option<i64>> {
+    if let Some(token) = m.reply_token.as_deref().filter(|t| !t.is_empty()) {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND reply_token = $2").bind(workspace_id).bind(token.to_lowercase()).fetch_optional(&mut **tx).await?;
+        if id.is_some() {
+            return Ok(id);
+        }
+    }
+    for r in m.refs.iter().take(50) {
+        let id: Option<i64> = sqlx::query_scalar("SELECT ticket_id FROM mail_threads WHERE workspace_id = $1 AND header_id = $2").bind(workspace_id).bind(thread_key(r)).fetch_optional(&mut **tx).await?;
+        if id.is_some() {
+            return Ok(id);
+        }
+    }
+    if let Some(n) = m.ticket_number {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT t.id FROM tickets t JOIN contact_identities i ON i.contact_id = t.contact_id AND i.channel = 'email' WHERE t.workspace_id = $1 AND t.number = $2 AND i.value = $3",
+        )
+        .bind(workspace_id)
+        .bind(n)
+        .bind(m.from.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+        return Ok(id);
+    }
+    Ok(None)
+}
+
+async fn remember_id(tx: &mut Transaction<'_, Any>, workspace_id: i64, header_id: &str, ticket_id: i64, now: i64) -> Result<()> {
+    sqlx::query("INSERT INTO mail_threads (workspace_id, header_id, ticket_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+        .bind(workspace_id)
+        .bind(thread_key(header_id))
+        .bind(ticket_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Puts a mail about a ticket in the outbox, with its own Message-ID
+/// (stable across retries) and the thread it answers.
+#[allow(clippy::too_many_arguments)]
+async fn queue(tx: &mut Transaction<'_, Any>, t: &Ticket, kind: &str, to: &Email, subject: &str, body: &str, in_reply_to: Option<&str>, now: i64) -> Result<()> {
+    let bounced: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_bounces WHERE workspace_id = $1 AND address = $2").bind(t.workspace_id).bind(to.as_str()).fetch_one(&mut **tx).await?;
+    if bounced > 0 {
+        return Ok(());
+    }
+    let header_id = format!("{OWN_ID_PREFIX}{}.{}", t.id, new_reply_token());
+    sqlx::query(
+        "INSERT INTO outbox (workspace_id, kind, ticket_id, to_addr, subject, body, status, attempts, next_attempt_at, created_at, header_id, in_reply_to) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $8, $9)",
+    )
+    .bind(t.workspace_id)
+    .bind(kind)
+    .bind(t.id)
+    .bind(to.as_str())
+    .bind(subject)
+    .bind(body)
+    .bind(now)
+    .bind(&header_id)
+    .bind(in_reply_to)
+    .execute(&mut **tx)
+    .await?;
+    remember_id(tx, t.workspace_id, &header_id, t.id, now).await
+}
+
+/// An agent's public reply on an e-mail (or form, or API) ticket goes to
+/// the customer by mail, in the same transaction as the reply.
+pub(super) async fn queue_reply(tx: &mut Transaction<'_, Any>, t: &Ticket, msg: &Message, now: i64) -> Result<()> {
+    let Some(to) = t.contact.email.as_deref().and_then(|e| Email::parse("email", e).ok()) else { return Ok(()) };
+    let last: Option<String> = sqlx::query_scalar("SELECT header_id FROM mail_threads WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY created_at DESC LIMIT 1")
+        .bind(t.workspace_id)
+        .bind(t.id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let subject = format!("Re: {} [#{}]", t.subject, t.number);
+    queue(tx, t, "reply", &to, &subject, &msg.body, last.as_deref(), now).await
+}
+
+/// Files one inbound mail inside the caller's transaction. `lock` takes
+/// row locks (PostgreSQL).
+pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Workspace, m: InboundMail) -> Result<Ingested> {
+    let now = now_ms();
+    let seen: Option<i64> = sqlx::query_scalar("SELECT id FROM raw_emails WHERE workspace_id = $1 AND header_id = $2").bind(ws.id).bind(&m.header_id).fetch_optional(&mut **tx).await?;
+    if seen.is_some() {
+        return Ok(Ingested::Duplicate);
+    }
+    let ticket_id = find_thread(tx, ws.id, &m).await?;
+    let external_id = format!("email:{}", m.header_id);
+    let (ticket, message, created) = match ticket_id {
+        Some(id) => {
+            let t = load_ticket(tx, ws.id, id, lock).await?;
+            let new = NewMessage { kind: MessageKind::Reply, author: Author::Contact, body: m.text.clone(), html: m.html.clone(), external_id: Some(external_id) };
+            let (msg, _) = add_message_in(tx, &t, new).await?;
+            (t, msg, false)
+        }
+        None => {
+            let nt = NewTicket {
+                subject: if m.subject.trim().is_empty() { "(no subject)".into() } else { m.subject.chars().take(crate::domain::ticket::SUBJECT_MAX).collect() },
+                body: m.text.clone(),
+                contact: TicketContact::Email(NewContact { email: m.from.clone(), name: m.from_name.clone() }),
+                channel: Channel::Email,
+                priority: Priority::Normal,
+                labels: vec![],
+                author: Author::Contact,
+                external_id: None,
+                message_external_id: Some(external_id.clone()),
+            };
+            let (t, _) = create_in(tx, ws.id, nt).await?;
+            let msg_id: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE workspace_id = $1 AND external_id = $2").bind(ws.id).bind(&external_id).fetch_one(&mut **tx).await?;
+            if let Some(h) = &m.html {
+                sqlx::query("UPDATE messages SET html = $1 WHERE id = $2").bind(h).bind(msg_id).execute(&mut **tx).await?;
+            }
+            let msg = Message { id: msg_id, ticket_id: t.id, kind: MessageKind::Reply, author_type: crate::domain::AuthorType::Contact, author_id: None, body: m.text.clone(), html: m.html.clone(), external_id: Some(external_id), created_at: now };
+            if !m.automatic {
+                queue(tx, &t, "confirmation", &m.from, &format!("[#{}] {}", t.number, t.subject), &confirmation_text(&t), Some(&m.header_id), now).await?;
+            }
+            (t, msg, true)
+        }
+    };
+    for (name, ct, data) in &m.attachments {
+        let size = data.len() as i64;
+        sqlx::query("INSERT INTO attachments (workspace_id, message_id, contact_id, name, content_type, size, secret, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(ws.id)
+            .bind(message.id)
+            .bind(ticket.contact.id)
+            .bind(name)
+            .bind(ct)
+            .bind(size)
+            .bind(crate::auth::new_token())
+            .bind(data.as_slice())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    remember_id(tx, ws.id, &m.header_id, ticket.id, now).await?;
+    sqlx::query("INSERT INTO raw_emails (workspace_id, header_id, mail_from, rcpt_to, outcome, ticket_id, raw, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(ws.id)
+        .bind(&m.header_id)
+        .bind(&m.mail_from)
+        .bind(&m.rcpt)
+        .bind(if created { "created" } else { "appended" })
+        .bind(ticket.id)
+        .bind(m.raw.as_slice())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(if created { Ingested::Created(ticket, message) } else { Ingested::Appended(ticket, message) })
+}
