@@ -14,7 +14,7 @@ use crate::store::{Store, StoreError};
 /// What became of one message for one workspace.
 #[derive(Debug)]
 pub enum Outcome {
-    Ingested(Ingested),
+    Ingested(Box<Ingested>),
     Bounce(Vec<String>),
     /// Not filed, and why (our own mail looping back, no sender...).
     Dropped(&'static str),
@@ -75,7 +75,7 @@ impl Inbound {
             }
             Ingested::Duplicate => metrics::counter!("storedesk_mail_received_total", "outcome" => "duplicate").increment(1),
         }
-        Ok(Outcome::Ingested(r))
+        Ok(Outcome::Ingested(Box::new(r)))
     }
 }
 

@@ -42,7 +42,7 @@ async fn mail_opens_a_ticket_and_the_conversation_goes_on_by_mail(db: Db) {
     assert!(reply.contains("[#1]"));
     assert!(reply.contains("your order is #1042"));
     let reply_to = reply.lines().find(|l| l.starts_with("Reply-To:")).unwrap().to_string();
-    assert!(reply_to.contains(&format!("acme-shop+")) && reply_to.contains(MAIL_DOMAIN), "{reply_to}");
+    assert!(reply_to.contains("acme-shop+") && reply_to.contains(MAIL_DOMAIN), "{reply_to}");
     let our_id = reply.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")).unwrap().split_once(':').unwrap().1.trim().trim_matches(['<', '>']).to_string();
     let token_addr = reply_to.split('<').nth(1).map(|s| s.trim_end_matches('>').to_string()).unwrap_or_else(|| reply_to[9..].trim().to_string());
 
