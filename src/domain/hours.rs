@@ -58,14 +58,30 @@ impl BusinessHours {
         self.week.get(day).and_then(|r| parse_range(r)).is_some_and(|(a, b)| minute >= a && minute < b)
     }
 
-    /// A short human summary such as "mon 09:00-18:00, tue 09:00-18:00 (UTC+02:00)".
+    /// A short summary such as "Mon–Fri 09:00–18:00, Sat 10:00–14:00 (UTC+02:00)":
+    /// runs of days with the same hours are joined.
     pub fn summary(&self) -> String {
         if self.week.is_empty() {
             return String::new();
         }
-        let days: Vec<String> = DAYS.iter().filter_map(|d| self.week.get(*d).map(|r| format!("{d} {r}"))).collect();
+        const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let mut parts: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < 7 {
+            let Some(range) = self.week.get(DAYS[i]) else {
+                i += 1;
+                continue;
+            };
+            let mut j = i;
+            while j + 1 < 7 && self.week.get(DAYS[j + 1]) == Some(range) {
+                j += 1;
+            }
+            let days = if i == j { NAMES[i].to_string() } else { format!("{}–{}", NAMES[i], NAMES[j]) };
+            parts.push(format!("{days} {}", range.replace('-', "–")));
+            i = j + 1;
+        }
         let o = self.utc_offset_minutes;
-        format!("{} (UTC{}{:02}:{:02})", days.join(", "), if o < 0 { '-' } else { '+' }, o.abs() / 60, o.abs() % 60)
+        format!("{} (UTC{}{:02}:{:02})", parts.join(", "), if o < 0 { '-' } else { '+' }, o.abs() / 60, o.abs() % 60)
     }
 }
 
@@ -90,7 +106,13 @@ mod tests {
         assert!(!h.is_open(at(16, 0)), "18:00 local");
         assert!(!h.is_open(at(24 + 8, 0)), "tuesday is closed");
         assert!(BusinessHours::default().is_open(at(3, 0)));
-        assert_eq!(h.summary(), "mon 09:00-18:00 (UTC+02:00)");
+        assert_eq!(h.summary(), "Mon 09:00–18:00 (UTC+02:00)");
+        let mut week = h.week.clone();
+        for d in ["tue", "wed", "thu", "fri"] {
+            week.insert(d.into(), "09:00-18:00".into());
+        }
+        week.insert("sat".into(), "10:00-14:00".into());
+        assert_eq!(BusinessHours { utc_offset_minutes: -300, week }.summary(), "Mon–Fri 09:00–18:00, Sat 10:00–14:00 (UTC-05:00)");
     }
 
     #[test]
