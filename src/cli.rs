@@ -87,7 +87,9 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr()?, database = store.backend().name(), version = env!("CARGO_PKG_VERSION"), "storedesk is serving");
     let _ = std::io::stdout().flush();
     let state = AppState::start(store.clone(), &url).await?;
-    start_mail(&state, &args.mail).await?;
+    let mut mail = args.mail.clone();
+    mail.public_url = mail.public_url.or_else(|| Some(format!("http://{}", args.listen)));
+    start_mail(&state, &mail).await?;
     serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
@@ -96,7 +98,7 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
 
 /// Starts the SMTP listener and the outbox sender as configured.
 pub async fn start_mail(state: &AppState, args: &crate::config::MailArgs) -> anyhow::Result<()> {
-    let config = crate::mail::MailConfig { domain: args.mail_domain.to_lowercase(), relay: args.smtp_relay.clone() };
+    let config = crate::mail::MailConfig { domain: args.mail_domain.to_lowercase(), relay: args.smtp_relay.clone(), public_url: args.public_url.clone() };
     if let Some(addr) = args.smtp_listen {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for SMTP on {addr}"))?;
         tracing::info!(smtp = %listener.local_addr()?, domain = %config.domain, "taking mail");
@@ -107,6 +109,8 @@ pub async fn start_mail(state: &AppState, args: &crate::config::MailArgs) -> any
         Some(r) => tracing::info!(relay = ?r, "sending mail"),
         None => tracing::info!("no --smtp-relay: outgoing mail waits in the outbox"),
     }
+    // Workspaces whose mailbox lives elsewhere: polled (or watched with IDLE) over IMAP.
+    tokio::spawn(crate::mail::imap::run(crate::mail::inbound::Inbound { store: state.store.clone(), bus: state.bus.clone(), domain: config.domain.clone() }, std::time::Duration::from_secs(60)));
     tokio::spawn(crate::mail::outbound::run(state.store.clone(), config));
     Ok(())
 }

@@ -157,4 +157,8 @@ pub struct MailArgs {
     /// Support addresses are SLUG@DOMAIN; replies go to SLUG+TOKEN@DOMAIN.
     #[arg(long, env = "STOREDESK_MAIL_DOMAIN", default_value = "localhost")]
     pub mail_domain: String,
+    /// The URL customers reach this server at (for private links in mail),
+    /// e.g. https://help.acme.test; default http://LISTEN.
+    #[arg(long, env = "STOREDESK_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }

@@ -1,18 +1,27 @@
-//! Interface texts in en, ru, uk and fa, from the Fluent files under
-//! `locales/`, compiled into the binary.
+//! Texts in en, ru, uk and fa, from the Fluent files under `locales/`,
+//! compiled into the binary.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use fluent_bundle::{FluentBundle, FluentResource};
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource};
 
 pub const LANGS: [&str; 4] = ["en", "ru", "uk", "fa"];
 
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 12] = [
     ("en", include_str!("../locales/en/widget.ftl")),
     ("ru", include_str!("../locales/ru/widget.ftl")),
     ("uk", include_str!("../locales/uk/widget.ftl")),
     ("fa", include_str!("../locales/fa/widget.ftl")),
+    ("en", include_str!("../locales/en/mail.ftl")),
+    ("ru", include_str!("../locales/ru/mail.ftl")),
+    ("uk", include_str!("../locales/uk/mail.ftl")),
+    ("fa", include_str!("../locales/fa/mail.ftl")),
+    ("en", include_str!("../locales/en/portal.ftl")),
+    ("ru", include_str!("../locales/ru/portal.ftl")),
+    ("uk", include_str!("../locales/uk/portal.ftl")),
+    ("fa", include_str!("../locales/fa/portal.ftl")),
 ];
 
 /// The supported language for a tag such as `ru-RU`, else English.
@@ -29,45 +38,57 @@ pub fn dir(lang: &str) -> &'static str {
     }
 }
 
-fn load(lang: &str, src: &str) -> HashMap<String, String> {
-    let res = match FluentResource::try_new(src.to_string()) {
-        Ok(r) => r,
-        Err((r, errors)) => {
-            tracing::warn!(lang, ?errors, "Fluent file has errors; using what parsed");
-            r
-        }
-    };
-    let ids: Vec<String> = res.entries().filter_map(|e| if let fluent_syntax::ast::Entry::Message(m) = e { Some(m.id.name.to_string()) } else { None }).collect();
-    let langid: unic_langid::LanguageIdentifier = lang.parse().unwrap_or_default();
-    let mut bundle = FluentBundle::new(vec![langid]);
-    // Isolation marks would end up inside JSON strings shown as plain text.
-    bundle.set_use_isolating(false);
-    let _ = bundle.add_resource(res);
-    ids.into_iter()
-        .filter_map(|id| {
-            let pattern = bundle.get_message(&id)?.value()?;
-            let mut errors = vec![];
-            Some((id.clone(), bundle.format_pattern(pattern, None, &mut errors).into_owned()))
-        })
-        .collect()
+struct Lang {
+    bundle: FluentBundle<FluentResource>,
+    ids: Vec<String>,
 }
 
-fn all() -> &'static HashMap<&'static str, HashMap<String, String>> {
-    static ALL: OnceLock<HashMap<&'static str, HashMap<String, String>>> = OnceLock::new();
-    ALL.get_or_init(|| FILES.iter().map(|(l, src)| (*l, load(l, src))).collect())
+fn langs() -> &'static HashMap<&'static str, Lang> {
+    static ALL: OnceLock<HashMap<&'static str, Lang>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut out: HashMap<&'static str, Lang> = HashMap::new();
+        for (lang, src) in FILES {
+            let res = FluentResource::try_new(src.to_string()).unwrap_or_else(|(r, errors)| {
+                tracing::warn!(lang, ?errors, "Fluent file has errors; using what parsed");
+                r
+            });
+            let l = out.entry(lang).or_insert_with(|| {
+                let mut bundle = FluentBundle::new_concurrent(vec![lang.parse().unwrap_or_default()]);
+                // Isolation marks would end up inside JSON strings and mail text.
+                bundle.set_use_isolating(false);
+                Lang { bundle, ids: vec![] }
+            });
+            l.ids.extend(res.entries().filter_map(|e| if let fluent_syntax::ast::Entry::Message(m) = e { Some(m.id.name.to_string()) } else { None }));
+            let _ = l.bundle.add_resource(res);
+        }
+        out
+    })
+}
+
+/// One text in `lang` (English when the language lacks it), with arguments.
+pub fn text(lang: &str, id: &str, args: &[(&str, &str)]) -> String {
+    let mut fa = FluentArgs::new();
+    for (k, v) in args {
+        fa.set(*k, *v);
+    }
+    for l in [lang, "en"] {
+        if let Some(lang) = langs().get(l) {
+            if let Some(p) = lang.bundle.get_message(id).and_then(|m| m.value()) {
+                let mut errors = vec![];
+                return lang.bundle.format_pattern(p, Some(&fa), &mut errors).into_owned();
+            }
+        }
+    }
+    id.to_string()
 }
 
 /// Every message whose id starts with `prefix`, keyed without it, in
 /// `lang` with English for any the language lacks.
 pub fn group(lang: &str, prefix: &str) -> serde_json::Map<String, serde_json::Value> {
     let mut out = serde_json::Map::new();
-    for l in ["en", lang] {
-        if let Some(m) = all().get(l) {
-            for (k, v) in m {
-                if let Some(short) = k.strip_prefix(prefix) {
-                    out.insert(short.to_string(), serde_json::Value::String(v.clone()));
-                }
-            }
+    if let Some(en) = langs().get("en") {
+        for id in en.ids.iter().filter(|i| i.starts_with(prefix)) {
+            out.insert(id[prefix.len()..].to_string(), serde_json::Value::String(text(lang, id, &[])));
         }
     }
     out
@@ -84,8 +105,22 @@ mod tests {
         assert_eq!(super::dir("fa"), "rtl");
         let fa = super::group("fa", "widget-");
         assert!(fa.contains_key("title"));
+        assert_ne!(fa["title"], super::group("en", "widget-")["title"]);
+    }
+
+    #[test]
+    fn every_language_has_every_text() {
         for l in super::LANGS {
-            assert_eq!(super::group(l, "widget-").len(), super::group("en", "widget-").len(), "{l} has every key");
+            let lang = &super::langs()[l];
+            for id in &super::langs()["en"].ids {
+                assert!(lang.ids.contains(id), "{l} lacks {id}");
+            }
         }
+    }
+
+    #[test]
+    fn arguments_are_filled() {
+        let t = super::text("ru", "mail-confirmation-body", &[("name", "Анна"), ("number", "42"), ("subject", "Где заказ?")]);
+        assert!(t.contains("Анна") && t.contains("42") && t.contains("Где заказ?"), "{t}");
     }
 }

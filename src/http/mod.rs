@@ -5,6 +5,8 @@ pub mod chat;
 pub mod extract;
 pub mod limit;
 pub mod meta;
+pub mod pages;
+pub mod private;
 pub mod stream;
 
 use std::time::Duration;
@@ -25,7 +27,7 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use api::{people, tickets, widget};
+    use api::{mail, people, tickets, widget};
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
@@ -36,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/teams", get(people::list_teams).post(people::create_team))
         .route("/teams/{id}/members", post(people::add_member))
         .route("/widget", get(widget::get).put(widget::put))
+        .route("/mail", get(mail::get).put(mail::put))
         .route("/stream", get(stream::agent_socket))
         .route("/openapi.json", get(meta::openapi));
 
@@ -49,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/chat/attachments", post(chat::upload).layer(DefaultBodyLimit::max(chat::ATTACHMENT_MAX)))
         .route("/p/{slug}/chat/attachments", options(chat::upload_preflight))
         .route("/p/{slug}/files/{id}/{secret}", get(chat::download))
+        .route("/p/{slug}/t/{link}", get(private::show).post(private::reply))
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

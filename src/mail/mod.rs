@@ -2,6 +2,7 @@
 //! mail for support addresses, and the sender that empties the outbox
 //! through an SMTP relay.
 
+pub mod imap;
 pub mod inbound;
 pub mod outbound;
 pub mod smtp_server;
@@ -9,7 +10,7 @@ pub mod smtp_server;
 use std::sync::Arc;
 
 /// Where mail goes out: `smtp://[user:pass@]host:port?tls=none|starttls|tls`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Relay {
     pub host: String,
     pub port: u16,
@@ -17,7 +18,7 @@ pub struct Relay {
     pub credentials: Option<(String, String)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tls {
     None,
     StartTls,
@@ -89,6 +90,8 @@ pub struct MailConfig {
     /// Support addresses are `SLUG@domain`, reply addresses `SLUG+TOKEN@domain`.
     pub domain: String,
     pub relay: Option<Relay>,
+    /// The address customers reach this installation at, for links in mail.
+    pub public_url: Option<String>,
 }
 
 pub type SharedMail = Arc<MailConfig>;

@@ -10,7 +10,10 @@ use lettre::message::{header, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use std::collections::HashMap;
+
 use super::{MailConfig, Relay, Tls};
+use crate::store::mail_settings::MailSettings;
 use crate::store::mail::OutboxRow;
 use crate::store::Store;
 
@@ -36,13 +39,23 @@ fn backoff(attempts: i64) -> i64 {
 
 /// Builds the mail for an outbox row: from the workspace's support address,
 /// replies to its ticket address, threaded to what it answers.
-pub fn compose(row: &OutboxRow, domain: &str) -> Result<Message, String> {
-    let support: Mailbox = format!("{} <{}@{}>", row.workspace_name.replace(['<', '>', '"'], ""), row.slug, domain).parse().map_err(|e| format!("from: {e}"))?;
+/// A workspace with an address of its own sends from it and takes replies
+/// there (its mailbox may not know plus-addresses; threading then goes by
+/// In-Reply-To and the subject's number).
+pub fn compose(row: &OutboxRow, domain: &str, public_url: Option<&str>, settings: &MailSettings) -> Result<Message, String> {
+    let name = row.workspace_name.replace(['<', '>', '"'], "");
+    let own = (!settings.address.is_empty()).then_some(settings.address.as_str());
+    let from_addr = own.map(str::to_string).unwrap_or_else(|| format!("{}@{}", row.slug, domain));
+    let support: Mailbox = format!("{name} <{from_addr}>").parse().map_err(|e| format!("from: {e}"))?;
     let to: Mailbox = row.to_addr.parse().map_err(|e| format!("to: {e}"))?;
     let mut b = Message::builder().from(support.clone()).to(to).subject(&row.subject);
-    if let Some(token) = &row.reply_token {
-        let reply: Mailbox = format!("{}+{}@{}", row.slug, token, domain).parse().map_err(|e| format!("reply-to: {e}"))?;
-        b = b.reply_to(reply);
+    let reply_addr = match (own, &row.reply_token) {
+        (Some(a), _) => Some(a.to_string()),
+        (None, Some(token)) => Some(format!("{}+{}@{}", row.slug, token, domain)),
+        (None, None) => None,
+    };
+    if let Some(r) = reply_addr {
+        b = b.reply_to(format!("{name} <{r}>").parse().map_err(|e| format!("reply-to: {e}"))?);
     }
     let id = row.header_id.clone().unwrap_or_else(|| format!("{}outbox.{}", crate::store::mail::OWN_ID_PREFIX, row.id));
     b = b.message_id(Some(format!("<{id}@{domain}>")));
@@ -54,8 +67,14 @@ pub fn compose(row: &OutboxRow, domain: &str) -> Result<Message, String> {
     if row.kind == "confirmation" {
         b = b.header(AutoSubmitted);
     }
-    let html = row.html.clone().unwrap_or_else(|| format!("<div dir=\"auto\" style=\"white-space:pre-wrap\">{}</div>", escape(&row.body)));
-    b.multipart(MultiPart::alternative_plain_html(row.body.clone(), html)).map_err(|e| e.to_string())
+    let mut text = row.body.clone();
+    if let (Some(base), Some(link)) = (public_url, &row.ticket_link) {
+        let url = format!("{}/p/{}/t/{link}", base.trim_end_matches('/'), row.slug);
+        let lang = crate::i18n::pick(Some(&settings.language));
+        text.push_str(&format!("\n\n{}\n", crate::i18n::text(lang, "mail-ticket-link", &[("url", &url)])));
+    }
+    let html = row.html.clone().unwrap_or_else(|| format!("<div dir=\"auto\" style=\"white-space:pre-wrap\">{}</div>", escape(&text)));
+    b.multipart(MultiPart::alternative_plain_html(text, html)).map_err(|e| e.to_string())
 }
 
 #[derive(Clone)]
@@ -79,21 +98,30 @@ fn escape(s: &str) -> String {
 
 /// Sends what is due, then waits a moment; runs until the process ends.
 pub async fn run(store: Store, config: MailConfig) {
-    let Some(relay) = config.relay.clone() else { return };
-    let transport = match transport(&relay) {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::error!(error = %e, ?relay, "cannot use the SMTP relay; mail stays in the outbox");
-            return;
-        }
-    };
+    let mut transports: HashMap<Relay, AsyncSmtpTransport<Tokio1Executor>> = HashMap::new();
     loop {
-        match store.claim_outbox(20).await {
+        match store.claim_outbox(20, config.relay.is_none()).await {
             Ok(rows) if !rows.is_empty() => {
                 for row in rows {
-                    let outcome = match compose(&row, &config.domain) {
-                        Ok(m) => transport.send(m).await.map(|_| ()).map_err(|e| (e.to_string(), e.is_permanent())),
-                        Err(e) => Err((e, true)),
+                    let settings: MailSettings = row.mail_settings.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
+                    let relay = if settings.relay.is_empty() { config.relay.clone() } else { settings.relay.parse::<Relay>().ok() };
+                    let outcome = match (relay, compose(&row, &config.domain, config.public_url.as_deref(), &settings)) {
+                        (None, _) => Err(("no relay for this workspace".to_string(), false)),
+                        (_, Err(e)) => Err((e, true)),
+                        (Some(relay), Ok(m)) => {
+                            if !transports.contains_key(&relay) {
+                                match transport(&relay) {
+                                    Ok(t) => {
+                                        transports.insert(relay.clone(), t);
+                                    }
+                                    Err(e) => tracing::error!(error = %e, ?relay, "cannot use this SMTP relay"),
+                                }
+                            }
+                            match transports.get(&relay) {
+                                Some(t) => t.send(m).await.map(|_| ()).map_err(|e| (e.to_string(), e.is_permanent())),
+                                None => Err(("the relay cannot be used".to_string(), false)),
+                            }
+                        }
                     };
                     let record = match outcome {
                         Ok(()) => {

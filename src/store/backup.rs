@@ -34,6 +34,7 @@ const TABLES: &[(&str, &str)] = &[
     ("mail_threads", "workspace_id, header_id"),
     ("raw_emails", "id"),
     ("email_bounces", "workspace_id, address"),
+    ("instance_keys", "name"),
 ];
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -89,6 +90,8 @@ impl Store {
         if existing > 0 {
             return Err(bad("the target database already holds workspaces; restore into an empty data dir or database".into()));
         }
+        // The installation's keys come from the backup, so old links keep working.
+        sqlx::query("DELETE FROM instance_keys").execute(&mut *tx).await?;
         let mut stats = BackupStats { tables: TABLES.iter().map(|(t, _)| (t.to_string(), 0)).collect() };
         for (i, line) in lines.enumerate() {
             let line = line.map_err(|e| bad(e.to_string()))?;
@@ -107,7 +110,7 @@ impl Store {
         if self.backend == Backend::Postgres {
             // Rows came with their ids; move each identity past them.
             for (table, order) in TABLES {
-                if *order == "id" && *table != "workspace_settings" {
+                if *order == "id" {
                     sqlx::query(&format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")).execute(&mut *tx).await?;
                 }
             }

@@ -259,6 +259,16 @@ impl Store {
         self.chat_messages(rows, &external_prefix(v.id)).await
     }
 
+    /// The public messages of one ticket (replies, never notes), oldest first.
+    pub async fn public_messages(&self, workspace_id: i64, ticket_id: i64) -> Result<Vec<ChatMessage>> {
+        let rows: Vec<ChatRow> = sqlx::query_as(&format!("{CHAT_SELECT} WHERE t.workspace_id = $1 AND m.ticket_id = $2 AND m.kind = 'reply' ORDER BY m.id LIMIT 1000"))
+            .bind(workspace_id)
+            .bind(ticket_id)
+            .fetch_all(&self.read)
+            .await?;
+        self.chat_messages(rows, "").await
+    }
+
     /// One public chat message and the contact it belongs to, for delivery
     /// to that contact's sockets.
     pub async fn chat_message(&self, workspace_id: i64, message_id: i64) -> Result<Option<(ChatMessage, i64)>> {
@@ -468,7 +478,7 @@ pub(super) async fn queue_followup(tx: &mut Transaction<'_, Any>, t: &Ticket, ms
     .bind(msg.id)
     .bind(email)
     .bind(format!("Re: {} [#{}]", t.subject, t.number))
-    .bind(format!("{}\n\n--\nYou can answer this e-mail or continue in the chat on our site.", msg.body))
+    .bind(format!("{}\n\n--\n{}", msg.body, crate::i18n::text(&super::mail::mail_language(tx, t.workspace_id).await?, "mail-reply-footer", &[])))
     .bind(now)
     .execute(&mut **tx)
     .await?;

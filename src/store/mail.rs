@@ -73,6 +73,11 @@ pub struct OutboxRow {
     pub slug: String,
     pub workspace_name: String,
     pub reply_token: Option<String>,
+    /// The workspace's mail settings (JSON), for its own address and relay.
+    pub mail_settings: Option<String>,
+    /// The ticket's private link token, for the customer to see it online.
+    #[sqlx(skip)]
+    pub ticket_link: Option<String>,
 }
 
 impl Store {
@@ -112,14 +117,17 @@ impl Store {
 
     /// Takes up to `limit` due mails and leases them for a minute: a sender
     /// that dies mid-way leaves them to be taken again (at least once).
-    pub async fn claim_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>> {
+    /// Without a global relay (`own_relay_only`), only mail of workspaces
+    /// with a relay of their own is taken; the rest waits.
+    pub async fn claim_outbox(&self, limit: i64, own_relay_only: bool) -> Result<Vec<OutboxRow>> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         let skip = if self.backend == Backend::Postgres { " FOR UPDATE OF o SKIP LOCKED" } else { "" };
-        let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
-            "SELECT o.id, o.workspace_id, o.kind, o.ticket_id, o.to_addr, o.subject, o.body, o.html, o.header_id, o.in_reply_to, o.attempts, w.slug, w.name AS workspace_name, t.reply_token \
-             FROM outbox o JOIN workspaces w ON w.id = o.workspace_id LEFT JOIN tickets t ON t.id = o.ticket_id \
-             WHERE o.status = 'pending' AND o.next_attempt_at <= $1 ORDER BY o.next_attempt_at, o.id LIMIT $2{skip}"
+        let own = if own_relay_only { " AND s.mail LIKE '%\"relay\":\"smtp%'" } else { "" };
+        let mut rows: Vec<OutboxRow> = sqlx::query_as(&format!(
+            "SELECT o.id, o.workspace_id, o.kind, o.ticket_id, o.to_addr, o.subject, o.body, o.html, o.header_id, o.in_reply_to, o.attempts, w.slug, w.name AS workspace_name, t.reply_token, s.mail AS mail_settings \
+             FROM outbox o JOIN workspaces w ON w.id = o.workspace_id LEFT JOIN tickets t ON t.id = o.ticket_id LEFT JOIN workspace_settings s ON s.workspace_id = o.workspace_id \
+             WHERE o.status = 'pending' AND o.next_attempt_at <= $1{own} ORDER BY o.next_attempt_at, o.id LIMIT $2{skip}"
         ))
         .bind(now)
         .bind(limit)
@@ -129,6 +137,11 @@ impl Store {
             sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 WHERE id = $2").bind(now + 60_000).bind(r.id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        for r in &mut rows {
+            if let Some(t) = r.ticket_id {
+                r.ticket_link = Some(self.ticket_link(t).await?);
+            }
+        }
         Ok(rows)
     }
 
@@ -150,13 +163,17 @@ impl Store {
     }
 }
 
-fn confirmation_text(t: &Ticket) -> String {
-    format!(
-        "Hello{},\n\nWe have your request and it has number #{}: \"{}\".\nWe will answer by e-mail; reply to this message to add anything.\n",
-        if t.contact.name.is_empty() { String::new() } else { format!(" {}", t.contact.name) },
-        t.number,
-        t.subject
-    )
+fn confirmation_text(t: &Ticket, lang: &str) -> String {
+    let number = t.number.to_string();
+    let name = if t.contact.name.is_empty() { t.contact.email.clone().unwrap_or_default() } else { t.contact.name.clone() };
+    crate::i18n::text(lang, "mail-confirmation-body", &[("name", &name), ("number", &number), ("subject", &t.subject)])
+}
+
+/// The language the workspace writes its mail in.
+pub(super) async fn mail_language(tx: &mut Transaction<'_, Any>, workspace_id: i64) -> Result<String> {
+    let raw: Option<String> = sqlx::query_scalar("SELECT mail FROM workspace_settings WHERE workspace_id = $1").bind(workspace_id).fetch_optional(&mut **tx).await?;
+    let lang = raw.and_then(|r| serde_json::from_str::<super::mail_settings::MailSettings>(&r).ok()).map(|m| m.language).unwrap_or_default();
+    Ok(crate::i18n::pick(Some(&lang)).to_string())
 }
 
 /// Threading, in order: the reply token in the address; In-Reply-To and
@@ -276,7 +293,9 @@ pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Wo
             }
             let msg = Message { id: msg_id, ticket_id: t.id, kind: MessageKind::Reply, author_type: crate::domain::AuthorType::Contact, author_id: None, body: m.text.clone(), html: m.html.clone(), external_id: Some(external_id), created_at: now };
             if !m.automatic {
-                queue(tx, &t, "confirmation", &m.from, &format!("[#{}] {}", t.number, t.subject), &confirmation_text(&t), Some(&m.header_id), now).await?;
+                let lang = mail_language(tx, ws.id).await?;
+                let subject = crate::i18n::text(&lang, "mail-confirmation-subject", &[("number", &t.number.to_string()), ("subject", &t.subject)]);
+                queue(tx, &t, "confirmation", &m.from, &subject, &confirmation_text(&t, &lang), Some(&m.header_id), now).await?;
             }
             (t, msg, true)
         }

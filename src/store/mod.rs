@@ -8,6 +8,8 @@ pub mod backup;
 mod batch;
 pub mod chat;
 pub mod mail;
+pub mod mail_settings;
+mod links;
 mod people;
 mod query;
 pub mod scratch;
@@ -81,6 +83,7 @@ pub struct Store {
     /// the same pool as `read`.
     write: AnyPool,
     writer: batch::Writer,
+    link_key: std::sync::Arc<std::sync::OnceLock<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -131,11 +134,11 @@ impl Store {
                 };
                 let write = pool(1).connect_with(opts.clone()).await?;
                 let read = pool(4).connect_with(opts).await?;
-                Store { backend, read, writer: batch::Writer::spawn(write.clone(), false, 1), write }
+                Store { backend, read, writer: batch::Writer::spawn(write.clone(), false, 1), write, link_key: Default::default() }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30)).connect(url).await?;
-                Store { backend, read: pool.clone(), writer: batch::Writer::spawn(pool.clone(), true, 4), write: pool }
+                Store { backend, read: pool.clone(), writer: batch::Writer::spawn(pool.clone(), true, 4), write: pool, link_key: Default::default() }
             }
         };
         store.migrate().await?;

@@ -122,3 +122,83 @@ async fn outbox_retries_when_the_relay_is_down(db: Db) {
     assert_eq!(states[0].2, "pending", "kept for a retry: {states:?}");
     assert!(states[0].3 >= 1, "one attempt made: {states:?}");
 }
+
+crate::both_backends!(workspace_mail_settings_address_language_and_relay);
+
+async fn workspace_mail_settings_address_language_and_relay(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (own_sink, own_relay) = Sink::start().await;
+    let smtp = app.mail(None).await; // no global relay
+    let secret = json!({ "relay": "smtp://robot:s3cret@relay.acme.test:587", "imap": { "host": "imap.acme.test", "port": 993, "tls": "tls", "user": "help", "password": "imap-s3cret" } });
+    let (s, v) = app.call(reqwest::Method::PUT, "/api/v1/mail", &app.token, Some(secret)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, shown) = app.get("/api/v1/mail").await;
+    assert!(!shown.to_string().contains("s3cret"), "passwords are not shown: {shown}");
+    let body = json!({ "address": "help@acme.test", "language": "ru", "relay": format!("smtp://{own_relay}?tls=none") });
+    let (s, v) = app.call(reqwest::Method::PUT, "/api/v1/mail", &app.token, Some(body)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.call(reqwest::Method::PUT, "/api/v1/mail", &app.token, Some(json!({ "language": "de" }))).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")));
+    let (_, agent) = app.agent("kate@acme.test", false).await;
+    let (s, _) = app.call(reqwest::Method::GET, "/api/v1/mail", &agent, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let support = format!("acme-shop@{MAIL_DOMAIN}");
+    smtp_send(smtp, "olga@shop.test", &support, &mail("olga@shop.test", &support, "Где заказ?", "ru1@shop.test", "", "Здравствуйте!")).await.unwrap();
+    let got = own_sink.wait(1).await;
+    let m = &got[0];
+    assert!(m.contains("From: \"Acme Shop\" <help@acme.test>") || m.contains("From: Acme Shop <help@acme.test>"), "{m}");
+    assert!(m.contains("Reply-To:") && m.contains("<help@acme.test>"), "{m}");
+    // The body is quoted-printable or base64; the subject line carries the number.
+    assert!(m.contains("Subject:"), "{m}");
+    let parsed = storedesk::channels::email::parse::parse(m.as_bytes()).unwrap();
+    assert!(parsed.text.contains("Мы получили ваше обращение"), "{}", parsed.text);
+    assert!(parsed.subject.starts_with("[#1]"), "{}", parsed.subject);
+}
+
+crate::both_backends!(private_link_in_mail_opens_the_ticket_page);
+
+async fn private_link_in_mail_opens_the_ticket_page(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (sink, relay) = Sink::start().await;
+    let smtp = app.mail(Some(relay)).await;
+    let support = format!("acme-shop@{MAIL_DOMAIN}");
+    smtp_send(smtp, "ann@shop.test", &support, &mail("ann@shop.test", &support, "White instead of black", "p1@shop.test", "", "Can I change the colour?")).await.unwrap();
+    let got = sink.wait(1).await;
+    let parsed = storedesk::channels::email::parse::parse(got[0].as_bytes()).unwrap();
+    let url = parsed.text.split_whitespace().find(|w| w.contains("/p/acme-shop/t/")).unwrap_or_else(|| panic!("no link in {}", parsed.text)).to_string();
+    assert!(url.starts_with(&app.base));
+    let (_, list) = app.get("/api/v1/tickets").await;
+    let tid = list["items"][0]["id"].as_i64().unwrap();
+    app.post(&format!("/api/v1/tickets/{tid}/messages"), json!({ "body": "internal: check the warehouse", "kind": "note" })).await;
+    app.post(&format!("/api/v1/tickets/{tid}/messages"), json!({ "body": "Yes, we can <b>change</b> it." })).await;
+
+    let r = app.client.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-robots-tag"], "noindex, nofollow");
+    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    let html = r.text().await.unwrap();
+    assert!(html.contains("White instead of black") && html.contains("Can I change the colour?"));
+    assert!(html.contains("Yes, we can &lt;b&gt;change&lt;") && !html.contains("<b>change"), "escaped: {html}");
+    assert!(!html.contains("internal: check"), "notes never show on the public side");
+
+    // The customer answers on the page; the agents' side gets it.
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = no_redirect.post(&url).form(&[("body", "Thank you! <script>alert(1)</script>")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, msgs) = app.get(&format!("/api/v1/tickets/{tid}/messages")).await;
+    let last = msgs["items"].as_array().unwrap().iter().rev().find(|m| m["author_type"] == "contact").unwrap().clone();
+    assert!(last["body"].as_str().unwrap().starts_with("Thank you!"));
+    let html = app.client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("<script>alert"), "rendered inert");
+    let r = no_redirect.post(&url).form(&[("body", "   ")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "an empty answer shows the page with a message");
+
+    // Guessed, tampered and cross-workspace links are all just "not found".
+    let (prefix, sig) = url.rsplit_once('-').unwrap();
+    let flipped = format!("{prefix}-{}{}", if sig.starts_with('0') { '1' } else { '0' }, &sig[1..]);
+    for bad in [flipped, format!("{}/p/acme-shop/t/{tid}", app.base), format!("{}/p/acme-shop/t/{}-{sig}", app.base, tid + 1), url.replace("/p/acme-shop/", "/p/other-shop/")] {
+        let r = app.client.get(&bad).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
+}

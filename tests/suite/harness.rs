@@ -305,6 +305,7 @@ impl TestApp {
             smtp_listen: None,
             smtp_relay: relay.map(|r| format!("smtp://{r}?tls=none").parse().unwrap()),
             mail_domain: MAIL_DOMAIN.into(),
+            public_url: Some(self.base.clone()),
         };
         let state = AppState::start(self.store.clone(), &self.db.url).await.unwrap();
         storedesk::cli::start_mail(&state, &args).await.unwrap();

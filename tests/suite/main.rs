@@ -8,6 +8,7 @@ mod chat;
 mod cli;
 mod conformance;
 mod email;
+mod imap;
 mod isolation;
 mod meta;
 mod permissions;

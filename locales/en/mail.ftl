@@ -1,0 +1,8 @@
+mail-confirmation-subject = [#{ $number }] { $subject }
+mail-confirmation-body =
+    Hello { $name },
+
+    We have your request and it has number #{ $number }: "{ $subject }".
+    We will answer by e-mail. Reply to this message to add anything.
+mail-reply-footer = You can answer this e-mail, or continue in the chat on our site.
+mail-ticket-link = See or answer your request online: { $url }

@@ -1,0 +1,11 @@
+portal-you = You
+portal-team = Support
+portal-reply = Your answer
+portal-send = Send
+portal-sent = Sent. We will answer here and by e-mail.
+portal-conversation = Conversation
+portal-status-open = Open
+portal-status-pending = Waiting for your answer
+portal-status-resolved = Resolved
+portal-status-closed = Closed
+portal-error-empty = Write something first.

@@ -1,0 +1,11 @@
+portal-you = شما
+portal-team = پشتیبانی
+portal-reply = پاسخ شما
+portal-send = ارسال
+portal-sent = ارسال شد. پاسخ را همین‌جا و با ایمیل می‌فرستیم.
+portal-conversation = گفتگو
+portal-status-open = باز
+portal-status-pending = در انتظار پاسخ شما
+portal-status-resolved = حل‌شده
+portal-status-closed = بسته
+portal-error-empty = ابتدا چیزی بنویسید.

@@ -1,0 +1,11 @@
+portal-you = Вы
+portal-team = Поддержка
+portal-reply = Ваш ответ
+portal-send = Отправить
+portal-sent = Отправлено. Мы ответим здесь и по электронной почте.
+portal-conversation = Переписка
+portal-status-open = Открыто
+portal-status-pending = Ждём вашего ответа
+portal-status-resolved = Решено
+portal-status-closed = Закрыто
+portal-error-empty = Сначала напишите что-нибудь.

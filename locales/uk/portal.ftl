@@ -1,0 +1,11 @@
+portal-you = Ви
+portal-team = Підтримка
+portal-reply = Ваша відповідь
+portal-send = Надіслати
+portal-sent = Надіслано. Ми відповімо тут і електронною поштою.
+portal-conversation = Листування
+portal-status-open = Відкрито
+portal-status-pending = Чекаємо на вашу відповідь
+portal-status-resolved = Вирішено
+portal-status-closed = Закрито
+portal-error-empty = Спершу напишіть щось.

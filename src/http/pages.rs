@@ -1,0 +1,39 @@
+//! Server-rendered pages: templates compiled into the binary (minijinja,
+//! HTML-escaped because their names end in `.html`).
+
+use std::sync::OnceLock;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::Environment;
+
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut e = Environment::new();
+        e.add_template("ticket.html", include_str!("../../templates/ticket.html")).expect("ticket.html parses");
+        e
+    })
+}
+
+/// Security headers every public page gets: no third-party requests, not
+/// framed, not indexed, not cached, no referrer leaking the URL's secret.
+const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
+    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CACHE_CONTROL, "no-store"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::HeaderName::from_static("x-robots-tag"), "noindex, nofollow"),
+];
+
+pub fn render(name: &str, ctx: minijinja::Value) -> Response {
+    match env().get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => (PAGE_HEADERS, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(e) => crate::error::AppError::internal(e).into_response(),
+    }
+}
+
+/// A plain page for "not found", without saying what was looked for.
+pub fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, PAGE_HEADERS, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], "<!doctype html><meta charset=utf-8><meta name=robots content=noindex><title>Not found</title><p>Not found.</p>").into_response()
+}
