@@ -103,7 +103,11 @@ pub async fn start_mail(state: &AppState, args: &crate::config::MailArgs) -> any
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for SMTP on {addr}"))?;
         tracing::info!(smtp = %listener.local_addr()?, domain = %config.domain, "taking mail");
         let handler = std::sync::Arc::new(crate::mail::inbound::Inbound { store: state.store.clone(), bus: state.bus.clone(), domain: config.domain.clone() });
-        tokio::spawn(crate::mail::smtp_server::serve(listener, config.domain.clone(), Default::default(), handler));
+        let mut limits = crate::mail::smtp_server::Limits::default();
+        if let (Some(cert), Some(key)) = (&args.smtp_tls_cert, &args.smtp_tls_key) {
+            limits.tls = Some(crate::mail::smtp_server::tls_acceptor(cert, key)?);
+        }
+        tokio::spawn(crate::mail::smtp_server::serve(listener, config.domain.clone(), limits, handler));
     }
     match &config.relay {
         Some(r) => tracing::info!(relay = ?r, "sending mail"),

@@ -157,6 +157,12 @@ pub struct MailArgs {
     /// Support addresses are SLUG@DOMAIN; replies go to SLUG+TOKEN@DOMAIN.
     #[arg(long, env = "STOREDESK_MAIL_DOMAIN", default_value = "localhost")]
     pub mail_domain: String,
+    /// PEM certificate chain for STARTTLS on the SMTP listener (with --smtp-tls-key).
+    #[arg(long, env = "STOREDESK_SMTP_TLS_CERT", requires = "smtp_tls_key")]
+    pub smtp_tls_cert: Option<PathBuf>,
+    /// PEM private key for STARTTLS on the SMTP listener.
+    #[arg(long, env = "STOREDESK_SMTP_TLS_KEY", requires = "smtp_tls_cert")]
+    pub smtp_tls_key: Option<PathBuf>,
     /// The URL customers reach this server at (for private links in mail),
     /// e.g. https://help.acme.test; default http://LISTEN.
     #[arg(long, env = "STOREDESK_PUBLIC_URL")]

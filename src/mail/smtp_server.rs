@@ -30,17 +30,33 @@ pub trait Handler: Send + Sync + 'static {
     fn message(&self, envelope: Envelope) -> impl Future<Output = Reply> + Send;
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Limits {
     pub max_message: usize,
     pub max_recipients: usize,
     pub idle: Duration,
+    /// Offered as STARTTLS when a certificate is configured.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_message: 25 * 1024 * 1024, max_recipients: 50, idle: Duration::from_secs(300) }
+        Self { max_message: 25 * 1024 * 1024, max_recipients: 50, idle: Duration::from_secs(300), tls: None }
     }
+}
+
+/// A TLS acceptor from PEM files: the certificate chain and its key.
+pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use anyhow::Context;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert).with_context(|| format!("reading {}", cert.display()))?.collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading {}", key.display()))?;
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?;
+    Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
 }
 
 /// Accepts connections until the listener fails; each in its own task.
@@ -75,9 +91,25 @@ async fn session<H: Handler>(stream: TcpStream, peer: SocketAddr, hostname: &str
     // delayed ACKs add ~40 ms to every exchange.
     let _ = stream.set_nodelay(true);
     let fd = raw_fd(&stream);
-    let (r, mut w) = stream.into_split();
-    let mut r = BufReader::new(r);
-    w.write_all(format!("220 {hostname} ESMTP storedesk\r\n").as_bytes()).await?;
+    let mut r = BufReader::new(stream);
+    r.get_mut().write_all(format!("220 {hostname} ESMTP storedesk\r\n").as_bytes()).await?;
+    if let Some(plain) = conversation(r, peer, hostname, limits, handler, fd, false).await? {
+        // STARTTLS: the client waited for our 220, so nothing is buffered.
+        if let Some(acceptor) = limits.tls.clone() {
+            let tls = acceptor.accept(plain).await?;
+            conversation(BufReader::new(tls), peer, hostname, limits, handler, fd, true).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Commands until QUIT or the end of the connection. Returns the plain
+/// stream when the client asked for STARTTLS.
+async fn conversation<S, H>(mut r: BufReader<S>, peer: SocketAddr, hostname: &str, limits: &Limits, handler: &H, fd: Option<i32>, secure: bool) -> std::io::Result<Option<S>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    H: Handler,
+{
     let mut helo = String::new();
     let mut from: Option<String> = None;
     let mut rcpts: Vec<String> = Vec::new();
@@ -86,11 +118,11 @@ async fn session<H: Handler>(stream: TcpStream, peer: SocketAddr, hostname: &str
         line.clear();
         let n = tokio::time::timeout(limits.idle, (&mut r).take(4096).read_until(b'\n', &mut line)).await.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
         if n == 0 {
-            return Ok(());
+            return Ok(None);
         }
         if !line.ends_with(b"\n") {
-            w.write_all(b"500 5.5.2 line too long\r\n").await?;
-            return Ok(());
+            r.get_mut().write_all(b"500 5.5.2 line too long\r\n").await?;
+            return Ok(None);
         }
         let text = String::from_utf8_lossy(&line).trim_end().to_string();
         let upper = text.to_ascii_uppercase();
@@ -101,7 +133,8 @@ async fn session<H: Handler>(stream: TcpStream, peer: SocketAddr, hostname: &str
                 from = None;
                 rcpts.clear();
                 if verb == "EHLO" {
-                    w.write_all(format!("250-{hostname}\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE {}\r\n", limits.max_message).as_bytes()).await?;
+                    let starttls = if limits.tls.is_some() && !secure { "250-STARTTLS\r\n" } else { "" };
+                    r.get_mut().write_all(format!("250-{hostname}\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n{starttls}250 SIZE {}\r\n", limits.max_message).as_bytes()).await?;
                     continue;
                 }
                 (250, hostname.to_string())
@@ -135,7 +168,7 @@ async fn session<H: Handler>(stream: TcpStream, peer: SocketAddr, hostname: &str
                 if from.is_none() || rcpts.is_empty() {
                     (503, "5.5.1 need MAIL and RCPT first".into())
                 } else {
-                    w.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+                    r.get_mut().write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
                     match read_data(&mut r, limits, fd).await? {
                         Some(data) => {
                             let env = Envelope { peer, helo: helo.clone(), mail_from: from.take().unwrap_or_default(), rcpt_to: std::mem::take(&mut rcpts), data };
@@ -157,13 +190,18 @@ async fn session<H: Handler>(stream: TcpStream, peer: SocketAddr, hostname: &str
             "NOOP" => (250, "2.0.0 ok".into()),
             "VRFY" => (252, "2.5.0 cannot verify".into()),
             "QUIT" => {
-                w.write_all(b"221 2.0.0 bye\r\n").await?;
-                return Ok(());
+                r.get_mut().write_all(b"221 2.0.0 bye\r\n").await?;
+                return Ok(None);
+            }
+            "STARTTLS" if limits.tls.is_some() && !secure => {
+                r.get_mut().write_all(b"220 2.0.0 ready to start TLS\r\n").await?;
+                r.get_mut().flush().await?;
+                return Ok(Some(r.into_inner()));
             }
             "STARTTLS" => (454, "4.7.0 TLS not available".into()),
             _ => (500, "5.5.2 command not recognized".into()),
         };
-        w.write_all(format!("{} {}\r\n", reply.0, reply.1).as_bytes()).await?;
+        r.get_mut().write_all(format!("{} {}\r\n", reply.0, reply.1).as_bytes()).await?;
     }
 }
 

@@ -202,3 +202,35 @@ async fn private_link_in_mail_opens_the_ticket_page(db: Db) {
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
     }
 }
+
+/// STARTTLS on the listener with a certificate made for the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listener_offers_starttls_with_a_certificate() {
+    use lettre::transport::smtp::client::{Tls, TlsParameters};
+    use lettre::AsyncTransport;
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let ok = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let limits = storedesk::mail::smtp_server::Limits { tls: Some(storedesk::mail::smtp_server::tls_acceptor(&cert, &key).unwrap()), ..Default::default() };
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let state = storedesk::app::AppState::start(app.store.clone(), &app.db.url).await.unwrap();
+    let handler = std::sync::Arc::new(storedesk::mail::inbound::Inbound { store: app.store.clone(), bus: state.bus.clone(), domain: MAIL_DOMAIN.into() });
+    tokio::spawn(storedesk::mail::smtp_server::serve(l, MAIL_DOMAIN.into(), limits, handler));
+
+    let tls = TlsParameters::builder("localhost".into()).dangerous_accept_invalid_certs(true).build().unwrap();
+    let t = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1").port(addr.port()).tls(Tls::Required(tls)).build();
+    let support = format!("acme-shop@{MAIL_DOMAIN}");
+    let env = lettre::address::Envelope::new(Some("ann@shop.test".parse().unwrap()), vec![support.parse().unwrap()]).unwrap();
+    t.send_raw(&env, mail("ann@shop.test", &support, "Over TLS", "tls1@shop.test", "", "Secret order details").replace('\n', "\r\n").as_bytes()).await.unwrap();
+    let (_, list) = app.get("/api/v1/tickets?channel=email").await;
+    assert_eq!(list["items"][0]["subject"], "Over TLS");
+}

@@ -306,6 +306,8 @@ impl TestApp {
             smtp_relay: relay.map(|r| format!("smtp://{r}?tls=none").parse().unwrap()),
             mail_domain: MAIL_DOMAIN.into(),
             public_url: Some(self.base.clone()),
+            smtp_tls_cert: None,
+            smtp_tls_key: None,
         };
         let state = AppState::start(self.store.clone(), &self.db.url).await.unwrap();
         storedesk::cli::start_mail(&state, &args).await.unwrap();

@@ -18,7 +18,7 @@ use storedesk::store::Workspace;
 
 use crate::harness::{Db, TestApp, MAIL_DOMAIN};
 
-crate::both_backends!(two_mails_are_filed_once_and_left_seen, fetched_mail_is_moved_to_the_folder, a_reply_in_the_mailbox_continues_the_ticket, a_wrong_password_files_nothing, idle_picks_up_new_mail_at_once);
+crate::both_backends!(two_mails_are_filed_once_and_left_seen, fetched_mail_is_moved_to_the_folder, a_reply_in_the_mailbox_continues_the_ticket, a_wrong_password_files_nothing, idle_picks_up_new_mail_at_once, tls_and_starttls_check_the_certificate);
 
 const USER: &str = "shop";
 const PASSWORD: &str = "s3cret-imap";
@@ -31,10 +31,19 @@ pub struct Dovecot {
     child: Child,
     dir: tempfile::TempDir,
     pub addr: SocketAddr,
+    /// Implicit TLS (993-style), when started with TLS.
+    pub tls_addr: Option<SocketAddr>,
 }
 
 impl Dovecot {
     pub async fn start() -> Dovecot {
+        Dovecot::start_with(false).await
+    }
+
+    /// With `tls`: a self-signed certificate (openssl comes with
+    /// dovecot-core through ssl-cert), STARTTLS on the plain port and an
+    /// implicit-TLS port as well.
+    pub async fn start_with(tls: bool) -> Dovecot {
         let bin = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"].into_iter().find(|p| std::path::Path::new(p).exists()).expect("Dovecot is not installed (scripts/test installs dovecot-imapd)");
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path().to_path_buf();
@@ -46,8 +55,24 @@ impl Dovecot {
         std::os::unix::fs::chown(d.join("mail"), Some(MAIL_UID), Some(MAIL_UID)).unwrap();
         std::fs::write(d.join("users"), format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n")).unwrap();
         // Free port: bound and released; Dovecot takes it a moment later.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free();
         let p = d.display();
+        let (ssl, tls_port) = if tls {
+            let ok = Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout"])
+                .arg(d.join("key.pem"))
+                .arg("-out")
+                .arg(d.join("cert.pem"))
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl")
+                .success();
+            assert!(ok, "openssl could not make a certificate");
+            (format!("ssl = yes\nssl_cert = <{p}/cert.pem\nssl_key = <{p}/key.pem"), free())
+        } else {
+            ("ssl = no".to_string(), 0)
+        };
         let conf = format!(
             r#"protocols = imap
 listen = 127.0.0.1
@@ -55,7 +80,7 @@ base_dir = {p}/run
 state_dir = {p}/state
 log_path = {p}/dovecot.log
 instance_name = storedesk-test-{port}
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -84,14 +109,15 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 "#
         );
         std::fs::write(d.join("dovecot.conf"), conf).unwrap();
         let child = Command::new(bin).arg("-F").arg("-c").arg(d.join("dovecot.conf")).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("start dovecot");
-        let mut dv = Dovecot { child, dir, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
+        let mut dv = Dovecot { child, dir, addr: SocketAddr::from(([127, 0, 0, 1], port)), tls_addr: tls.then(|| SocketAddr::from(([127, 0, 0, 1], tls_port))) };
         for _ in 0..200 {
             if let Ok(Some(status)) = dv.child.try_wait() {
                 panic!("dovecot exited ({status}):\n{}", dv.log());
@@ -285,4 +311,22 @@ async fn wait_for_tickets(app: &TestApp, n: usize, dv: &Dovecot) -> Vec<Value> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("fewer than {n} tickets after 15 s; dovecot log:\n{}", dv.log());
+}
+
+async fn tls_and_starttls_check_the_certificate(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let dv = Dovecot::start_with(true).await;
+    let (inbound, ws, mut imap) = configure(&app, &dv, PASSWORD, "").await;
+    dv.append(&mail("ann@shop.test", "Over TLS", "tls@shop.test", "", "Secret.")).await;
+    // A self-signed certificate is not trusted: no login, in either mode,
+    // and no falling back to plain text.
+    imap.tls = "starttls".into();
+    let err = format!("{:#}", poll_once(&inbound, &ws, &imap).await.unwrap_err());
+    assert!(err.contains("TLS handshake") && err.contains("certificate"), "{err}");
+    imap.tls = "tls".into();
+    imap.port = dv.tls_addr.unwrap().port();
+    let err = format!("{:#}", poll_once(&inbound, &ws, &imap).await.unwrap_err());
+    assert!(err.contains("TLS handshake") && err.contains("certificate"), "{err}");
+    assert!(email_tickets(&app).await.is_empty());
+    assert_eq!(dv.log().matches("Login: user=<shop>").count(), 1, "only the test's own APPEND logged in: {}", dv.log());
 }
