@@ -12,6 +12,9 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 /// Sets up logging once per process; later calls (tests) do nothing.
 pub fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("STOREDESK_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    // async-imap traces every command it sends, LOGIN with its password
+    // included: never let that reach a log, whatever level is asked for.
+    let filter = filter.add_directive("async_imap::imap_stream=off".parse().expect("static directive"));
     let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if json { b.json().try_init() } else { b.try_init() };
 }

@@ -39,7 +39,8 @@ impl Inbound {
             return Ok(Outcome::Bounce(failed.clone()));
         }
         let Some(from) = p.reply_to.as_ref().or(p.from.as_ref()).and_then(|m| Email::parse("from", &m.address).ok()) else { return Ok(Outcome::Dropped("no sender address")) };
-        if parse::slug_of(from.as_str(), &self.domain).is_some() {
+        let own = self.store.mail_settings(ws.id).await?.address;
+        if parse::slug_of(from.as_str(), &self.domain).is_some() || (!own.is_empty() && own.eq_ignore_ascii_case(from.as_str())) {
             return Ok(Outcome::Dropped("our own address: a loop"));
         }
         let text = if p.visible_text.trim().is_empty() { p.text.clone() } else { p.visible_text.clone() };
