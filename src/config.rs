@@ -103,6 +103,11 @@ pub enum BenchCommand {
         #[arg(long, env = "STOREDESK_BENCH_PG", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
         pg_admin_url: String,
     },
+    /// Knowledge-base search: indexing rate and query latency.
+    Search {
+        #[arg(long, default_value_t = 50_000)]
+        articles: usize,
+    },
     /// Take in mail through SMTP on loopback and through the direct path.
     Mail {
         #[arg(long, default_value_t = 2000)]

@@ -14,3 +14,6 @@ pub mod realtime;
 pub mod i18n;
 pub mod channels;
 pub mod mail;
+pub mod markdown;
+pub mod search;
+pub mod kb;

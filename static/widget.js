@@ -42,7 +42,7 @@
     'email-required': 'Please enter your e-mail so we can answer you.',
     'offline-intro': 'We are away right now. Leave your message and e-mail, and we will answer by mail.',
     'sent-offline': 'Thank you! We will answer you by e-mail.',
-    'error-send': 'The message could not be sent. Please try again.', reconnecting: 'Connection lost. Reconnecting…', powered: 'Powered by storedesk'
+    'error-send': 'The message could not be sent. Please try again.', reconnecting: 'Connection lost. Reconnecting…', powered: 'Powered by storedesk', suggest: 'These articles may answer it:'
   };
 
   // ---- storage (may be unavailable: private mode, sandboxed frames) --------
@@ -236,6 +236,10 @@
     '.prechat input[aria-invalid=true]{border-color:#dc2626;box-shadow:0 0 0 3px rgba(220,38,38,.15)}',
     '.rtl .prechat input[type=email]{direction:ltr;text-align:right}',
     '.composer{display:flex;align-items:flex-end;gap:6px;padding:10px 10px 8px;background:#fff}',
+    '.suggest{padding:8px 12px 4px;background:#fffbeb;border-top:1px solid #fde68a;font-size:13px}',
+    '.suggest[hidden]{display:none}',
+    '.suggest a{display:block;color:#1d4ed8;text-decoration:none;padding:2px 0}',
+    '.suggest a:hover{text-decoration:underline}',
     '.prechat[hidden]+.composer{border-top:1px solid #eef0f3}',
     '.composer textarea{flex:1;resize:none;min-height:40px;max-height:120px;padding:9px 12px;border:1px solid #d1d5db;border-radius:12px;outline:none;background:#fff;line-height:1.4}',
     '.btn{width:40px;height:40px;border-radius:50%;display:flex;align-items:center;justify-content:center;color:#6b7280;flex:none}',
@@ -291,11 +295,12 @@
     u.attach = el('button', { cls: 'btn', type: 'button', 'data-sd': 'attach', 'aria-label': t('attach'), title: t('attach'), onclick: function () { u.file.click(); } }, [icon('attach')]);
     u.input = el('textarea', { rows: '1', 'data-sd': 'input', placeholder: t('placeholder'), 'aria-label': t('placeholder'), onkeydown: onKey, oninput: onInput });
     u.send = el('button', { cls: 'btn send', type: 'button', 'data-sd': 'send', 'aria-label': t('send'), title: t('send'), onclick: submit }, [icon('send')]);
+    u.suggest = el('div', { cls: 'suggest', 'data-sd': 'suggestions', hidden: true, 'aria-live': 'polite' });
     var composer = el('div', { cls: 'composer' }, [u.attach, u.input, u.send, u.file]);
     var foot = el('div', { cls: 'foot', text: t('powered') });
 
     u.panel = el('div', { cls: 'panel', 'data-sd': 'panel', role: 'dialog', 'aria-labelledby': 'sd-title', dir: dir, lang: lang, hidden: true, onkeydown: function (e) { if (e.key === 'Escape') { e.stopPropagation(); closePanel(); u.launcher.focus(); } } },
-      [head, u.notice, u.scroll, u.prechat, composer, foot]);
+      [head, u.notice, u.scroll, u.prechat, u.suggest, composer, foot]);
 
     u.root.appendChild(u.panel);
     u.root.appendChild(u.launcher);
@@ -508,8 +513,46 @@
   function onKey(e) {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); submit(); }
   }
+  // ---- suggestions: help-centre articles while the first message is typed -------------
+  var suggestTimer = null, suggested = false;
+  function kbSession() {
+    var k = 'storedesk:' + slug + ':kbsession', v = null;
+    try { v = localStorage.getItem(k); if (!v) { v = 'w-' + uuid(); localStorage.setItem(k, v); } } catch (e) { v = 'w-anon'; }
+    return v;
+  }
+  function hasOwnMessages() { return !!ui.list.querySelector('[data-from="visitor"]'); }
+  function suggest(text) {
+    clearTimeout(suggestTimer);
+    if (text.trim().length < 4 || hasOwnMessages()) { ui.suggest.hidden = true; return; }
+    suggestTimer = setTimeout(function () {
+      var url = origin + '/p/' + encodeURIComponent(slug) + '/kb/search?lang=' + lang + '&session=' + encodeURIComponent(kbSession()) + '&q=' + encodeURIComponent(text.slice(0, 300));
+      fetch(url, { mode: 'cors', credentials: 'omit' }).then(function (r) { return r.ok ? r.json() : { hits: [] }; }).then(function (r) {
+        var hits = (r.hits || []).slice(0, 3);
+        while (ui.suggest.firstChild) ui.suggest.removeChild(ui.suggest.firstChild);
+        if (!hits.length || hasOwnMessages()) { ui.suggest.hidden = true; return; }
+        suggested = true;
+        ui.suggest.appendChild(el('div', { text: t('suggest') }));
+        hits.forEach(function (h) {
+          var href = safeUrl(h.url);
+          if (href) ui.suggest.appendChild(el('a', { href: href, target: '_blank', rel: 'noopener', 'data-sd': 'suggestion', text: h.title }));
+        });
+        ui.suggest.hidden = false;
+      }).catch(function () { ui.suggest.hidden = true; });
+    }, 350);
+  }
+  // The visitor wrote to us after seeing articles: the search did not deflect them.
+  function contactedAfterSuggest() {
+    if (!suggested) return;
+    suggested = false;
+    ui.suggest.hidden = true;
+    try {
+      fetch(origin + '/p/' + encodeURIComponent(slug) + '/kb/contacted', { method: 'POST', mode: 'cors', credentials: 'omit', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ session: kbSession() }) }).catch(function () {});
+    } catch (e) { /* analytics only */ }
+  }
+
   function onInput() {
     var ta = ui.input;
+    suggest(ta.value);
     ta.style.height = 'auto';
     ta.style.height = Math.min(ta.scrollHeight + 2, 120) + 'px';
     if (!ta.value) { stopTyping(); return; }
@@ -546,6 +589,7 @@
   }
 
   function queueMessage(body, ids, atts) {
+    contactedAfterSuggest();
     var o = { client_id: 'c-' + uuid(), body: body, attachment_ids: ids, attachments: atts };
     outboxPut(o);
     renderPending(o);

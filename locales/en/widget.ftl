@@ -19,3 +19,4 @@ widget-sent-offline = Thank you! We will answer you by e-mail.
 widget-error-send = The message could not be sent. Please try again.
 widget-reconnecting = Connection lost. Reconnecting…
 widget-powered = Powered by storedesk
+widget-suggest = These articles may answer it:

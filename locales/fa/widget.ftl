@@ -19,3 +19,4 @@ widget-sent-offline = سپاسگزاریم! پاسخ شما را از طریق �
 widget-error-send = پیام ارسال نشد. لطفاً دوباره تلاش کنید.
 widget-reconnecting = اتصال قطع شد. در حال اتصال دوباره…
 widget-powered = قدرت‌گرفته از storedesk
+widget-suggest = شاید پاسخ در این مقاله‌ها باشد:

@@ -19,3 +19,4 @@ widget-sent-offline = Спасибо! Мы ответим вам по e-mail.
 widget-error-send = Не удалось отправить сообщение. Попробуйте ещё раз.
 widget-reconnecting = Связь прервалась. Подключаемся снова…
 widget-powered = Работает на storedesk
+widget-suggest = Возможно, ответ есть в этих статьях:

@@ -19,3 +19,4 @@ widget-sent-offline = Дякуємо! Ми відповімо вам на e-mail
 widget-error-send = Не вдалося надіслати повідомлення. Спробуйте ще раз.
 widget-reconnecting = Зв’язок перервано. Підключаємося знову…
 widget-powered = Працює на storedesk
+widget-suggest = Можливо, відповідь є в цих статтях:

@@ -18,6 +18,11 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Api { tickets, concurrency, backend, pg_admin_url } => api::run(tickets, concurrency, &backend, &pg_admin_url).await,
         BenchCommand::Chat { idle, active, rate, seconds, backend, pg_admin_url } => chat::run(chat::Plan { idle, active, rate, seconds }, &backend, &pg_admin_url).await,
+        BenchCommand::Search { articles } => {
+            let report = tokio::task::spawn_blocking(move || crate::search::bench::bench(articles)).await??;
+            println!("{report}");
+            Ok(())
+        }
         BenchCommand::Mail { messages, concurrency, backend, pg_admin_url } => mail::run(messages, concurrency, &backend, &pg_admin_url).await,
     }
 }

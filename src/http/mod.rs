@@ -3,6 +3,7 @@
 pub mod api;
 pub mod chat;
 pub mod extract;
+pub mod helpcentre;
 pub mod limit;
 pub mod meta;
 pub mod pages;
@@ -27,7 +28,7 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use api::{mail, people, tickets, widget};
+    use api::{kb, mail, people, tickets, widget};
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
@@ -39,6 +40,10 @@ pub fn router(state: AppState) -> Router {
         .route("/teams/{id}/members", post(people::add_member))
         .route("/widget", get(widget::get).put(widget::put))
         .route("/mail", get(mail::get).put(mail::put))
+        .route("/kb/articles", post(kb::create).get(kb::list))
+        .route("/kb/articles/{id}", get(kb::show).patch(kb::update).delete(kb::delete))
+        .route("/kb/categories", post(kb::create_category).get(kb::categories))
+        .route("/kb/reports/search", get(kb::report))
         .route("/stream", get(stream::agent_socket))
         .route("/openapi.json", get(meta::openapi));
 
@@ -53,6 +58,12 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/chat/attachments", options(chat::upload_preflight))
         .route("/p/{slug}/files/{id}/{secret}", get(chat::download))
         .route("/p/{slug}/t/{link}", get(private::show).post(private::reply))
+        .route("/p/{slug}/kb", get(helpcentre::index))
+        .route("/p/{slug}/kb/search", get(helpcentre::search_json))
+        .route("/p/{slug}/kb/contacted", post(helpcentre::contacted))
+        .route("/p/{slug}/kb/sitemap.xml", get(helpcentre::sitemap))
+        .route("/p/{slug}/kb/{lang}/{article}", get(helpcentre::article))
+        .route("/p/{slug}/kb/{lang}/{article}/vote", post(helpcentre::vote))
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

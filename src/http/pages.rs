@@ -12,6 +12,9 @@ fn env() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut e = Environment::new();
         e.add_template("ticket.html", include_str!("../../templates/ticket.html")).expect("ticket.html parses");
+        e.add_template("kb_base.html", include_str!("../../templates/kb_base.html")).expect("kb_base.html parses");
+        e.add_template("kb_index.html", include_str!("../../templates/kb_index.html")).expect("kb_index.html parses");
+        e.add_template("kb_article.html", include_str!("../../templates/kb_article.html")).expect("kb_article.html parses");
         e
     })
 }
@@ -29,6 +32,24 @@ const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
 pub fn render(name: &str, ctx: minijinja::Value) -> Response {
     match env().get_template(name).and_then(|t| t.render(ctx)) {
         Ok(html) => (PAGE_HEADERS, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(e) => crate::error::AppError::internal(e).into_response(),
+    }
+}
+
+/// Public pages meant to be found (the help centre): indexable and
+/// cacheable for a minute, still with no third-party requests.
+pub fn render_public(name: &str, ctx: minijinja::Value) -> Response {
+    match env().get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => (
+            [
+                (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+                (header::CACHE_CONTROL, "public, max-age=60"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            ],
+            html,
+        )
+            .into_response(),
         Err(e) => crate::error::AppError::internal(e).into_response(),
     }
 }

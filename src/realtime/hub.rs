@@ -28,6 +28,8 @@ pub struct AgentConn {
 
 #[derive(Default)]
 pub struct Hub {
+    /// This node's knowledge-base index, kept in step with the database.
+    pub kb: std::sync::OnceLock<crate::search::KbIndex>,
     next: AtomicU64,
     /// Visitor sockets by (workspace, contact).
     visitors: Mutex<HashMap<(i64, i64), Vec<Slot>>>,
@@ -212,6 +214,18 @@ async fn deliver(hub: &Hub, store: &Store, ev: Event) -> crate::store::Result<()
         Kind::Presence { user_id, status, any_online } => {
             hub.to_visitors(ws, None, frame(json!({ "type": "presence", "online": any_online })));
             hub.to_agents(ws, None, frame(json!({ "type": "presence", "user_id": user_id, "status": status })));
+        }
+        Kind::KbChanged { article_id } => {
+            if let Some(index) = hub.kb.get() {
+                let r = match store.article(ws, *article_id).await {
+                    Ok(a) if a.status == "published" => index.upsert(crate::kb::doc_of(&a, &store.workspace(ws).await?.slug)),
+                    Ok(_) | Err(crate::store::StoreError::NotFound) => index.delete(*article_id),
+                    Err(e) => return Err(e),
+                };
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "search index not updated");
+                }
+            }
         }
         Kind::Visitor { contact_id, ticket_id, online } => {
             if hub.has_agents(ws) {

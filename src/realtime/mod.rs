@@ -29,6 +29,8 @@ pub enum Kind {
     Read { ticket_id: i64, contact_id: i64, by: PartyName, up_to: i64 },
     Presence { user_id: i64, status: String, any_online: bool },
     Visitor { contact_id: i64, ticket_id: Option<i64>, online: bool },
+    /// A knowledge-base article changed: each node updates its search index.
+    KbChanged { article_id: i64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -35,6 +35,9 @@ const TABLES: &[(&str, &str)] = &[
     ("raw_emails", "id"),
     ("email_bounces", "workspace_id, address"),
     ("instance_keys", "name"),
+    ("kb_categories", "id"),
+    ("kb_articles", "id"),
+    ("kb_searches", "id"),
 ];
 
 #[derive(Debug, Default, Clone, serde::Serialize)]

@@ -10,6 +10,7 @@ pub mod chat;
 pub mod mail;
 pub mod mail_settings;
 mod links;
+pub mod kb;
 mod people;
 mod query;
 pub mod scratch;

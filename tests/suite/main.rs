@@ -10,6 +10,7 @@ mod conformance;
 mod email;
 mod imap;
 mod isolation;
+mod kb;
 mod meta;
 mod permissions;
 mod tickets;

@@ -1,0 +1,74 @@
+//! Knowledge-base search: a tantivy index of FAQ articles in en/ru/uk/fa.
+//!
+//! A pure library: no HTTP, no database. The caller owns the articles and
+//! feeds them in with `upsert`; the index can always be rebuilt from them,
+//! which is why an unreadable or outdated on-disk index is simply recreated.
+
+mod analysis;
+pub mod bench;
+mod fixture;
+mod index;
+mod schema;
+mod snippet;
+mod stem;
+#[cfg(test)]
+mod tests;
+
+pub use index::KbIndex;
+
+/// An article as the caller stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KbDoc {
+    pub id: i64,
+    pub workspace_id: i64,
+    /// en|ru|uk|fa; anything else is analysed as English.
+    pub language: String,
+    pub title: String,
+    /// Plain text, markdown already stripped.
+    pub body: String,
+    pub tags: Vec<String>,
+    pub url: String,
+}
+
+/// One search result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KbHit {
+    pub id: i64,
+    pub title: String,
+    pub url: String,
+    /// HTML: text escaped, matches wrapped in `<mark>…</mark>`.
+    pub snippet: String,
+    pub score: f32,
+    pub language: String,
+}
+
+/// Longest normalised query kept for analytics, in characters.
+const NORMALIZED_MAX_CHARS: usize = 200;
+
+/// The normalised form of a query for analytics: lower-case, folded as the
+/// analyzers fold (ё→е, Arabic→Persian letters, joiners dropped), whitespace
+/// collapsed, at most 200 characters.
+pub fn normalize_query(query: &str) -> String {
+    let mut out = String::new();
+    let mut folded = String::new();
+    for word in query.split_whitespace() {
+        folded.clear();
+        for c in word.chars() {
+            analysis::fold_char(c, &mut folded);
+        }
+        if folded.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&folded);
+        if out.len() >= NORMALIZED_MAX_CHARS * 4 {
+            break; // enough to fill 200 chars whatever the script; stop early on huge input
+        }
+    }
+    match out.char_indices().nth(NORMALIZED_MAX_CHARS) {
+        Some((cut, _)) => out[..cut].trim_end().to_string(),
+        None => out,
+    }
+}
