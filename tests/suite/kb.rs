@@ -151,3 +151,34 @@ async fn bad_input_and_isolation(db: Db) {
         assert!(s == StatusCode::NOT_FOUND, "{s}");
     }
 }
+
+/// An article published through one node is found through another: the
+/// change reaches every node's index through PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_article_published_on_one_node_is_found_on_another() {
+    let app = TestApp::spawn(Db::Postgres).await;
+    let (node_b, _stop) = app.second_node().await;
+    let a = article(&app, "Gift cards", "Gift cards never expire.", "en", "published").await;
+    let mut found = false;
+    for _ in 0..100 {
+        let r: Value = app.client.get(format!("{node_b}/p/acme-shop/kb/search?q=gift&lang=en")).send().await.unwrap().json().await.unwrap();
+        if r["hits"].as_array().unwrap().iter().any(|h| h["id"] == a["id"]) {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(found, "node B's index got the article");
+    let (s, _) = app.call(Method::DELETE, &format!("/api/v1/kb/articles/{}", a["id"]), &app.token, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let mut gone = false;
+    for _ in 0..100 {
+        let r: Value = app.client.get(format!("{node_b}/p/acme-shop/kb/search?q=gift&lang=en")).send().await.unwrap().json().await.unwrap();
+        if r["hits"].as_array().unwrap().is_empty() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(gone, "and lost it when it was deleted");
+}
