@@ -29,16 +29,12 @@ pub struct KbQuery {
     voted: Option<String>,
 }
 
-fn limited(s: &AppState, addr: SocketAddr) -> Result<(), Response> {
-    if s.limits.public.allow(addr.ip()) {
-        Ok(())
-    } else {
-        Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; wait a little").into_response())
+/// Every public request: within the address's rate, for a real workspace.
+async fn workspace(s: &AppState, addr: SocketAddr, slug: &str) -> Result<Workspace, Box<Response>> {
+    if !s.limits.public.allow(addr.ip()) {
+        return Err(Box::new(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; wait a little").into_response()));
     }
-}
-
-async fn workspace(s: &AppState, slug: &str) -> Result<Workspace, Response> {
-    s.store.workspace_by_slug(slug).await.map_err(|_| AppError::new(StatusCode::NOT_FOUND, "unknown_workspace", "no such workspace").into_response())
+    s.store.workspace_by_slug(slug).await.map_err(|_| Box::new(AppError::new(StatusCode::NOT_FOUND, "unknown_workspace", "no such workspace").into_response()))
 }
 
 fn base_url(headers: &HeaderMap) -> String {
@@ -98,12 +94,9 @@ fn with_sid(url: &str, sid: Option<i64>) -> String {
 
 /// `GET /p/{ws}/kb/search?q=&lang=` → `{"hits": [...], "search_id"}`, best first.
 pub async fn search_json(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<KbQuery>, headers: HeaderMap) -> Response {
-    if let Err(r) = limited(&s, addr) {
-        return r;
-    }
-    let ws = match workspace(&s, &slug).await {
+    let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let query = q.q.clone().unwrap_or_default();
     if query.len() > QUERY_MAX {
@@ -120,12 +113,9 @@ pub async fn search_json(State(s): State<AppState>, ConnectInfo(addr): ConnectIn
 }
 
 pub async fn index(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<KbQuery>, headers: HeaderMap) -> Response {
-    if let Err(r) = limited(&s, addr) {
-        return r;
-    }
-    let ws = match workspace(&s, &slug).await {
+    let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let lang = lang_of(q.lang.as_deref(), &headers);
     let home = format!("/p/{slug}/kb");
@@ -165,12 +155,9 @@ pub async fn index(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Soc
 }
 
 pub async fn article(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, lang, article)): Path<(String, String, String)>, Query(q): Query<KbQuery>, headers: HeaderMap) -> Response {
-    if let Err(r) = limited(&s, addr) {
-        return r;
-    }
-    let ws = match workspace(&s, &slug).await {
+    let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(a) = s.store.published_article(ws.id, &lang, &article).await else { return super::pages::not_found() };
     let _ = s.store.count_view(ws.id, a.id).await;
@@ -202,12 +189,9 @@ pub struct Vote {
 }
 
 pub async fn vote(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, lang, article)): Path<(String, String, String)>, Form(v): Form<Vote>) -> Response {
-    if let Err(r) = limited(&s, addr) {
-        return r;
-    }
-    let ws = match workspace(&s, &slug).await {
+    let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(a) = s.store.published_article(ws.id, &lang, &article).await else { return super::pages::not_found() };
     let helpful = match v.helpful.as_str() {
@@ -229,12 +213,9 @@ pub struct Contacted {
 /// The widget and the ticket form call this when a visitor who searched
 /// writes to the team after all: that search did not deflect them.
 pub async fn contacted(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Json(c): Json<Contacted>) -> Response {
-    if let Err(r) = limited(&s, addr) {
-        return r;
-    }
-    let ws = match workspace(&s, &slug).await {
+    let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match s.store.record_contact(ws.id, &c.session.chars().take(64).collect::<String>()).await {
         Ok(()) => (StatusCode::NO_CONTENT, [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")]).into_response(),
@@ -242,10 +223,10 @@ pub async fn contacted(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo
     }
 }
 
-pub async fn sitemap(State(s): State<AppState>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
-    let ws = match workspace(&s, &slug).await {
+pub async fn sitemap(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+    let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let base = base_url(&headers);
     let articles = s.store.list_articles(ws.id, None, true).await.unwrap_or_default();
