@@ -3,6 +3,7 @@
 pub mod api;
 pub mod chat;
 pub mod extract;
+pub mod form;
 pub mod helpcentre;
 pub mod limit;
 pub mod meta;
@@ -58,6 +59,8 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/chat/attachments", options(chat::upload_preflight))
         .route("/p/{slug}/files/{id}/{secret}", get(chat::download))
         .route("/p/{slug}/t/{link}", get(private::show).post(private::reply))
+        .route("/p/{slug}/new", get(form::show).post(form::submit).layer(DefaultBodyLimit::max(form::UPLOAD_MAX + 64 * 1024)))
+        .route("/p/{slug}/callback", get(form::show_callback).post(form::submit_callback))
         .route("/p/{slug}/kb", get(helpcentre::index))
         .route("/p/{slug}/kb/search", get(helpcentre::search_json))
         .route("/p/{slug}/kb/contacted", post(helpcentre::contacted))

@@ -63,6 +63,16 @@ pub struct WidgetSettings {
     pub allowed_origins: Vec<String>,
     pub offline_message: String,
     pub hours: BusinessHours,
+    /// Help topics the ticket form offers; each may route to a team.
+    pub topics: Vec<Topic>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topic {
+    pub name: String,
+    #[serde(default)]
+    pub team_id: Option<i64>,
 }
 
 impl Default for WidgetSettings {
@@ -75,6 +85,7 @@ impl Default for WidgetSettings {
             allowed_origins: vec![],
             offline_message: "We are away right now. Leave your message and e-mail, and we will answer by mail.".into(),
             hours: BusinessHours::default(),
+            topics: vec![],
         }
     }
 }
@@ -97,6 +108,9 @@ impl WidgetSettings {
             if !ok {
                 return Err(Invalid::new("allowed_origins", format!("'{o}' is not an origin like https://shop.example")));
             }
+        }
+        if self.topics.len() > 50 || self.topics.iter().any(|t| t.name.trim().is_empty() || t.name.chars().count() > 100) {
+            return Err(Invalid::new("topics", "at most 50 topics, each named in 1 to 100 characters"));
         }
         self.hours.validate()
     }
@@ -521,6 +535,7 @@ pub(super) async fn post_in(tx: &mut Transaction<'_, Any>, lock: bool, v: &Visit
                     author: Author::Contact,
                     external_id: None,
                     message_external_id: new.external_id.clone(),
+                    team_id: None,
                 };
                 let (t, _) = create_in(tx, v.workspace_id, nt).await?;
                 let mid: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE workspace_id = $1 AND external_id = $2").bind(v.workspace_id).bind(&new.external_id).fetch_one(&mut **tx).await?;

@@ -29,9 +29,26 @@ impl Store {
     }
 
     fn sign(key: &[u8], ticket_id: i64) -> String {
+        Self::mac(key, &format!("ticket:{ticket_id}"))
+    }
+
+    fn mac(key: &[u8], text: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-        mac.update(format!("ticket:{ticket_id}").as_bytes());
+        mac.update(text.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..20])
+    }
+
+    /// `value.signature`, for values a page hands out and takes back
+    /// (the time a form was shown) that must not be forged.
+    pub async fn signed(&self, purpose: &str, value: &str) -> Result<String> {
+        Ok(format!("{value}.{}", Self::mac(&self.link_key().await?, &format!("{purpose}:{value}"))))
+    }
+
+    /// The value of a `signed` string, if the signature holds.
+    pub async fn verified(&self, purpose: &str, signed: &str) -> Result<Option<String>> {
+        let Some((value, sig)) = signed.rsplit_once('.') else { return Ok(None) };
+        let want = Self::mac(&self.link_key().await?, &format!("{purpose}:{value}"));
+        Ok(crate::auth::constant_time_eq(want.as_bytes(), sig.as_bytes()).then(|| value.to_string()))
     }
 
     /// The private link token of a ticket.

@@ -91,6 +91,70 @@ impl Store {
         }
     }
 
+    /// Queues the confirmation of a ticket opened by a form: its number and
+    /// (added when sent) its private link.
+    pub async fn queue_confirmation(&self, t: &Ticket) -> Result<()> {
+        let Some(to) = t.contact.email.as_deref().and_then(|e| Email::parse("email", e).ok()) else { return Ok(()) };
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        let lang = mail_language(&mut tx, t.workspace_id).await?;
+        let subject = crate::i18n::text(&lang, "mail-confirmation-subject", &[("number", &t.number.to_string()), ("subject", &t.subject)]);
+        queue(&mut tx, t, "confirmation", &to, &subject, &confirmation_text(t, &lang), None, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How many tickets an address opened since a time (for rate limits).
+    pub async fn tickets_from(&self, workspace_id: i64, email: &str, since: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tickets t JOIN contact_identities i ON i.contact_id = t.contact_id AND i.channel = 'email' WHERE t.workspace_id = $1 AND i.value = $2 AND t.created_at >= $3")
+            .bind(workspace_id)
+            .bind(email)
+            .bind(since)
+            .fetch_one(&self.read)
+            .await?)
+    }
+
+    /// A contact known by phone number, made when new.
+    pub async fn contact_by_phone(&self, workspace_id: i64, phone: &str, name: &str) -> Result<ContactSummary> {
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        let found: Option<(i64, String, Option<String>)> = sqlx::query_as("SELECT c.id, c.name, c.email FROM contact_identities i JOIN contacts c ON c.id = i.contact_id WHERE i.workspace_id = $1 AND i.channel = 'phone' AND i.value = $2")
+            .bind(workspace_id)
+            .bind(phone)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some((id, n, email)) = found {
+            return Ok(ContactSummary { id, name: n, email });
+        }
+        let id: i64 = sqlx::query_scalar("INSERT INTO contacts (workspace_id, name, email, attributes, created_at, updated_at) VALUES ($1, $2, NULL, '{}', $3, $3) RETURNING id").bind(workspace_id).bind(name).bind(now).fetch_one(&mut *tx).await?;
+        sqlx::query("INSERT INTO contact_identities (workspace_id, contact_id, channel, value, created_at) VALUES ($1, $2, 'phone', $3, $4)").bind(workspace_id).bind(id).bind(phone).bind(now).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(ContactSummary { id, name: name.to_string(), email: None })
+    }
+
+    /// Files uploaded with a form, attached to the ticket's first message.
+    pub async fn attach_to_ticket(&self, t: &Ticket, files: Vec<(String, String, Vec<u8>)>) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        for (name, ct, data) in files {
+            let size = data.len() as i64;
+            sqlx::query("INSERT INTO attachments (workspace_id, message_id, contact_id, name, content_type, size, secret, data, created_at) VALUES ($1, (SELECT MIN(id) FROM messages WHERE ticket_id = $2), $3, $4, $5, $6, $7, $8, $9)")
+                .bind(t.workspace_id)
+                .bind(t.id)
+                .bind(t.contact.id)
+                .bind(name)
+                .bind(ct)
+                .bind(size)
+                .bind(crate::auth::new_token())
+                .bind(data)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records delivery failures reported by a bounce; such addresses get no
     /// more mail from the outbox.
     pub async fn record_bounce(&self, workspace_id: i64, addresses: &[String], header_id: &str, raw: &[u8]) -> Result<()> {
@@ -285,6 +349,7 @@ pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Wo
                 author: Author::Contact,
                 external_id: None,
                 message_external_id: Some(external_id.clone()),
+                team_id: None,
             };
             let (t, _) = create_in(tx, ws.id, nt).await?;
             let msg_id: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE workspace_id = $1 AND external_id = $2").bind(ws.id).bind(&external_id).fetch_one(&mut **tx).await?;

@@ -469,9 +469,9 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
         .await?
         .ok_or(StoreError::NotFound)?;
     let clock = Clock::default().on_message(MessageKind::Reply, new.author.kind(), now);
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at, reply_token) \
-         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9, $10) RETURNING id",
+    let (id, team_id): (i64, Option<i64>) = sqlx::query_as(
+        "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at, reply_token, team_id) \
+         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9, $10, (SELECT id FROM teams WHERE id = $11 AND workspace_id = $1)) RETURNING id, team_id",
     )
     .bind(workspace_id)
     .bind(number)
@@ -483,6 +483,7 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
     .bind(now)
     .bind(clock.first_response_at)
     .bind(super::mail::new_reply_token())
+    .bind(new.team_id)
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| conflict_on_unique(e, "a ticket with this external id exists"))?;
@@ -501,7 +502,7 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
         channel: new.channel,
         contact,
         assignee_id: None,
-        team_id: None,
+        team_id,
         labels: new.labels,
         created_at: now,
         updated_at: now,

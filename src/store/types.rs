@@ -149,6 +149,8 @@ pub struct NewTicket {
     pub external_id: Option<String>,
     /// The first message's own idempotency key (a chat client id).
     pub message_external_id: Option<String>,
+    /// The team the ticket starts with (a form's help topic routes it).
+    pub team_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]

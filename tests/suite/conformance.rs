@@ -19,6 +19,7 @@ fn new_ticket(subject: &str, email: &str) -> NewTicket {
         author: Author::Contact,
         external_id: None,
         message_external_id: None,
+        team_id: None,
     }
 }
 

@@ -8,6 +8,7 @@ mod chat;
 mod cli;
 mod conformance;
 mod email;
+mod form;
 mod imap;
 mod isolation;
 mod kb;

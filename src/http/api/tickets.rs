@@ -68,6 +68,7 @@ pub async fn create(State(s): State<AppState>, actor: Actor, headers: axum::http
         },
         external_id: external_id(b.external_id.or(key))?,
         message_external_id: None,
+        team_id: None,
     };
     let (ticket, created) = s.store.create_ticket(actor.workspace_id, new).await?;
     if created {

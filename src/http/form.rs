@@ -1,0 +1,255 @@
+//! The public ticket form (`/p/{workspace}/new`) and the call-back request
+//! (`/p/{workspace}/callback`): no account, no store address shown, spam
+//! kept out by a honeypot, a minimum fill time and rate limits.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::domain::{optional_text, required_text, Channel, Email, Priority};
+use crate::error::AppError;
+use crate::realtime::{Event, Kind};
+use crate::store::{Author, NewContact, NewTicket, Ticket, TicketContact, Workspace};
+
+/// Faster than this from showing the form to sending it is a robot.
+const MIN_FILL_MS: i64 = 3_000;
+const FORM_MAX_AGE_MS: i64 = 24 * 3600 * 1000;
+/// Tickets one address may open by form in an hour.
+const PER_ADDRESS_HOURLY: i64 = 5;
+pub const UPLOAD_MAX: usize = 10 * 1024 * 1024;
+const TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
+
+#[derive(Deserialize, Default)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+fn lang_of(q: Option<&str>, headers: &HeaderMap) -> &'static str {
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(|v| v.split([',', ';']).next());
+    crate::i18n::pick(q.or(accept))
+}
+
+fn texts(lang: &str) -> HashMap<&'static str, String> {
+    [
+        "name", "email", "email-optional", "phone", "when", "topic", "subject", "order", "message", "files", "send", "done", "link-intro",
+    ]
+    .iter()
+    .map(|k| (*k, crate::i18n::text(lang, &format!("form-{k}"), &[])))
+    .collect()
+}
+
+struct Page<'a> {
+    ws: &'a Workspace,
+    lang: &'a str,
+    callback: bool,
+    values: HashMap<String, String>,
+    error: Option<String>,
+    done: Option<(i64, String)>,
+}
+
+async fn render(s: &AppState, p: Page<'_>) -> Response {
+    let topics = s.store.widget_settings(p.ws.id).await.map(|w| w.topics).unwrap_or_default();
+    let started = s.store.signed("form", &crate::store::now_ms().to_string()).await.unwrap_or_default();
+    let t: HashMap<String, String> = texts(p.lang).into_iter().map(|(k, v)| (k.replace('-', "_"), v)).collect();
+    let heading = crate::i18n::text(p.lang, if p.callback { "form-callback-heading" } else { "form-heading" }, &[]);
+    let (number, link) = p.done.clone().unwrap_or_default();
+    let status = if p.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let mut r = super::pages::render(
+        "form.html",
+        minijinja::context! {
+            lang => p.lang, dir => crate::i18n::dir(p.lang), workspace => p.ws.name, heading, t, v => p.values, error => p.error,
+            callback => p.callback, topics => minijinja::Value::from_serialize(&topics), started, done => p.done.is_some(), number, link,
+        },
+    );
+    *r.status_mut() = status;
+    r
+}
+
+async fn open(s: &AppState, addr: SocketAddr, slug: &str) -> Result<Workspace, Response> {
+    if !s.limits.public.allow(addr.ip()) {
+        return Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; wait a little").into_response());
+    }
+    s.store.workspace_by_slug(slug).await.map_err(|_| super::pages::not_found())
+}
+
+pub async fn show(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let ws = match open(&s, addr, &slug).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let lang = lang_of(q.lang.as_deref(), &headers);
+    render(&s, Page { ws: &ws, lang, callback: false, values: HashMap::new(), error: None, done: None }).await
+}
+
+pub async fn show_callback(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let ws = match open(&s, addr, &slug).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let lang = lang_of(q.lang.as_deref(), &headers);
+    render(&s, Page { ws: &ws, lang, callback: true, values: HashMap::new(), error: None, done: None }).await
+}
+
+/// The fields and files of a submitted form.
+async fn read(mut m: Multipart) -> Result<(HashMap<String, String>, Vec<(String, String, Vec<u8>)>), &'static str> {
+    let mut fields = HashMap::new();
+    let mut files = Vec::new();
+    let mut total = 0usize;
+    while let Some(f) = m.next_field().await.map_err(|_| "big")? {
+        let name = f.name().unwrap_or("").to_string();
+        if name == "files" {
+            let file_name: String = f.file_name().unwrap_or("file").chars().filter(|c| !matches!(c, '/' | '\\' | '"')).take(200).collect();
+            let ct = f.content_type().unwrap_or("").to_ascii_lowercase();
+            let data = f.bytes().await.map_err(|_| "big")?;
+            if data.is_empty() {
+                continue;
+            }
+            total += data.len();
+            if total > UPLOAD_MAX {
+                return Err("big");
+            }
+            if !TYPES.contains(&ct.as_str()) {
+                return Err("type");
+            }
+            files.push((file_name, ct, data.to_vec()));
+        } else if fields.len() < 20 {
+            let text = f.text().await.map_err(|_| "big")?;
+            fields.insert(name, text);
+        }
+    }
+    Ok((fields, files))
+}
+
+pub async fn submit(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap, m: Multipart) -> Response {
+    handle(s, addr, slug, q, headers, m, false).await
+}
+
+pub async fn submit_callback(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap, m: Multipart) -> Response {
+    handle(s, addr, slug, q, headers, m, true).await
+}
+
+async fn handle(s: AppState, addr: SocketAddr, slug: String, q: LangQuery, headers: HeaderMap, m: Multipart, callback: bool) -> Response {
+    let ws = match open(&s, addr, &slug).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let lang = lang_of(q.lang.as_deref(), &headers);
+    let refuse = |values: HashMap<String, String>, key: &str| Page { ws: &ws, lang, callback, values, error: Some(crate::i18n::text(lang, &format!("form-{key}"), &[])), done: None };
+    let (mut values, files) = match read(m).await {
+        Ok(v) => v,
+        Err(e) => return render(&s, refuse(HashMap::new(), if e == "type" { "err-type" } else { "err-big" })).await,
+    };
+    // A robot fills every field it sees, and fast.
+    let started = match s.store.verified("form", values.get("started").map(String::as_str).unwrap_or("")).await {
+        Ok(Some(v)) => v.parse::<i64>().unwrap_or(0),
+        _ => 0,
+    };
+    let age = crate::store::now_ms() - started;
+    let hp = values.get("website").is_some_and(|v| !v.is_empty());
+    values.remove("started");
+    if hp || started == 0 || age > FORM_MAX_AGE_MS {
+        metrics::counter!("storedesk_form_refused_total", "why" => "bot").increment(1);
+        return render(&s, refuse(values, "err-bot")).await;
+    }
+    if age < MIN_FILL_MS {
+        metrics::counter!("storedesk_form_refused_total", "why" => "fast").increment(1);
+        return render(&s, refuse(values, "err-fast")).await;
+    }
+    let get = |k: &str| values.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let topics = s.store.widget_settings(ws.id).await.map(|w| w.topics).unwrap_or_default();
+    let parsed = (|| -> Result<(NewTicket, Option<String>), crate::domain::Invalid> {
+        let name = optional_text("name", &get("name"), 200)?;
+        let email = get("email");
+        let email = if email.is_empty() && callback { None } else { Some(Email::parse("email", &email)?) };
+        let topic = get("topic").parse::<usize>().ok().and_then(|i| topics.get(i).cloned());
+        let (subject, body, phone) = if callback {
+            let phone = required_text("phone", &get("phone"), 40)?;
+            if !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) || phone.chars().filter(char::is_ascii_digit).count() < 5 {
+                return Err(crate::domain::Invalid::new("phone", "is not a phone number"));
+            }
+            let when = optional_text("when", &get("when"), 100)?;
+            let about = optional_text("subject", &get("subject"), 300)?;
+            let label = crate::i18n::text(lang, "form-callback-subject", &[]);
+            let subject = if about.is_empty() { format!("{label}: {phone}") } else { format!("{label}: {about}") };
+            let note = optional_text("message", &get("message"), 10_000)?;
+            (subject, format!("☎ {phone}\n🕑 {}\n{}\n\n{note}", if when.is_empty() { "—" } else { &when }, topic.as_ref().map(|t| t.name.as_str()).unwrap_or("")).trim().to_string(), Some(phone))
+        } else {
+            let subject = required_text("subject", &get("subject"), 300)?;
+            let mut body = required_text("message", &get("message"), 10_000)?;
+            let order = optional_text("order", &get("order"), 100)?;
+            if !order.is_empty() {
+                body.push_str(&format!("\n\nOrder: {order}"));
+            }
+            if let Some(t) = &topic {
+                body.push_str(&format!("\nTopic: {}", t.name));
+            }
+            (subject, body, None)
+        };
+        let contact = match email {
+            Some(e) => TicketContact::Email(NewContact { email: e, name: (!name.is_empty()).then_some(name.clone()) }),
+            None => TicketContact::Known(crate::store::ContactSummary { id: 0, name: name.clone(), email: None }),
+        };
+        Ok((
+            NewTicket {
+                subject,
+                body,
+                contact,
+                channel: if callback { Channel::Phone } else { Channel::Form },
+                priority: Priority::Normal,
+                labels: vec![],
+                author: Author::Contact,
+                external_id: None,
+                message_external_id: None,
+                team_id: topic.and_then(|t| t.team_id),
+            },
+            phone,
+        ))
+    })();
+    let (mut new, phone) = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            let mut p = refuse(values.clone(), "err-fields");
+            p.error = Some(format!("{} ({e})", p.error.unwrap_or_default()));
+            return render(&s, p).await;
+        }
+    };
+    if let TicketContact::Email(c) = &new.contact {
+        if s.store.tickets_from(ws.id, c.email.as_str(), crate::store::now_ms() - 3_600_000).await.unwrap_or(0) >= PER_ADDRESS_HOURLY {
+            metrics::counter!("storedesk_form_refused_total", "why" => "address_rate").increment(1);
+            return render(&s, refuse(values, "err-many")).await;
+        }
+    }
+    if let (TicketContact::Known(c), Some(phone)) = (&new.contact, &phone) {
+        match s.store.contact_by_phone(ws.id, phone, &c.name).await {
+            Ok(found) => new.contact = TicketContact::Known(found),
+            Err(e) => return AppError::from(e).into_response(),
+        }
+    }
+    let (ticket, _) = match s.store.create_ticket(ws.id, new).await {
+        Ok(t) => t,
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    if let Err(e) = finish(&s, &ticket, files).await {
+        tracing::warn!(error = %e, ticket_id = ticket.id, "ticket filed, but its confirmation or files were not");
+    }
+    let link = match s.store.ticket_link(ticket.id).await {
+        Ok(l) => format!("/p/{slug}/t/{l}"),
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    render(&s, Page { ws: &ws, lang, callback, values: HashMap::new(), error: None, done: Some((ticket.number, link)) }).await
+}
+
+async fn finish(s: &AppState, t: &Ticket, files: Vec<(String, String, Vec<u8>)>) -> crate::store::Result<()> {
+    metrics::counter!("storedesk_tickets_created_total", "channel" => t.channel.as_str()).increment(1);
+    if !files.is_empty() {
+        s.store.attach_to_ticket(t, files).await?;
+    }
+    s.store.queue_confirmation(t).await?;
+    s.bus.publish(Event::new(t.workspace_id, Kind::TicketCreated { ticket_id: t.id }).with_ticket(t)).await;
+    Ok(())
+}
