@@ -6,3 +6,10 @@ mail-confirmation-body =
     We will answer by e-mail. Reply to this message to add anything.
 mail-reply-footer = You can answer this e-mail, or continue in the chat on our site.
 mail-ticket-link = See or answer your request online: { $url }
+mail-portal-subject = Sign in to your requests at { $workspace }
+mail-portal-body =
+    Open this link to see your requests and our answers:
+
+    { $url }
+
+    It works once, for 30 minutes. If you did not ask for it, ignore this mail.

@@ -238,7 +238,7 @@ async fn handle(s: AppState, addr: SocketAddr, slug: String, q: LangQuery, heade
         tracing::warn!(error = %e, ticket_id = ticket.id, "ticket filed, but its confirmation or files were not");
     }
     let link = match s.store.ticket_link(ticket.id).await {
-        Ok(l) => format!("/p/{slug}/t/{l}"),
+        Ok(l) => format!("{}/p/{slug}/t/{l}", super::helpcentre::base_url(&headers)),
         Err(e) => return AppError::from(e).into_response(),
     };
     render(&s, Page { ws: &ws, lang, callback, values: HashMap::new(), error: None, done: Some((ticket.number, link)) }).await

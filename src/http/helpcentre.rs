@@ -37,7 +37,8 @@ async fn workspace(s: &AppState, addr: SocketAddr, slug: &str) -> Result<Workspa
     s.store.workspace_by_slug(slug).await.map_err(|_| Box::new(AppError::new(StatusCode::NOT_FOUND, "unknown_workspace", "no such workspace").into_response()))
 }
 
-fn base_url(headers: &HeaderMap) -> String {
+/// This server's address as the client reached it (for absolute links).
+pub fn base_url(headers: &HeaderMap) -> String {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
     format!("{proto}://{host}")

@@ -8,6 +8,7 @@ pub mod helpcentre;
 pub mod limit;
 pub mod meta;
 pub mod pages;
+pub mod portal;
 pub mod private;
 pub mod stream;
 
@@ -61,6 +62,9 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/t/{link}", get(private::show).post(private::reply))
         .route("/p/{slug}/new", get(form::show).post(form::submit).layer(DefaultBodyLimit::max(form::UPLOAD_MAX + 64 * 1024)))
         .route("/p/{slug}/callback", get(form::show_callback).post(form::submit_callback))
+        .route("/p/{slug}/portal", get(portal::show).post(portal::ask))
+        .route("/p/{slug}/portal/login/{token}", get(portal::login))
+        .route("/p/{slug}/portal/logout", post(portal::logout))
         .route("/p/{slug}/kb", get(helpcentre::index))
         .route("/p/{slug}/kb/search", get(helpcentre::search_json))
         .route("/p/{slug}/kb/contacted", post(helpcentre::contacted))

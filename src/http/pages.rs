@@ -12,6 +12,7 @@ fn env() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut e = Environment::new();
         e.add_template("ticket.html", include_str!("../../templates/ticket.html")).expect("ticket.html parses");
+        e.add_template("portal.html", include_str!("../../templates/portal.html")).expect("portal.html parses");
         e.add_template("form.html", include_str!("../../templates/form.html")).expect("form.html parses");
         e.add_template("kb_base.html", include_str!("../../templates/kb_base.html")).expect("kb_base.html parses");
         e.add_template("kb_index.html", include_str!("../../templates/kb_index.html")).expect("kb_index.html parses");

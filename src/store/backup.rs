@@ -38,6 +38,7 @@ const TABLES: &[(&str, &str)] = &[
     ("kb_categories", "id"),
     ("kb_articles", "id"),
     ("kb_searches", "id"),
+    ("portal_tokens", "id"),
 ];
 
 #[derive(Debug, Default, Clone, serde::Serialize)]

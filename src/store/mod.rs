@@ -11,6 +11,7 @@ pub mod mail;
 pub mod mail_settings;
 mod links;
 pub mod kb;
+pub mod portal;
 mod people;
 mod query;
 pub mod scratch;

@@ -14,5 +14,6 @@ mod isolation;
 mod kb;
 mod meta;
 mod permissions;
+mod portal;
 mod tickets;
 mod validation;

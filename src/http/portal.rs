@@ -1,0 +1,129 @@
+//! "My requests": the customer signs in with a one-time link sent to their
+//! address and sees every ticket of that address, on any channel; each
+//! opens on its private page, where they can answer.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::domain::Email;
+use crate::error::AppError;
+use crate::store::Workspace;
+
+const COOKIE: &str = "sd_portal";
+
+#[derive(Deserialize, Default)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Ask {
+    email: String,
+    #[serde(default)]
+    website: String,
+}
+
+fn lang_of(q: Option<&str>, headers: &HeaderMap) -> &'static str {
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(|v| v.split([',', ';']).next());
+    crate::i18n::pick(q.or(accept))
+}
+
+fn texts(lang: &str) -> minijinja::Value {
+    let t = |k: &str| crate::i18n::text(lang, &format!("portal-{k}"), &[]);
+    minijinja::context! { my => t("my"), email => t("email"), send_link => t("send-link"), check => t("check"), sign_out => t("sign-out"), none => t("none"), updated => t("updated"), intro => t("intro") }
+}
+
+async fn open(s: &AppState, addr: SocketAddr, slug: &str) -> Result<Workspace, Response> {
+    if !s.limits.public.allow(addr.ip()) {
+        return Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; wait a little").into_response());
+    }
+    s.store.workspace_by_slug(slug).await.map_err(|_| super::pages::not_found())
+}
+
+fn session_of(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| c.trim().strip_prefix(&format!("{COOKIE}=")).map(str::to_string))
+}
+
+fn page(ws: &Workspace, lang: &str, extra: minijinja::Value) -> Response {
+    super::pages::render("portal.html", minijinja::context! { lang, dir => crate::i18n::dir(lang), workspace => ws.name, t => texts(lang), ..extra })
+}
+
+pub async fn show(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let ws = match open(&s, addr, &slug).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let lang = lang_of(q.lang.as_deref(), &headers);
+    let email = match session_of(&headers) {
+        Some(sess) => s.store.portal_session(ws.id, &sess).await.ok().flatten(),
+        None => None,
+    };
+    let Some(email) = email else { return page(&ws, lang, minijinja::context! {}) };
+    let tickets = match s.store.tickets_of_email(ws.id, &email).await {
+        Ok(t) => t,
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let mut rows = Vec::with_capacity(tickets.len());
+    for t in tickets {
+        let link = s.store.ticket_link(t.id).await.unwrap_or_default();
+        let status = crate::i18n::text(lang, &format!("portal-status-{}", t.status), &[]);
+        rows.push(minijinja::context! { number => t.number, subject => t.subject, status, url => format!("/p/{slug}/t/{link}"), updated => crate::domain::time::rfc3339(t.last_message_at)[..10].to_string() });
+    }
+    page(&ws, lang, minijinja::context! { email, tickets => rows, logout => format!("/p/{slug}/portal/logout") })
+}
+
+pub async fn ask(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap, Form(a): Form<Ask>) -> Response {
+    let ws = match open(&s, addr, &slug).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let lang = lang_of(q.lang.as_deref(), &headers);
+    let Ok(email) = Email::parse("email", &a.email) else {
+        return page(&ws, lang, minijinja::context! { error => crate::i18n::text(lang, "form-err-fields", &[]) });
+    };
+    // A robot gets the same answer as everyone, and no mail.
+    if a.website.is_empty() {
+        if let Err(e) = s.store.portal_request(&ws, &email, &super::helpcentre::base_url(&headers), crate::store::portal::LOGIN_TTL_MS).await {
+            return AppError::from(e).into_response();
+        }
+    }
+    page(&ws, lang, minijinja::context! { sent => true })
+}
+
+pub async fn login(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, token)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    let ws = match open(&s, addr, &slug).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    match s.store.portal_login(ws.id, &token).await {
+        Ok(Some(session)) => {
+            let cookie = format!("{COOKIE}={session}; Path=/p/{slug}/portal; Max-Age={}; HttpOnly; Secure; SameSite=Lax", crate::store::portal::SESSION_TTL_MS / 1000);
+            ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/p/{slug}/portal"))).into_response()
+        }
+        Ok(None) => {
+            let lang = lang_of(None, &headers);
+            let mut r = page(&ws, lang, minijinja::context! { error => crate::i18n::text(lang, "portal-invalid", &[]) });
+            *r.status_mut() = StatusCode::GONE;
+            r
+        }
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+pub async fn logout(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+    let ws = match open(&s, addr, &slug).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    if let Some(sess) = session_of(&headers) {
+        let _ = s.store.portal_logout(ws.id, &sess).await;
+    }
+    let cookie = format!("{COOKIE}=; Path=/p/{slug}/portal; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/p/{slug}/portal"))).into_response()
+}
