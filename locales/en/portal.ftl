@@ -51,3 +51,4 @@ portal-sign-out = Sign out
 portal-none = No requests yet.
 portal-updated = Updated
 portal-intro = Enter the e-mail you wrote to us from. We will send you a link that signs you in.
+form-suggest = Maybe one of these articles answers it:

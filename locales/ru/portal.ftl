@@ -51,3 +51,4 @@ portal-sign-out = Выйти
 portal-none = Обращений пока нет.
 portal-updated = Обновлено
 portal-intro = Введите e-mail, с которого вы нам писали. Мы пришлём ссылку для входа.
+form-suggest = Возможно, ответ есть в этих статьях:

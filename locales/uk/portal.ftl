@@ -51,3 +51,4 @@ portal-sign-out = Вийти
 portal-none = Звернень поки немає.
 portal-updated = Оновлено
 portal-intro = Введіть e-mail, з якого ви нам писали. Ми надішлемо посилання для входу.
+form-suggest = Можливо, відповідь є в цих статтях:

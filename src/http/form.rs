@@ -21,6 +21,12 @@ const MIN_FILL_MS: i64 = 3_000;
 const FORM_MAX_AGE_MS: i64 = 24 * 3600 * 1000;
 /// Tickets one address may open by form in an hour.
 const PER_ADDRESS_HOURLY: i64 = 5;
+pub const FORM_JS: &str = include_str!("../../static/form.js");
+
+pub async fn form_js() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], FORM_JS)
+}
+
 pub const UPLOAD_MAX: usize = 10 * 1024 * 1024;
 const TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
 
@@ -36,7 +42,7 @@ fn lang_of(q: Option<&str>, headers: &HeaderMap) -> &'static str {
 
 fn texts(lang: &str) -> HashMap<&'static str, String> {
     [
-        "name", "email", "email-optional", "phone", "when", "topic", "subject", "order", "message", "files", "send", "done", "link-intro",
+        "name", "email", "email-optional", "phone", "when", "topic", "subject", "order", "message", "files", "send", "done", "link-intro", "suggest",
     ]
     .iter()
     .map(|k| (*k, crate::i18n::text(lang, &format!("form-{k}"), &[])))
@@ -64,6 +70,7 @@ async fn render(s: &AppState, p: Page<'_>) -> Response {
         minijinja::context! {
             lang => p.lang, dir => crate::i18n::dir(p.lang), workspace => p.ws.name, heading, t, v => p.values, error => p.error,
             callback => p.callback, topics => minijinja::Value::from_serialize(&topics), started, done => p.done.is_some(), number, link,
+            kb_search => format!("/p/{}/kb/search", p.ws.slug),
         },
     );
     *r.status_mut() = status;

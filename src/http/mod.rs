@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
         .route("/widget.js", get(chat::widget_js))
+        .route("/static/form.js", get(form::form_js))
         .route("/ws", get(chat::visitor_socket))
         .route("/p/{slug}/chat/config", get(chat::config))
         .route("/p/{slug}/chat/attachments", post(chat::upload).layer(DefaultBodyLimit::max(chat::ATTACHMENT_MAX)))

@@ -24,7 +24,7 @@ fn env() -> &'static Environment<'static> {
 /// Security headers every public page gets: no third-party requests, not
 /// framed, not indexed, not cached, no referrer leaking the URL's secret.
 const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
-    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     (header::REFERRER_POLICY, "no-referrer"),
     (header::CACHE_CONTROL, "no-store"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),

@@ -70,6 +70,8 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
     let (sink, relay) = Sink::start().await;
     app.mail(Some(relay)).await;
     let b = Driver::start().await;
+    let (st, art) = app.post("/api/v1/kb/articles", json!({ "title": "Paid, but the order is not shown", "body": "If the money was taken but no order appeared, send us the payment number.", "language": "en", "status": "published" })).await;
+    assert_eq!(st, reqwest::StatusCode::CREATED, "{art}");
 
     // The form, in English.
     b.goto(&format!("{}/p/{slug}/new?lang=en", app.base)).await;
@@ -121,6 +123,9 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
         .await;
     assert_eq!(filled["valid"], true, "the filled form is valid: {filled}");
     assert_eq!(filled["website"], "", "{filled}");
+    // While the subject is typed, the help centre suggests an answer.
+    let suggested = page_wait(&b, "an article suggestion", "var a = document.querySelector('#kb-suggest [data-sd=suggestion]'); return a ? a.textContent : null;", vec![]).await;
+    assert_eq!(suggested, art["title"], "{suggested}");
     b.save_screenshot("form-en.png").await;
 
     // A person takes a few seconds; then the form goes.
