@@ -42,7 +42,9 @@
     'email-required': 'Please enter your e-mail so we can answer you.',
     'offline-intro': 'We are away right now. Leave your message and e-mail, and we will answer by mail.',
     'sent-offline': 'Thank you! We will answer you by e-mail.',
-    'error-send': 'The message could not be sent. Please try again.', reconnecting: 'Connection lost. Reconnecting…', powered: 'Powered by storedesk', suggest: 'These articles may answer it:'
+    'error-send': 'The message could not be sent. Please try again.', reconnecting: 'Connection lost. Reconnecting…', powered: 'Powered by storedesk', suggest: 'These articles may answer it:',
+    'callback-open': 'Call me back', 'callback-phone': 'Phone number', 'callback-when': 'When is it best to call?', 'callback-send': 'Request a call',
+    'callback-done': 'Thank you! We will call you. Your request number:', 'callback-back': 'Back to chat'
   };
 
   // ---- storage (may be unavailable: private mode, sandboxed frames) --------
@@ -249,6 +251,12 @@
     '.btn:disabled{opacity:.45;cursor:default}',
     '.rtl .btn.send .ic{transform:scaleX(-1)}',
     '.foot{font-size:11px;color:#9ca3af;text-align:center;padding:0 0 8px;background:#fff}',
+    '.foot button{border:0;background:none;color:#2563eb;font:inherit;font-size:12px;cursor:pointer;padding:2px 6px;display:block;margin:0 auto 2px}',
+    '.cb{padding:10px 12px;background:#fff;border-top:1px solid #eef0f3}',
+    '.cb[hidden]{display:none}',
+    '.cb input{width:100%;box-sizing:border-box;margin:0 0 6px;padding:8px;border:1px solid #cbd5e1;border-radius:8px;font:inherit}',
+    '.cb .go{width:100%;padding:8px;border:0;border-radius:8px;background:var(--sd-color,#2563eb);color:#fff;font:inherit;cursor:pointer}',
+    '.cb .msg{margin:6px 0 0;font-size:13px}',
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}',
     '@media (max-width:480px){.panel{right:0;left:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}.root.rtl .panel{left:0}}'
   ].join('\n');
@@ -297,10 +305,22 @@
     u.send = el('button', { cls: 'btn send', type: 'button', 'data-sd': 'send', 'aria-label': t('send'), title: t('send'), onclick: submit }, [icon('send')]);
     u.suggest = el('div', { cls: 'suggest', 'data-sd': 'suggestions', hidden: true, 'aria-live': 'polite' });
     var composer = el('div', { cls: 'composer' }, [u.attach, u.input, u.send, u.file]);
-    var foot = el('div', { cls: 'foot', text: t('powered') });
+    // A call-back request, for shoppers who would rather talk.
+    u.cbName = el('input', { type: 'text', 'data-sd': 'callback-name', maxlength: '200', autocomplete: 'name', placeholder: t('name'), 'aria-label': t('name') });
+    u.cbPhone = el('input', { type: 'tel', 'data-sd': 'callback-phone', maxlength: '40', autocomplete: 'tel', placeholder: t('callback-phone'), 'aria-label': t('callback-phone') });
+    u.cbWhen = el('input', { type: 'text', 'data-sd': 'callback-when', maxlength: '100', placeholder: t('callback-when'), 'aria-label': t('callback-when') });
+    u.cbMsg = el('p', { cls: 'msg', role: 'status', 'data-sd': 'callback-result' });
+    u.cbGo = el('button', { cls: 'go', type: 'button', 'data-sd': 'callback-send', text: t('callback-send'), onclick: sendCallback });
+    u.cb = el('div', { cls: 'cb', 'data-sd': 'callback', hidden: true }, [u.cbName, u.cbPhone, u.cbWhen, u.cbGo, u.cbMsg]);
+    u.cbToggle = el('button', { type: 'button', 'data-sd': 'callback-open', text: t('callback-open'), onclick: function () {
+      var open = u.cb.hidden; u.cb.hidden = !open;
+      u.cbToggle.textContent = open ? t('callback-back') : t('callback-open');
+      if (open) u.cbPhone.focus();
+    } });
+    var foot = el('div', { cls: 'foot' }, [u.cbToggle, el('span', { text: t('powered') })]);
 
     u.panel = el('div', { cls: 'panel', 'data-sd': 'panel', role: 'dialog', 'aria-labelledby': 'sd-title', dir: dir, lang: lang, hidden: true, onkeydown: function (e) { if (e.key === 'Escape') { e.stopPropagation(); closePanel(); u.launcher.focus(); } } },
-      [head, u.notice, u.scroll, u.prechat, u.suggest, composer, foot]);
+      [head, u.notice, u.scroll, u.prechat, u.suggest, composer, u.cb, foot]);
 
     u.root.appendChild(u.panel);
     u.root.appendChild(u.launcher);
@@ -548,6 +568,28 @@
     try {
       fetch(origin + '/p/' + encodeURIComponent(slug) + '/kb/contacted', { method: 'POST', mode: 'cors', credentials: 'omit', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ session: kbSession() }) }).catch(function () {});
     } catch (e) { /* analytics only */ }
+  }
+
+  function sendCallback() {
+    var phone = ui.cbPhone.value.trim();
+    if (!phone) { ui.cbPhone.setAttribute('aria-invalid', 'true'); ui.cbPhone.focus(); return; }
+    ui.cbPhone.removeAttribute('aria-invalid');
+    var fd = new FormData();
+    fd.append('started', (cfg && cfg.form_started) || '');
+    fd.append('website', '');
+    fd.append('name', ui.cbName.value.trim());
+    fd.append('phone', phone);
+    fd.append('when', ui.cbWhen.value.trim());
+    fd.append('subject', (document.title || '').slice(0, 200));
+    ui.cbGo.disabled = true;
+    fetch(origin + '/p/' + encodeURIComponent(slug) + '/callback?lang=' + lang, { method: 'POST', body: fd, mode: 'cors', credentials: 'omit', headers: { Accept: 'application/json' } })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+      .then(function (x) {
+        ui.cbGo.disabled = false;
+        if (x.ok) { ui.cbMsg.textContent = t('callback-done') + ' #' + x.j.number; ui.cbPhone.value = ''; ui.cbWhen.value = ''; }
+        else ui.cbMsg.textContent = (x.j && x.j.error && x.j.error.message) || t('error-send');
+      })
+      .catch(function () { ui.cbGo.disabled = false; ui.cbMsg.textContent = t('error-send'); });
   }
 
   function onInput() {

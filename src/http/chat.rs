@@ -69,6 +69,8 @@ pub async fn config(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<So
         "online": s.store.agents_online(ws.id).await?, "open_now": w.hours.is_open(crate::store::now_ms()), "hours": w.hours.summary(),
         "prechat": { "name": w.prechat_name, "email": w.prechat_email },
         "offline_message": w.offline_message, "lang": lang, "dir": crate::i18n::dir(lang), "texts": crate::i18n::group(lang, "widget-"),
+        // For the call-back form inside the widget (the form's time stamp).
+        "form_started": s.store.signed("form", &crate::store::now_ms().to_string()).await?,
     });
     Ok(([(header::CACHE_CONTROL, "no-store"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(body)).into_response())
 }

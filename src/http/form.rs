@@ -140,16 +140,45 @@ pub async fn submit_callback(State(s): State<AppState>, ConnectInfo(addr): Conne
     handle(s, addr, slug, q, headers, m, true).await
 }
 
+/// How a submission ended.
+enum Outcome {
+    Done { number: i64, link: String },
+    /// Refused with a message for the person; the form is shown again.
+    Refused { values: HashMap<String, String>, message: String },
+    /// Answered before the form was read (rate limit, unknown workspace, failure).
+    Other(Response),
+}
+
 async fn handle(s: AppState, addr: SocketAddr, slug: String, q: LangQuery, headers: HeaderMap, m: Multipart, callback: bool) -> Response {
-    let ws = match open(&s, addr, &slug).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+    // The widget sends the same form from the store's pages and wants JSON.
+    let json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
     let lang = lang_of(q.lang.as_deref(), &headers);
-    let refuse = |values: HashMap<String, String>, key: &str| Page { ws: &ws, lang, callback, values, error: Some(crate::i18n::text(lang, &format!("form-{key}"), &[])), done: None };
+    let outcome = handle_form(&s, addr, &slug, lang, &headers, m, callback).await;
+    let cors = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+    match (outcome, json) {
+        (Outcome::Other(r), _) => r,
+        (Outcome::Done { number, link }, true) => (cors, axum::Json(serde_json::json!({ "number": number, "link": link }))).into_response(),
+        (Outcome::Refused { message, .. }, true) => (cors, AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", message)).into_response(),
+        (outcome, false) => {
+            let Ok(ws) = s.store.workspace_by_slug(&slug).await else { return super::pages::not_found() };
+            match outcome {
+                Outcome::Done { number, link } => render(&s, Page { ws: &ws, lang, callback, values: HashMap::new(), error: None, done: Some((number, link)) }).await,
+                Outcome::Refused { values, message } => render(&s, Page { ws: &ws, lang, callback, values, error: Some(message), done: None }).await,
+                Outcome::Other(r) => r,
+            }
+        }
+    }
+}
+
+async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, headers: &HeaderMap, m: Multipart, callback: bool) -> Outcome {
+    let ws = match open(s, addr, slug).await {
+        Ok(w) => w,
+        Err(r) => return Outcome::Other(r),
+    };
+    let refuse = |values: HashMap<String, String>, key: &str| Outcome::Refused { values, message: crate::i18n::text(lang, &format!("form-{key}"), &[]) };
     let (mut values, files) = match read(m).await {
         Ok(v) => v,
-        Err(e) => return render(&s, refuse(HashMap::new(), if e == "type" { "err-type" } else { "err-big" })).await,
+        Err(e) => return refuse(HashMap::new(), if e == "type" { "err-type" } else { "err-big" }),
     };
     // A robot fills every field it sees, and fast.
     let started = match s.store.verified("form", values.get("started").map(String::as_str).unwrap_or("")).await {
@@ -161,11 +190,11 @@ async fn handle(s: AppState, addr: SocketAddr, slug: String, q: LangQuery, heade
     values.remove("started");
     if hp || started == 0 || age > FORM_MAX_AGE_MS {
         metrics::counter!("storedesk_form_refused_total", "why" => "bot").increment(1);
-        return render(&s, refuse(values, "err-bot")).await;
+        return refuse(values, "err-bot");
     }
     if age < MIN_FILL_MS {
         metrics::counter!("storedesk_form_refused_total", "why" => "fast").increment(1);
-        return render(&s, refuse(values, "err-fast")).await;
+        return refuse(values, "err-fast");
     }
     let get = |k: &str| values.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
     let topics = s.store.widget_settings(ws.id).await.map(|w| w.topics).unwrap_or_default();
@@ -219,36 +248,31 @@ async fn handle(s: AppState, addr: SocketAddr, slug: String, q: LangQuery, heade
     })();
     let (mut new, phone) = match parsed {
         Ok(v) => v,
-        Err(e) => {
-            let mut p = refuse(values.clone(), "err-fields");
-            p.error = Some(format!("{} ({e})", p.error.unwrap_or_default()));
-            return render(&s, p).await;
-        }
+        Err(e) => return Outcome::Refused { message: format!("{} ({e})", crate::i18n::text(lang, "form-err-fields", &[])), values },
     };
     if let TicketContact::Email(c) = &new.contact {
         if s.store.tickets_from(ws.id, c.email.as_str(), crate::store::now_ms() - 3_600_000).await.unwrap_or(0) >= PER_ADDRESS_HOURLY {
             metrics::counter!("storedesk_form_refused_total", "why" => "address_rate").increment(1);
-            return render(&s, refuse(values, "err-many")).await;
+            return refuse(values, "err-many");
         }
     }
     if let (TicketContact::Known(c), Some(phone)) = (&new.contact, &phone) {
         match s.store.contact_by_phone(ws.id, phone, &c.name).await {
             Ok(found) => new.contact = TicketContact::Known(found),
-            Err(e) => return AppError::from(e).into_response(),
+            Err(e) => return Outcome::Other(AppError::from(e).into_response()),
         }
     }
     let (ticket, _) = match s.store.create_ticket(ws.id, new).await {
         Ok(t) => t,
-        Err(e) => return AppError::from(e).into_response(),
+        Err(e) => return Outcome::Other(AppError::from(e).into_response()),
     };
-    if let Err(e) = finish(&s, &ticket, files).await {
+    if let Err(e) = finish(s, &ticket, files).await {
         tracing::warn!(error = %e, ticket_id = ticket.id, "ticket filed, but its confirmation or files were not");
     }
-    let link = match s.store.ticket_link(ticket.id).await {
-        Ok(l) => format!("{}/p/{slug}/t/{l}", super::helpcentre::base_url(&headers)),
-        Err(e) => return AppError::from(e).into_response(),
-    };
-    render(&s, Page { ws: &ws, lang, callback, values: HashMap::new(), error: None, done: Some((ticket.number, link)) }).await
+    match s.store.ticket_link(ticket.id).await {
+        Ok(l) => Outcome::Done { number: ticket.number, link: format!("{}/p/{slug}/t/{l}", super::helpcentre::base_url(headers)) },
+        Err(e) => Outcome::Other(AppError::from(e).into_response()),
+    }
 }
 
 async fn finish(s: &AppState, t: &Ticket, files: Vec<(String, String, Vec<u8>)>) -> crate::store::Result<()> {

@@ -136,3 +136,28 @@ async fn callback_request_becomes_a_phone_ticket(db: Db) {
     let (_, list) = app.get("/api/v1/tickets?channel=phone").await;
     assert_eq!(list["items"][0]["contact"]["id"], list["items"][1]["contact"]["id"]);
 }
+
+crate::both_backends!(widget_call_back_request_gets_json);
+
+/// The widget sends the call-back form from the store's page and reads JSON.
+async fn widget_call_back_request_gets_json(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let cfg: serde_json::Value = app.client.get(format!("{}/p/acme-shop/chat/config?lang=uk", app.base)).send().await.unwrap().json().await.unwrap();
+    let stamp = cfg["form_started"].as_str().unwrap().to_string();
+    assert_eq!(cfg["texts"]["callback-open"], "Передзвоніть мені");
+    let send = |f: Form| app.client.post(format!("{}/p/acme-shop/callback", app.base)).header("accept", "application/json").header("origin", "http://shop.test").multipart(f).send();
+    // Too soon after the widget loaded: refused, with the reason.
+    let r = send(form(&stamp, &[("name", "Ivan"), ("phone", "+380 67 000 11 22")])).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "refused");
+    tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
+    let r = send(form(&stamp, &[("name", "Ivan"), ("phone", "+380 67 000 11 22"), ("when", "ранок")])).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["number"], 1);
+    assert!(v["link"].as_str().unwrap().contains("/p/acme-shop/t/1-"));
+    let (_, list) = app.get("/api/v1/tickets?channel=phone").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
