@@ -44,7 +44,9 @@
     'sent-offline': 'Thank you! We will answer you by e-mail.',
     'error-send': 'The message could not be sent. Please try again.', reconnecting: 'Connection lost. Reconnecting…', powered: 'Powered by storedesk', suggest: 'These articles may answer it:',
     'callback-open': 'Call me back', 'callback-phone': 'Phone number', 'callback-when': 'When is it best to call?', 'callback-send': 'Request a call',
-    'callback-done': 'Thank you! We will call you. Your request number:', 'callback-back': 'Back to chat'
+    'callback-done': 'Thank you! We will call you. Your request number:', 'callback-back': 'Back to chat',
+    'request-open': 'Leave a request', 'request-subject': 'Subject', 'request-order': 'Order number (optional)', 'request-send': 'Send request',
+    'request-done': 'Thank you! Your request number is'
   };
 
   // ---- storage (may be unavailable: private mode, sandboxed frames) --------
@@ -251,12 +253,14 @@
     '.btn:disabled{opacity:.45;cursor:default}',
     '.rtl .btn.send .ic{transform:scaleX(-1)}',
     '.foot{font-size:11px;color:#9ca3af;text-align:center;padding:0 0 8px;background:#fff}',
-    '.foot button{border:0;background:none;color:#2563eb;font:inherit;font-size:12px;cursor:pointer;padding:2px 6px;display:block;margin:0 auto 2px}',
+    '.foot button{border:0;background:none;color:#2563eb;font:inherit;font-size:12px;cursor:pointer;padding:2px 6px}',
     '.cb{padding:10px 12px;background:#fff;border-top:1px solid #eef0f3}',
     '.cb[hidden]{display:none}',
     '.cb input{width:100%;box-sizing:border-box;margin:0 0 6px;padding:8px;border:1px solid #cbd5e1;border-radius:8px;font:inherit}',
     '.cb .go{width:100%;padding:8px;border:0;border-radius:8px;background:var(--sd-color,#2563eb);color:#fff;font:inherit;cursor:pointer}',
-    '.cb .msg{margin:6px 0 0;font-size:13px}',
+    '.cb .msg{margin:6px 0 0;font-size:13px;overflow-wrap:anywhere}',
+    '.cb textarea{width:100%;box-sizing:border-box;margin:0 0 6px;padding:8px;border:1px solid #cbd5e1;border-radius:8px;font:inherit;min-height:70px;resize:vertical}',
+    '.foot .links{display:flex;justify-content:center;gap:4px}',
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}',
     '@media (max-width:480px){.panel{right:0;left:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}.root.rtl .panel{left:0}}'
   ].join('\n');
@@ -305,22 +309,26 @@
     u.send = el('button', { cls: 'btn send', type: 'button', 'data-sd': 'send', 'aria-label': t('send'), title: t('send'), onclick: submit }, [icon('send')]);
     u.suggest = el('div', { cls: 'suggest', 'data-sd': 'suggestions', hidden: true, 'aria-live': 'polite' });
     var composer = el('div', { cls: 'composer' }, [u.attach, u.input, u.send, u.file]);
-    // A call-back request, for shoppers who would rather talk.
-    u.cbName = el('input', { type: 'text', 'data-sd': 'callback-name', maxlength: '200', autocomplete: 'name', placeholder: t('name'), 'aria-label': t('name') });
-    u.cbPhone = el('input', { type: 'tel', 'data-sd': 'callback-phone', maxlength: '40', autocomplete: 'tel', placeholder: t('callback-phone'), 'aria-label': t('callback-phone') });
-    u.cbWhen = el('input', { type: 'text', 'data-sd': 'callback-when', maxlength: '100', placeholder: t('callback-when'), 'aria-label': t('callback-when') });
-    u.cbMsg = el('p', { cls: 'msg', role: 'status', 'data-sd': 'callback-result' });
-    u.cbGo = el('button', { cls: 'go', type: 'button', 'data-sd': 'callback-send', text: t('callback-send'), onclick: sendCallback });
-    u.cb = el('div', { cls: 'cb', 'data-sd': 'callback', hidden: true }, [u.cbName, u.cbPhone, u.cbWhen, u.cbGo, u.cbMsg]);
-    u.cbToggle = el('button', { type: 'button', 'data-sd': 'callback-open', text: t('callback-open'), onclick: function () {
-      var open = u.cb.hidden; u.cb.hidden = !open;
-      u.cbToggle.textContent = open ? t('callback-back') : t('callback-open');
-      if (open) u.cbPhone.focus();
-    } });
-    var foot = el('div', { cls: 'foot' }, [u.cbToggle, el('span', { text: t('powered') })]);
+    // Two forms beside the chat: a call-back request, and a written request
+    // (the ticket form) for those who want an answer by mail.
+    u.side = {
+      callback: sideForm('callback', '/callback', [
+        { name: 'name', label: 'name', ac: 'name', max: 200 },
+        { name: 'phone', label: 'callback-phone', type: 'tel', ac: 'tel', max: 40, req: true },
+        { name: 'when', label: 'callback-when', max: 100 }]),
+      request: sideForm('request', '/new', [
+        { name: 'name', label: 'name', ac: 'name', max: 200 },
+        { name: 'email', label: 'email', type: 'email', ac: 'email', max: 254, req: true },
+        { name: 'subject', label: 'request-subject', max: 300, req: true },
+        { name: 'message', label: 'placeholder', tag: 'textarea', max: 10000, req: true },
+        { name: 'order', label: 'request-order', max: 100 }])
+    };
+    u.cbToggle = sideToggle('callback');
+    u.rqToggle = sideToggle('request');
+    var foot = el('div', { cls: 'foot' }, [el('div', { cls: 'links' }, [u.rqToggle, u.cbToggle]), el('span', { text: t('powered') })]);
 
     u.panel = el('div', { cls: 'panel', 'data-sd': 'panel', role: 'dialog', 'aria-labelledby': 'sd-title', dir: dir, lang: lang, hidden: true, onkeydown: function (e) { if (e.key === 'Escape') { e.stopPropagation(); closePanel(); u.launcher.focus(); } } },
-      [head, u.notice, u.scroll, u.prechat, u.suggest, composer, u.cb, foot]);
+      [head, u.notice, u.scroll, u.prechat, u.suggest, composer, u.side.callback.box, u.side.request.box, foot]);
 
     u.root.appendChild(u.panel);
     u.root.appendChild(u.launcher);
@@ -570,26 +578,57 @@
     } catch (e) { /* analytics only */ }
   }
 
-  function sendCallback() {
-    var phone = ui.cbPhone.value.trim();
-    if (!phone) { ui.cbPhone.setAttribute('aria-invalid', 'true'); ui.cbPhone.focus(); return; }
-    ui.cbPhone.removeAttribute('aria-invalid');
-    var fd = new FormData();
+  function sideForm(kind, path, fields) {
+    var inputs = {}, kids = [];
+    fields.forEach(function (f) {
+      var e = el(f.tag || 'input', { type: f.tag ? null : (f.type || 'text'), 'data-sd': kind + '-' + f.name, maxlength: String(f.max), autocomplete: f.ac || 'off', placeholder: t(f.label), 'aria-label': t(f.label) });
+      inputs[f.name] = e; kids.push(e);
+    });
+    var msg = el('p', { cls: 'msg', role: 'status', 'data-sd': kind + '-result' });
+    var go = el('button', { cls: 'go', type: 'button', 'data-sd': kind + '-send', text: t(kind + '-send') });
+    kids.push(go, msg);
+    var form = { box: el('div', { cls: 'cb', 'data-sd': kind, hidden: true }, kids), inputs: inputs, msg: msg, go: go };
+    go.onclick = function () { sendSide(kind, path, fields, form); };
+    return form;
+  }
+  function sideToggle(kind) {
+    var b = el('button', { type: 'button', 'data-sd': kind + '-open', text: t(kind + '-open') });
+    b.onclick = function () {
+      var f = ui.side[kind], open = f.box.hidden;
+      ['callback', 'request'].forEach(function (k) { ui.side[k].box.hidden = true; });
+      ui.cbToggle.textContent = t('callback-open'); ui.rqToggle.textContent = t('request-open');
+      f.box.hidden = !open;
+      b.textContent = open ? t('callback-back') : t(kind + '-open');
+      if (open) { var first = f.box.querySelector('[aria-invalid],input'); if (first) first.focus(); }
+    };
+    return b;
+  }
+  // Posts the same form the store's pages have, and reads a JSON answer.
+  function sendSide(kind, path, fields, form) {
+    var fd = new FormData(), missing = null;
     fd.append('started', (cfg && cfg.form_started) || '');
     fd.append('website', '');
-    fd.append('name', ui.cbName.value.trim());
-    fd.append('phone', phone);
-    fd.append('when', ui.cbWhen.value.trim());
-    fd.append('subject', (document.title || '').slice(0, 200));
-    ui.cbGo.disabled = true;
-    fetch(origin + '/p/' + encodeURIComponent(slug) + '/callback?lang=' + lang, { method: 'POST', body: fd, mode: 'cors', credentials: 'omit', headers: { Accept: 'application/json' } })
+    fields.forEach(function (f) {
+      var v = form.inputs[f.name].value.trim();
+      form.inputs[f.name].removeAttribute('aria-invalid');
+      if (f.req && !v && !missing) missing = form.inputs[f.name];
+      fd.append(f.name, v);
+    });
+    if (kind === 'callback') fd.append('subject', (document.title || '').slice(0, 200));
+    if (missing) { missing.setAttribute('aria-invalid', 'true'); missing.focus(); return; }
+    form.go.disabled = true;
+    fetch(origin + '/p/' + encodeURIComponent(slug) + path + '?lang=' + lang, { method: 'POST', body: fd, mode: 'cors', credentials: 'omit', headers: { Accept: 'application/json' } })
       .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
       .then(function (x) {
-        ui.cbGo.disabled = false;
-        if (x.ok) { ui.cbMsg.textContent = t('callback-done') + ' #' + x.j.number; ui.cbPhone.value = ''; ui.cbWhen.value = ''; }
-        else ui.cbMsg.textContent = (x.j && x.j.error && x.j.error.message) || t('error-send');
+        form.go.disabled = false;
+        while (form.msg.firstChild) form.msg.removeChild(form.msg.firstChild);
+        if (!x.ok) { form.msg.textContent = (x.j && x.j.error && x.j.error.message) || t('error-send'); return; }
+        form.msg.appendChild(document.createTextNode(t(kind + '-done') + ' #' + x.j.number));
+        var link = safeUrl(x.j.link);
+        if (kind === 'request' && link) { form.msg.appendChild(el('br')); form.msg.appendChild(el('a', { href: link, target: '_blank', rel: 'noopener', 'data-sd': 'request-link', text: link })); }
+        fields.forEach(function (f) { form.inputs[f.name].value = ''; });
       })
-      .catch(function () { ui.cbGo.disabled = false; ui.cbMsg.textContent = t('error-send'); });
+      .catch(function () { form.go.disabled = false; form.msg.textContent = t('error-send'); });
   }
 
   function onInput() {

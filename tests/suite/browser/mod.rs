@@ -354,3 +354,40 @@ async fn widget_resends_after_the_connection_drops(db: Db) {
     b.quit().await;
     drop(agent);
 }
+
+crate::both_backends!(widget_request_and_call_back_forms);
+
+/// The written request and the call-back request, from inside the widget
+/// on the store's page (another origin), filed as tickets.
+async fn widget_request_and_call_back_forms(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let slug = storedesk::domain::slugify("Acme Shop");
+    let site = store_site(&app.base, &slug).await;
+    let b = Driver::start().await;
+    b.open_store(&format!("{}/tshirt?lang=en", site.base)).await;
+    // The form's time stamp refuses anything sent within 3 s of loading.
+    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    b.run(
+        "q('[data-sd=request-open]').click();\n\
+         var set = function (n, v) { var e = q('[data-sd=request-' + n + ']'); e.value = v; };\n\
+         set('name', 'Ann'); set('email', 'ann@shop.test'); set('subject', 'Colour change'); set('message', 'White instead of black, please.'); set('order', '1042');\n\
+         q('[data-sd=request-send]').click(); return true;",
+        vec![],
+    )
+    .await;
+    let link = b.wait("the request's number and link", "var a = q('[data-sd=request-link]'); return a ? a.href : null;", vec![]).await;
+    assert!(link.as_str().unwrap().contains(&format!("/p/{slug}/t/")), "{link}");
+    let (_, list) = app.get("/api/v1/tickets?channel=form").await;
+    assert_eq!(list["items"][0]["subject"], "Colour change");
+    b.run(
+        "q('[data-sd=callback-open]').click();\n\
+         q('[data-sd=callback-phone]').value = '+380 44 555 66 77'; q('[data-sd=callback-when]').value = 'after 18:00';\n\
+         q('[data-sd=callback-send]').click(); return true;",
+        vec![],
+    )
+    .await;
+    let done = b.wait("the call-back confirmation", "var m = q('[data-sd=callback-result]'); return m && m.textContent.indexOf('#') >= 0 ? m.textContent : null;", vec![]).await;
+    assert!(done.as_str().unwrap().contains("#2"), "{done}");
+    let (_, list) = app.get("/api/v1/tickets?channel=phone").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
