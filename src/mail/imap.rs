@@ -93,6 +93,9 @@ async fn open(imap: &ImapSettings) -> anyhow::Result<(Session<Conn>, Capabilitie
 /// Files every unseen message in the selected folder; returns how many.
 /// A message is marked (or moved) only after it is stored, so one that
 /// fails stays unseen for the next round.
+/// Largest mail taken from a mailbox, as for the SMTP listener.
+const MAX_MESSAGE: usize = 25 * 1024 * 1024;
+
 async fn fetch_new(inbound: &Inbound, ws: &Workspace, imap: &ImapSettings, session: &mut Session<Conn>, caps: &Capabilities) -> anyhow::Result<usize> {
     let rcpt = format!("{}@{}", ws.slug, inbound.domain);
     let mut uids: Vec<u32> = step("UID SEARCH", session.uid_search("UNSEEN")).await?.into_iter().collect();
@@ -100,6 +103,13 @@ async fn fetch_new(inbound: &Inbound, ws: &Workspace, imap: &ImapSettings, sessi
     let mut filed = 0;
     let mut expunge = false;
     for uid in uids {
+        // The same size limit as the SMTP listener: a huge mail stays in the
+        // mailbox, unread, for a person to deal with.
+        let sized = step("UID FETCH", async { session.uid_fetch(uid.to_string(), "RFC822.SIZE").await?.try_collect::<Vec<_>>().await }).await?;
+        if let Some(size) = sized.iter().filter(|f| f.uid == Some(uid)).find_map(|f| f.size).filter(|s| *s as usize > MAX_MESSAGE) {
+            tracing::warn!(workspace = %ws.slug, uid, size, "IMAP message over the size limit; left in the mailbox");
+            continue;
+        }
         let fetched = step("UID FETCH", async { session.uid_fetch(uid.to_string(), "BODY.PEEK[]").await?.try_collect::<Vec<_>>().await }).await?;
         // The server may add unsolicited FETCH responses for other messages.
         let Some(raw) = fetched.iter().filter(|f| f.uid == Some(uid)).find_map(|f| f.body()) else {
