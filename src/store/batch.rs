@@ -136,13 +136,35 @@ async fn run(pool: &AnyPool, lock: bool, batch: &mut Vec<Job>) {
         }
     }
     for job in batch.drain(..) {
-        let alone = async {
-            let mut tx = pool.begin().await?;
-            let r = job.run(&mut tx, lock).await?;
-            tx.commit().await?;
-            Ok(r)
-        }
-        .await;
+        // Writers run side by side on PostgreSQL; two of them can deadlock
+        // (the database then aborts one). That is not the caller's fault:
+        // try again, a few times.
+        let mut attempt = 0;
+        let alone = loop {
+            let r: Result<Done> = async {
+                let mut tx = pool.begin().await?;
+                let r = job.run(&mut tx, lock).await?;
+                tx.commit().await?;
+                Ok(r)
+            }
+            .await;
+            attempt += 1;
+            match r {
+                Err(e) if attempt < 5 && transient(&e) => {
+                    metrics::counter!("storedesk_write_retries_total").increment(1);
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
+                }
+                r => break r,
+            }
+        };
         job.answer(alone);
+    }
+}
+
+/// Deadlocks and serialisation failures: the transaction may simply be run again.
+fn transient(e: &StoreError) -> bool {
+    match e {
+        StoreError::Database(sqlx::Error::Database(db)) => matches!(db.code().as_deref(), Some("40P01") | Some("40001") | Some("5") | Some("6")),
+        _ => false,
     }
 }
