@@ -35,11 +35,6 @@ pub struct LangQuery {
     lang: Option<String>,
 }
 
-fn lang_of(q: Option<&str>, headers: &HeaderMap) -> &'static str {
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(|v| v.split([',', ';']).next());
-    crate::i18n::pick(q.or(accept))
-}
-
 fn texts(lang: &str) -> HashMap<&'static str, String> {
     [
         "name", "email", "email-optional", "phone", "when", "topic", "subject", "order", "message", "files", "send", "done", "link-intro", "suggest",
@@ -77,28 +72,21 @@ async fn render(s: &AppState, p: Page<'_>) -> Response {
     r
 }
 
-async fn open(s: &AppState, addr: SocketAddr, slug: &str) -> Result<Workspace, Response> {
-    if !s.limits.public.allow(addr.ip()) {
-        return Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; wait a little").into_response());
-    }
-    s.store.workspace_by_slug(slug).await.map_err(|_| super::pages::not_found())
-}
-
 pub async fn show(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let ws = match open(&s, addr, &slug).await {
+    let ws = match super::pages::open_workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return r,
     };
-    let lang = lang_of(q.lang.as_deref(), &headers);
+    let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
     render(&s, Page { ws: &ws, lang, callback: false, values: HashMap::new(), error: None, done: None }).await
 }
 
 pub async fn show_callback(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let ws = match open(&s, addr, &slug).await {
+    let ws = match super::pages::open_workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return r,
     };
-    let lang = lang_of(q.lang.as_deref(), &headers);
+    let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
     render(&s, Page { ws: &ws, lang, callback: true, values: HashMap::new(), error: None, done: None }).await
 }
 
@@ -152,7 +140,7 @@ enum Outcome {
 async fn handle(s: AppState, addr: SocketAddr, slug: String, q: LangQuery, headers: HeaderMap, m: Multipart, callback: bool) -> Response {
     // The widget sends the same form from the store's pages and wants JSON.
     let json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
-    let lang = lang_of(q.lang.as_deref(), &headers);
+    let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
     let outcome = handle_form(&s, addr, &slug, lang, &headers, m, callback).await;
     let cors = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
     match (outcome, json) {
@@ -171,7 +159,7 @@ async fn handle(s: AppState, addr: SocketAddr, slug: String, q: LangQuery, heade
 }
 
 async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, headers: &HeaderMap, m: Multipart, callback: bool) -> Outcome {
-    let ws = match open(s, addr, slug).await {
+    let ws = match super::pages::open_workspace(s, addr, slug).await {
         Ok(w) => w,
         Err(r) => return Outcome::Other(r),
     };

@@ -44,11 +44,6 @@ pub fn base_url(headers: &HeaderMap) -> String {
     format!("{proto}://{host}")
 }
 
-fn lang_of(q: Option<&str>, headers: &HeaderMap) -> &'static str {
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(|v| v.split([',', ';']).next());
-    crate::i18n::pick(q.or(accept))
-}
-
 /// A visitor without a session id is known by a daily hash of their address,
 /// so analytics can chain their searches without storing the address.
 fn session_of(q: &KbQuery, addr: SocketAddr) -> String {
@@ -103,7 +98,7 @@ pub async fn search_json(State(s): State<AppState>, ConnectInfo(addr): ConnectIn
     if query.len() > QUERY_MAX {
         return AppError::bad_request("query_too_long", format!("a query is at most {QUERY_MAX} bytes")).into_response();
     }
-    let lang = lang_of(q.lang.as_deref(), &headers);
+    let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
     match search(&s, &ws, &query, lang, &session_of(&q, addr), 10).await {
         Ok((hits, sid)) => {
             let hits: Vec<_> = hits.into_iter().map(|h| json!({ "id": h.id, "title": h.title, "url": with_sid(&h.url, sid), "snippet": h.snippet, "score": h.score, "language": h.language })).collect();
@@ -118,7 +113,7 @@ pub async fn index(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Soc
         Ok(w) => w,
         Err(r) => return *r,
     };
-    let lang = lang_of(q.lang.as_deref(), &headers);
+    let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
     let home = format!("/p/{slug}/kb");
     let query: String = q.q.clone().unwrap_or_default().chars().take(500).collect();
     let hits = match search(&s, &ws, &query, lang, &session_of(&q, addr), 10).await {

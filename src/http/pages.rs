@@ -60,3 +60,19 @@ pub fn render_public(name: &str, ctx: minijinja::Value) -> Response {
 pub fn not_found() -> Response {
     (StatusCode::NOT_FOUND, PAGE_HEADERS, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], "<!doctype html><meta charset=utf-8><meta name=robots content=noindex><title>Not found</title><p>Not found.</p>").into_response()
 }
+
+/// The language of a public page: asked for (`?lang=`), else the browser's,
+/// else English.
+pub fn lang_of(asked: Option<&str>, headers: &axum::http::HeaderMap) -> &'static str {
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(|v| v.split([',', ';']).next());
+    crate::i18n::pick(asked.or(accept))
+}
+
+/// What every public page does first: hold the address to its rate, and
+/// find the workspace (a plain 404 page when there is none).
+pub async fn open_workspace(s: &crate::app::AppState, addr: std::net::SocketAddr, slug: &str) -> Result<crate::store::Workspace, Response> {
+    if !s.limits.public.allow(addr.ip()) {
+        return Err(crate::error::AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; wait a little").into_response());
+    }
+    s.store.workspace_by_slug(slug).await.map_err(|_| not_found())
+}

@@ -29,21 +29,9 @@ pub struct Ask {
     website: String,
 }
 
-fn lang_of(q: Option<&str>, headers: &HeaderMap) -> &'static str {
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(|v| v.split([',', ';']).next());
-    crate::i18n::pick(q.or(accept))
-}
-
 fn texts(lang: &str) -> minijinja::Value {
     let t = |k: &str| crate::i18n::text(lang, &format!("portal-{k}"), &[]);
     minijinja::context! { my => t("my"), email => t("email"), send_link => t("send-link"), check => t("check"), sign_out => t("sign-out"), none => t("none"), updated => t("updated"), intro => t("intro") }
-}
-
-async fn open(s: &AppState, addr: SocketAddr, slug: &str) -> Result<Workspace, Response> {
-    if !s.limits.public.allow(addr.ip()) {
-        return Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; wait a little").into_response());
-    }
-    s.store.workspace_by_slug(slug).await.map_err(|_| super::pages::not_found())
 }
 
 fn session_of(headers: &HeaderMap) -> Option<String> {
@@ -55,11 +43,11 @@ fn page(ws: &Workspace, lang: &str, extra: minijinja::Value) -> Response {
 }
 
 pub async fn show(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let ws = match open(&s, addr, &slug).await {
+    let ws = match super::pages::open_workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return r,
     };
-    let lang = lang_of(q.lang.as_deref(), &headers);
+    let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
     let email = match session_of(&headers) {
         Some(sess) => s.store.portal_session(ws.id, &sess).await.ok().flatten(),
         None => None,
@@ -79,11 +67,11 @@ pub async fn show(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Sock
 }
 
 pub async fn ask(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap, Form(a): Form<Ask>) -> Response {
-    let ws = match open(&s, addr, &slug).await {
+    let ws = match super::pages::open_workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return r,
     };
-    let lang = lang_of(q.lang.as_deref(), &headers);
+    let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
     let Ok(email) = Email::parse("email", &a.email) else {
         return page(&ws, lang, minijinja::context! { error => crate::i18n::text(lang, "form-err-fields", &[]) });
     };
@@ -97,7 +85,7 @@ pub async fn ask(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Socke
 }
 
 pub async fn login(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, token)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    let ws = match open(&s, addr, &slug).await {
+    let ws = match super::pages::open_workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return r,
     };
@@ -107,7 +95,7 @@ pub async fn login(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Soc
             ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/p/{slug}/portal"))).into_response()
         }
         Ok(None) => {
-            let lang = lang_of(None, &headers);
+            let lang = super::pages::lang_of(None, &headers);
             let mut r = page(&ws, lang, minijinja::context! { error => crate::i18n::text(lang, "portal-invalid", &[]) });
             *r.status_mut() = StatusCode::GONE;
             r
@@ -117,7 +105,7 @@ pub async fn login(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Soc
 }
 
 pub async fn logout(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
-    let ws = match open(&s, addr, &slug).await {
+    let ws = match super::pages::open_workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return r,
     };

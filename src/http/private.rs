@@ -28,17 +28,15 @@ pub struct ReplyForm {
 }
 
 async fn open(s: &AppState, addr: SocketAddr, slug: &str, link: &str) -> Result<(Workspace, Ticket), Response> {
-    if !s.limits.public.allow(addr.ip()) {
-        return Err(AppError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; wait a little").into_response());
-    }
-    let ws = s.store.workspace_by_slug(slug).await.map_err(|_| super::pages::not_found())?;
+    let ws = super::pages::open_workspace(s, addr, slug).await?;
     let t = s.store.ticket_by_link(ws.id, link).await.map_err(|_| super::pages::not_found())?;
     Ok((ws, t))
 }
 
+/// As other public pages, but a workspace's own mail language comes before English.
 fn language(s: Option<&str>, headers: &HeaderMap, fallback: &str) -> &'static str {
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(|v| v.split([',', ';']).next());
-    crate::i18n::pick(s.or(accept).or(Some(fallback)))
+    let chosen = super::pages::lang_of(s, headers);
+    if s.is_none() && headers.get(header::ACCEPT_LANGUAGE).is_none() { crate::i18n::pick(Some(fallback)) } else { chosen }
 }
 
 async fn page(s: &AppState, ws: &Workspace, t: &Ticket, lang: &str, sent: bool, error: Option<String>) -> Response {
