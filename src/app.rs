@@ -1,6 +1,7 @@
 //! The running application: shared state and the server loop.
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -17,6 +18,9 @@ pub struct AppState {
     pub bus: Bus,
     /// This node's knowledge-base search index.
     pub kb: crate::search::KbIndex,
+    /// This node's ticket search index (agents' `q`), kept current by
+    /// `ticket_search`.
+    pub tickets: crate::search::TicketIndex,
     pub limits: Arc<Limits>,
     pub metrics: PrometheusHandle,
     pub started: Arc<std::time::Instant>,
@@ -24,14 +28,47 @@ pub struct AppState {
 
 impl AppState {
     /// Starts the node's event bus; `database_url` lets it LISTEN on
-    /// PostgreSQL for events from other nodes.
+    /// PostgreSQL for events from other nodes. Search indexes live in memory.
     pub async fn start(store: Store, database_url: &str) -> anyhow::Result<Self> {
+        Self::start_in(store, database_url, None).await
+    }
+
+    /// As `start`, with the ticket search index on disk under `data_dir`
+    /// (when given), so a restart continues it instead of reading every
+    /// message again.
+    pub async fn start_in(store: Store, database_url: &str, data_dir: Option<&Path>) -> anyhow::Result<Self> {
         let bus = Bus::start(store.clone(), Some(database_url)).await?;
         let kb = crate::search::KbIndex::open(None)?;
         rebuild_kb(&store, &kb).await?;
         let _ = bus.hub.kb.set(kb.clone());
-        Ok(Self { store, bus, kb, limits: Arc::new(Limits::default()), metrics: crate::telemetry::metrics_handle(), started: Arc::new(std::time::Instant::now()) })
+        let tickets = ticket_index(&store, data_dir)?;
+        let _ = bus.hub.tickets.set(tickets.clone());
+        tokio::spawn(wake_snoozed(store.clone(), bus.clone()));
+        Ok(Self { store, bus, kb, tickets, limits: Arc::new(Limits::default()), metrics: crate::telemetry::metrics_handle(), started: Arc::new(std::time::Instant::now()) })
     }
+}
+
+/// The store's ticket index when another state on the same store (a second
+/// app in one process, as tests make) already opened one; else a new one,
+/// attached to the store and filled by its own task. It is filled in the
+/// background: the server answers at once, searches see the index grow.
+fn ticket_index(store: &Store, data_dir: Option<&Path>) -> anyhow::Result<crate::search::TicketIndex> {
+    use crate::search::TicketIndex;
+    if let Some(index) = store.ticket_index() {
+        return Ok(index);
+    }
+    let index = match data_dir.map(|d| d.join("search").join("tickets")) {
+        None => TicketIndex::open(None)?,
+        Some(dir) => TicketIndex::open(Some(&dir)).or_else(|e| {
+            // Two nodes started with one data dir: the second keeps its own
+            // copy in memory rather than failing to start.
+            tracing::warn!(dir = %dir.display(), error = %e, "ticket search index unavailable on disk; keeping it in memory");
+            TicketIndex::open(None)
+        })?,
+    };
+    store.attach_ticket_index(&index);
+    crate::ticket_search::start(store.clone(), &index);
+    Ok(index)
 }
 
 /// Fills the search index from the database (every start: the index lives
@@ -48,6 +85,22 @@ async fn rebuild_kb(store: &Store, kb: &crate::search::KbIndex) -> anyhow::Resul
     }
     tracing::info!(articles = kb.doc_count(), ms = started.elapsed().as_millis() as u64, "knowledge base indexed");
     Ok(())
+}
+
+/// Reopens snoozed tickets when their time comes and tells the inboxes.
+async fn wake_snoozed(store: Store, bus: Bus) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(20));
+    loop {
+        tick.tick().await;
+        match store.wake_snoozed().await {
+            Ok(woken) => {
+                for (ws, id) in woken {
+                    bus.publish(crate::realtime::Event::new(ws, crate::realtime::Kind::TicketUpdated { ticket_id: id })).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "snoozed tickets not checked"),
+        }
+    }
 }
 
 /// Serves the app on `listener` until `shutdown` completes, then lets

@@ -39,6 +39,12 @@ pub fn new_token() -> String {
     format!("{TOKEN_PREFIX}{body}")
 }
 
+/// A random secret for a cookie, a CSRF token or a link (256 bits).
+pub fn new_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -63,6 +63,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("restored from {}: {}", file.display(), summary(&stats));
             Ok(())
         }
+        Command::Seed { tickets } => {
+            let store = open(&cli.db).await?;
+            let started = std::time::Instant::now();
+            let hash = tokio::task::spawn_blocking(|| crate::auth::hash_password(crate::store::seed::DEMO_PASSWORD)).await?;
+            let s = store.seed(tickets, &hash).await?;
+            eprintln!(
+                "workspace {}: {} tickets ({} new) in {:.1} s; sign in at /login as {} with \"{}\"",
+                s.slug,
+                s.total,
+                s.created,
+                started.elapsed().as_secs_f64(),
+                crate::store::seed::DEMO_ADMIN,
+                crate::store::seed::DEMO_PASSWORD
+            );
+            Ok(())
+        }
+        Command::Bench { command: crate::config::BenchCommand::Console { tickets, requests } } => crate::bench::console::run(&cli.db, tickets, requests).await,
         Command::Bench { command } => crate::bench::run(command).await,
     }
 }
@@ -86,7 +103,7 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, database = store.backend().name(), version = env!("CARGO_PKG_VERSION"), "storedesk is serving");
     let _ = std::io::stdout().flush();
-    let state = AppState::start(store.clone(), &url).await?;
+    let state = AppState::start_in(store.clone(), &url, Some(&db.data_dir)).await?;
     let mut mail = args.mail.clone();
     mail.public_url = mail.public_url.or_else(|| Some(format!("http://{}", args.listen)));
     start_mail(&state, &mail).await?;

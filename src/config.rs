@@ -66,6 +66,12 @@ pub enum Command {
     Backup { file: PathBuf },
     /// Load FILE (from `backup`) into an empty database.
     Restore { file: PathBuf },
+    /// Fill the demo workspace ("demo-store", admin admin@demo-store.test,
+    /// password "demo password 123") up to this many tickets.
+    Seed {
+        #[arg(long, default_value_t = 1000)]
+        tickets: usize,
+    },
     /// Measure throughput and latency; prints figures to compare.
     Bench {
         #[command(subcommand)]
@@ -89,6 +95,15 @@ pub enum TokenCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Render the console's inbox and ticket pages against the database
+    /// given by --data-dir / --database-url, seeded up to --tickets.
+    Console {
+        #[arg(long, default_value_t = 100_000)]
+        tickets: usize,
+        /// Requests per page kind.
+        #[arg(long, default_value_t = 500)]
+        requests: usize,
+    },
     /// Create tickets over HTTP with concurrent clients against a fresh
     /// in-process server on SQLite and PostgreSQL.
     Api {
@@ -103,10 +118,13 @@ pub enum BenchCommand {
         #[arg(long, env = "STOREDESK_BENCH_PG", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
         pg_admin_url: String,
     },
-    /// Knowledge-base search: indexing rate and query latency.
+    /// Search: knowledge-base articles, and agents' ticket search over
+    /// messages; indexing rate and query latency of each (0 skips one).
     Search {
         #[arg(long, default_value_t = 50_000)]
         articles: usize,
+        #[arg(long, default_value_t = 200_000)]
+        messages: usize,
     },
     /// Take in mail through SMTP on loopback and through the direct path.
     Mail {

@@ -9,7 +9,7 @@ use fluent_bundle::{FluentArgs, FluentResource};
 
 pub const LANGS: [&str; 4] = ["en", "ru", "uk", "fa"];
 
-const FILES: [(&str, &str); 12] = [
+const FILES: [(&str, &str); 16] = [
     ("en", include_str!("../locales/en/widget.ftl")),
     ("ru", include_str!("../locales/ru/widget.ftl")),
     ("uk", include_str!("../locales/uk/widget.ftl")),
@@ -22,6 +22,10 @@ const FILES: [(&str, &str); 12] = [
     ("ru", include_str!("../locales/ru/portal.ftl")),
     ("uk", include_str!("../locales/uk/portal.ftl")),
     ("fa", include_str!("../locales/fa/portal.ftl")),
+    ("en", include_str!("../locales/en/console.ftl")),
+    ("ru", include_str!("../locales/ru/console.ftl")),
+    ("uk", include_str!("../locales/uk/console.ftl")),
+    ("fa", include_str!("../locales/fa/console.ftl")),
 ];
 
 /// The supported language for a tag such as `ru-RU`, else English.

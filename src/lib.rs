@@ -17,3 +17,4 @@ pub mod mail;
 pub mod markdown;
 pub mod search;
 pub mod kb;
+pub mod ticket_search;

@@ -3,6 +3,7 @@
 
 mod api;
 mod chat;
+pub mod console;
 mod mail;
 
 use std::time::Duration;
@@ -18,11 +19,18 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Api { tickets, concurrency, backend, pg_admin_url } => api::run(tickets, concurrency, &backend, &pg_admin_url).await,
         BenchCommand::Chat { idle, active, rate, seconds, backend, pg_admin_url } => chat::run(chat::Plan { idle, active, rate, seconds }, &backend, &pg_admin_url).await,
-        BenchCommand::Search { articles } => {
-            let report = tokio::task::spawn_blocking(move || crate::search::bench::bench(articles)).await??;
-            println!("{report}");
+        BenchCommand::Search { articles, messages } => {
+            if articles > 0 {
+                let report = tokio::task::spawn_blocking(move || crate::search::bench::bench(articles)).await??;
+                println!("{report}");
+            }
+            if messages > 0 {
+                let report = tokio::task::spawn_blocking(move || crate::search::ticket_bench::bench(messages)).await??;
+                println!("{report}");
+            }
             Ok(())
         }
+        BenchCommand::Console { .. } => unreachable!("run by cli with the database arguments"),
         BenchCommand::Mail { messages, concurrency, backend, pg_admin_url } => mail::run(messages, concurrency, &backend, &pg_admin_url).await,
     }
 }

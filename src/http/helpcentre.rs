@@ -132,7 +132,7 @@ pub async fn index(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Soc
             minijinja::context! { title => a.title, url => format!("{home}/{}/{}", a.language, a.slug) }
         }).collect();
         if !list.is_empty() {
-            groups.push(minijinja::context! { name => c.name, articles => list });
+            groups.push(minijinja::context! { name => c.name, url => format!("{home}/c/{}/{}", c.language, c.slug), articles => list });
         }
     }
     let rest: Vec<_> = articles.iter().filter(|a| !seen.contains(&a.id)).map(|a| minijinja::context! { title => a.title, url => format!("{home}/{}/{}", a.language, a.slug) }).collect();
@@ -146,6 +146,34 @@ pub async fn index(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Soc
             lang, dir => crate::i18n::dir(lang), workspace => ws.name, t => texts(lang), home, q => query, hits, categories => groups,
             canonical => format!("{base}/p/{slug}/kb?lang={lang}"), langs => lang_links(&format!("/p/{slug}/kb")),
             alternates => LANG_NAMES.iter().map(|(c, _)| minijinja::context! { lang => c, url => format!("{base}/p/{slug}/kb?lang={c}") }).collect::<Vec<_>>(),
+        },
+    )
+}
+
+/// One category's page: its articles, with its own address and title.
+pub async fn category(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, lang, category)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
+    let ws = match workspace(&s, addr, &slug).await {
+        Ok(w) => w,
+        Err(r) => return *r,
+    };
+    if !crate::i18n::LANGS.contains(&lang.as_str()) {
+        return super::pages::not_found();
+    }
+    let (cats, articles) = match (s.store.categories(ws.id, Some(&lang)).await, s.store.list_articles(ws.id, Some(&lang), true).await) {
+        (Ok(c), Ok(a)) => (c, a),
+        (Err(e), _) | (_, Err(e)) => return AppError::from(e).into_response(),
+    };
+    let Some(c) = cats.iter().find(|c| c.slug == category) else { return super::pages::not_found() };
+    let home = format!("/p/{slug}/kb");
+    let list: Vec<_> = articles.iter().filter(|a| a.category_id == Some(c.id)).map(|a| minijinja::context! { title => a.title, url => format!("{home}/{}/{}", a.language, a.slug) }).collect();
+    let base = base_url(&headers);
+    let lang = crate::i18n::pick(Some(&lang));
+    super::pages::render_public(
+        "kb_index.html",
+        minijinja::context! {
+            lang, dir => crate::i18n::dir(lang), workspace => ws.name, t => texts(lang), home, q => "", hits => Vec::<minijinja::Value>::new(),
+            categories => vec![minijinja::context! { name => c.name, articles => list }], page_title => c.name,
+            canonical => format!("{base}{home}/c/{lang}/{}", c.slug), langs => lang_links(&home), alternates => Vec::<minijinja::Value>::new(),
         },
     )
 }
@@ -229,6 +257,9 @@ pub async fn sitemap(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<S
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
     for (l, _) in LANG_NAMES {
         xml.push_str(&format!("<url><loc>{base}/p/{slug}/kb?lang={l}</loc></url>\n"));
+    }
+    for c in s.store.categories(ws.id, None).await.unwrap_or_default() {
+        xml.push_str(&format!("<url><loc>{base}/p/{slug}/kb/c/{}/{}</loc></url>\n", c.language, c.slug));
     }
     for a in articles {
         xml.push_str(&format!("<url><loc>{base}/p/{slug}/kb/{}/{}</loc><lastmod>{}</lastmod></url>\n", a.language, a.slug, &crate::domain::time::rfc3339(a.updated_at)[..10]));

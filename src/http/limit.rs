@@ -98,6 +98,9 @@ impl Drop for SocketSlot {
 pub struct Limits {
     /// Public pages and endpoints (`/p/...`, config, uploads).
     pub public: PerIp,
+    /// Console sign-in and invitation forms: slow enough to make guessing
+    /// passwords pointless.
+    pub logins: PerIp,
     /// New widget sockets.
     pub connects: PerIp,
     pub sockets: Arc<OpenSockets>,
@@ -110,6 +113,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             public: PerIp::new(Rate { burst: 60.0, per_sec: 10.0 }),
+            logins: PerIp::new(Rate { burst: 10.0, per_sec: 0.2 }),
             connects: PerIp::new(Rate { burst: 30.0, per_sec: 2.0 }),
             sockets: Arc::new(OpenSockets::default()),
             max_sockets_per_ip: 50,
@@ -122,7 +126,7 @@ impl Limits {
     /// No limits: for benchmarks, where every client shares one address.
     pub fn unlimited() -> Self {
         let free = Rate { burst: 1e12, per_sec: 1e12 };
-        Self { public: PerIp::new(free), connects: PerIp::new(free), sockets: Arc::new(OpenSockets::default()), max_sockets_per_ip: usize::MAX, frames: free }
+        Self { public: PerIp::new(free), logins: PerIp::new(free), connects: PerIp::new(free), sockets: Arc::new(OpenSockets::default()), max_sockets_per_ip: usize::MAX, frames: free }
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod chat;
+pub mod console;
 pub mod extract;
 pub mod form;
 pub mod helpcentre;
@@ -70,8 +71,10 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/kb/search", get(helpcentre::search_json))
         .route("/p/{slug}/kb/contacted", post(helpcentre::contacted))
         .route("/p/{slug}/kb/sitemap.xml", get(helpcentre::sitemap))
+        .route("/p/{slug}/kb/c/{lang}/{category}", get(helpcentre::category))
         .route("/p/{slug}/kb/{lang}/{article}", get(helpcentre::article))
         .route("/p/{slug}/kb/{lang}/{article}/vote", post(helpcentre::vote))
+        .merge(console::routes())
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

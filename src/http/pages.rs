@@ -17,6 +17,29 @@ fn env() -> &'static Environment<'static> {
         e.add_template("kb_base.html", include_str!("../../templates/kb_base.html")).expect("kb_base.html parses");
         e.add_template("kb_index.html", include_str!("../../templates/kb_index.html")).expect("kb_index.html parses");
         e.add_template("kb_article.html", include_str!("../../templates/kb_article.html")).expect("kb_article.html parses");
+        macro_rules! console {
+            ($($name:literal),+) => { $(e.add_template($name, include_str!(concat!("../../templates/", $name))).expect($name);)+ };
+        }
+        console!(
+            "console_base.html",
+            "console_login.html",
+            "console_invite.html",
+            "console_inbox.html",
+            "console_inbox_list.html",
+            "console_ticket.html",
+            "console_conversation.html",
+            "console_settings.html",
+            "console_notifications.html",
+            "console_admin_base.html",
+            "console_admin_agents.html",
+            "console_admin_teams.html",
+            "console_admin_canned.html",
+            "console_admin_labels.html",
+            "console_admin_hours.html",
+            "console_admin_widget.html",
+            "console_admin_kb.html",
+            "console_admin_kb_edit.html"
+        );
         e
     })
 }
@@ -24,7 +47,7 @@ fn env() -> &'static Environment<'static> {
 /// Security headers every public page gets: no third-party requests, not
 /// framed, not indexed, not cached, no referrer leaking the URL's secret.
 const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
-    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     (header::REFERRER_POLICY, "no-referrer"),
     (header::CACHE_CONTROL, "no-store"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -36,6 +59,16 @@ pub fn render(name: &str, ctx: minijinja::Value) -> Response {
         Ok(html) => (PAGE_HEADERS, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
         Err(e) => crate::error::AppError::internal(e).into_response(),
     }
+}
+
+/// A console page: like `render`, but the browser may tell our own server
+/// where a request came from, so form posts carry a real `Origin` (with
+/// `no-referrer` Chromium sends `Origin: null`). Console URLs hold no
+/// secrets.
+pub fn render_console(name: &str, ctx: minijinja::Value) -> Response {
+    let mut r = render(name, ctx);
+    r.headers_mut().insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
+    r
 }
 
 /// Public pages meant to be found (the help centre): indexable and

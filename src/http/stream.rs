@@ -25,7 +25,17 @@ pub async fn agent_socket(State(s): State<AppState>, mut parts: Parts) -> ApiRes
     if let Some(t) = query_token {
         parts.headers.insert(axum::http::header::AUTHORIZATION, format!("Bearer {t}").parse().map_err(|_| AppError::unauthorized("the API token is not valid"))?);
     }
-    let actor = Actor::from_request_parts(&mut parts, &s).await?;
+    // The console's own page connects with its session cookie; a page of
+    // another site must not ride on that cookie, so the origin must match.
+    let actor = match super::console::Agent::from_request_parts(&mut parts, &s).await {
+        Ok(super::console::Agent(session)) if !parts.headers.contains_key(axum::http::header::AUTHORIZATION) => {
+            if !super::console::same_origin(&parts.headers) {
+                return Err(AppError::forbidden("this stream may only be opened from the console's own pages"));
+            }
+            session.actor
+        }
+        _ => Actor::from_request_parts(&mut parts, &s).await?,
+    };
     let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &s).await.map_err(|e| AppError::bad_request("websocket_required", e.to_string()))?;
     let name = s.store.user(actor.workspace_id, actor.user_id).await?.name;
     Ok(upgrade.max_message_size(super::chat::FRAME_MAX).read_buffer_size(super::chat::SOCKET_BUFFER).write_buffer_size(super::chat::SOCKET_BUFFER).on_upgrade(move |socket| async move {

@@ -30,6 +30,8 @@ pub struct AgentConn {
 pub struct Hub {
     /// This node's knowledge-base index, kept in step with the database.
     pub kb: std::sync::OnceLock<crate::search::KbIndex>,
+    /// This node's ticket search index, woken by ticket and message events.
+    pub tickets: std::sync::OnceLock<crate::search::TicketIndex>,
     next: AtomicU64,
     /// Visitor sockets by (workspace, contact).
     visitors: Mutex<HashMap<(i64, i64), Vec<Slot>>>,
@@ -125,6 +127,13 @@ impl Hub {
         }
     }
 
+    fn to_user(&self, ws: i64, user_id: i64, frame: Frame) {
+        let mut m = self.agents.lock().expect("hub lock");
+        if let Some(slots) = m.get_mut(&ws) {
+            slots.retain(|(s, a)| a.actor.user_id != user_id || s.tx.try_send(frame.clone()).is_ok());
+        }
+    }
+
     /// Open stream sockets of one agent on this node.
     pub fn agent_sockets(&self, ws: i64, user_id: i64) -> usize {
         self.agents.lock().expect("hub lock").get(&ws).map(|v| v.iter().filter(|(_, a)| a.actor.user_id == user_id).count()).unwrap_or(0)
@@ -142,6 +151,9 @@ fn frame(v: serde_json::Value) -> Frame {
 /// The dispatcher: one task per node, events in order.
 pub async fn dispatch(hub: Arc<Hub>, store: Store, mut rx: mpsc::Receiver<Event>) {
     while let Some(ev) = rx.recv().await {
+        if let Some(index) = hub.tickets.get() {
+            crate::ticket_search::note(index, &ev);
+        }
         if let Err(e) = deliver(&hub, &store, ev).await {
             tracing::warn!(error = %e, "event not delivered");
         }
@@ -236,6 +248,9 @@ async fn deliver(hub: &Hub, store: &Store, ev: Event) -> crate::store::Result<()
                 let state = store.visitor_state(ws, *contact_id).await?;
                 hub.to_agents(ws, t.as_deref(), frame(json!({ "type": "visitor", "ticket_id": ticket_id, "contact_id": contact_id, "online": online, "state": state })));
             }
+        }
+        Kind::Mention { user_id, ticket_id, number } => {
+            hub.to_user(ws, *user_id, frame(json!({ "type": "mention", "ticket_id": ticket_id, "number": number })));
         }
     }
     Ok(())

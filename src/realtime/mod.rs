@@ -31,6 +31,8 @@ pub enum Kind {
     Visitor { contact_id: i64, ticket_id: Option<i64>, online: bool },
     /// A knowledge-base article changed: each node updates its search index.
     KbChanged { article_id: i64 },
+    /// An agent was named in a note.
+    Mention { user_id: i64, ticket_id: i64, number: i64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

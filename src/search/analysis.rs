@@ -1,4 +1,4 @@
-//! Per-language text analysis for the knowledge base.
+//! Per-language text analysis for the knowledge base and ticket search.
 //!
 //! One word tokenizer does the folding every language shares (lower case, ё→е,
 //! Arabic→Persian letters, joiners dropped) and keeps byte offsets into the
@@ -6,6 +6,8 @@
 //! layered on top: tantivy's Snowball stemmers for en/ru, small hand-written
 //! strippers for uk/fa (no Snowball stemmer exists for either), and a word
 //! trigram stream for Ukrainian to catch the forms the light stripper misses.
+//! Ticket messages come without a language, so the ticket index uses a mixed
+//! analyzer that picks the language of each word by its alphabet.
 
 use tantivy::tokenizer::{
     Language, Stemmer, StopWordFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
@@ -69,6 +71,8 @@ impl Lang {
 }
 
 pub const NGRAM_TOKENIZER: &str = "kb_ngram_v1";
+/// The ticket index's analyzer (see `mixed_analyzer`); versioned like the others.
+pub const MIXED_TOKENIZER: &str = "mixed_v1";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Script {
@@ -135,6 +139,8 @@ fn fold_word(word: &str, out: &mut String) {
 pub struct WordTokenizer {
     lang: Lang,
     ngrams: bool,
+    /// Each word's language from its alphabet (`word_lang`) instead of `lang`.
+    mixed: bool,
 }
 
 pub struct WordStream<'a> {
@@ -143,6 +149,7 @@ pub struct WordStream<'a> {
     position: usize,
     lang: Lang,
     ngrams: bool,
+    mixed: bool,
     pending: Vec<Token>,
     token: Token,
 }
@@ -156,6 +163,7 @@ impl Tokenizer for WordTokenizer {
             position: 0,
             lang: self.lang,
             ngrams: self.ngrams,
+            mixed: self.mixed,
             pending: Vec::new(),
             token: Token::default(),
         }
@@ -223,8 +231,9 @@ impl TokenStream for WordStream<'_> {
         let mut word = String::new();
         while let Some((from, to)) = self.next_word() {
             fold_word(&self.text[from..to], &mut word);
+            let lang = if self.mixed { word_lang(&word) } else { self.lang };
             // Tokens longer than this are hashes or garbage, not words.
-            if word.chars().count() > 40 || is_stop_word(self.lang, &word) {
+            if word.chars().count() > 40 || is_stop_word(lang, &word) || (self.mixed && lang == Lang::Ru && is_stop_word(Lang::Uk, &word)) {
                 continue;
             }
             if self.ngrams {
@@ -245,7 +254,7 @@ impl TokenStream for WordStream<'_> {
                 }
                 continue;
             }
-            let text = match self.lang {
+            let text = match lang {
                 Lang::Uk => stem_uk(&word),
                 Lang::Fa => {
                     self.push_zwnj_parts(from, to);
@@ -277,9 +286,21 @@ fn trigrams(word: &str) -> Vec<String> {
     chars.windows(3).map(|w| w.iter().collect()).collect()
 }
 
+/// The language a folded word is most likely in, by its letters: і, ї, є, ґ
+/// mark Ukrainian, other Cyrillic is taken as Russian (the two stemmers
+/// agree on most shared forms), Arabic script as Persian, the rest English.
+fn word_lang(word: &str) -> Lang {
+    match script_of(word) {
+        Script::Cyrillic if word.contains(['і', 'ї', 'є', 'ґ']) => Lang::Uk,
+        Script::Cyrillic => Lang::Ru,
+        Script::Arabic => Lang::Fa,
+        _ => Lang::En,
+    }
+}
+
 /// The analyzer for one language's title/body fields.
 pub fn analyzer(lang: Lang) -> TextAnalyzer {
-    let words = WordTokenizer { lang, ngrams: false };
+    let words = WordTokenizer { lang, ngrams: false, mixed: false };
     match lang {
         Lang::En => TextAnalyzer::builder(words)
             .filter(StopWordFilter::new(Language::English).expect("english stop words"))
@@ -295,7 +316,21 @@ pub fn analyzer(lang: Lang) -> TextAnalyzer {
 
 /// The analyzer of the Ukrainian trigram field.
 pub fn ngram_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(WordTokenizer { lang: Lang::Uk, ngrams: true }).build()
+    TextAnalyzer::builder(WordTokenizer { lang: Lang::Uk, ngrams: true, mixed: false }).build()
+}
+
+/// Text of unknown and often mixed language (a Russian message quoting an
+/// English product name): every word is analysed as its alphabet's language.
+/// Both Snowball stemmers run on every word, which works because each only
+/// knows its own alphabet's endings and leaves other words as they are; uk
+/// and fa words were already stemmed by the tokenizer.
+pub fn mixed_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(WordTokenizer { lang: Lang::En, ngrams: false, mixed: true })
+        .filter(StopWordFilter::new(Language::English).expect("english stop words"))
+        .filter(StopWordFilter::new(Language::Russian).expect("russian stop words"))
+        .filter(Stemmer::new(Language::English))
+        .filter(Stemmer::new(Language::Russian))
+        .build()
 }
 
 /// Analysed terms of `text`, in order, with their byte offsets.
@@ -328,6 +363,22 @@ mod tests {
         assert_eq!(terms(Lang::Uk, "повернути повернення"), ["поверн", "поверн"]);
         assert_eq!(terms(Lang::Uk, "товари товарів товар"), ["товар"; 3]);
         assert_eq!(terms(Lang::Uk, "пам'ять"), terms(Lang::Uk, "память"));
+    }
+
+    #[test]
+    fn search_analysis_mixed_stems_each_word_by_its_alphabet() {
+        let mixed = |text: &str| -> Vec<String> { analyze(&mut mixed_analyzer(), text).into_iter().map(|t| t.text).collect() };
+        assert_eq!(mixed("Refunds for заказы"), [terms(Lang::En, "refunds")[0].clone(), terms(Lang::Ru, "заказы")[0].clone()]);
+        assert_eq!(mixed("refund"), mixed("refunds"));
+        assert_eq!(mixed("товарів"), mixed("товар"));
+        assert_eq!(mixed("Ёлка"), mixed("елка"));
+        assert_eq!(mixed("سفارش‌ها"), ["سفارش", "سفارش"]);
+        assert_eq!(mixed("كيف"), ["کیف"]);
+        // Stop words of every language go; numbers and mail addresses stay searchable.
+        assert!(mixed("the and и та و").is_empty(), "{:?}", mixed("the and и та و"));
+        assert_eq!(mixed("#1042 ann@shop.test"), ["1042", "ann", "shop", "test"]);
+        // Neither Snowball stemmer touches the other's alphabet.
+        assert_eq!(mixed("deliveries доставки"), [terms(Lang::En, "deliveries")[0].clone(), terms(Lang::Ru, "доставки")[0].clone()]);
     }
 
     #[test]

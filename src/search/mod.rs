@@ -1,7 +1,8 @@
-//! Knowledge-base search: a tantivy index of FAQ articles in en/ru/uk/fa.
+//! Search: a tantivy index of FAQ articles in en/ru/uk/fa (`KbIndex`), and
+//! one of tickets and their messages for agents (`TicketIndex`).
 //!
 //! A pure library: no HTTP, no database. The caller owns the articles and
-//! feeds them in with `upsert`; the index can always be rebuilt from them,
+//! tickets and feeds them in; an index can always be rebuilt from them,
 //! which is why an unreadable or outdated on-disk index is simply recreated.
 
 mod analysis;
@@ -13,8 +14,11 @@ mod snippet;
 mod stem;
 #[cfg(test)]
 mod tests;
+pub mod ticket_bench;
+mod tickets;
 
 pub use index::KbIndex;
+pub use tickets::{Gap, MessageDoc, TicketDoc, TicketIndex, Watermark, WeakTicketIndex, MAX_BODY_CHARS};
 
 /// An article as the caller stores it.
 #[derive(Debug, Clone, PartialEq)]

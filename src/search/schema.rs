@@ -92,8 +92,8 @@ pub fn open_dir(dir: &Path, schema: Schema) -> anyhow::Result<Index> {
         });
         match existing {
             Ok(index) if same_schema(&index.schema(), &schema) => return Ok(index),
-            Ok(_) => tracing::warn!(dir = %dir.display(), "knowledge-base index schema changed; recreating it empty"),
-            Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "knowledge-base index unreadable; recreating it empty"),
+            Ok(_) => tracing::warn!(dir = %dir.display(), "search index schema changed; recreating it empty"),
+            Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "search index unreadable; recreating it empty"),
         }
         wipe(dir)?;
     }

@@ -39,6 +39,11 @@ const TABLES: &[(&str, &str)] = &[
     ("kb_articles", "id"),
     ("kb_searches", "id"),
     ("portal_tokens", "id"),
+    ("agent_sessions", "id"),
+    ("invites", "id"),
+    ("canned_answers", "id"),
+    ("labels", "id"),
+    ("notifications", "id"),
 ];
 
 #[derive(Debug, Default, Clone, serde::Serialize)]

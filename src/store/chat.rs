@@ -323,7 +323,8 @@ impl Store {
             .collect())
     }
 
-    async fn attachments_of(&self, message_ids: &[i64]) -> Result<std::collections::HashMap<i64, Vec<AttachmentMeta>>> {
+    /// Files sent with messages (of one workspace's tickets), by message id.
+    pub async fn attachments_of(&self, message_ids: &[i64]) -> Result<std::collections::HashMap<i64, Vec<AttachmentMeta>>> {
         let mut out: std::collections::HashMap<i64, Vec<AttachmentMeta>> = Default::default();
         if message_ids.is_empty() {
             return Ok(out);

@@ -7,6 +7,7 @@
 pub mod backup;
 mod batch;
 pub mod chat;
+pub mod console;
 pub mod mail;
 pub mod mail_settings;
 mod links;
@@ -15,6 +16,8 @@ pub mod portal;
 mod people;
 mod query;
 pub mod scratch;
+pub mod seed;
+pub mod search;
 mod tickets;
 mod types;
 
@@ -86,6 +89,8 @@ pub struct Store {
     write: AnyPool,
     writer: batch::Writer,
     link_key: std::sync::Arc<std::sync::OnceLock<Vec<u8>>>,
+    /// This node's ticket search index once the app attached it (see `search`).
+    ticket_index: std::sync::Arc<std::sync::RwLock<Option<crate::search::WeakTicketIndex>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -136,11 +141,11 @@ impl Store {
                 };
                 let write = pool(1).connect_with(opts.clone()).await?;
                 let read = pool(4).connect_with(opts).await?;
-                Store { backend, read, writer: batch::Writer::spawn(write.clone(), false, 1), write, link_key: Default::default() }
+                Store { backend, read, writer: batch::Writer::spawn(write.clone(), false, 1), write, link_key: Default::default(), ticket_index: Default::default() }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30)).connect(url).await?;
-                Store { backend, read: pool.clone(), writer: batch::Writer::spawn(pool.clone(), true, 4), write: pool, link_key: Default::default() }
+                Store { backend, read: pool.clone(), writer: batch::Writer::spawn(pool.clone(), true, 4), write: pool, link_key: Default::default(), ticket_index: Default::default() }
             }
         };
         store.migrate().await?;

@@ -199,10 +199,10 @@ impl Store {
         if last_used.is_none_or(|t| now - t > 60_000) {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(token_id).execute(&self.write).await?;
         }
-        self.actor(user_id, workspace_id, &role, &scope).await.map(Some)
+        self.actor_of(user_id, workspace_id, &role, &scope).await.map(Some)
     }
 
-    async fn actor(&self, user_id: i64, workspace_id: i64, role: &str, scope: &str) -> Result<Actor> {
+    pub(super) async fn actor_of(&self, user_id: i64, workspace_id: i64, role: &str, scope: &str) -> Result<Actor> {
         let role = Role::parse("role", role).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let scope = if scope == "teams" {
             let teams: Vec<i64> = sqlx::query_scalar("SELECT team_id FROM team_members WHERE user_id = $1 AND workspace_id = $2").bind(user_id).bind(workspace_id).fetch_all(&self.read).await?;
@@ -214,7 +214,7 @@ impl Store {
     }
 }
 
-async fn insert_user(tx: &mut sqlx::Transaction<'_, sqlx::Any>, workspace_id: i64, u: &NewUser, now: i64) -> Result<User> {
+pub(super) async fn insert_user(tx: &mut sqlx::Transaction<'_, sqlx::Any>, workspace_id: i64, u: &NewUser, now: i64) -> Result<User> {
     let r: UserRow = sqlx::query_as(&format!(
         "INSERT INTO users (workspace_id, email, name, role, ticket_scope, password_hash, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING {USER_COLS}"
     ))

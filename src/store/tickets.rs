@@ -10,7 +10,7 @@ use super::*;
 use crate::domain::ticket::{status_after_contact_message, Clock};
 use crate::domain::{Actor, AuthorType, Channel, MessageKind, Priority, Status, TicketScope};
 
-const TICKET_COLS: &str = "t.id, t.workspace_id, t.number, t.subject, t.status, t.priority, t.channel, t.contact_id, c.name AS contact_name, c.email AS contact_email, t.assignee_id, t.team_id, t.created_at, t.updated_at, t.last_message_at, t.first_response_at, t.resolved_at";
+const TICKET_COLS: &str = "t.id, t.workspace_id, t.number, t.subject, t.status, t.priority, t.channel, t.contact_id, c.name AS contact_name, c.email AS contact_email, t.assignee_id, t.team_id, t.created_at, t.updated_at, t.last_message_at, t.first_response_at, t.resolved_at, t.snoozed_until, t.waiting_since";
 const TICKET_FROM: &str = "FROM tickets t JOIN contacts c ON c.id = t.contact_id";
 const MESSAGE_COLS: &str = "id, ticket_id, kind, author_type, author_id, body, html, external_id, created_at";
 
@@ -33,6 +33,8 @@ struct TicketRow {
     last_message_at: i64,
     first_response_at: Option<i64>,
     resolved_at: Option<i64>,
+    snoozed_until: Option<i64>,
+    waiting_since: Option<i64>,
 }
 
 fn corrupt(e: crate::domain::Invalid) -> StoreError {
@@ -58,6 +60,8 @@ impl TicketRow {
             last_message_at: self.last_message_at,
             first_response_at: self.first_response_at,
             resolved_at: self.resolved_at,
+            snoozed_until: self.snoozed_until,
+            waiting_since: self.waiting_since,
         })
     }
 }
@@ -172,36 +176,74 @@ impl Store {
         }
         if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let number = q.strip_prefix('#').unwrap_or(q).parse::<i64>().ok();
-            let like = sql.arg(like_pattern(q));
-            let mut cond = format!(
-                "LOWER(t.subject) LIKE {like} ESCAPE '\\' OR LOWER(c.name) LIKE {like} ESCAPE '\\' OR LOWER(c.email) LIKE {like} ESCAPE '\\' \
-                 OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event' AND LOWER(m.body) LIKE {like} ESCAPE '\\')"
-            );
-            if let Some(n) = number {
-                let p = sql.arg(n);
-                cond = format!("t.number = {p} OR {cond}");
-            }
+            let cond = match self.search_tickets(actor.workspace_id, q).await {
+                // The index only proposes tickets: access and every other
+                // filter stay in this query. The number joins the id list
+                // (rather than `OR t.number = N`) so the query stays a
+                // lookup by id instead of a scan of the workspace.
+                Some(ids) => {
+                    let mut set = Vec::new();
+                    if let Some(n) = number {
+                        let p = sql.arg(n);
+                        set.push(format!("(SELECT n.id FROM tickets n WHERE n.workspace_id = {ws} AND n.number = {p})"));
+                    }
+                    if !ids.is_empty() {
+                        set.push(sql.list(ids));
+                    }
+                    if set.is_empty() {
+                        "1 = 0".to_string()
+                    } else {
+                        format!("t.id IN ({})", set.join(", "))
+                    }
+                }
+                // A store used without an app (the CLI, tests) has no index.
+                None => {
+                    let like = sql.arg(like_pattern(q));
+                    let mut cond = format!(
+                        "LOWER(t.subject) LIKE {like} ESCAPE '\\' OR LOWER(c.name) LIKE {like} ESCAPE '\\' OR LOWER(c.email) LIKE {like} ESCAPE '\\' \
+                         OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event' AND LOWER(m.body) LIKE {like} ESCAPE '\\')"
+                    );
+                    if let Some(n) = number {
+                        let p = sql.arg(n);
+                        cond = format!("t.number = {p} OR {cond}");
+                    }
+                    cond
+                }
+            };
             sql.push(&format!(" AND ({cond})"));
         }
-        let key_col = match f.sort {
-            TicketSort::Created => "t.id",
-            TicketSort::Activity => "t.last_message_at",
+        let (key_col, dir, cmp) = match f.sort {
+            TicketSort::Created => ("t.id", "DESC", "<"),
+            TicketSort::Activity => ("t.last_message_at", "DESC", "<"),
+            TicketSort::Waiting => ("t.waiting_since", "ASC", ">"),
         };
+        if f.sort == TicketSort::Waiting {
+            sql.push(" AND t.waiting_since IS NOT NULL");
+        }
         if let Some(c) = f.cursor {
+            // A row value keeps the comparison one index range on both
+            // backends, so page 1000 costs what page 1 does.
             let k = sql.arg(c.key);
             let i = sql.arg(c.id);
-            sql.push(&format!(" AND ({key_col} < {k} OR ({key_col} = {k} AND t.id < {i}))"));
+            sql.push(&format!(" AND ({key_col}, t.id) {cmp} ({k}, {i})"));
         }
         let limit = f.limit.clamp(1, 200);
         let l = sql.arg(limit + 1);
-        sql.push(&format!(" ORDER BY {key_col} DESC, t.id DESC LIMIT {l}"));
+        sql.push(&format!(" ORDER BY {key_col} {dir}, t.id {dir} LIMIT {l}"));
 
         let mut conn = self.read.acquire().await?;
         let mut rows: Vec<TicketRow> = sql.query_as().fetch_all(&mut *conn).await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next_cursor = if more {
-            rows.last().map(|r| Cursor { key: if f.sort == TicketSort::Created { r.id } else { r.last_message_at }, id: r.id }.encode())
+            rows.last().map(|r| {
+                let key = match f.sort {
+                    TicketSort::Created => r.id,
+                    TicketSort::Activity => r.last_message_at,
+                    TicketSort::Waiting => r.waiting_since.unwrap_or_default(),
+                };
+                Cursor { key, id: r.id }.encode()
+            })
         } else {
             None
         };
@@ -294,6 +336,26 @@ impl Store {
             events.push(if labels.is_empty() { "Labels cleared".to_string() } else { format!("Labels set to {}", labels.join(", ")) });
             sqlx::query("DELETE FROM ticket_labels WHERE ticket_id = $1").bind(id).execute(&mut *tx).await?;
             set_labels(&mut tx, ws, id, &labels).await?;
+        }
+        match patch.snoozed_until {
+            Some(Some(until)) if until > now => {
+                events.push(format!("Snoozed until {}", crate::domain::time::rfc3339(until)));
+                let p = sets.arg(until);
+                sets.push(&format!(", snoozed_until = {p}"));
+                if patch.status.is_none() && before.status != Status::Pending {
+                    events.push(format!("Status changed from {} to {}", before.status, Status::Pending));
+                    sets.push(", status = 'pending', resolved_at = NULL");
+                }
+            }
+            Some(Some(_)) => return Err(StoreError::Invalid(crate::domain::Invalid::new("snoozed_until", "must be in the future"))),
+            Some(None) if before.snoozed_until.is_some() => {
+                events.push("Snooze cleared".to_string());
+                sets.push(", snoozed_until = NULL");
+            }
+            _ if patch.status.is_some_and(|s| s != before.status) && before.snoozed_until.is_some() => {
+                sets.push(", snoozed_until = NULL");
+            }
+            _ => {}
         }
         if events.is_empty() {
             tx.rollback().await?;
@@ -469,9 +531,10 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
         .await?
         .ok_or(StoreError::NotFound)?;
     let clock = Clock::default().on_message(MessageKind::Reply, new.author.kind(), now);
+    let waiting_since = (new.author == Author::Contact).then_some(now);
     let (id, team_id): (i64, Option<i64>) = sqlx::query_as(
-        "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at, reply_token, team_id) \
-         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9, $10, (SELECT id FROM teams WHERE id = $11 AND workspace_id = $1)) RETURNING id, team_id",
+        "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at, reply_token, team_id, waiting_since) \
+         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9, $10, (SELECT id FROM teams WHERE id = $11 AND workspace_id = $1), $12) RETURNING id, team_id",
     )
     .bind(workspace_id)
     .bind(number)
@@ -484,6 +547,7 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
     .bind(clock.first_response_at)
     .bind(super::mail::new_reply_token())
     .bind(new.team_id)
+    .bind(waiting_since)
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| conflict_on_unique(e, "a ticket with this external id exists"))?;
@@ -509,6 +573,8 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
         last_message_at: now,
         first_response_at: clock.first_response_at,
         resolved_at: None,
+        snoozed_until: None,
+        waiting_since,
     };
     Ok((t, true))
 }
@@ -549,14 +615,23 @@ pub(super) async fn add_message_in(tx: &mut Transaction<'_, Any>, t: &Ticket, ne
     let status = if new.author == Author::Contact { status_after_contact_message(t.status) } else { t.status };
     let clock = clock.on_status(t.status, status, now);
     let public = new.kind == MessageKind::Reply;
+    // A customer's word starts (or continues) their wait and wakes a
+    // snoozed ticket; an agent's reply ends the wait.
+    let (waiting_since, snoozed_until) = match (public, new.author) {
+        (true, Author::Contact) => (t.waiting_since.or(Some(now)), None),
+        (true, Author::Agent(_)) => (None, t.snoozed_until),
+        _ => (t.waiting_since, t.snoozed_until),
+    };
     sqlx::query(
-        "UPDATE tickets SET updated_at = $1, last_message_at = CASE WHEN $2 = 1 THEN $1 ELSE last_message_at END, first_response_at = $3, status = $4, resolved_at = $5 WHERE id = $6",
+        "UPDATE tickets SET updated_at = $1, last_message_at = CASE WHEN $2 = 1 THEN $1 ELSE last_message_at END, first_response_at = $3, status = $4, resolved_at = $5, waiting_since = $6, snoozed_until = $7 WHERE id = $8",
     )
     .bind(now)
     .bind(public as i64)
     .bind(clock.first_response_at)
     .bind(status.as_str())
     .bind(clock.resolved_at)
+    .bind(waiting_since)
+    .bind(snoozed_until)
     .bind(t.id)
     .execute(&mut **tx)
     .await?;

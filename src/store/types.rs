@@ -79,6 +79,12 @@ pub struct Ticket {
     pub first_response_at: Option<i64>,
     #[serde(serialize_with = "crate::domain::time::ser_opt")]
     pub resolved_at: Option<i64>,
+    /// While set (and in the future) the ticket waits as pending.
+    #[serde(serialize_with = "crate::domain::time::ser_opt")]
+    pub snoozed_until: Option<i64>,
+    /// Since when the customer has waited for an answer.
+    #[serde(serialize_with = "crate::domain::time::ser_opt")]
+    pub waiting_since: Option<i64>,
 }
 
 impl Ticket {
@@ -174,11 +180,13 @@ pub struct TicketPatch {
     pub assignee_id: Option<Option<i64>>,
     pub team_id: Option<Option<i64>>,
     pub labels: Option<Vec<String>>,
+    /// Snooze until a time (the ticket turns pending), or wake it now.
+    pub snoozed_until: Option<Option<i64>>,
 }
 
 impl TicketPatch {
     pub fn is_empty(&self) -> bool {
-        self.subject.is_none() && self.status.is_none() && self.priority.is_none() && self.assignee_id.is_none() && self.team_id.is_none() && self.labels.is_none()
+        self.subject.is_none() && self.status.is_none() && self.priority.is_none() && self.assignee_id.is_none() && self.team_id.is_none() && self.labels.is_none() && self.snoozed_until.is_none()
     }
 }
 
@@ -195,6 +203,8 @@ pub enum TicketSort {
     Created,
     /// Most recent message first.
     Activity,
+    /// Longest-waiting customer first; only tickets that await an answer.
+    Waiting,
 }
 
 #[derive(Debug, Clone, Default)]

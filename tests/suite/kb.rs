@@ -78,8 +78,17 @@ async fn help_centre_pages_and_votes(db: Db) {
     assert_eq!((a["helpful_yes"].as_i64(), a["helpful_no"].as_i64()), (Some(1), Some(1)));
     assert!(a["views"].as_i64().unwrap() >= 1);
 
+    // The category has its own page, linked from the index and the sitemap.
+    let cat_url = format!("/p/acme-shop/kb/c/en/{}", cat["slug"].as_str().unwrap());
+    let r = app.client.get(format!("{}{cat_url}", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap().replace("&#x2f;", "/");
+    assert!(html.contains("<title>Returns ·") && html.contains("How to return an item") && html.contains(&format!("{cat_url}\">")), "{html}");
+    let r = app.client.get(format!("{}/p/acme-shop/kb/c/en/no-such-category", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let xml = app.client.get(format!("{}/p/acme-shop/kb/sitemap.xml", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(xml.contains("<urlset") && xml.contains(&format!("/p/acme-shop/kb/en/{}", en["slug"].as_str().unwrap())));
+    assert!(xml.contains(&cat_url), "{xml}");
     let r = app.client.get(format!("{}/p/acme-shop/kb/en/no-such-article", app.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }

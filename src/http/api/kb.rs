@@ -25,18 +25,18 @@ fn admin(a: &Actor) -> ApiResult<()> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArticleBody {
-    title: Option<String>,
-    body: Option<String>,
-    language: Option<String>,
-    status: Option<String>,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub language: Option<String>,
+    pub status: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    category_id: Option<Option<i64>>,
-    tags: Option<Vec<String>>,
-    slug: Option<String>,
-    translation_of: Option<i64>,
+    pub category_id: Option<Option<i64>>,
+    pub tags: Option<Vec<String>>,
+    pub slug: Option<String>,
+    pub translation_of: Option<i64>,
 }
 
-fn input(b: ArticleBody, creating: bool) -> Result<ArticleInput, Invalid> {
+pub fn input(b: ArticleBody, creating: bool) -> Result<ArticleInput, Invalid> {
     let title = match (b.title, creating) {
         (Some(t), _) => Some(required_text("title", &t, 300)?),
         (None, true) => return Err(Invalid::new("title", "is required")),
@@ -66,7 +66,7 @@ fn input(b: ArticleBody, creating: bool) -> Result<ArticleInput, Invalid> {
     Ok(ArticleInput { title, body, language, status, category_id: b.category_id, tags, slug, translation_of: b.translation_of })
 }
 
-async fn reindex(s: &AppState, ws: i64, a: Option<&Article>, id: i64) {
+pub async fn reindex(s: &AppState, ws: i64, a: Option<&Article>, id: i64) {
     // This node's index now, the others' through the bus.
     let slug = s.store.workspace(ws).await.map(|w| w.slug).unwrap_or_default();
     let r = match a.filter(|a| a.status == "published") {

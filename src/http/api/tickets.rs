@@ -114,7 +114,8 @@ pub async fn list(State(s): State<AppState>, actor: Actor, ApiQuery(p): ApiQuery
     let sort = match p.sort.as_deref() {
         None | Some("created") => TicketSort::Created,
         Some("activity") => TicketSort::Activity,
-        Some(_) => return Err(Invalid::new("sort", "use 'created' or 'activity'").into()),
+        Some("waiting") => TicketSort::Waiting,
+        Some(_) => return Err(Invalid::new("sort", "use 'created', 'activity' or 'waiting'").into()),
     };
     let limit = p.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -154,6 +155,8 @@ pub struct UpdateTicket {
     #[serde(default, deserialize_with = "nullable")]
     team_id: Option<Option<i64>>,
     labels: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    snoozed_until: Option<Option<String>>,
 }
 
 pub async fn update(State(s): State<AppState>, actor: Actor, Path(id): Path<String>, ApiJson(b): ApiJson<UpdateTicket>) -> ApiResult<Json<Value>> {
@@ -165,9 +168,10 @@ pub async fn update(State(s): State<AppState>, actor: Actor, Path(id): Path<Stri
         assignee_id: b.assignee_id,
         team_id: b.team_id,
         labels: b.labels.map(|l| normalize_labels(&l)).transpose()?,
+        snoozed_until: b.snoozed_until.map(|v| v.map(|t| crate::domain::time::parse("snoozed_until", &t)).transpose()).transpose()?,
     };
     if patch.is_empty() {
-        return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "nothing to change: send at least one of subject, status, priority, assignee_id, team_id, labels"));
+        return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "nothing to change: send at least one of subject, status, priority, assignee_id, team_id, labels, snoozed_until"));
     }
     let t = s.store.update_ticket(&actor, id, patch).await.map_err(not_found("ticket"))?;
     s.bus.publish(Event::new(actor.workspace_id, Kind::TicketUpdated { ticket_id: t.id }).with_ticket(&t)).await;

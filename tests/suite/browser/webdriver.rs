@@ -146,6 +146,26 @@ impl Driver {
         }
     }
 
+    /// Types with real key events into whatever has focus; `\u{E007}` is
+    /// Enter, `\u{E009}` Control (held until the end of this call).
+    pub async fn keys(&self, text: &str) {
+        let mut actions = vec![];
+        let mut held = vec![];
+        for c in text.chars() {
+            actions.push(json!({ "type": "keyDown", "value": c.to_string() }));
+            if c == '\u{E009}' || c == '\u{E008}' {
+                held.push(c);
+            } else {
+                actions.push(json!({ "type": "keyUp", "value": c.to_string() }));
+            }
+        }
+        for c in held {
+            actions.push(json!({ "type": "keyUp", "value": c.to_string() }));
+        }
+        self.cmd(reqwest::Method::POST, "/actions", Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }))).await;
+        self.cmd(reqwest::Method::DELETE, "/actions", None).await;
+    }
+
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
         let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;

@@ -1,0 +1,264 @@
+//! Signing in and out, invitations, the agent's own settings and their
+//! mention notifications.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::{back, cookie, limited, page, say, texts, Addr, Agent, Posted, COOKIE};
+use crate::app::AppState;
+use crate::store::console::SESSION_IDLE_MS;
+
+/// Before sign-in there is no session to hold a CSRF token, so the form
+/// and a cookie carry the same random value (double submit).
+const PRE: &str = "sd_pre";
+
+fn pre_cookie(value: &str) -> String {
+    format!("{PRE}={value}; Path=/; Max-Age=3600; HttpOnly; Secure; SameSite=Strict")
+}
+
+fn session_cookie(secret: &str) -> String {
+    format!("{COOKIE}={secret}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax", SESSION_IDLE_MS / 1000)
+}
+
+fn pre_ok(headers: &HeaderMap, field: &str) -> bool {
+    cookie(headers, PRE).is_some_and(|c| !c.is_empty() && crate::auth::constant_time_eq(c.as_bytes(), field.as_bytes()))
+}
+
+/// A page before sign-in, in the browser's language, with a fresh
+/// double-submit token.
+fn public_page(headers: &HeaderMap, name: &str, status: StatusCode, ctx: minijinja::Value) -> Response {
+    let lang = super::super::pages::lang_of(None, headers);
+    let token = crate::auth::new_secret();
+    let mut r = super::super::pages::render(name, minijinja::context! { lang, dir => crate::i18n::dir(lang), t => texts(lang), csrf => token, ..ctx });
+    *r.status_mut() = status;
+    if let Ok(v) = pre_cookie(&token).parse() {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+#[derive(Deserialize, Default)]
+pub struct Next {
+    next: Option<String>,
+}
+
+/// Only our own console pages are places to go back to after sign-in.
+fn safe_next(n: Option<&str>) -> String {
+    match n {
+        Some(n) if n.starts_with("/app") && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/app".to_string(),
+    }
+}
+
+pub async fn login_page(headers: HeaderMap, Query(q): Query<Next>) -> Response {
+    public_page(&headers, "console_login.html", StatusCode::OK, minijinja::context! { next => safe_next(q.next.as_deref()) })
+}
+
+#[derive(Deserialize)]
+pub struct Login {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// Checks e-mail and password. An unknown address costs the same argon2
+/// work as a wrong password, so timing does not tell which accounts exist.
+async fn check_login(s: &AppState, email: &str, password: &str) -> crate::store::Result<Option<(i64, i64)>> {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let email = email.trim().to_lowercase();
+    let users = if email.is_empty() || email.len() > 320 { vec![] } else { s.store.users_by_email(&email).await? };
+    let mut candidates = vec![];
+    for (u, _) in users.into_iter().filter(|(u, _)| u.active) {
+        if let Some((id, hash)) = s.store.password_hash(u.workspace_id, &u.email).await? {
+            candidates.push((u.workspace_id, id, hash));
+        }
+    }
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        if candidates.is_empty() {
+            let dummy = DUMMY.get_or_init(|| crate::auth::hash_password("not a real password at all"));
+            crate::auth::verify_password(&password, dummy);
+            return None;
+        }
+        candidates.into_iter().find(|(_, _, h)| crate::auth::verify_password(&password, h)).map(|(ws, id, _)| (ws, id))
+    })
+    .await
+    .map_err(|e| crate::store::StoreError::Config(e.to_string()))
+}
+
+pub async fn login(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Form(f): Form<Login>) -> Response {
+    if let Some(r) = limited(&s, addr.0) {
+        return r;
+    }
+    let next = safe_next(f.next.as_deref());
+    if !pre_ok(&headers, &f.csrf) {
+        let err = texts(super::super::pages::lang_of(None, &headers)).get_attr("err-expired").map(|v| v.to_string()).unwrap_or_default();
+        return public_page(&headers, "console_login.html", StatusCode::FORBIDDEN, minijinja::context! { next, error => err, email => f.email });
+    }
+    match check_login(&s, &f.email, &f.password).await {
+        Ok(Some((ws, user_id))) => match s.store.create_session(ws, user_id).await {
+            Ok(secret) => ([(header::SET_COOKIE, session_cookie(&secret))], Redirect::to(&next)).into_response(),
+            Err(e) => crate::error::AppError::from(e).into_response(),
+        },
+        Ok(None) => {
+            let err = texts(super::super::pages::lang_of(None, &headers)).get_attr("err-login").map(|v| v.to_string()).unwrap_or_default();
+            public_page(&headers, "console_login.html", StatusCode::UNAUTHORIZED, minijinja::context! { next, error => err, email => f.email })
+        }
+        Err(e) => crate::error::AppError::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Nothing {}
+
+pub async fn logout(State(s): State<AppState>, Posted(session, _): Posted<Nothing>) -> Response {
+    let _ = s.store.delete_session(session.id).await;
+    let gone = format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
+    ([(header::SET_COOKIE, gone)], Redirect::to("/login")).into_response()
+}
+
+pub async fn invite_page(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Path(secret): Path<String>) -> Response {
+    if let Some(r) = limited(&s, addr.0) {
+        return r;
+    }
+    match s.store.invite(&secret).await {
+        Ok(Some((_, inv, workspace))) => {
+            let intro = crate::i18n::text(super::super::pages::lang_of(None, &headers), "console-invite-intro", &[("workspace", &workspace), ("email", &inv.email)]);
+            public_page(&headers, "console_invite.html", StatusCode::OK, minijinja::context! { email => inv.email, workspace, intro })
+        }
+        Ok(None) => public_page(&headers, "console_invite.html", StatusCode::GONE, minijinja::context! { gone => true }),
+        Err(e) => crate::error::AppError::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Accept {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password2: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+pub async fn accept_invite(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Path(secret): Path<String>, Form(f): Form<Accept>) -> Response {
+    if let Some(r) = limited(&s, addr.0) {
+        return r;
+    }
+    let lang = super::super::pages::lang_of(None, &headers);
+    let t = texts(lang);
+    let msg = |k: &str| t.get_attr(k).map(|v| v.to_string()).unwrap_or_default();
+    let Ok(Some((_, inv, workspace))) = s.store.invite(&secret).await else {
+        return public_page(&headers, "console_invite.html", StatusCode::GONE, minijinja::context! { gone => true });
+    };
+    let intro = crate::i18n::text(lang, "console-invite-intro", &[("workspace", &workspace), ("email", &inv.email)]);
+    let again = |error: String| public_page(&headers, "console_invite.html", StatusCode::UNPROCESSABLE_ENTITY, minijinja::context! { email => inv.email, workspace, intro, error, name => f.name });
+    if !pre_ok(&headers, &f.csrf) {
+        return again(msg("err-expired"));
+    }
+    let name = f.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return again(msg("err-name"));
+    }
+    if crate::auth::check_password_policy(&f.password).is_err() {
+        return again(msg("err-password-short"));
+    }
+    if f.password != f.password2 {
+        return again(msg("err-password-match"));
+    }
+    let password = f.password.clone();
+    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await.unwrap_or_default();
+    match s.store.accept_invite(&secret, name, &hash).await {
+        Ok(user) => match s.store.create_session(user.workspace_id, user.id).await {
+            Ok(secret) => ([(header::SET_COOKIE, session_cookie(&secret))], Redirect::to("/app")).into_response(),
+            Err(e) => crate::error::AppError::from(e).into_response(),
+        },
+        Err(e) => again(say(e)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct Notice {
+    ok: Option<String>,
+    err: Option<String>,
+}
+
+pub async fn settings_page(Agent(session): Agent, Query(n): Query<Notice>) -> Response {
+    let langs: Vec<(&str, String)> = crate::i18n::LANGS.iter().map(|l| (*l, crate::i18n::text(l, "console-lang-name", &[]))).collect();
+    page(&session, "console_settings.html", "settings", minijinja::context! { langs, current => session.lang, ok => n.ok, err => n.err })
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password2: String,
+}
+
+pub async fn change_password(State(s): State<AppState>, Posted(session, f): Posted<PasswordForm>) -> Response {
+    let t = texts(crate::i18n::pick(Some(&session.lang)));
+    let msg = |k: &str| t.get_attr(k).map(|v| v.to_string()).unwrap_or_default();
+    let hash = s.store.user_password_hash(session.actor.workspace_id, session.actor.user_id).await.ok().flatten().unwrap_or_default();
+    let current = f.current.clone();
+    let ok = tokio::task::spawn_blocking(move || crate::auth::verify_password(&current, &hash)).await.unwrap_or(false);
+    if !ok {
+        return back("/app/settings", "err", &msg("err-current-password"));
+    }
+    if crate::auth::check_password_policy(&f.password).is_err() {
+        return back("/app/settings", "err", &msg("err-password-short"));
+    }
+    if f.password != f.password2 {
+        return back("/app/settings", "err", &msg("err-password-match"));
+    }
+    let password = f.password.clone();
+    let new_hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await.unwrap_or_default();
+    match s.store.change_password(&session, &new_hash).await {
+        Ok(()) => back("/app/settings", "ok", &msg("password-changed")),
+        Err(e) => back("/app/settings", "err", &say(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LangForm {
+    lang: String,
+}
+
+pub async fn change_language(State(s): State<AppState>, Posted(session, f): Posted<LangForm>) -> Response {
+    if !crate::i18n::LANGS.contains(&f.lang.as_str()) {
+        return back("/app/settings", "err", "unknown language");
+    }
+    match s.store.set_user_lang(session.actor.workspace_id, session.actor.user_id, &f.lang).await {
+        Ok(()) => Redirect::to("/app/settings").into_response(),
+        Err(e) => back("/app/settings", "err", &say(e)),
+    }
+}
+
+pub async fn notifications(State(s): State<AppState>, Agent(session): Agent) -> Response {
+    let items = match s.store.notifications(&session.actor, 100).await {
+        Ok(v) => v,
+        Err(e) => return crate::error::AppError::from(e).into_response(),
+    };
+    let items: Vec<_> = items
+        .into_iter()
+        .map(|n| minijinja::context! { number => n.ticket_number, subject => n.subject, author => n.author, body => n.body.chars().take(300).collect::<String>(), when => super::when(n.created_at), unread => n.read_at.is_none() })
+        .collect();
+    page(&session, "console_notifications.html", "notifications", minijinja::context! { items })
+}
+
+pub async fn read_notifications(State(s): State<AppState>, Posted(session, _): Posted<Nothing>) -> Response {
+    let _ = s.store.read_notifications(&session.actor, None).await;
+    Redirect::to("/app/notifications").into_response()
+}

@@ -1,0 +1,208 @@
+//! The inbox: views (mine, unassigned, all open, pending, resolved), per
+//! team and channel, filters, two orders, counts and cursor paging.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{page, Agent};
+use crate::app::AppState;
+use crate::domain::{Channel, Priority, Status};
+use crate::error::AppError;
+use crate::store::console::{Session, COUNT_CAP};
+use crate::store::{AssigneeFilter, Cursor, TicketFilter, TicketSort};
+
+pub const VIEWS: [&str; 5] = ["mine", "unassigned", "open", "pending", "resolved"];
+
+#[derive(Deserialize, Default, Clone)]
+pub struct InboxQuery {
+    #[serde(default)]
+    view: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    priority: Option<String>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    assignee: Option<String>,
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+fn some(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl InboxQuery {
+    fn view(&self) -> &'static str {
+        some(&self.view).and_then(|v| VIEWS.iter().find(|x| **x == v).copied()).unwrap_or("open")
+    }
+
+    /// The filter this query asks for; unknown values are ignored rather
+    /// than failing a page an agent typed by hand.
+    fn filter(&self, s: &Session) -> TicketFilter {
+        let view = self.view();
+        let q = some(&self.q).map(|q| q.chars().take(200).collect::<String>());
+        let (statuses, mut assignee) = match view {
+            "mine" => (vec![Status::Open], Some(AssigneeFilter::User(s.actor.user_id))),
+            "unassigned" => (vec![Status::Open], Some(AssigneeFilter::Nobody)),
+            "pending" => (vec![Status::Pending], None),
+            "resolved" => (vec![Status::Resolved], None),
+            _ => (vec![Status::Open], None),
+        };
+        match some(&self.assignee) {
+            Some("none") => assignee = Some(AssigneeFilter::Nobody),
+            Some(id) => {
+                if let Ok(id) = id.parse() {
+                    assignee = Some(AssigneeFilter::User(id))
+                }
+            }
+            None => {}
+        }
+        TicketFilter {
+            // A search looks through every status.
+            statuses: if q.is_some() { vec![] } else { statuses },
+            assignee,
+            team_id: some(&self.team).and_then(|t| t.parse().ok()),
+            priority: some(&self.priority).and_then(|p| Priority::parse("priority", p).ok()),
+            channel: some(&self.channel).and_then(|c| Channel::parse("channel", c).ok()),
+            label: some(&self.label).map(str::to_lowercase),
+            contact_id: None,
+            q,
+            sort: match some(&self.sort) {
+                Some("waiting") => TicketSort::Waiting,
+                Some("created") => TicketSort::Created,
+                _ => TicketSort::Activity,
+            },
+            cursor: some(&self.cursor).and_then(Cursor::decode),
+            limit: 50,
+        }
+    }
+
+    /// This query as a URL with some parameters replaced.
+    fn url(&self, base: &str, changes: &[(&str, Option<&str>)]) -> String {
+        let mut pairs: Vec<(&str, String)> = vec![];
+        let fields = [("view", &self.view), ("team", &self.team), ("channel", &self.channel), ("priority", &self.priority), ("label", &self.label), ("assignee", &self.assignee), ("sort", &self.sort), ("q", &self.q)];
+        for (k, v) in fields {
+            match changes.iter().find(|(c, _)| *c == k) {
+                Some((_, Some(new))) => pairs.push((k, new.to_string())),
+                Some((_, None)) => {}
+                None => {
+                    if let Some(v) = some(v) {
+                        pairs.push((k, v.to_string()))
+                    }
+                }
+            }
+        }
+        if let Some((_, Some(c))) = changes.iter().find(|(k, _)| *k == "cursor") {
+            pairs.push(("cursor", c.to_string()));
+        }
+        if pairs.is_empty() {
+            return base.to_string();
+        }
+        format!("{base}?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+    }
+}
+
+/// How long ago, as a number and a unit the template translates.
+fn age(now: i64, ms: i64) -> (i64, &'static str) {
+    let m = (now - ms).max(0) / 60_000;
+    match m {
+        0 => (0, "now"),
+        1..=59 => (m, "m"),
+        60..=1439 => (m / 60, "h"),
+        _ => (m / 1440, "d"),
+    }
+}
+
+fn shown(n: i64) -> String {
+    if n >= COUNT_CAP {
+        format!("{}+", COUNT_CAP - 1)
+    } else {
+        n.to_string()
+    }
+}
+
+/// Everything the list part of the inbox shows.
+async fn list_ctx(s: &AppState, session: &Session, q: &InboxQuery) -> Result<minijinja::Value, AppError> {
+    let ws = session.actor.workspace_id;
+    let filter = q.filter(session);
+    let (page, counts, users, teams) = tokio::try_join!(s.store.list_tickets(&session.actor, &filter), s.store.view_counts(&session.actor), s.store.list_users(ws), s.store.list_teams(ws))?;
+    let names: HashMap<i64, String> = users.iter().map(|u| (u.id, u.name.clone())).collect();
+    let team_names: HashMap<i64, String> = teams.iter().map(|t| (t.id, t.name.clone())).collect();
+    let now = crate::store::now_ms();
+    let rows: Vec<_> = page
+        .items
+        .iter()
+        .map(|t| {
+            minijinja::context! {
+                number => t.number,
+                subject => t.subject,
+                contact => if t.contact.name.is_empty() { t.contact.email.clone().unwrap_or_default() } else { t.contact.name.clone() },
+                channel => t.channel.as_str(),
+                status => t.status.as_str(),
+                priority => t.priority.as_str(),
+                assignee => t.assignee_id.and_then(|a| names.get(&a).cloned()),
+                team => t.team_id.and_then(|a| team_names.get(&a).cloned()),
+                labels => t.labels,
+                age => age(now, t.last_message_at),
+                waiting => t.waiting_since.map(|w| age(now, w)),
+                snoozed => t.snoozed_until.map(super::when),
+            }
+        })
+        .collect();
+    let view = q.view();
+    let counts: Vec<_> = VIEWS.iter().zip(counts).map(|(v, n)| minijinja::context! { key => v, count => shown(n), url => q.url("/app", &[("view", Some(v)), ("q", None)]), current => *v == view }).collect();
+    Ok(minijinja::context! {
+        rows,
+        counts,
+        view,
+        next => page.next_cursor.as_deref().map(|c| q.url("/app", &[("cursor", Some(c))])),
+        first => filter.cursor.is_some().then(|| q.url("/app", &[])),
+        list_url => q.url("/app/list", &[]),
+        searching => filter.q.is_some(),
+    })
+}
+
+pub async fn page_handler(s: AppState, session: Session, q: InboxQuery) -> Result<Response, AppError> {
+    let ws = session.actor.workspace_id;
+    let (list, users, teams, labels, unread) =
+        tokio::try_join!(async { list_ctx(&s, &session, &q).await }, async { Ok(s.store.list_users(ws).await?) }, async { Ok(s.store.list_teams(ws).await?) }, async { Ok(s.store.labels(ws).await?) }, async {
+            Ok::<_, AppError>(s.store.unread_notifications(&session.actor).await?)
+        })?;
+    let users: Vec<_> = users.into_iter().filter(|u| u.active).map(|u| minijinja::context! { id => u.id, name => u.name }).collect();
+    let teams: Vec<_> = teams.into_iter().map(|t| minijinja::context! { id => t.id, name => t.name, url => q.url("/app", &[("team", Some(&t.id.to_string()))]) }).collect();
+    let channels: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+    let ctx = minijinja::context! {
+        list,
+        users,
+        teams,
+        labels,
+        channels,
+        unread,
+        priorities => Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        f => minijinja::context! { view => q.view(), team => q.team, channel => q.channel, priority => q.priority, label => q.label, assignee => q.assignee, sort => some(&q.sort).unwrap_or("activity"), q => q.q },
+    };
+    Ok(page(&session, "console_inbox.html", "inbox", ctx))
+}
+
+pub async fn show(State(s): State<AppState>, Agent(session): Agent, Query(q): Query<InboxQuery>) -> Response {
+    page_handler(s, session, q).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Just the list and counts, for the live refresh.
+pub async fn list_fragment(State(s): State<AppState>, Agent(session): Agent, Query(q): Query<InboxQuery>) -> Response {
+    match list_ctx(&s, &session, &q).await {
+        Ok(list) => super::super::pages::render("console_inbox_list.html", minijinja::context! { list, ..super::frame(&session, "inbox") }),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,202 @@
+//! The agent console: server-rendered pages behind a session cookie, every
+//! form post checked against the session's CSRF token, with a small script
+//! (static/console.js) for the live parts and the keyboard.
+
+mod admin;
+mod auth;
+mod inbox;
+mod kb;
+mod ticket;
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::store::console::Session;
+
+pub const COOKIE: &str = "sd_session";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/invite/{secret}", get(auth::invite_page).post(auth::accept_invite))
+        .route("/app", get(inbox::show))
+        .route("/app/list", get(inbox::list_fragment))
+        .route("/app/t/{number}", get(ticket::show).post(ticket::update))
+        .route("/app/t/{number}/conversation", get(ticket::conversation_fragment))
+        .route("/app/t/{number}/messages", post(ticket::post_message))
+        .route("/app/notifications", get(auth::notifications))
+        .route("/app/notifications/read", post(auth::read_notifications))
+        .route("/app/settings", get(auth::settings_page))
+        .route("/app/settings/password", post(auth::change_password))
+        .route("/app/settings/language", post(auth::change_language))
+        .route("/app/admin", get(|| async { Redirect::to("/app/admin/agents") }))
+        .route("/app/admin/agents", get(admin::agents).post(admin::invite))
+        .route("/app/admin/agents/{id}", post(admin::update_agent))
+        .route("/app/admin/teams", get(admin::teams).post(admin::create_team))
+        .route("/app/admin/teams/{id}/members", post(admin::team_members))
+        .route("/app/admin/canned", get(admin::canned).post(admin::save_canned))
+        .route("/app/admin/canned/{id}/delete", post(admin::delete_canned))
+        .route("/app/admin/labels", get(admin::labels).post(admin::create_label))
+        .route("/app/admin/labels/{id}/delete", post(admin::delete_label))
+        .route("/app/admin/hours", get(admin::hours).post(admin::save_hours))
+        .route("/app/admin/widget", get(admin::widget).post(admin::save_widget))
+        .route("/app/admin/kb", get(kb::list))
+        .route("/app/admin/kb/categories", post(kb::create_category))
+        .route("/app/admin/kb/{id}", get(kb::edit).post(kb::save))
+        .route("/app/admin/kb/{id}/delete", post(kb::delete))
+        .route("/static/console.js", get(|| async { asset("application/javascript; charset=utf-8", include_str!("../../../static/console.js")) }))
+        .route("/static/console.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../../../static/console.css")) }))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache"), (header::X_CONTENT_TYPE_OPTIONS, "nosniff")], body).into_response()
+}
+
+/// The signed-in agent. Without a session a page asks them to sign in.
+pub struct Agent(pub Session);
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| c.trim().strip_prefix(name).and_then(|r| r.strip_prefix('=')).map(str::to_string))
+}
+
+impl FromRequestParts<AppState> for Agent {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        if let Some(secret) = cookie(&parts.headers, COOKIE).filter(|c| !c.is_empty() && c.len() <= 128) {
+            match s.store.session(&secret).await {
+                Ok(Some(session)) => {
+                    tracing::Span::current().record("workspace_id", session.actor.workspace_id);
+                    return Ok(Agent(session));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(crate::error::AppError::from(e).into_response()),
+            }
+        }
+        if parts.method == Method::GET && !parts.uri.path().ends_with("/conversation") && parts.uri.path() != "/app/list" {
+            let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/app");
+            let to = format!("/login?next={}", urlencode(next));
+            return Err(Redirect::to(&to).into_response());
+        }
+        Err(crate::error::AppError::unauthorized("sign in again: the session has ended").into_response())
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A form post from the console: the session, checked against the form's
+/// `_csrf` field and the request's origin, and the form's fields.
+pub struct Posted<T>(pub Session, pub T);
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// A post must come from our own pages: the Origin a browser sends must be
+/// this host.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    origin.split_once("://").is_some_and(|(_, h)| h == host)
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Agent(session) = Agent::from_request_parts(&mut parts, s).await?;
+        let forbidden = |m: &str| crate::error::AppError::new(StatusCode::FORBIDDEN, "csrf_failed", m).into_response();
+        if !same_origin(&parts.headers) {
+            return Err(forbidden("the form was posted from another site"));
+        }
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), s).await.map_err(IntoResponse::into_response)?;
+        let field: CsrfField = serde_urlencoded::from_bytes(&bytes).map_err(|_| forbidden("the form is missing its CSRF token; reload the page"))?;
+        if !crate::auth::constant_time_eq(field.csrf.as_bytes(), session.csrf.as_bytes()) {
+            return Err(forbidden("the form's CSRF token does not match this session; reload the page"));
+        }
+        let form: T = serde_urlencoded::from_bytes(&bytes).map_err(|e| crate::error::AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string()).into_response())?;
+        Ok(Posted(session, form))
+    }
+}
+
+/// The texts of the console in a language (cached: formatting them all for
+/// every page would cost more than the page's queries).
+pub fn texts(lang: &str) -> minijinja::Value {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, minijinja::Value>>> = OnceLock::new();
+    let mut m = CACHE.get_or_init(Default::default).lock().expect("texts lock");
+    m.entry(lang.to_string()).or_insert_with(|| minijinja::Value::from_serialize(crate::i18n::group(lang, "console-"))).clone()
+}
+
+/// The frame every console page shares: who is signed in, their language
+/// and direction, the CSRF token for forms and the navigation.
+pub fn frame(s: &Session, section: &str) -> minijinja::Value {
+    let lang = crate::i18n::pick(Some(&s.lang));
+    minijinja::context! {
+        lang,
+        dir => crate::i18n::dir(lang),
+        t => texts(lang),
+        me => minijinja::context! { id => s.actor.user_id, name => s.name, email => s.email, admin => s.actor.is_admin() },
+        csrf => s.csrf,
+        section,
+    }
+}
+
+/// Renders a console page with its frame.
+pub fn page(s: &Session, name: &str, section: &str, ctx: minijinja::Value) -> Response {
+    super::pages::render_console(name, minijinja::context! { ..ctx, ..frame(s, section) })
+}
+
+/// After a form: back to a page, with a notice shown once (`?ok=` / `?err=`).
+pub fn back(to: &str, key: &str, text: &str) -> Response {
+    let sep = if to.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{to}{sep}{key}={}", urlencode(text))).into_response()
+}
+
+/// A message for the agent from a store error, never a stack of details.
+pub fn say(e: crate::store::StoreError) -> String {
+    match e {
+        crate::store::StoreError::NotFound => "not found".into(),
+        crate::store::StoreError::Conflict(m) => m,
+        crate::store::StoreError::Invalid(i) => i.to_string(),
+        e => {
+            tracing::error!(error = %e, "console action failed");
+            "something went wrong; try again".into()
+        }
+    }
+}
+
+/// Sign-in attempts count against the address's public rate.
+pub fn limited(s: &AppState, addr: SocketAddr) -> Option<Response> {
+    (!s.limits.logins.allow(addr.ip())).then(|| crate::error::AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many attempts; wait a minute").into_response())
+}
+
+pub type Addr = ConnectInfo<SocketAddr>;
+
+/// A time for people: `2026-11-28 10:04` in UTC.
+pub fn when(ms: i64) -> String {
+    let t = crate::domain::time::rfc3339(ms);
+    format!("{} {}", &t[..10], &t[11..16])
+}

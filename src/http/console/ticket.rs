@@ -1,0 +1,321 @@
+//! The ticket page: the conversation across channels, the reply and note
+//! box with canned answers and mentions, the ticket's controls and the
+//! customer sidebar.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{back, page, say, Agent, Posted};
+use crate::app::AppState;
+use crate::domain::ticket::{normalize_labels, BODY_MAX};
+use crate::domain::{required_text, Actor, AuthorType, MessageKind, Priority, Status};
+use crate::error::AppError;
+use crate::realtime::{Event, Kind};
+use crate::store::console::Session;
+use crate::store::{Author, NewMessage, Ticket, TicketFilter, TicketPatch, TicketSort, User};
+
+async fn open(s: &AppState, actor: &Actor, number: &str) -> Result<Ticket, Response> {
+    let n = number.trim_start_matches('#').parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(super::super::pages::not_found)?;
+    s.store.ticket_by_number(actor, n).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => super::super::pages::not_found(),
+        e => AppError::from(e).into_response(),
+    })
+}
+
+/// Fills a canned answer's placeholders for this ticket.
+pub fn expand(body: &str, t: &Ticket, agent: &str) -> String {
+    let first = t.contact.name.split_whitespace().next().unwrap_or("");
+    [
+        ("{{contact.name}}", t.contact.name.as_str()),
+        ("{{contact.first_name}}", first),
+        ("{{contact.email}}", t.contact.email.as_deref().unwrap_or("")),
+        ("{{ticket.number}}", &t.number.to_string()),
+        ("{{ticket.subject}}", &t.subject),
+        ("{{agent.name}}", agent),
+    ]
+    .iter()
+    .fold(body.to_string(), |acc, (k, v)| acc.replace(k, v))
+}
+
+/// The agents a note names with `@handle`: a handle is the e-mail's local
+/// part, the full name without spaces, or the first name, in any case.
+pub fn mentioned(body: &str, users: &[User]) -> Vec<i64> {
+    let mut out = vec![];
+    for (i, _) in body.match_indices('@') {
+        if i > 0 && body[..i].chars().last().is_some_and(|c| c.is_alphanumeric()) {
+            continue; // an e-mail address, not a mention
+        }
+        let handle: String = body[i + 1..].chars().take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')).collect::<String>().trim_end_matches('.').to_lowercase();
+        if handle.is_empty() {
+            continue;
+        }
+        let hit = users.iter().filter(|u| u.active).find(|u| {
+            let local = u.email.split('@').next().unwrap_or("").to_lowercase();
+            let full: String = u.name.split_whitespace().collect::<String>().to_lowercase();
+            let first = u.name.split_whitespace().next().unwrap_or("").to_lowercase();
+            handle == local || handle == full || handle == first || handle == u.email.to_lowercase()
+        });
+        if let Some(u) = hit {
+            if !out.contains(&u.id) {
+                out.push(u.id);
+            }
+        }
+    }
+    out
+}
+
+async fn conversation_ctx(s: &AppState, session: &Session, t: &Ticket, users: &[User]) -> Result<minijinja::Value, AppError> {
+    let ws = session.actor.workspace_id;
+    let messages = s.store.list_messages(&session.actor, t.id, 0, 500).await?;
+    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let (mut files, seen_up_to) = tokio::try_join!(s.store.attachments_of(&ids), s.store.visitor_read_up_to(t.id))?;
+    let names: HashMap<i64, &str> = users.iter().map(|u| (u.id, u.name.as_str())).collect();
+    let slug = s.store.workspace(ws).await?.slug;
+    let items: Vec<_> = messages
+        .iter()
+        .map(|m| {
+            let author = match m.author_type {
+                AuthorType::Agent => m.author_id.and_then(|a| names.get(&a).map(|n| n.to_string())).unwrap_or_default(),
+                AuthorType::Contact => if t.contact.name.is_empty() { t.contact.email.clone().unwrap_or_default() } else { t.contact.name.clone() },
+                AuthorType::System => String::new(),
+            };
+            let files: Vec<_> = files.remove(&m.id).unwrap_or_default().into_iter().map(|f| minijinja::context! { name => f.name, size => f.size, url => format!("/p/{slug}/files/{}/{}", f.id, f.secret) }).collect();
+            minijinja::context! {
+                id => m.id,
+                kind => m.kind.as_str(),
+                from => m.author_type.as_str(),
+                author,
+                body => m.body,
+                when => super::when(m.created_at),
+                files,
+                seen => t.channel == crate::domain::Channel::Chat && m.author_type == AuthorType::Agent && m.kind == MessageKind::Reply && m.id <= seen_up_to,
+            }
+        })
+        .collect();
+    Ok(minijinja::context! { messages => items, last_id => ids.last().copied().unwrap_or(0), truncated => messages.len() >= 500 })
+}
+
+pub async fn show(State(s): State<AppState>, Agent(session): Agent, Path(number): Path<String>) -> Response {
+    let t = match open(&s, &session.actor, &number).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    render(&s, &session, &t).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn render(s: &AppState, session: &Session, t: &Ticket) -> Result<Response, AppError> {
+    let ws = session.actor.workspace_id;
+    let earlier = TicketFilter { contact_id: Some(t.contact.id), sort: TicketSort::Created, limit: 20, ..Default::default() };
+    let (users, teams, labels, canned, contact, history, visitor) = tokio::try_join!(
+        s.store.list_users(ws),
+        s.store.list_teams(ws),
+        s.store.labels(ws),
+        s.store.canned_answers(ws),
+        s.store.contact_details(ws, t.contact.id),
+        s.store.list_tickets(&session.actor, &earlier),
+        s.store.visitor_state(ws, t.contact.id),
+    )?;
+    let conversation = conversation_ctx(s, session, t, &users).await?;
+    let _ = s.store.read_notifications(&session.actor, Some(t.id)).await;
+    let canned: Vec<_> = canned.into_iter().map(|c| serde_json::json!({ "shortcut": c.shortcut, "body": expand(&c.body, t, &session.name) })).collect();
+    let agents: Vec<_> = users.iter().filter(|u| u.active).map(|u| minijinja::context! { id => u.id, name => u.name, handle => u.email.split('@').next().unwrap_or("") }).collect();
+    let history: Vec<_> = history
+        .items
+        .iter()
+        .filter(|h| h.id != t.id)
+        .map(|h| minijinja::context! { number => h.number, subject => h.subject, status => h.status.as_str(), channel => h.channel.as_str(), when => super::when(h.created_at) })
+        .collect();
+    let attributes: Vec<(String, String)> = contact.attributes.as_object().map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect()).unwrap_or_default();
+    let context: Vec<(String, String)> = visitor
+        .as_ref()
+        .and_then(|v| v.get("context"))
+        .and_then(|c| c.as_object())
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect())
+        .unwrap_or_default();
+    let ctx = minijinja::context! {
+        ticket => minijinja::context! {
+            id => t.id, number => t.number, subject => t.subject, status => t.status.as_str(), priority => t.priority.as_str(), channel => t.channel.as_str(),
+            assignee_id => t.assignee_id, team_id => t.team_id, labels => t.labels.join(", "), label_list => t.labels,
+            snoozed => t.snoozed_until.map(super::when), created => super::when(t.created_at),
+        },
+        conversation,
+        contact => minijinja::context! { id => contact.id, name => contact.name, email => contact.email, identities => contact.identities, attributes },
+        visitor => visitor.as_ref().map(|v| minijinja::context! {
+            online => v["online"].as_bool().unwrap_or(false), url => v["page"]["url"].as_str(), title => v["page"]["title"].as_str(),
+            user_agent => v["user_agent"].as_str(), lang => v["lang"].as_str(), seen => v["last_seen_at"].as_str(), context,
+        }),
+        history,
+        agents,
+        teams => teams.iter().map(|t| minijinja::context! { id => t.id, name => t.name }).collect::<Vec<_>>(),
+        labels,
+        canned => serde_json::to_string(&canned).unwrap_or_default(),
+        statuses => Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        priorities => Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+    };
+    Ok(page(session, "console_ticket.html", "ticket", ctx))
+}
+
+/// Just the conversation, for the live refresh.
+pub async fn conversation_fragment(State(s): State<AppState>, Agent(session): Agent, Path(number): Path<String>) -> Response {
+    let t = match open(&s, &session.actor, &number).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let users = match s.store.list_users(session.actor.workspace_id).await {
+        Ok(u) => u,
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    match conversation_ctx(&s, &session, &t, &users).await {
+        Ok(conversation) => super::super::pages::render("console_conversation.html", minijinja::context! { conversation, ..super::frame(&session, "ticket") }),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MessageForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    kind: String,
+}
+
+pub async fn post_message(State(s): State<AppState>, Path(number): Path<String>, Posted(session, f): Posted<MessageForm>) -> Response {
+    let t = match open(&s, &session.actor, &number).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let url = format!("/app/t/{}", t.number);
+    let kind = if f.kind == "note" { MessageKind::Note } else { MessageKind::Reply };
+    let body = match required_text("body", f.body.trim_end(), BODY_MAX) {
+        Ok(b) => b,
+        Err(e) => return back(&url, "err", &e.to_string()),
+    };
+    let ws = session.actor.workspace_id;
+    let new = NewMessage { kind, author: Author::Agent(session.actor.user_id), body, html: None, external_id: None };
+    let (m, _) = match s.store.add_message(ws, Some(&session.actor), t.id, new).await {
+        Ok(r) => r,
+        Err(e) => return back(&url, "err", &say(e)),
+    };
+    metrics::counter!("storedesk_messages_created_total", "kind" => m.kind.as_str()).increment(1);
+    s.bus.publish(Event::new(ws, Kind::MessageCreated { ticket_id: t.id, message_id: m.id }).with_message(&m)).await;
+    if kind == MessageKind::Note {
+        if let Ok(users) = s.store.list_users(ws).await {
+            let named = mentioned(&m.body, &users);
+            match s.store.notify_mentions(&session.actor, &t, m.id, &named).await {
+                Ok(told) => {
+                    for user_id in told {
+                        s.bus.publish(Event::new(ws, Kind::Mention { user_id, ticket_id: t.id, number: t.number })).await;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "mentions not recorded"),
+            }
+        }
+    }
+    Redirect::to(&format!("{url}#m{}", m.id)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct UpdateForm {
+    status: Option<String>,
+    priority: Option<String>,
+    /// "me", "none" or an agent's id.
+    assignee: Option<String>,
+    /// "none" or a team's id.
+    team: Option<String>,
+    /// Comma-separated.
+    labels: Option<String>,
+    /// "1h", "4h", "1d", "3d", "7d", "at" (with `snooze_at` and the
+    /// browser's `tz_offset` in minutes) or "clear".
+    snooze: Option<String>,
+    snooze_at: Option<String>,
+    tz_offset: Option<i64>,
+}
+
+fn snooze_until(f: &UpdateForm, now: i64) -> Result<Option<Option<i64>>, String> {
+    const H: i64 = 3600 * 1000;
+    Ok(match f.snooze.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("clear") => Some(None),
+        Some("1h") => Some(Some(now + H)),
+        Some("4h") => Some(Some(now + 4 * H)),
+        Some("1d") => Some(Some(now + 24 * H)),
+        Some("3d") => Some(Some(now + 72 * H)),
+        Some("7d") => Some(Some(now + 168 * H)),
+        Some("at") => {
+            let raw = f.snooze_at.as_deref().unwrap_or("");
+            let local = chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M").map_err(|_| "snooze: pick a date and time".to_string())?;
+            // getTimezoneOffset() is UTC minus local, in minutes.
+            let offset = f.tz_offset.unwrap_or(0).clamp(-14 * 60, 14 * 60);
+            Some(Some(local.and_utc().timestamp_millis() + offset * 60_000))
+        }
+        Some(_) => return Err("snooze: choose one of the offered times".into()),
+    })
+}
+
+fn patch_of(f: &UpdateForm, session: &Session) -> Result<TicketPatch, String> {
+    let id = |raw: &str| raw.parse::<i64>().map_err(|_| format!("'{raw}' is not an id"));
+    Ok(TicketPatch {
+        subject: None,
+        status: f.status.as_deref().filter(|v| !v.is_empty()).map(|v| Status::parse("status", v)).transpose().map_err(|e| e.to_string())?,
+        priority: f.priority.as_deref().filter(|v| !v.is_empty()).map(|v| Priority::parse("priority", v)).transpose().map_err(|e| e.to_string())?,
+        assignee_id: match f.assignee.as_deref() {
+            None | Some("") => None,
+            Some("me") => Some(Some(session.actor.user_id)),
+            Some("none") => Some(None),
+            Some(v) => Some(Some(id(v)?)),
+        },
+        team_id: match f.team.as_deref() {
+            None | Some("") => None,
+            Some("none") => Some(None),
+            Some(v) => Some(Some(id(v)?)),
+        },
+        labels: f.labels.as_deref().map(|l| normalize_labels(&l.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect::<Vec<_>>())).transpose().map_err(|e| e.to_string())?,
+        snoozed_until: snooze_until(f, crate::store::now_ms())?,
+    })
+}
+
+pub async fn update(State(s): State<AppState>, Path(number): Path<String>, Posted(session, f): Posted<UpdateForm>) -> Response {
+    let t = match open(&s, &session.actor, &number).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let url = format!("/app/t/{}", t.number);
+    let patch = match patch_of(&f, &session) {
+        Ok(p) if !p.is_empty() => p,
+        Ok(_) => return Redirect::to(&url).into_response(),
+        Err(e) => return back(&url, "err", &e),
+    };
+    match s.store.update_ticket(&session.actor, t.id, patch).await {
+        Ok(after) => {
+            s.bus.publish(Event::new(session.actor.workspace_id, Kind::TicketUpdated { ticket_id: after.id }).with_ticket(&after)).await;
+            // Handing a ticket to someone else may take it out of reach.
+            if session.actor.can_see(after.access()) {
+                Redirect::to(&url).into_response()
+            } else {
+                Redirect::to("/app").into_response()
+            }
+        }
+        Err(e) => back(&url, "err", &say(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: i64, name: &str, email: &str) -> User {
+        User { id, workspace_id: 1, email: email.into(), name: name.into(), role: crate::domain::Role::Agent, ticket_scope: "all".into(), active: true, created_at: 0 }
+    }
+
+    #[test]
+    fn mentions_by_handle_name_or_first_name() {
+        let users = [user(1, "Olena Kovalenko", "olena.k@shop.test"), user(2, "Bob Stone", "bob@shop.test")];
+        assert_eq!(mentioned("@olena.k please look", &users), vec![1]);
+        assert_eq!(mentioned("cc @Bob and @OlenaKovalenko.", &users), vec![2, 1]);
+        assert_eq!(mentioned("write to bob@shop.test", &users), Vec::<i64>::new());
+        assert_eq!(mentioned("@nobody @", &users), Vec::<i64>::new());
+    }
+}

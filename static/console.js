@@ -1,0 +1,316 @@
+// The console's live parts: keyboard, canned answers, live updates over
+// the agent stream, typing and read marks. Every page works without it.
+(function () {
+  'use strict';
+  var body = document.body;
+  var $ = function (sel, root) { return (root || document).querySelector(sel); };
+  var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
+  var ticketEl = $('.ticket[data-ticket]');
+  var ticketId = ticketEl ? Number(ticketEl.dataset.ticket) : 0;
+  var contactId = ticketEl ? Number(ticketEl.dataset.contact) : 0;
+  var live = $('#live');
+
+  function say(text, href) {
+    if (!live) return;
+    live.textContent = '';
+    if (href) {
+      var a = document.createElement('a');
+      a.href = href;
+      a.textContent = text;
+      live.appendChild(a);
+    } else {
+      live.textContent = text;
+    }
+    live.classList.add('shown');
+    clearTimeout(say.t);
+    say.t = setTimeout(function () { live.classList.remove('shown'); }, 6000);
+  }
+
+  // Selects that act at once; the button stays for use without script.
+  $$('select[data-autosubmit]').forEach(function (s) {
+    s.addEventListener('change', function () { s.form.requestSubmit ? s.form.requestSubmit() : s.form.submit(); });
+  });
+  $$('form.snooze').forEach(function (f) {
+    f.elements.tz_offset.value = String(new Date().getTimezoneOffset());
+    var at = f.elements.snooze_at;
+    var pick = f.elements.snooze;
+    function sync() { at.hidden = pick.value !== 'at'; at.required = pick.value === 'at'; }
+    pick.addEventListener('change', sync);
+    sync();
+  });
+  $$('input.copy, textarea.copy').forEach(function (el) {
+    el.addEventListener('focus', function () { el.select(); });
+  });
+
+  // ---- inbox selection and keyboard ----
+  var selected = -1;
+  function rows() { return $$('#inbox-list a.open'); }
+  function select(i, focus) {
+    var r = rows();
+    if (!r.length) return;
+    selected = Math.max(0, Math.min(r.length - 1, i));
+    r.forEach(function (a, k) { a.parentNode.classList.toggle('selected', k === selected); a.setAttribute('aria-selected', k === selected ? 'true' : 'false'); });
+    if (focus !== false) r[selected].focus();
+    r[selected].scrollIntoView({ block: 'nearest' });
+  }
+
+  var composer = $('#composer');
+  var textarea = composer ? composer.elements.body : null;
+  function setKind(kind) {
+    if (!composer) return;
+    var radio = composer.querySelector('input[name=kind][value=' + kind + ']');
+    radio.checked = true;
+    composer.classList.toggle('is-note', kind === 'note');
+    textarea.placeholder = kind === 'note' ? textarea.dataset.noteHint : textarea.dataset.replyHint;
+    $('#canned-help').textContent = textarea.placeholder;
+  }
+  if (composer) {
+    $$('input[name=kind]', composer).forEach(function (r) { r.addEventListener('change', function () { setKind(r.value); }); });
+  }
+
+  function typingTarget(e) {
+    var t = e.target;
+    return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+  }
+
+  document.addEventListener('keydown', function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (typingTarget(e)) {
+      if (e.key === 'Escape') e.target.blur();
+      return;
+    }
+    var help = $('#help');
+    switch (e.key) {
+      case 'j': select(selected + 1); break;
+      case 'k': select(selected - 1); break;
+      case 'Enter':
+        if (selected >= 0 && rows()[selected]) { rows()[selected].click(); } else { return; }
+        break;
+      case 'r': if (!composer) return; setKind('reply'); textarea.focus(); break;
+      case 'n': if (!composer) return; setKind('note'); textarea.focus(); break;
+      case 'a': var a = $('#ctl-assignee'); if (!a) return; a.focus(); break;
+      case 's': var s = $('#ctl-status'); if (!s) return; s.focus(); break;
+      case '/': var q = $('#search'); if (!q) return; q.focus(); q.select(); break;
+      case '?': if (help && help.showModal) { help.open ? help.close() : help.showModal(); } break;
+      default: return;
+    }
+    e.preventDefault();
+  });
+
+  // ---- canned answers: "/shortcut" in the reply box ----
+  var canned = [];
+  var cannedData = $('#canned-data');
+  if (cannedData) { try { canned = JSON.parse(cannedData.dataset.items || '[]'); } catch (err) { canned = []; } }
+  var menu = $('#canned-menu');
+  var menuItems = [];
+  var menuAt = 0;
+
+  function slashWord() {
+    var v = textarea.value, end = textarea.selectionStart;
+    var start = end;
+    while (start > 0 && !/\s/.test(v.charAt(start - 1))) start--;
+    var word = v.slice(start, end);
+    return word.charAt(0) === '/' ? { start: start, end: end, word: word.slice(1).toLowerCase() } : null;
+  }
+  function closeMenu() { if (menu) { menu.hidden = true; menuItems = []; textarea.removeAttribute('aria-activedescendant'); } }
+  function insert(item) {
+    var w = slashWord();
+    if (!w) return closeMenu();
+    var v = textarea.value;
+    textarea.value = v.slice(0, w.start) + item.body + v.slice(w.end);
+    var pos = w.start + item.body.length;
+    textarea.setSelectionRange(pos, pos);
+    closeMenu();
+    textarea.focus();
+  }
+  function paint() {
+    menu.innerHTML = '';
+    menuItems.forEach(function (it, i) {
+      var li = document.createElement('li');
+      li.id = 'canned-' + i;
+      li.setAttribute('role', 'option');
+      li.setAttribute('aria-selected', i === menuAt ? 'true' : 'false');
+      var b = document.createElement('strong');
+      b.textContent = '/' + it.shortcut;
+      var p = document.createElement('span');
+      p.textContent = ' ' + it.body.slice(0, 90);
+      li.appendChild(b);
+      li.appendChild(p);
+      li.addEventListener('mousedown', function (ev) { ev.preventDefault(); insert(it); });
+      menu.appendChild(li);
+    });
+    if (!menuItems.length) {
+      var none = document.createElement('li');
+      none.textContent = cannedData.dataset.empty;
+      menu.appendChild(none);
+    } else {
+      textarea.setAttribute('aria-activedescendant', 'canned-' + menuAt);
+    }
+    menu.hidden = false;
+  }
+  if (textarea && menu) {
+    textarea.setAttribute('aria-controls', 'canned-menu');
+    textarea.addEventListener('input', function () {
+      var w = slashWord();
+      if (!w) return closeMenu();
+      menuItems = canned.filter(function (c) { return c.shortcut.indexOf(w.word) === 0; }).slice(0, 8);
+      menuAt = 0;
+      paint();
+    });
+    textarea.addEventListener('keydown', function (e) {
+      if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') { e.preventDefault(); composer.requestSubmit(); return; }
+      if (menu.hidden || !menuItems.length) { if (e.key === 'Escape') closeMenu(); return; }
+      if (e.key === 'ArrowDown') { menuAt = (menuAt + 1) % menuItems.length; paint(); e.preventDefault(); }
+      else if (e.key === 'ArrowUp') { menuAt = (menuAt + menuItems.length - 1) % menuItems.length; paint(); e.preventDefault(); }
+      else if (e.key === 'Enter' || e.key === 'Tab') { insert(menuItems[menuAt]); e.preventDefault(); }
+      else if (e.key === 'Escape') { closeMenu(); e.preventDefault(); }
+    });
+    textarea.addEventListener('blur', function () { setTimeout(closeMenu, 150); });
+    // A reply is posted once, however often the button is pressed.
+    composer.addEventListener('submit', function () { $('#send').disabled = true; });
+  }
+
+  // ---- live updates ----
+  var socket = null;
+  var backoff = 1000;
+
+  function send(frame) {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
+  }
+
+  function refresh(wrapSel, targetSel, done) {
+    var wrap = $(wrapSel);
+    if (!wrap) return;
+    var url = wrap.dataset.refresh || (wrap.querySelector('[data-refresh]') || {}).dataset.refresh;
+    fetch(url, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } }).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.text();
+    }).then(function (html) {
+      var old = $(targetSel);
+      var tmp = document.createElement('div');
+      tmp.innerHTML = html;
+      var fresh = tmp.querySelector(targetSel);
+      if (old && fresh) old.replaceWith(fresh);
+      if (done) done();
+    }).catch(function () { /* the next event or a reload will catch up */ });
+  }
+
+  var listTimer = null;
+  function refreshList() {
+    clearTimeout(listTimer);
+    listTimer = setTimeout(function () {
+      var keep = selected >= 0 && rows()[selected] ? rows()[selected].dataset.number : null;
+      var hadFocus = document.activeElement && document.activeElement.classList.contains('open');
+      refresh('.list', '#inbox-list', function () {
+        if (keep) {
+          var i = rows().findIndex(function (a) { return a.dataset.number === keep; });
+          if (i >= 0) select(i, hadFocus);
+        }
+      });
+    }, 250);
+  }
+
+  var lastRead = 0;
+  function markRead() {
+    var conv = $('#conversation');
+    if (!conv || !ticketId) return;
+    var up = Number(conv.dataset.last || 0);
+    if (up > lastRead && document.visibilityState === 'visible') {
+      lastRead = up;
+      send({ type: 'read', ticket_id: ticketId, up_to: up });
+    }
+  }
+  document.addEventListener('visibilitychange', markRead);
+
+  var convTimer = null;
+  function refreshConversation() {
+    clearTimeout(convTimer);
+    convTimer = setTimeout(function () {
+      var conv = $('#conversation');
+      var atBottom = conv && (window.innerHeight + window.scrollY >= document.body.scrollHeight - 80);
+      refresh('#conversation-wrap', '#conversation', function () {
+        markRead();
+        if (atBottom) window.scrollTo(0, document.body.scrollHeight);
+      });
+    }, 100);
+  }
+
+  var typingTimer = null;
+  function showTyping(on) {
+    var el = $('#typing');
+    if (!el) return;
+    el.textContent = on ? body.dataset.typing : '';
+    clearTimeout(typingTimer);
+    if (on) typingTimer = setTimeout(function () { el.textContent = ''; }, 8000);
+  }
+
+  function onFrame(f) {
+    switch (f.type) {
+      case 'ticket_created':
+      case 'ticket_updated':
+      case 'message':
+        if ($('#inbox-list')) refreshList();
+        var tid = f.ticket_id || (f.ticket && f.ticket.id);
+        if (ticketId && tid === ticketId) {
+          refreshConversation();
+          if (f.type === 'ticket_updated') say(body.dataset.updated);
+          if (f.type === 'message' && f.message && f.message.author_type === 'contact') showTyping(false);
+        }
+        break;
+      case 'typing':
+        if (ticketId && f.ticket_id === ticketId && f.from === 'visitor') showTyping(f.on);
+        break;
+      case 'visitor':
+        if (contactId && f.contact_id === contactId) {
+          var st = $('#visitor-status');
+          if (st) { st.textContent = f.online ? body.dataset.online : body.dataset.offline; st.className = 'presence ' + (f.online ? 'on' : 'off'); }
+        }
+        break;
+      case 'visitor_read':
+        if (ticketId && f.ticket_id === ticketId) {
+          $$('#conversation li.from-agent.reply').forEach(function (li) {
+            if (Number(li.dataset.id) <= f.up_to) { var s = li.querySelector('.seen'); if (s) s.hidden = false; }
+          });
+        }
+        break;
+      case 'mention':
+        var badge = $('#mentions-badge');
+        if (badge) { badge.textContent = String(Number(badge.textContent || 0) + 1); badge.hidden = false; }
+        say(body.dataset.mentioned + ' #' + f.number, '/app/t/' + f.number);
+        break;
+    }
+  }
+
+  function connect() {
+    var proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    socket = new WebSocket(proto + '//' + location.host + '/api/v1/stream');
+    socket.onopen = function () { backoff = 1000; lastRead = 0; markRead(); };
+    socket.onmessage = function (ev) { try { onFrame(JSON.parse(ev.data)); } catch (err) { /* not ours */ } };
+    socket.onclose = function () {
+      socket = null;
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 30000);
+    };
+  }
+  if (body.dataset.section && body.dataset.me) connect();
+
+  // Typing: tell the customer while the agent writes a reply.
+  if (textarea && ticketId) {
+    var typingOn = false, idle = null, lastSent = 0;
+    textarea.addEventListener('input', function () {
+      if (composer.elements.kind.value !== 'reply') return;
+      var now = Date.now();
+      if (!typingOn || now - lastSent > 3000) { send({ type: 'typing', ticket_id: ticketId, on: true }); typingOn = true; lastSent = now; }
+      clearTimeout(idle);
+      idle = setTimeout(function () { send({ type: 'typing', ticket_id: ticketId, on: false }); typingOn = false; }, 4000);
+    });
+  }
+
+  if (location.hash && location.hash.indexOf('#m') === 0) {
+    var m = $(location.hash);
+    if (m) m.scrollIntoView({ block: 'center' });
+  } else if (ticketId) {
+    var c = $('#conversation');
+    if (c && c.lastElementChild) c.lastElementChild.scrollIntoView({ block: 'end' });
+  }
+})();
