@@ -24,13 +24,12 @@ pub async fn run(db: &DbArgs, tickets: usize, requests: usize) -> anyhow::Result
     state.limits = std::sync::Arc::new(crate::http::limit::Limits::unlimited());
     // A fresh database means the ticket search index is being built; page
     // figures taken while it eats a core would measure the indexer.
-    let mut last = u64::MAX;
-    loop {
-        tokio::time::sleep(Duration::from_secs(2)).await;
+    // It commits every 2 s while building, so 6 s without a change is done.
+    let (mut last, mut still) = (u64::MAX, 0);
+    while still < 2 {
+        tokio::time::sleep(Duration::from_secs(3)).await;
         let now = state.tickets.doc_count();
-        if now == last {
-            break;
-        }
+        still = if now == last { still + 1 } else { 0 };
         last = now;
     }
     eprintln!("ticket search index ready: {last} documents after {:.0} s", started.elapsed().as_secs_f64());
@@ -57,7 +56,8 @@ pub async fn run(db: &DbArgs, tickets: usize, requests: usize) -> anyhow::Result
         }
     }
 
-    let kinds: Vec<(&str, Box<dyn Fn() -> String>)> = vec![
+    type PathOf = Box<dyn Fn() -> String>;
+    let kinds: Vec<(&str, PathOf)> = vec![
         ("inbox: all open", Box::new(|| "/app?view=open".to_string())),
         ("inbox: mine", Box::new(|| "/app?view=mine".to_string())),
         ("inbox: unassigned", Box::new(|| "/app?view=unassigned".to_string())),

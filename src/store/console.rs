@@ -75,6 +75,45 @@ pub struct ContactDetails {
     pub identities: Vec<(String, String)>,
 }
 
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: i64,
+    user_id: i64,
+    workspace_id: i64,
+    role: String,
+    ticket_scope: String,
+    name: String,
+    email: String,
+    lang: String,
+    csrf: String,
+    last_seen_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct InviteRow {
+    id: i64,
+    email: String,
+    role: String,
+    teams_only: i64,
+    created_at: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct InviteLookup {
+    #[sqlx(flatten)]
+    invite: InviteRow,
+    workspace_id: i64,
+    workspace_name: String,
+}
+
+impl From<InviteRow> for Invite {
+    fn from(r: InviteRow) -> Invite {
+        Invite { id: r.id, email: r.email, role: r.role, teams_only: r.teams_only != 0, created_at: r.created_at, expires_at: r.expires_at, used_at: r.used_at }
+    }
+}
+
 /// A hash of a secret handed to a browser; only the hash is stored.
 fn hashed(secret: &str) -> String {
     crate::auth::token_hash(secret)
@@ -105,8 +144,8 @@ impl Store {
     /// The live session a cookie names, with its user (who must be active).
     pub async fn session(&self, secret: &str) -> Result<Option<Session>> {
         let now = now_ms();
-        let row: Option<(i64, i64, i64, String, String, String, String, String, String, i64)> = sqlx::query_as(
-            "SELECT s.id, u.id, u.workspace_id, u.role, u.ticket_scope, u.name, u.email, u.lang, s.csrf, s.last_seen_at \
+        let row: Option<SessionRow> = sqlx::query_as(
+            "SELECT s.id, u.id AS user_id, u.workspace_id, u.role, u.ticket_scope, u.name, u.email, u.lang, s.csrf, s.last_seen_at \
              FROM agent_sessions s JOIN users u ON u.id = s.user_id AND u.workspace_id = s.workspace_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1",
         )
@@ -114,7 +153,7 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.read)
         .await?;
-        let Some((id, user_id, workspace_id, role, scope, name, email, lang, csrf, seen)) = row else { return Ok(None) };
+        let Some(SessionRow { id, user_id, workspace_id, role, ticket_scope: scope, name, email, lang, csrf, last_seen_at: seen }) = row else { return Ok(None) };
         // Sliding expiry, written at most once an hour rather than on
         // every page.
         if now - seen > 3600 * 1000 {
@@ -216,22 +255,21 @@ impl Store {
     }
 
     pub async fn list_invites(&self, workspace_id: i64) -> Result<Vec<Invite>> {
-        let rows: Vec<(i64, String, String, i64, i64, i64, Option<i64>)> =
-            sqlx::query_as("SELECT id, email, role, teams_only, created_at, expires_at, used_at FROM invites WHERE workspace_id = $1 ORDER BY id DESC LIMIT 100").bind(workspace_id).fetch_all(&self.read).await?;
-        Ok(rows.into_iter().map(|(id, email, role, teams_only, created_at, expires_at, used_at)| Invite { id, email, role, teams_only: teams_only != 0, created_at, expires_at, used_at }).collect())
+        let rows: Vec<InviteRow> = sqlx::query_as("SELECT id, email, role, teams_only, created_at, expires_at, used_at FROM invites WHERE workspace_id = $1 ORDER BY id DESC LIMIT 100").bind(workspace_id).fetch_all(&self.read).await?;
+        Ok(rows.into_iter().map(Invite::from).collect())
     }
 
     /// An unused, unexpired invitation: (invite, workspace name).
     pub async fn invite(&self, secret: &str) -> Result<Option<(i64, Invite, String)>> {
-        let row: Option<(i64, i64, String, String, i64, i64, i64, Option<i64>, String)> = sqlx::query_as(
-            "SELECT i.workspace_id, i.id, i.email, i.role, i.teams_only, i.created_at, i.expires_at, i.used_at, w.name FROM invites i JOIN workspaces w ON w.id = i.workspace_id \
-             WHERE i.token_hash = $1 AND i.used_at IS NULL AND i.expires_at > $2",
+        let row: Option<InviteLookup> = sqlx::query_as(
+            "SELECT i.id, i.email, i.role, i.teams_only, i.created_at, i.expires_at, i.used_at, i.workspace_id, w.name AS workspace_name \
+             FROM invites i JOIN workspaces w ON w.id = i.workspace_id WHERE i.token_hash = $1 AND i.used_at IS NULL AND i.expires_at > $2",
         )
         .bind(hashed(secret))
         .bind(now_ms())
         .fetch_optional(&self.read)
         .await?;
-        Ok(row.map(|(ws, id, email, role, teams_only, created_at, expires_at, used_at, wname)| (ws, Invite { id, email, role, teams_only: teams_only != 0, created_at, expires_at, used_at }, wname)))
+        Ok(row.map(|r| (r.workspace_id, r.invite.into(), r.workspace_name)))
     }
 
     /// Turns an invitation into a user, once.

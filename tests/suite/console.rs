@@ -190,6 +190,10 @@ async fn sign_in_cookie_and_csrf(db: Db) {
     let (s, loc) = c.post("/logout", &[]).await;
     assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/login"));
     assert_eq!(c.get("/app").await.0, StatusCode::SEE_OTHER);
+    let (s, loc) = c.post(&path, &[("status", "open")]).await;
+    assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/login"), "a form posted after sign-out leads to sign-in");
+    let (_, t1) = app.get(&format!("/api/v1/tickets/{}", t["id"])).await;
+    assert_eq!(t1["status"], "resolved", "and changes nothing");
 
     // Guessing passwords is slowed down per address.
     let mut limited = false;

@@ -19,18 +19,14 @@ pub struct Notice {
 }
 
 /// Admin pages are for admins; an agent who follows a link gets a plain
-/// "not allowed" page rather than a broken one.
-fn admin_only(s: &Session) -> Result<(), Response> {
-    if s.actor.is_admin() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden("only an admin of the workspace may do this").into_response())
-    }
+/// "not allowed" answer rather than a broken page.
+pub(super) fn admin_only(s: &Session) -> Option<Response> {
+    (!s.actor.is_admin()).then(|| AppError::forbidden("only an admin of the workspace may do this").into_response())
 }
 
 macro_rules! admin {
     ($s:expr) => {
-        if let Err(r) = admin_only(&$s) {
+        if let Some(r) = admin_only(&$s) {
             return r;
         }
     };

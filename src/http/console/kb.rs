@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::admin::admin_only;
 use super::{back, page, say, Agent, Posted};
 use crate::app::AppState;
 use crate::error::AppError;
@@ -14,10 +15,6 @@ use crate::http::api::kb::{input, reindex, ArticleBody};
 pub struct Notice {
     ok: Option<String>,
     err: Option<String>,
-}
-
-fn admin_only(s: &crate::store::console::Session) -> Option<Response> {
-    (!s.actor.is_admin()).then(|| AppError::forbidden("only an admin of the workspace may do this").into_response())
 }
 
 pub async fn list(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> Response {

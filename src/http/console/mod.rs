@@ -89,6 +89,12 @@ impl FromRequestParts<AppState> for Agent {
             let to = format!("/login?next={}", urlencode(next));
             return Err(Redirect::to(&to).into_response());
         }
+        // A form posted after the session ended goes to sign-in (its text
+        // is lost, but the agent is not left looking at an error).
+        let wants_json = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("json"));
+        if parts.method == Method::POST && !wants_json {
+            return Err(Redirect::to("/login").into_response());
+        }
         Err(crate::error::AppError::unauthorized("sign in again: the session has ended").into_response())
     }
 }

@@ -145,7 +145,7 @@ async fn agent_console_in_a_real_browser(db: Db) {
     choose(&b, "#ctl-status", "resolved").await;
     wait(&b, "the resolved status", "var c = document.getElementById('status-chip'); return c && c.classList.contains('st-resolved');", vec![]).await;
     let (_, list) = app.get("/api/v1/tickets?channel=chat&status=resolved").await;
-    assert_eq!(list["items"][0]["assignee_id"].as_i64().is_some(), true, "{list}");
+    assert!(list["items"][0]["assignee_id"].as_i64().is_some(), "{list}");
 
     // The inbox with a mix of tickets, then the same in Persian.
     b.goto(&format!("{}/app?view=open", app.base)).await;
