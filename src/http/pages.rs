@@ -22,6 +22,7 @@ fn env() -> &'static Environment<'static> {
         }
         console!(
             "console_base.html",
+            "console_public.html",
             "console_login.html",
             "console_invite.html",
             "console_inbox.html",

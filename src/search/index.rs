@@ -235,7 +235,7 @@ fn reported_score(score: f32, same_lang: bool) -> f32 {
     }
 }
 
-fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
+pub(super) fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
     let q = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
     if boost == 1.0 {
         Box::new(q)

@@ -18,11 +18,12 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument, Term};
 
 use super::analysis::{self, MIXED_TOKENIZER};
+use super::index::term_query;
 
 /// A word in the subject says more about a ticket than the same word
 /// somewhere in its conversation; the contact's name or address nearly as much.
@@ -356,15 +357,6 @@ impl TicketIndex {
         }
         let mut seen = HashSet::new();
         Ok(by_position.into_iter().map(|(_, forms)| forms).filter(|forms| seen.insert(forms.clone())).take(MAX_TERMS).collect())
-    }
-}
-
-fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
-    let q = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
-    if boost == 1.0 {
-        Box::new(q)
-    } else {
-        Box::new(BoostQuery::new(Box::new(q), boost))
     }
 }
 

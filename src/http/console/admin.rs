@@ -6,17 +6,11 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{back, page, say, Agent, Posted};
+use super::{back, page, say, Agent, Nothing, Notice, Posted};
 use crate::app::AppState;
 use crate::domain::{required_text, Email, Role};
 use crate::error::AppError;
 use crate::store::console::Session;
-
-#[derive(Deserialize, Default)]
-pub struct Notice {
-    ok: Option<String>,
-    err: Option<String>,
-}
 
 /// Admin pages are for admins; an agent who follows a link gets a plain
 /// "not allowed" answer rather than a broken page.
@@ -219,9 +213,6 @@ pub async fn save_canned(State(s): State<AppState>, Posted(session, f): Posted<C
         Err(e) => back(to, "err", &say(e)),
     }
 }
-
-#[derive(Deserialize)]
-pub struct Nothing {}
 
 pub async fn delete_canned(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, _): Posted<Nothing>) -> Response {
     admin!(session);

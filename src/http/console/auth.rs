@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::{back, cookie, limited, page, say, texts, Addr, Agent, Posted, COOKIE};
+use super::{back, cookie, limited, page, say, texts, Addr, Agent, Nothing, Notice, Posted, COOKIE};
 use crate::app::AppState;
 use crate::store::console::SESSION_IDLE_MS;
 
@@ -116,9 +116,6 @@ pub async fn login(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Fo
     }
 }
 
-#[derive(Deserialize)]
-pub struct Nothing {}
-
 pub async fn logout(State(s): State<AppState>, Posted(session, _): Posted<Nothing>) -> Response {
     let _ = s.store.delete_session(session.id).await;
     let gone = format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
@@ -185,12 +182,6 @@ pub async fn accept_invite(State(s): State<AppState>, addr: Addr, headers: Heade
         },
         Err(e) => again(say(e)),
     }
-}
-
-#[derive(Deserialize, Default)]
-pub struct Notice {
-    ok: Option<String>,
-    err: Option<String>,
 }
 
 pub async fn settings_page(Agent(session): Agent, Query(n): Query<Notice>) -> Response {

@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::domain::{Channel, Priority, Status};
 use crate::error::AppError;
 use crate::store::console::{Session, COUNT_CAP};
-use crate::store::{AssigneeFilter, Cursor, TicketFilter, TicketSort};
+use crate::store::{AssigneeFilter, Cursor, Team, TicketFilter, TicketSort, User};
 
 pub const VIEWS: [&str; 5] = ["mine", "unassigned", "open", "pending", "resolved"];
 
@@ -133,10 +133,9 @@ fn shown(n: i64) -> String {
 }
 
 /// Everything the list part of the inbox shows.
-async fn list_ctx(s: &AppState, session: &Session, q: &InboxQuery) -> Result<minijinja::Value, AppError> {
-    let ws = session.actor.workspace_id;
+async fn list_ctx(s: &AppState, session: &Session, q: &InboxQuery, users: &[User], teams: &[Team]) -> Result<minijinja::Value, AppError> {
     let filter = q.filter(session);
-    let (page, counts, users, teams) = tokio::try_join!(s.store.list_tickets(&session.actor, &filter), s.store.view_counts(&session.actor), s.store.list_users(ws), s.store.list_teams(ws))?;
+    let (page, counts) = tokio::try_join!(s.store.list_tickets(&session.actor, &filter), s.store.view_counts(&session.actor))?;
     let names: HashMap<i64, String> = users.iter().map(|u| (u.id, u.name.clone())).collect();
     let team_names: HashMap<i64, String> = teams.iter().map(|t| (t.id, t.name.clone())).collect();
     let now = crate::store::now_ms();
@@ -175,10 +174,8 @@ async fn list_ctx(s: &AppState, session: &Session, q: &InboxQuery) -> Result<min
 
 pub async fn page_handler(s: AppState, session: Session, q: InboxQuery) -> Result<Response, AppError> {
     let ws = session.actor.workspace_id;
-    let (list, users, teams, labels, unread) =
-        tokio::try_join!(async { list_ctx(&s, &session, &q).await }, async { Ok(s.store.list_users(ws).await?) }, async { Ok(s.store.list_teams(ws).await?) }, async { Ok(s.store.labels(ws).await?) }, async {
-            Ok::<_, AppError>(s.store.unread_notifications(&session.actor).await?)
-        })?;
+    let (users, teams, labels, unread) = tokio::try_join!(s.store.list_users(ws), s.store.list_teams(ws), s.store.labels(ws), s.store.unread_notifications(&session.actor))?;
+    let list = list_ctx(&s, &session, &q, &users, &teams).await?;
     let users: Vec<_> = users.into_iter().filter(|u| u.active).map(|u| minijinja::context! { id => u.id, name => u.name }).collect();
     let teams: Vec<_> = teams.into_iter().map(|t| minijinja::context! { id => t.id, name => t.name, url => q.url("/app", &[("team", Some(&t.id.to_string()))]) }).collect();
     let channels: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
@@ -201,7 +198,12 @@ pub async fn show(State(s): State<AppState>, Agent(session): Agent, Query(q): Qu
 
 /// Just the list and counts, for the live refresh.
 pub async fn list_fragment(State(s): State<AppState>, Agent(session): Agent, Query(q): Query<InboxQuery>) -> Response {
-    match list_ctx(&s, &session, &q).await {
+    let ws = session.actor.workspace_id;
+    let list = async {
+        let (users, teams) = tokio::try_join!(s.store.list_users(ws), s.store.list_teams(ws))?;
+        list_ctx(&s, &session, &q, &users, &teams).await
+    };
+    match list.await {
         Ok(list) => super::super::pages::render("console_inbox_list.html", minijinja::context! { list, ..super::frame(&session, "inbox") }),
         Err(e) => e.into_response(),
     }

@@ -6,16 +6,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::admin::admin_only;
-use super::{back, page, say, Agent, Posted};
+use super::{back, page, say, Agent, Nothing, Notice, Posted};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::http::api::kb::{input, reindex, ArticleBody};
-
-#[derive(Deserialize, Default)]
-pub struct Notice {
-    ok: Option<String>,
-    err: Option<String>,
-}
 
 pub async fn list(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> Response {
     if let Some(r) = admin_only(&session) {
@@ -120,9 +114,6 @@ pub async fn save(State(s): State<AppState>, Path(id): Path<String>, Posted(sess
         Err(e) => back(&here, "err", &say(e)),
     }
 }
-
-#[derive(Deserialize)]
-pub struct Nothing {}
 
 pub async fn delete(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, _): Posted<Nothing>) -> Response {
     if let Some(r) = admin_only(&session) {

@@ -175,6 +175,17 @@ pub fn page(s: &Session, name: &str, section: &str, ctx: minijinja::Value) -> Re
     super::pages::render_console(name, minijinja::context! { ..ctx, ..frame(s, section) })
 }
 
+/// A notice shown once after a form (`?ok=` / `?err=`).
+#[derive(Deserialize, Default)]
+pub struct Notice {
+    pub ok: Option<String>,
+    pub err: Option<String>,
+}
+
+/// A form with no fields but its CSRF token.
+#[derive(Deserialize)]
+pub struct Nothing {}
+
 /// After a form: back to a page, with a notice shown once (`?ok=` / `?err=`).
 pub fn back(to: &str, key: &str, text: &str) -> Response {
     let sep = if to.contains('?') { '&' } else { '?' };
