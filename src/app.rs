@@ -16,6 +16,10 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub bus: Bus,
+    /// The use cases: every write goes through these.
+    pub svc: crate::service::Services,
+    /// Stops this node's background tasks (`jobs`).
+    pub shutdown: crate::jobs::Shutdown,
     /// This node's knowledge-base search index.
     pub kb: crate::search::KbIndex,
     /// This node's ticket search index (agents' `q`), kept current by
@@ -37,14 +41,22 @@ impl AppState {
     /// (when given), so a restart continues it instead of reading every
     /// message again.
     pub async fn start_in(store: Store, database_url: &str, data_dir: Option<&Path>) -> anyhow::Result<Self> {
-        let bus = Bus::start(store.clone(), Some(database_url)).await?;
+        Self::start_with(store, database_url, data_dir, crate::jobs::Options::default()).await
+    }
+
+    /// As `start_in`, with the background tasks' settings.
+    pub async fn start_with(store: Store, database_url: &str, data_dir: Option<&Path>, options: crate::jobs::Options) -> anyhow::Result<Self> {
+        // First, so what the tasks below record from their start is kept.
+        let metrics = crate::telemetry::metrics_handle();
+        let shutdown = crate::jobs::Shutdown::default();
+        let bus = Bus::start(store.clone(), Some(database_url), shutdown.watch()).await?;
         let kb = crate::search::KbIndex::open(None)?;
         rebuild_kb(&store, &kb).await?;
         let _ = bus.hub.kb.set(kb.clone());
-        let tickets = ticket_index(&store, data_dir)?;
-        let _ = bus.hub.tickets.set(tickets.clone());
-        tokio::spawn(wake_snoozed(store.clone(), bus.clone()));
-        Ok(Self { store, bus, kb, tickets, limits: Arc::new(Limits::default()), metrics: crate::telemetry::metrics_handle(), started: Arc::new(std::time::Instant::now()) })
+        let tickets = ticket_index(&store, &bus, data_dir, &shutdown)?;
+        let svc = crate::service::Services::new(store.clone(), bus.clone());
+        crate::jobs::start(&svc, &shutdown, options);
+        Ok(Self { store, bus, svc, shutdown, kb, tickets, limits: Arc::new(Limits::default()), metrics, started: Arc::new(std::time::Instant::now()) })
     }
 }
 
@@ -52,7 +64,7 @@ impl AppState {
 /// app in one process, as tests make) already opened one; else a new one,
 /// attached to the store and filled by its own task. It is filled in the
 /// background: the server answers at once, searches see the index grow.
-fn ticket_index(store: &Store, data_dir: Option<&Path>) -> anyhow::Result<crate::search::TicketIndex> {
+fn ticket_index(store: &Store, bus: &Bus, data_dir: Option<&Path>, shutdown: &crate::jobs::Shutdown) -> anyhow::Result<crate::search::TicketIndex> {
     use crate::search::TicketIndex;
     if let Some(index) = store.ticket_index() {
         return Ok(index);
@@ -67,7 +79,7 @@ fn ticket_index(store: &Store, data_dir: Option<&Path>) -> anyhow::Result<crate:
         })?,
     };
     store.attach_ticket_index(&index);
-    crate::ticket_search::start(store.clone(), &index);
+    crate::ticket_search::start(store.clone(), bus.head.clone(), &index, shutdown.watch());
     Ok(index)
 }
 
@@ -85,22 +97,6 @@ async fn rebuild_kb(store: &Store, kb: &crate::search::KbIndex) -> anyhow::Resul
     }
     tracing::info!(articles = kb.doc_count(), ms = started.elapsed().as_millis() as u64, "knowledge base indexed");
     Ok(())
-}
-
-/// Reopens snoozed tickets when their time comes and tells the inboxes.
-async fn wake_snoozed(store: Store, bus: Bus) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(20));
-    loop {
-        tick.tick().await;
-        match store.wake_snoozed().await {
-            Ok(woken) => {
-                for (ws, id) in woken {
-                    bus.publish(crate::realtime::Event::new(ws, crate::realtime::Kind::TicketUpdated { ticket_id: id })).await;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "snoozed tickets not checked"),
-        }
-    }
 }
 
 /// Serves the app on `listener` until `shutdown` completes, then lets

@@ -119,7 +119,7 @@ pub async fn start_mail(state: &AppState, args: &crate::config::MailArgs) -> any
     if let Some(addr) = args.smtp_listen {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for SMTP on {addr}"))?;
         tracing::info!(smtp = %listener.local_addr()?, domain = %config.domain, "taking mail");
-        let handler = std::sync::Arc::new(crate::mail::inbound::Inbound { store: state.store.clone(), bus: state.bus.clone(), domain: config.domain.clone() });
+        let handler = std::sync::Arc::new(crate::mail::inbound::Inbound { svc: state.svc.clone(), domain: config.domain.clone() });
         let mut limits = crate::mail::smtp_server::Limits::default();
         if let (Some(cert), Some(key)) = (&args.smtp_tls_cert, &args.smtp_tls_key) {
             limits.tls = Some(crate::mail::smtp_server::tls_acceptor(cert, key)?);
@@ -131,7 +131,7 @@ pub async fn start_mail(state: &AppState, args: &crate::config::MailArgs) -> any
         None => tracing::info!("no --smtp-relay: outgoing mail waits in the outbox"),
     }
     // Workspaces whose mailbox lives elsewhere: polled (or watched with IDLE) over IMAP.
-    tokio::spawn(crate::mail::imap::run(crate::mail::inbound::Inbound { store: state.store.clone(), bus: state.bus.clone(), domain: config.domain.clone() }, std::time::Duration::from_secs(60)));
+    tokio::spawn(crate::mail::imap::run(crate::mail::inbound::Inbound { svc: state.svc.clone(), domain: config.domain.clone() }, std::time::Duration::from_secs(60)));
     tokio::spawn(crate::mail::outbound::run(state.store.clone(), config));
     Ok(())
 }

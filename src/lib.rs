@@ -2,6 +2,9 @@
 
 pub mod domain;
 pub mod store;
+pub mod events;
+pub mod jobs;
+pub mod service;
 pub mod app;
 pub mod auth;
 pub mod error;

@@ -1,172 +1,162 @@
-//! Keeps this node's ticket search index in step with the database.
+//! Keeps this node's ticket search index in step with the database: a
+//! consumer of the event log whose position is kept in the index's own
+//! commit payload, so the documents and the position that describes them
+//! are made durable together.
 //!
-//! One task per node reads messages in id order from the watermark kept in
-//! the index's own commit payload: a node with no index (or a new data dir)
-//! builds it from the first message, a restarted one continues where it
-//! stopped, and an index whose watermark this database does not know
-//! (another database, a restored backup) is rebuilt. Events on the bus, this
-//! node's and other nodes' through PostgreSQL, only wake the task: what it
-//! indexes always comes from the database, so a lost event delays a change
-//! at worst until the next periodic look, and never loses it.
+//! A node with no index (or a new data dir) first builds it from the
+//! messages and tickets tables, having noted the log's head before it
+//! started; then it applies the events after that head (a message that the
+//! build read as well is replaced, not doubled). A restarted node continues
+//! from its position; an index whose position this database does not know
+//! (another database, a restored backup) or that the log was pruned past is
+//! rebuilt. Commits happen at most five times a second while changes keep
+//! coming, so a burst costs one commit and a search lags by about that.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crate::realtime::{Event, Kind};
-use crate::search::{Gap, MessageDoc, TicketDoc, TicketIndex, Watermark, WeakTicketIndex};
-use crate::store::search::IndexMessage;
-use crate::store::{now_ms, Store, StoreError};
+use tokio::sync::watch;
 
+use crate::domain::event::{Event, EventType};
+use crate::events::{record_position, wait_past, LogHead};
+use crate::search::{MessageDoc, TicketDoc, TicketIndex, Watermark, WeakTicketIndex};
+use crate::store::search::IndexMessage;
+use crate::store::{Store, StoreError};
+
+pub const NAME: &str = "search";
 const PAGE: i64 = 2_000;
 /// Catch-ups (and so commits) happen at most this often while changes keep
 /// coming: searches lag by about this much, and a burst costs one commit.
 const COMMIT_INTERVAL: Duration = Duration::from_millis(200);
-/// While building from far behind, commit this often, so a restart keeps
-/// the work done and searches see it grow.
+/// While building, commit this often, so a restart keeps the work done and
+/// searches see the index grow.
 const BULK_COMMIT_INTERVAL: Duration = Duration::from_secs(2);
-/// Without any event, look anyway this often: events can be lost (a full
-/// NOTIFY queue, a LISTEN connection being re-established).
-const IDLE_CHECK: Duration = Duration::from_secs(30);
-/// Contacts change without an event (a visitor gives their name in the
-/// chat), so changed ones are looked for this often.
-const CONTACT_CHECK: Duration = Duration::from_secs(60);
-/// Nodes' clocks differ, and `updated_at` comes from the writing node's.
-const CLOCK_MARGIN_MS: i64 = 5 * 60_000;
-/// An id missing this long belonged to a transaction that rolled back.
-const GAP_TTL_MS: i64 = 10 * 60_000;
-/// A hole wider than this is a sequence that jumped (a PostgreSQL crash
-/// skips cached values), not commits in flight; it is not waited for.
-const MAX_GAP_RUN: i64 = 1_000;
-const MAX_GAPS: usize = 10_000;
 const TICKET_CHUNK: usize = 500;
 
-/// Called by the event dispatcher for every event on this node.
-pub fn note(index: &TicketIndex, ev: &Event) {
-    match ev.kind {
-        Kind::TicketCreated { ticket_id } | Kind::TicketUpdated { ticket_id } => index.note_ticket(ticket_id),
-        Kind::MessageCreated { .. } => index.note_change(),
-        _ => {}
-    }
-}
-
 /// Starts the task that fills `index` and keeps it current. It holds the
-/// index only weakly and ends once the app state that owns it is dropped.
-pub fn start(store: Store, index: &TicketIndex) {
-    tokio::spawn(run(store, index.downgrade()));
+/// index only weakly and ends once the app state that owns it is dropped
+/// or `stop` is set.
+pub fn start(store: Store, head: LogHead, index: &TicketIndex, stop: watch::Receiver<bool>) {
+    tokio::spawn(run(store, head, index.downgrade(), stop));
 }
 
-async fn run(store: Store, weak: WeakTicketIndex) {
+async fn run(store: Store, head: LogHead, weak: WeakTicketIndex, mut stop: watch::Receiver<bool>) {
+    let mut rx = head.subscribe();
     let mut mark: Option<Watermark> = None;
-    let mut next_contact_check = Instant::now();
     loop {
         let Some(index) = weak.upgrade() else { return };
         let started = Instant::now();
-        let check_contacts = started >= next_contact_check;
         let result = async {
             let m = match &mut mark {
                 Some(m) => m,
                 None => mark.insert(resume(&store, &index).await?),
             };
-            catch_up(&store, &index, m, check_contacts).await
+            if m.building_after.is_some() {
+                build(&store, &index, m).await?;
+            }
+            catch_up(&store, &index, m).await
         }
         .await;
-        match result {
-            Ok(()) if check_contacts => next_contact_check = Instant::now() + CONTACT_CHECK,
-            Ok(()) => {}
-            Err(e) => {
-                if e.downcast_ref::<StoreError>().is_some_and(|e| matches!(e, StoreError::Database(sqlx::Error::PoolClosed))) {
-                    return;
-                }
-                tracing::warn!(error = %e, "ticket search index: catching up failed; retrying");
-                // Start again from what was committed.
-                let _ = index.rollback();
-                mark = None;
-                drop(index);
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
+        if let Err(e) = result {
+            if e.downcast_ref::<StoreError>().is_some_and(|e| matches!(e, StoreError::Database(sqlx::Error::PoolClosed))) {
+                return;
             }
+            tracing::warn!(error = %e, "ticket search index: catching up failed; retrying");
+            // Start again from what was committed.
+            let _ = index.rollback();
+            mark = None;
+            drop(index);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
         }
         drop(index);
-        // Wait for a change, holding the index a second at a time so the
-        // task notices soon when the node's state is gone.
-        let deadline = Instant::now() + IDLE_CHECK.min(next_contact_check.saturating_duration_since(Instant::now()));
-        loop {
-            let Some(index) = weak.upgrade() else { return };
-            let slice = deadline.saturating_duration_since(Instant::now()).min(Duration::from_secs(1));
-            if tokio::time::timeout(slice, index.changed()).await.is_ok() || Instant::now() >= deadline {
-                break;
-            }
+        let position = mark.as_ref().map_or(0, |m| m.event_id);
+        record_position(NAME, position);
+        // Wait for the log to move, a second at a time so the task notices
+        // soon when the node's state is gone.
+        if !wait_past(&store, &head, &mut rx, position, &mut stop).await || weak.upgrade().is_none() {
+            return;
         }
         tokio::time::sleep(COMMIT_INTERVAL.saturating_sub(started.elapsed())).await;
     }
 }
 
-/// The watermark to continue from: the stored one when this database has
-/// the message it names, else none, after emptying the index.
+/// The position to continue from: the stored one when this database holds
+/// the event it names and nothing after it was pruned; else a new build.
 async fn resume(store: &Store, index: &TicketIndex) -> anyhow::Result<Watermark> {
     let stored = index.watermark()?;
+    let tail = store.event_tail().await?;
     let valid = match &stored {
-        Some(w) if w.message_id > 0 => store.message_created_at(w.message_id).await? == Some(w.message_created_at),
-        Some(_) => true,
-        None => index.doc_count() == 0,
+        Some(w) if w.event_id > 0 => store.event_created_at(w.event_id).await? == Some(w.event_created_at) && tail.is_none_or(|t| t <= w.event_id + 1),
+        // Built before any event was written: valid while the log still
+        // starts at its beginning.
+        Some(_) => tail.is_none_or(|t| t <= 1),
+        None => false,
     };
     if valid {
         let w = stored.unwrap_or_default();
         if index.on_disk() {
-            tracing::info!(documents = index.doc_count(), after_message = w.message_id, "ticket search index opened");
+            tracing::info!(documents = index.doc_count(), after_event = w.event_id, "ticket search index opened");
         }
         return Ok(w);
     }
-    tracing::warn!("the ticket search index was built from another database (or before a restore); rebuilding it");
-    let index = index.clone();
+    if index.doc_count() > 0 {
+        tracing::warn!("the ticket search index was built from another database (or before a restore, or the log moved past it); rebuilding it");
+    }
+    // The head first: whatever commits after it is applied from the log.
+    let event_id = store.event_head().await?;
+    let event_created_at = if event_id > 0 { store.event_created_at(event_id).await?.unwrap_or_default() } else { 0 };
+    let mark = Watermark { event_id, event_created_at, building_after: Some(0) };
+    let (index, m) = (index.clone(), mark.clone());
     tokio::task::spawn_blocking(move || {
         index.clear()?;
-        index.commit(&Watermark::default())
+        index.commit(&m)
     })
     .await??;
-    Ok(Watermark::default())
+    Ok(mark)
 }
 
-/// Reads everything after `mark` (and the gaps before it), refreshes the
-/// documents of the tickets it touched or that were noted, and commits.
-async fn catch_up(store: &Store, index: &TicketIndex, mark: &mut Watermark, check_contacts: bool) -> anyhow::Result<()> {
+/// Reads every message (and its ticket) into a new index.
+async fn build(store: &Store, index: &TicketIndex, mark: &mut Watermark) -> anyhow::Result<()> {
     let started = Instant::now();
-    let from = mark.message_id;
-    let now = now_ms();
-    let mut tickets: HashSet<i64> = index.take_noted_tickets();
-    let mut changed = !tickets.is_empty();
-
-    if !mark.gaps.is_empty() {
-        let ids: Vec<i64> = mark.gaps.iter().map(|g| g.id).collect();
-        let mut late = Vec::new();
-        for chunk in ids.chunks(TICKET_CHUNK) {
-            late.extend(store.messages_for_index_by_id(chunk).await?);
-        }
-        let found: HashSet<i64> = late.iter().map(|m| m.id).collect();
-        let before = mark.gaps.len();
-        mark.gaps.retain(|g| !found.contains(&g.id) && now - g.since < GAP_TTL_MS);
-        changed |= mark.gaps.len() != before;
-        add(index, late, true, &mut tickets).await?;
-    }
-
     let mut last_commit = Instant::now();
-    loop {
-        let page = store.messages_for_index(mark.message_id, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        let full = page.len() as i64 == PAGE;
-        for m in &page {
-            let hole = m.id - mark.message_id - 1;
-            if hole > 0 && hole <= MAX_GAP_RUN {
-                mark.gaps.extend((mark.message_id + 1..m.id).map(|id| Gap { id, since: now }));
-            }
-            mark.message_id = m.id;
-        }
-        mark.message_created_at = last.created_at;
-        if mark.gaps.len() > MAX_GAPS {
-            let excess = mark.gaps.len() - MAX_GAPS;
-            mark.gaps.drain(..excess);
-        }
+    let mut tickets = HashSet::new();
+    let mut count = 0;
+    while let Some(after) = mark.building_after {
+        let page = store.messages_for_index(after, PAGE).await?;
+        count += page.len();
+        mark.building_after = match page.last() {
+            Some(m) if page.len() as i64 == PAGE => Some(m.id),
+            _ => None,
+        };
         add(index, page, false, &mut tickets).await?;
+        if mark.building_after.is_none() || last_commit.elapsed() >= BULK_COMMIT_INTERVAL {
+            refresh(store, index, &mut tickets).await?;
+            commit(index, mark).await?;
+            last_commit = Instant::now();
+            tracing::info!(messages = count, documents = index.doc_count(), "ticket search index: building");
+        }
+    }
+    tracing::info!(messages = count, seconds = started.elapsed().as_secs_f64(), documents = index.doc_count(), "ticket search index built");
+    Ok(())
+}
+
+/// Applies the events after `mark` and commits.
+async fn catch_up(store: &Store, index: &TicketIndex, mark: &mut Watermark) -> anyhow::Result<()> {
+    let mut last_commit = Instant::now();
+    let mut tickets = HashSet::new();
+    let mut changed = false;
+    loop {
+        let page = store.events_after(mark.event_id, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        if page[0].id > mark.event_id + 1 && store.event_tail().await?.is_some_and(|t| t > mark.event_id + 1) {
+            // The events after our position were pruned: start over.
+            anyhow::bail!("the event log was pruned past this index's position");
+        }
+        let full = page.len() as i64 == PAGE;
+        apply(store, index, &page, &mut tickets).await?;
+        mark.event_id = last.id;
+        mark.event_created_at = last.created_at;
         changed = true;
         if !full {
             break;
@@ -175,31 +165,39 @@ async fn catch_up(store: &Store, index: &TicketIndex, mark: &mut Watermark, chec
             refresh(store, index, &mut tickets).await?;
             commit(index, mark).await?;
             last_commit = Instant::now();
-            tracing::info!(after_message = mark.message_id, "ticket search index: catching up");
         }
-    }
-
-    if check_contacts {
-        let scanned_at = now_ms();
-        // A new index reads every ticket with its messages anyway.
-        if mark.contacts_at > 0 {
-            let found = store.tickets_of_contacts_changed_since(mark.contacts_at - CLOCK_MARGIN_MS).await?;
-            changed |= !found.is_empty();
-            tickets.extend(found);
-        }
-        mark.contacts_at = scanned_at;
     }
     refresh(store, index, &mut tickets).await?;
     if changed {
         commit(index, mark).await?;
     }
-    if mark.message_id - from > PAGE {
-        tracing::info!(messages = mark.message_id - from, seconds = started.elapsed().as_secs_f64(), documents = index.doc_count(), "ticket search index caught up");
+    Ok(())
+}
+
+/// Stages what a page of events changed: new messages, and the tickets
+/// whose subject or contact may have changed.
+async fn apply(store: &Store, index: &TicketIndex, events: &[Event], tickets: &mut HashSet<i64>) -> anyhow::Result<()> {
+    let mut messages = Vec::new();
+    let mut contacts = Vec::new();
+    for e in events {
+        match e.kind {
+            EventType::MessageCreated => messages.extend(e.message_id),
+            EventType::TicketCreated | EventType::TicketUpdated => tickets.extend(e.ticket_id),
+            EventType::ContactUpdated => contacts.extend(e.contact_id),
+            _ => {}
+        }
+    }
+    for chunk in messages.chunks(TICKET_CHUNK) {
+        let found = store.messages_for_index_by_id(chunk).await?;
+        add(index, found, true, tickets).await?;
+    }
+    if !contacts.is_empty() {
+        tickets.extend(store.tickets_of_contacts(&contacts).await?);
     }
     Ok(())
 }
 
-/// Stages `messages` (events only touch their ticket) and notes their tickets.
+/// Stages `messages` (system lines only touch their ticket) and notes their tickets.
 async fn add(index: &TicketIndex, messages: Vec<IndexMessage>, replace: bool, tickets: &mut HashSet<i64>) -> anyhow::Result<()> {
     if messages.is_empty() {
         return Ok(());
@@ -261,12 +259,15 @@ mod tests {
             message_external_id: None,
             team_id: None,
         };
-        store.create_ticket(ws, new).await.unwrap().0.id
+        store.create_ticket(ws, new).await.unwrap().0.ticket.id
     }
 
     async fn catch_up_once(store: &Store, index: &TicketIndex) -> Watermark {
         let mut mark = resume(store, index).await.unwrap();
-        catch_up(store, index, &mut mark, true).await.unwrap();
+        if mark.building_after.is_some() {
+            build(store, index, &mut mark).await.unwrap();
+        }
+        catch_up(store, index, &mut mark).await.unwrap();
         mark
     }
 
@@ -281,7 +282,7 @@ mod tests {
         {
             let index = TicketIndex::open(Some(&index_dir)).unwrap();
             let mark = catch_up_once(&store, &index).await;
-            assert!(mark.message_id > 0);
+            assert!(mark.event_id > 0);
             assert_eq!(index.search(ws, "gift cards", 10).unwrap(), [gift]);
         }
         let refund = ticket(&store, ws, "Refund", "Where is my refund?").await;

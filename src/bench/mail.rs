@@ -17,8 +17,8 @@ pub async fn run(messages: usize, concurrency: usize, backend: &str, pg_admin_ur
     println!("{:<10} {:<7} {:>10} {:>10} {:>10} {:>10}", "backend", "path", "msgs/s", "p50 ms", "p99 ms", "max ms");
     for b in backends(backend) {
         let s = Scratch::start(b, pg_admin_url, true).await?;
-        let bus = crate::realtime::Bus::start(s.store.clone(), None).await?;
-        let inbound = Inbound { store: s.store.clone(), bus, domain: DOMAIN.into() };
+        let bus = crate::realtime::Bus::start(s.store.clone(), None, crate::jobs::Shutdown::default().watch()).await?;
+        let inbound = Inbound { svc: crate::service::Services::new(s.store.clone(), bus), domain: DOMAIN.into() };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let smtp = listener.local_addr()?;
         tokio::spawn(crate::mail::smtp_server::serve(listener, DOMAIN.into(), Default::default(), Arc::new(inbound.clone())));

@@ -2,7 +2,11 @@
 //! is tested directly and shared by every adapter.
 
 pub mod access;
+pub mod delivery;
 pub mod email;
+pub mod ids;
+pub mod mention;
+pub mod event;
 pub mod hours;
 pub mod ticket;
 pub mod time;

@@ -16,10 +16,10 @@ macro_rules! string_enum {
                 match self { $($name::$variant => $text),+ }
             }
 
-            pub fn parse(field: &'static str, raw: &str) -> Result<Self, Invalid> {
+            pub fn parse(field: &'static str, raw: &str) -> Result<Self, $crate::domain::Invalid> {
                 match raw {
                     $($text => Ok($name::$variant),)+
-                    other => Err(Invalid::new(field, format!(
+                    other => Err($crate::domain::Invalid::new(field, format!(
                         "'{}' is not one of: {}",
                         other.chars().take(40).collect::<String>(),
                         [$($text),+].join(", ")
@@ -35,6 +35,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum!(
     /// Where a ticket is in its life. Open needs the team; pending waits on
@@ -124,6 +125,22 @@ pub fn status_after_contact_message(current: Status) -> Status {
     }
 }
 
+string_enum!(
+    /// What an agent may write into a conversation: a reply the customer
+    /// sees, or a note only the team sees. Parsed at the edge; anything else
+    /// is refused, never taken for a reply.
+    PostKind { Reply => "reply", Note => "note" }
+);
+
+impl From<PostKind> for MessageKind {
+    fn from(k: PostKind) -> Self {
+        match k {
+            PostKind::Reply => MessageKind::Reply,
+            PostKind::Note => MessageKind::Note,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,3 +175,4 @@ mod tests {
         assert_eq!(status_after_contact_message(Status::Resolved), Status::Open);
     }
 }
+

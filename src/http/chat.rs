@@ -15,13 +15,15 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
-use crate::domain::{required_text, Email, MessageKind};
+use crate::domain::ids::{TicketId, WorkspaceId};
+use crate::domain::{required_text, Email};
 use crate::error::{ApiResult, AppError};
 use crate::http::extract::ApiQuery;
 use crate::http::limit::Bucket;
-use crate::realtime::{Event, Kind, PartyName};
+use crate::realtime::{Kind, PartyName, Signal};
 use crate::store::chat::{AttachmentMeta, ChatMessage, Party, Visitor};
-use crate::store::{Author, NewMessage, StoreError, Workspace};
+use crate::service::Writer;
+use crate::store::{StoreError, Workspace};
 
 pub const WIDGET_JS: &str = include_str!("../../static/widget.js");
 /// Largest upload a visitor may attach.
@@ -228,7 +230,7 @@ impl VisitorSession {
             Some(found) => found,
             None => {
                 let t = format!("svt_{}", &crate::auth::new_token()[4..]);
-                (s.store.create_visitor(ws.id, &crate::auth::token_hash(&t), lang).await?, t)
+                (s.svc.new_visitor(WorkspaceId(ws.id), &crate::auth::token_hash(&t), lang).await?, t)
             }
         };
         let page = page.unwrap_or_default();
@@ -237,7 +239,7 @@ impl VisitorSession {
         s.store.touch_visitor(visitor.id, true, Some((&clip(&page.url, 2000), &clip(&page.title, 300))), ctx.as_deref(), ua.as_deref(), Some(lang)).await?;
         let (_guard, mut outgoing) = s.bus.hub.register_visitor(ws.id, visitor.contact_id);
         let ticket = s.store.visitor_ticket(&visitor).await?;
-        s.bus.publish(Event::new(ws.id, Kind::Visitor { contact_id: visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: true })).await;
+        s.bus.publish(Signal::new(ws.id, Kind::Visitor { contact_id: visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: true })).await;
 
         let settings = s.store.widget_settings(ws.id).await?;
         let history = s.store.visitor_messages(&visitor, last_id.max(0), 500).await?;
@@ -311,7 +313,7 @@ impl VisitorSession {
         let _ = tokio::time::timeout(Duration::from_secs(1), async { while let Some(Ok(m)) = stream.next().await { if matches!(m, WsMessage::Close(_)) { break; } } }).await;
         let _ = me.s.store.touch_visitor(me.visitor.id, false, None, None, None, None).await;
         let ticket = me.s.store.visitor_ticket(&me.visitor).await.ok().flatten();
-        me.s.bus.publish(Event::new(me.ws.id, Kind::Visitor { contact_id: me.visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: false })).await;
+        me.s.bus.publish(Signal::new(me.ws.id, Kind::Visitor { contact_id: me.visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: false })).await;
         result
     }
 
@@ -336,31 +338,23 @@ impl VisitorSession {
                     return Err(crate::domain::Invalid::new("attachment_ids", "at most 10 attachments a message").into());
                 }
                 let body = if attachment_ids.is_empty() { required_text("body", &body, CHAT_BODY_MAX)? } else { crate::domain::optional_text("body", body.trim(), CHAT_BODY_MAX)? };
-                let posted = s.store.post_visitor_message(&self.visitor, &client_id, &body, &attachment_ids).await?;
+                let posted = s.svc.post_visitor_message(&self.visitor, &client_id, &body, &attachment_ids).await?;
                 let ack = json!({ "type": "ack", "client_id": client_id, "id": posted.message.id, "created_at": crate::domain::time::rfc3339(posted.message.created_at) }).to_string();
-                if posted.created {
-                    metrics::counter!("storedesk_messages_created_total", "kind" => "chat").increment(1);
-                    if posted.ticket_created {
-                        s.bus.publish(Event::new(ws.id, Kind::TicketCreated { ticket_id: posted.ticket.id }).with_ticket(&posted.ticket)).await;
-                    }
-                    let chat = ChatMessage { attachments: posted.message.attachments.clone(), ..posted.message.clone() };
-                    s.bus.publish(Event::new(ws.id, Kind::MessageCreated { ticket_id: posted.ticket.id, message_id: posted.message.id }).with_ticket(&posted.ticket).with_chat(&chat).with_message(&posted.stored)).await;
-                    if posted.ticket_created {
-                        self.offline_autoreply(posted.ticket.id).await?;
-                    }
+                if posted.created && posted.ticket_created {
+                    self.offline_autoreply(posted.ticket.id).await?;
                 }
                 Ok(vec![ack])
             }
             Incoming::Typing { on } => {
                 if let Some((ticket_id, _, _)) = s.store.visitor_ticket(&self.visitor).await? {
-                    s.bus.publish(Event::new(ws.id, Kind::Typing { ticket_id, contact_id: self.visitor.contact_id, from: PartyName::Visitor, on, name: self.visitor.name.clone(), user_id: None })).await;
+                    s.bus.publish(Signal::new(ws.id, Kind::Typing { ticket_id, contact_id: self.visitor.contact_id, from: PartyName::Visitor, on, name: self.visitor.name.clone(), user_id: None })).await;
                 }
                 Ok(vec![])
             }
             Incoming::Read { up_to } => {
                 if let Some((ticket_id, _, _)) = s.store.visitor_ticket(&self.visitor).await? {
                     s.store.mark_read(ws.id, ticket_id, Party::Visitor, up_to).await?;
-                    s.bus.publish(Event::new(ws.id, Kind::Read { ticket_id, contact_id: self.visitor.contact_id, by: PartyName::Visitor, up_to })).await;
+                    s.bus.publish(Signal::new(ws.id, Kind::Read { ticket_id, contact_id: self.visitor.contact_id, by: PartyName::Visitor, up_to })).await;
                 }
                 Ok(vec![])
             }
@@ -372,13 +366,13 @@ impl VisitorSession {
                 let page = page.map(|p| (clip(&p.url, 2000), clip(&p.title, 300)));
                 s.store.touch_visitor(self.visitor.id, true, page.as_ref().map(|(u, t)| (u.as_str(), t.as_str())), ctx.as_deref(), None, None).await?;
                 let ticket = s.store.visitor_ticket(&self.visitor).await?;
-                s.bus.publish(Event::new(ws.id, Kind::Visitor { contact_id: self.visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: true })).await;
+                s.bus.publish(Signal::new(ws.id, Kind::Visitor { contact_id: self.visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: true })).await;
                 Ok(vec![])
             }
             Incoming::Contact { name, email } => {
                 let name = name.map(|n| crate::domain::optional_text("name", n.trim(), 200)).transpose()?;
                 let email = email.filter(|e| !e.trim().is_empty()).map(|e| Email::parse("email", &e)).transpose()?;
-                s.store.set_visitor_contact(&self.visitor, name.as_deref(), email.as_ref()).await?;
+                s.svc.visitor_introduced(&self.visitor, name.as_deref(), email.as_ref()).await?;
                 if let Some(n) = name.filter(|n| !n.is_empty()) {
                     self.visitor.name = n;
                 }
@@ -398,8 +392,7 @@ impl VisitorSession {
         if s.store.agents_online(ws.id).await? && settings.hours.is_open(crate::store::now_ms()) {
             return Ok(());
         }
-        let (m, _) = s.store.add_message(ws.id, None, ticket_id, NewMessage { kind: MessageKind::Reply, author: Author::System, body: settings.offline_message, html: None, external_id: None }).await?;
-        s.bus.publish(Event::new(ws.id, Kind::MessageCreated { ticket_id, message_id: m.id }).with_message(&m)).await;
+        s.svc.post_as(WorkspaceId(ws.id), Writer::System, TicketId(ticket_id), settings.offline_message).await?;
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::domain::{optional_text, required_text, Channel, Email, Priority};
 use crate::error::AppError;
-use crate::realtime::{Event, Kind};
+use crate::domain::ids::WorkspaceId;
 use crate::store::{Author, NewContact, NewTicket, Ticket, TicketContact, Workspace};
 
 /// Faster than this from showing the form to sending it is a robot.
@@ -245,13 +245,13 @@ async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, hea
         }
     }
     if let (TicketContact::Known(c), Some(phone)) = (&new.contact, &phone) {
-        match s.store.contact_by_phone(ws.id, phone, &c.name).await {
+        match s.svc.contact_by_phone(WorkspaceId(ws.id), phone, &c.name).await {
             Ok(found) => new.contact = TicketContact::Known(found),
             Err(e) => return Outcome::Other(AppError::from(e).into_response()),
         }
     }
-    let (ticket, _) = match s.store.create_ticket(ws.id, new).await {
-        Ok(t) => t,
+    let ticket = match s.svc.open_ticket(WorkspaceId(ws.id), new).await {
+        Ok(o) => o.ticket,
         Err(e) => return Outcome::Other(AppError::from(e).into_response()),
     };
     if let Err(e) = finish(s, &ticket, files).await {
@@ -264,11 +264,8 @@ async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, hea
 }
 
 async fn finish(s: &AppState, t: &Ticket, files: Vec<(String, String, Vec<u8>)>) -> crate::store::Result<()> {
-    metrics::counter!("storedesk_tickets_created_total", "channel" => t.channel.as_str()).increment(1);
     if !files.is_empty() {
         s.store.attach_to_ticket(t, files).await?;
     }
-    s.store.queue_confirmation(t).await?;
-    s.bus.publish(Event::new(t.workspace_id, Kind::TicketCreated { ticket_id: t.id }).with_ticket(t)).await;
     Ok(())
 }

@@ -31,7 +31,7 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use api::{kb, mail, people, tickets, widget};
+    use api::{events, kb, mail, people, tickets, widget};
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/kb/articles/{id}", get(kb::show).patch(kb::update).delete(kb::delete))
         .route("/kb/categories", post(kb::create_category).get(kb::categories))
         .route("/kb/reports/search", get(kb::report))
+        .route("/events", get(events::list))
         .route("/stream", get(stream::agent_socket))
         .route("/openapi.json", get(meta::openapi));
 

@@ -11,10 +11,11 @@ use axum::Form;
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::domain::{required_text, MessageKind};
+use crate::domain::ids::{TicketId, WorkspaceId};
+use crate::domain::required_text;
 use crate::error::AppError;
-use crate::realtime::{Event, Kind};
-use crate::store::{Author, NewMessage, Ticket, Workspace};
+use crate::service::Writer;
+use crate::store::{Ticket, Workspace};
 
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
@@ -90,11 +91,8 @@ pub async fn reply(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Soc
             return page(&s, &ws, &t, lang, false, Some(msg)).await;
         }
     };
-    match s.store.add_message(ws.id, None, t.id, NewMessage { kind: MessageKind::Reply, author: Author::Contact, body, html: None, external_id: None }).await {
-        Ok((m, _)) => {
-            s.bus.publish(Event::new(ws.id, Kind::MessageCreated { ticket_id: t.id, message_id: m.id }).with_message(&m)).await;
-            Redirect::to(&format!("/p/{slug}/t/{link}?sent=1")).into_response()
-        }
+    match s.svc.post_as(WorkspaceId(ws.id), Writer::Contact, TicketId(t.id), body).await {
+        Ok(_) => Redirect::to(&format!("/p/{slug}/t/{link}?sent=1")).into_response(),
         Err(e) => AppError::from(e).into_response(),
     }
 }

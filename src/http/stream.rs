@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::domain::Actor;
 use crate::error::{ApiResult, AppError};
-use crate::realtime::{Event, Kind, PartyName};
+use crate::realtime::{Signal, Kind, PartyName};
 use crate::store::chat::Party;
 
 /// Browsers cannot set headers on a WebSocket, so the token may also come
@@ -60,7 +60,7 @@ const HEARTBEAT: Duration = Duration::from_secs(20);
 async fn presence(s: &AppState, actor: &Actor, status: &str) -> anyhow::Result<()> {
     s.store.touch_presence(actor.workspace_id, actor.user_id, status).await?;
     let any_online = s.store.agents_online(actor.workspace_id).await?;
-    s.bus.publish(Event::new(actor.workspace_id, Kind::Presence { user_id: actor.user_id, status: status.to_string(), any_online })).await;
+    s.bus.publish(Signal::new(actor.workspace_id, Kind::Presence { user_id: actor.user_id, status: status.to_string(), any_online })).await;
     Ok(())
 }
 
@@ -90,7 +90,7 @@ async fn run(s: AppState, actor: Actor, name: String, socket: WebSocket) -> anyh
                         Ok(Incoming::Presence { .. }) => Some(json!({ "type": "error", "code": "invalid_field", "message": "status: online or away" })),
                         Ok(Incoming::Typing { ticket_id, on }) => match s.store.ticket(&actor, ticket_id).await {
                             Ok(t) => {
-                                s.bus.publish(Event::new(actor.workspace_id, Kind::Typing { ticket_id, contact_id: t.contact.id, from: PartyName::Agent, on, name: name.clone(), user_id: Some(actor.user_id) }).with_ticket(&t)).await;
+                                s.bus.publish(Signal::new(actor.workspace_id, Kind::Typing { ticket_id, contact_id: t.contact.id, from: PartyName::Agent, on, name: name.clone(), user_id: Some(actor.user_id) }).with_ticket(&t)).await;
                                 None
                             }
                             Err(_) => Some(json!({ "type": "error", "code": "not_found", "message": "ticket not found" })),
@@ -98,7 +98,7 @@ async fn run(s: AppState, actor: Actor, name: String, socket: WebSocket) -> anyh
                         Ok(Incoming::Read { ticket_id, up_to }) => match s.store.ticket(&actor, ticket_id).await {
                             Ok(t) => {
                                 s.store.mark_read(actor.workspace_id, ticket_id, Party::Agent, up_to).await?;
-                                s.bus.publish(Event::new(actor.workspace_id, Kind::Read { ticket_id, contact_id: t.contact.id, by: PartyName::Agent, up_to }).with_ticket(&t)).await;
+                                s.bus.publish(Signal::new(actor.workspace_id, Kind::Read { ticket_id, contact_id: t.contact.id, by: PartyName::Agent, up_to }).with_ticket(&t)).await;
                                 None
                             }
                             Err(_) => Some(json!({ "type": "error", "code": "not_found", "message": "ticket not found" })),

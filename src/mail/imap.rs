@@ -232,7 +232,7 @@ impl Drop for Watcher {
 pub async fn run(inbound: Inbound, interval: Duration) {
     let mut watchers: HashMap<i64, Watcher> = HashMap::new();
     loop {
-        match inbound.store.imap_mailboxes().await {
+        match inbound.svc.store.imap_mailboxes().await {
             Ok(list) => {
                 let mut wanted: HashMap<i64, (Workspace, ImapSettings)> = HashMap::new();
                 for (ws, m) in list {

@@ -7,9 +7,8 @@ use sha2::{Digest, Sha256};
 use super::smtp_server::{Envelope, Handler, Reply};
 use crate::channels::email::parse::{self, AutoKind};
 use crate::domain::Email;
-use crate::realtime::{Bus, Event, Kind};
 use crate::store::mail::{InboundMail, Ingested};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// What became of one message for one workspace.
 #[derive(Debug)]
@@ -22,8 +21,7 @@ pub enum Outcome {
 
 #[derive(Clone)]
 pub struct Inbound {
-    pub store: Store,
-    pub bus: Bus,
+    pub svc: crate::service::Services,
     pub domain: String,
 }
 
@@ -31,15 +29,15 @@ impl Inbound {
     /// Files a raw message sent to `rcpt` (one of our addresses).
     pub async fn ingest(&self, mail_from: &str, rcpt: &str, raw: &[u8]) -> Result<Outcome, StoreError> {
         let Some(slug) = parse::slug_of(rcpt, &self.domain) else { return Ok(Outcome::Dropped("not one of our addresses")) };
-        let ws = self.store.workspace_by_slug(&slug).await?;
+        let ws = self.svc.store.workspace_by_slug(&slug).await?;
         let Some(p) = parse::parse(raw) else { return Ok(Outcome::Dropped("not a mail message")) };
         let header_id = p.message_id.clone().filter(|m| !m.is_empty() && m.len() < 500).unwrap_or_else(|| format!("nomid.{}", &hex::encode(Sha256::digest(raw))[..32]));
         if let AutoKind::Bounce { failed } = &p.auto {
-            self.store.record_bounce(ws.id, failed, &header_id, raw).await?;
+            self.svc.store.record_bounce(ws.id, failed, &header_id, raw).await?;
             return Ok(Outcome::Bounce(failed.clone()));
         }
         let Some(from) = p.reply_to.as_ref().or(p.from.as_ref()).and_then(|m| Email::parse("from", &m.address).ok()) else { return Ok(Outcome::Dropped("no sender address")) };
-        let own = self.store.mail_settings(ws.id).await?.address;
+        let own = self.svc.store.mail_settings(ws.id).await?.address;
         if parse::slug_of(from.as_str(), &self.domain).is_some() || (!own.is_empty() && own.eq_ignore_ascii_case(from.as_str())) {
             return Ok(Outcome::Dropped("our own address: a loop"));
         }
@@ -63,17 +61,10 @@ impl Inbound {
             rcpt: rcpt.to_string(),
             raw: raw.to_vec(),
         };
-        let r = self.store.ingest_mail(&ws, m).await?;
+        let r = self.svc.ingest_mail(&ws, m).await?;
         match &r {
-            Ingested::Created(t, msg) => {
-                metrics::counter!("storedesk_mail_received_total", "outcome" => "created").increment(1);
-                self.bus.publish(Event::new(ws.id, Kind::TicketCreated { ticket_id: t.id }).with_ticket(t)).await;
-                self.bus.publish(Event::new(ws.id, Kind::MessageCreated { ticket_id: t.id, message_id: msg.id }).with_ticket(t).with_message(msg)).await;
-            }
-            Ingested::Appended(t, msg) => {
-                metrics::counter!("storedesk_mail_received_total", "outcome" => "appended").increment(1);
-                self.bus.publish(Event::new(ws.id, Kind::MessageCreated { ticket_id: t.id, message_id: msg.id }).with_ticket(t).with_message(msg)).await;
-            }
+            Ingested::Created(..) => metrics::counter!("storedesk_mail_received_total", "outcome" => "created").increment(1),
+            Ingested::Appended(..) => metrics::counter!("storedesk_mail_received_total", "outcome" => "appended").increment(1),
             Ingested::Duplicate => metrics::counter!("storedesk_mail_received_total", "outcome" => "duplicate").increment(1),
         }
         Ok(Outcome::Ingested(Box::new(r)))
@@ -83,7 +74,7 @@ impl Inbound {
 impl Handler for Inbound {
     async fn recipient(&self, address: &str) -> Result<(), Reply> {
         let Some(slug) = parse::slug_of(address, &self.domain) else { return Err((550, "5.1.1 no such mailbox here".into())) };
-        match self.store.workspace_by_slug(&slug).await {
+        match self.svc.store.workspace_by_slug(&slug).await {
             Ok(_) => Ok(()),
             Err(StoreError::NotFound) => Err((550, "5.1.1 no such mailbox here".into())),
             Err(e) => {

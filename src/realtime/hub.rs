@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::{Event, Kind, PartyName};
+use super::{Hint, Kind, PartyName, Signal};
+use crate::domain::event::{Event, EventType};
 use crate::domain::Actor;
 use crate::store::{Store, Ticket};
 
@@ -30,8 +31,6 @@ pub struct AgentConn {
 pub struct Hub {
     /// This node's knowledge-base index, kept in step with the database.
     pub kb: std::sync::OnceLock<crate::search::KbIndex>,
-    /// This node's ticket search index, woken by ticket and message events.
-    pub tickets: std::sync::OnceLock<crate::search::TicketIndex>,
     next: AtomicU64,
     /// Visitor sockets by (workspace, contact).
     visitors: Mutex<HashMap<(i64, i64), Vec<Slot>>>,
@@ -142,74 +141,46 @@ impl Hub {
     fn has_agents(&self, ws: i64) -> bool {
         self.agents.lock().expect("hub lock").contains_key(&ws)
     }
+
+    fn has_visitor(&self, ws: i64, contact_id: i64) -> bool {
+        self.visitors.lock().expect("hub lock").contains_key(&(ws, contact_id))
+    }
 }
 
 fn frame(v: serde_json::Value) -> Frame {
     Arc::from(v.to_string())
 }
 
-/// The dispatcher: one task per node, events in order.
-pub async fn dispatch(hub: Arc<Hub>, store: Store, mut rx: mpsc::Receiver<Event>) {
-    while let Some(ev) = rx.recv().await {
-        if let Some(index) = hub.tickets.get() {
-            crate::ticket_search::note(index, &ev);
-        }
-        if let Err(e) = deliver(&hub, &store, ev).await {
-            tracing::warn!(error = %e, "event not delivered");
+/// The signal dispatcher: one task per node, signals in order.
+pub async fn dispatch(hub: Arc<Hub>, store: Store, mut rx: mpsc::Receiver<Signal>) {
+    while let Some(sig) = rx.recv().await {
+        if let Err(e) = deliver_signal(&hub, &store, sig).await {
+            tracing::warn!(error = %e, "signal not delivered");
         }
     }
 }
 
-async fn ticket_of(store: &Store, ev: &Event, id: i64) -> crate::store::Result<Arc<Ticket>> {
-    match &ev.ticket {
-        Some(t) => Ok(t.clone()),
-        None => Ok(Arc::new(store.ticket_unchecked(ev.workspace_id, id).await?)),
+async fn ticket_of(store: &Store, ws: i64, known: Option<&Arc<Ticket>>, id: i64) -> crate::store::Result<Arc<Ticket>> {
+    match known {
+        Some(t) if t.id == id => Ok(t.clone()),
+        _ => Ok(Arc::new(store.ticket_unchecked(ws, id).await?)),
     }
 }
 
-async fn deliver(hub: &Hub, store: &Store, ev: Event) -> crate::store::Result<()> {
-    let ws = ev.workspace_id;
-    match &ev.kind {
-        Kind::TicketCreated { ticket_id } | Kind::TicketUpdated { ticket_id } => {
-            if !hub.has_agents(ws) {
-                return Ok(());
-            }
-            let t = ticket_of(store, &ev, *ticket_id).await?;
-            let kind = if matches!(ev.kind, Kind::TicketCreated { .. }) { "ticket_created" } else { "ticket_updated" };
-            hub.to_agents(ws, Some(&t), frame(json!({ "type": kind, "ticket": &*t })));
-        }
-        Kind::MessageCreated { ticket_id, message_id } => {
-            let t = ticket_of(store, &ev, *ticket_id).await?;
-            if t.channel == crate::domain::Channel::Chat {
-                let chat = match &ev.chat {
-                    Some(c) => Some((c.clone(), t.contact.id)),
-                    None => store.chat_message(ws, *message_id).await?.map(|(m, c)| (Arc::new(m), c)),
-                };
-                if let Some((m, contact)) = chat {
-                    hub.to_visitors(ws, Some(contact), frame(json!({ "type": "message", "message": &*m })));
-                }
-            }
-            if hub.has_agents(ws) {
-                let m = match &ev.message {
-                    Some(m) => Some(m.clone()),
-                    None => store.message(ws, *message_id).await?.map(Arc::new),
-                };
-                if let Some(m) = m {
-                    hub.to_agents(ws, Some(&t), frame(json!({ "type": "message", "ticket_id": t.id, "message": &*m })));
-                }
-            }
-        }
+async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::Result<()> {
+    let ws = sig.workspace_id;
+    match &sig.kind {
         Kind::Typing { ticket_id, contact_id, from, on, name, user_id } => match from {
             PartyName::Agent => {
                 hub.to_visitors(ws, Some(*contact_id), frame(json!({ "type": "typing", "on": on, "name": name })));
                 if hub.has_agents(ws) {
-                    let t = ticket_of(store, &ev, *ticket_id).await?;
+                    let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
                     hub.to_agents(ws, Some(&t), frame(json!({ "type": "typing", "ticket_id": ticket_id, "on": on, "from": "agent", "user_id": user_id, "name": name })));
                 }
             }
             PartyName::Visitor => {
                 if hub.has_agents(ws) {
-                    let t = ticket_of(store, &ev, *ticket_id).await?;
+                    let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
                     hub.to_agents(ws, Some(&t), frame(json!({ "type": "typing", "ticket_id": ticket_id, "on": on, "from": "visitor" })));
                 }
             }
@@ -218,7 +189,7 @@ async fn deliver(hub: &Hub, store: &Store, ev: Event) -> crate::store::Result<()
             PartyName::Agent => hub.to_visitors(ws, Some(*contact_id), frame(json!({ "type": "read", "up_to": up_to }))),
             PartyName::Visitor => {
                 if hub.has_agents(ws) {
-                    let t = ticket_of(store, &ev, *ticket_id).await?;
+                    let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
                     hub.to_agents(ws, Some(&t), frame(json!({ "type": "visitor_read", "ticket_id": ticket_id, "up_to": up_to })));
                 }
             }
@@ -227,31 +198,86 @@ async fn deliver(hub: &Hub, store: &Store, ev: Event) -> crate::store::Result<()
             hub.to_visitors(ws, None, frame(json!({ "type": "presence", "online": any_online })));
             hub.to_agents(ws, None, frame(json!({ "type": "presence", "user_id": user_id, "status": status })));
         }
-        Kind::KbChanged { article_id } => {
-            if let Some(index) = hub.kb.get() {
-                let r = match store.article(ws, *article_id).await {
-                    Ok(a) if a.status == "published" => index.upsert(crate::kb::doc_of(&a, &store.workspace(ws).await?.slug)),
-                    Ok(_) | Err(crate::store::StoreError::NotFound) => index.delete(*article_id),
-                    Err(e) => return Err(e),
-                };
-                if let Err(e) = r {
-                    tracing::warn!(error = %e, "search index not updated");
-                }
-            }
-        }
         Kind::Visitor { contact_id, ticket_id, online } => {
             if hub.has_agents(ws) {
                 let t = match ticket_id {
-                    Some(id) => Some(ticket_of(store, &ev, *id).await?),
+                    Some(id) => Some(ticket_of(store, ws, sig.ticket.as_ref(), *id).await?),
                     None => None,
                 };
                 let state = store.visitor_state(ws, *contact_id).await?;
                 hub.to_agents(ws, t.as_deref(), frame(json!({ "type": "visitor", "ticket_id": ticket_id, "contact_id": contact_id, "online": online, "state": state })));
             }
         }
-        Kind::Mention { user_id, ticket_id, number } => {
-            hub.to_user(ws, *user_id, frame(json!({ "type": "mention", "ticket_id": ticket_id, "number": number })));
+    }
+    Ok(())
+}
+
+/// Turns one logged change into frames for this node's sockets (and keeps
+/// this node's knowledge-base index in step).
+pub(super) async fn deliver_event(hub: &Hub, store: &Store, e: &Event, hint: Option<Hint>) -> crate::store::Result<()> {
+    let ws = e.workspace_id;
+    let hint = hint.unwrap_or_default();
+    match e.kind {
+        EventType::TicketCreated | EventType::TicketUpdated => {
+            let Some(ticket_id) = e.ticket_id else { return Ok(()) };
+            if !hub.has_agents(ws) {
+                return Ok(());
+            }
+            let t = match ticket_of(store, ws, hint.ticket.as_ref(), ticket_id).await {
+                Ok(t) => t,
+                Err(crate::store::StoreError::NotFound) => return Ok(()),
+                Err(err) => return Err(err),
+            };
+            let kind = if e.kind == EventType::TicketCreated { "ticket_created" } else { "ticket_updated" };
+            hub.to_agents(ws, Some(&t), frame(json!({ "type": kind, "ticket": &*t })));
         }
+        EventType::MessageCreated => {
+            let (Some(ticket_id), Some(message_id)) = (e.ticket_id, e.message_id) else { return Ok(()) };
+            let public = e.changes.get("kind").and_then(|k| k.as_str()) == Some("reply");
+            let chat_channel = e.changes.get("channel").and_then(|c| c.as_str()) == Some("chat");
+            if public && chat_channel && e.contact_id.is_some_and(|c| hub.has_visitor(ws, c)) {
+                let chat = match hint.chat.as_ref().filter(|c| c.id == message_id) {
+                    Some(c) => Some((c.clone(), e.contact_id.unwrap_or_default())),
+                    None => store.chat_message(ws, message_id).await?.map(|(m, c)| (Arc::new(m), c)),
+                };
+                if let Some((m, contact)) = chat {
+                    hub.to_visitors(ws, Some(contact), frame(json!({ "type": "message", "message": &*m })));
+                }
+            }
+            if hub.has_agents(ws) {
+                let t = match ticket_of(store, ws, hint.ticket.as_ref(), ticket_id).await {
+                    Ok(t) => t,
+                    Err(crate::store::StoreError::NotFound) => return Ok(()),
+                    Err(err) => return Err(err),
+                };
+                let m = match hint.message.as_ref().filter(|m| m.id == message_id) {
+                    Some(m) => Some(m.clone()),
+                    None => store.message(ws, message_id).await?.map(Arc::new),
+                };
+                if let Some(m) = m {
+                    hub.to_agents(ws, Some(&t), frame(json!({ "type": "message", "ticket_id": t.id, "message": &*m })));
+                }
+            }
+        }
+        EventType::MentionCreated => {
+            let user_id = e.changes.get("user_id").and_then(|u| u.as_i64());
+            if let (Some(user_id), Some(ticket_id)) = (user_id, e.ticket_id) {
+                let number = e.changes.get("number").and_then(|n| n.as_i64());
+                hub.to_user(ws, user_id, frame(json!({ "type": "mention", "ticket_id": ticket_id, "number": number })));
+            }
+        }
+        EventType::ArticleCreated | EventType::ArticleUpdated | EventType::ArticleDeleted => {
+            let (Some(index), Some(article_id)) = (hub.kb.get(), e.article_id) else { return Ok(()) };
+            let r = match store.article(ws, article_id).await {
+                Ok(a) if a.status == "published" => index.upsert(crate::kb::doc_of(&a, &store.workspace(ws).await?.slug)),
+                Ok(_) | Err(crate::store::StoreError::NotFound) => index.delete(article_id),
+                Err(err) => return Err(err),
+            };
+            if let Err(err) = r {
+                tracing::warn!(error = %err, "knowledge-base index not updated");
+            }
+        }
+        EventType::ContactCreated | EventType::ContactUpdated => {}
     }
     Ok(())
 }

@@ -1,11 +1,12 @@
-//! Fan-out across nodes through PostgreSQL LISTEN/NOTIFY. Payloads carry
-//! ids only (NOTIFY is limited to 8000 bytes); the receiving node reads
-//! what it needs.
+//! Across nodes through PostgreSQL LISTEN/NOTIFY: signals (ids only: NOTIFY
+//! is limited to 8000 bytes; the receiving node reads what it needs) and
+//! the event log's head, which wakes the other nodes' consumers.
 
 use sqlx::postgres::PgListener;
 use tokio::sync::mpsc;
 
-use super::Event;
+use super::Signal;
+use crate::events::LogHead;
 use crate::store::Store;
 
 const CHANNEL: &str = "storedesk_events";
@@ -18,11 +19,15 @@ pub struct Notifier {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Envelope {
     node: u64,
-    event: Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signal: Option<Signal>,
+    /// The newest event id the sender committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    head: Option<i64>,
 }
 
 impl Notifier {
-    pub async fn start(url: &str, store: Store, local: mpsc::Sender<Event>) -> anyhow::Result<Self> {
+    pub async fn start(url: &str, store: Store, local: mpsc::Sender<Signal>, head: LogHead) -> anyhow::Result<Self> {
         let node = rand::random::<u64>();
         let mut listener = PgListener::connect(url).await?;
         listener.listen(CHANNEL).await?;
@@ -31,18 +36,23 @@ impl Notifier {
         let local = local.downgrade();
         tokio::spawn(async move {
             loop {
-                // PgListener reconnects by itself; a `None`-free error here is
-                // a dropped connection it is re-establishing.
+                // PgListener reconnects by itself; an error here is a
+                // dropped connection it is re-establishing.
                 match listener.recv().await {
                     Ok(n) => match serde_json::from_str::<Envelope>(n.payload()) {
                         Ok(env) if env.node != node => {
-                            let Some(local) = local.upgrade() else { return };
-                            if local.send(env.event).await.is_err() {
-                                return;
+                            if let Some(h) = env.head {
+                                head.advance(h);
+                            }
+                            if let Some(signal) = env.signal {
+                                let Some(local) = local.upgrade() else { return };
+                                if local.send(signal).await.is_err() {
+                                    return;
+                                }
                             }
                         }
                         Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "bad event from another node"),
+                        Err(e) => tracing::warn!(error = %e, "bad notification from another node"),
                     },
                     Err(e) => {
                         if local.upgrade().is_none() {
@@ -55,13 +65,14 @@ impl Notifier {
             }
         });
         // NOTIFYs leave from one task, many per statement when busy, so a
-        // burst of events costs few round trips and publishers never wait.
+        // burst costs few round trips and publishers never wait. Head
+        // notices in one burst collapse into the newest.
         let (outgoing, mut rx) = mpsc::channel::<String>(16_384);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(64);
             while rx.recv_many(&mut batch, 64).await > 0 {
                 if let Err(e) = store.notify_many(CHANNEL, &batch).await {
-                    tracing::warn!(error = %e, "NOTIFY failed; other nodes miss these events until their clients resume");
+                    tracing::warn!(error = %e, "NOTIFY failed; other nodes see these changes at their next look");
                 }
                 batch.clear();
             }
@@ -69,13 +80,18 @@ impl Notifier {
         Ok(Self { node, outgoing })
     }
 
-    pub async fn notify(&self, event: &Event) {
-        let payload = match serde_json::to_string(&Envelope { node: self.node, event: event.clone() }) {
-            Ok(p) => p,
-            Err(_) => return,
-        };
+    fn send(&self, env: &Envelope) {
+        let Ok(payload) = serde_json::to_string(env) else { return };
         if self.outgoing.try_send(payload).is_err() {
-            tracing::warn!("NOTIFY queue full; other nodes miss this event until their clients resume");
+            tracing::warn!("NOTIFY queue full; other nodes see this at their next look");
         }
+    }
+
+    pub async fn notify_signal(&self, signal: &Signal) {
+        self.send(&Envelope { node: self.node, signal: Some(signal.clone()), head: None });
+    }
+
+    pub fn notify_head(&self, id: i64) {
+        self.send(&Envelope { node: self.node, signal: None, head: Some(id) });
     }
 }

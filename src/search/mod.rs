@@ -18,7 +18,7 @@ pub mod ticket_bench;
 mod tickets;
 
 pub use index::KbIndex;
-pub use tickets::{Gap, MessageDoc, TicketDoc, TicketIndex, Watermark, WeakTicketIndex, MAX_BODY_CHARS};
+pub use tickets::{MessageDoc, TicketDoc, TicketIndex, Watermark, WeakTicketIndex, MAX_BODY_CHARS};
 
 /// An article as the caller stores it.
 #[derive(Debug, Clone, PartialEq)]

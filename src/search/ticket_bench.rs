@@ -154,7 +154,7 @@ fn run(
             index.add_messages(std::mem::take(&mut batch_messages), false)?;
             index.upsert_tickets(std::mem::take(&mut batch_tickets))?;
             if since_commit >= COMMIT_EVERY || written == messages {
-                index.commit(&Watermark { message_id, message_created_at: 0, ..Default::default() })?;
+                index.commit(&Watermark { event_id: message_id, event_created_at: 0, ..Default::default() })?;
                 since_commit = 0;
             }
         }

@@ -58,26 +58,19 @@ pub struct TicketDoc {
     pub contact_email: Option<String>,
 }
 
-/// How far the index has read the database; stored with each commit.
+/// How far the index has read the event log; stored with each commit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Watermark {
-    /// The highest message id read, and its `created_at`: together they tell
+    /// The last event applied, and its `created_at`: together they tell
     /// whether the database is still the one this index was built from.
-    pub message_id: i64,
-    pub message_created_at: i64,
-    /// Ids below `message_id` not seen yet: on PostgreSQL a transaction may
-    /// commit after a later one, so an id can appear after its successors.
-    pub gaps: Vec<Gap>,
-    /// Contacts changed before this time (ms, with the caller's margin) are
-    /// reflected in the ticket documents.
-    pub contacts_at: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Gap {
-    pub id: i64,
-    /// When this node first missed it (ms); gaps are given up after a while.
-    pub since: i64,
+    pub event_id: i64,
+    pub event_created_at: i64,
+    /// While the index is first built from the messages table: the last
+    /// message id read. The events after `event_id` are applied once the
+    /// build is done.
+    #[serde(default)]
+    pub building_after: Option<i64>,
 }
 
 struct Fields {
@@ -107,12 +100,6 @@ fn build_schema() -> (Schema, Fields) {
     (b.build(), Fields { workspace, ticket, ticket_key, message, body, subject, contact })
 }
 
-/// Changes seen on the event bus and not yet in the index.
-#[derive(Default)]
-struct Pending {
-    tickets: HashSet<i64>,
-}
-
 /// This node's ticket search index. Cheap to clone; clones share one index.
 #[derive(Clone)]
 pub struct TicketIndex {
@@ -136,8 +123,6 @@ struct Inner {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     on_disk: bool,
-    pending: Mutex<Pending>,
-    wake: tokio::sync::Notify,
 }
 
 impl TicketIndex {
@@ -163,8 +148,6 @@ impl TicketIndex {
                 writer: Mutex::new(writer),
                 fields,
                 on_disk: dir.is_some(),
-                pending: Mutex::new(Pending::default()),
-                wake: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -256,28 +239,6 @@ impl TicketIndex {
 
     fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
         self.inner.writer.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// A ticket changed (seen on the event bus): its document is refreshed
-    /// at the next catch-up.
-    pub fn note_ticket(&self, ticket_id: i64) {
-        self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).tickets.insert(ticket_id);
-        self.inner.wake.notify_one();
-    }
-
-    /// Something was written that the index should read.
-    pub fn note_change(&self) {
-        self.inner.wake.notify_one();
-    }
-
-    /// Waits for `note_*`; a note made while nobody waited is kept for the
-    /// next wait.
-    pub async fn changed(&self) {
-        self.inner.wake.notified().await
-    }
-
-    pub fn take_noted_tickets(&self) -> HashSet<i64> {
-        std::mem::take(&mut self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).tickets)
     }
 
     /// Ids of `workspace_id`'s tickets matching every word of `query`, best
@@ -475,7 +436,7 @@ mod tests {
             false,
         )
         .unwrap();
-        ix.commit(&Watermark { message_id: 5, message_created_at: 1, ..Default::default() }).unwrap();
+        ix.commit(&Watermark { event_id: 5, event_created_at: 1, ..Default::default() }).unwrap();
         ix
     }
 
@@ -492,7 +453,7 @@ mod tests {
         assert_eq!(ix.search(1, "the", 10).unwrap(), Vec::<i64>::new(), "stop words alone find nothing");
         assert_eq!(ix.search(1, "paid", 10).unwrap(), [10], "never another workspace's");
         assert_eq!(ix.search(2, "paid", 10).unwrap(), [20]);
-        assert_eq!(ix.watermark().unwrap().unwrap().message_id, 5);
+        assert_eq!(ix.watermark().unwrap().unwrap().event_id, 5);
     }
 
     #[test]
@@ -515,7 +476,7 @@ mod tests {
     #[test]
     fn search_tickets_on_disk_keeps_documents_and_watermark() {
         let dir = tempfile::tempdir().unwrap();
-        let mark = Watermark { message_id: 7, message_created_at: 99, gaps: vec![Gap { id: 5, since: 1 }], contacts_at: 3 };
+        let mark = Watermark { event_id: 7, event_created_at: 99, building_after: Some(3) };
         {
             let ix = TicketIndex::open(Some(dir.path())).unwrap();
             assert!(TicketIndex::open(Some(dir.path())).is_err(), "one writer per directory");

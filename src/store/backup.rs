@@ -44,6 +44,7 @@ const TABLES: &[(&str, &str)] = &[
     ("canned_answers", "id"),
     ("labels", "id"),
     ("notifications", "id"),
+    ("events", "id"),
 ];
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -124,6 +125,9 @@ impl Store {
                 }
             }
         }
+        // The event log continues after the restored events, so an
+        // integration's cursor from before the backup stays valid.
+        sqlx::query("UPDATE event_clock SET last_id = (SELECT COALESCE(MAX(id), 0) FROM events)").execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(stats)
     }

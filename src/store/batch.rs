@@ -9,52 +9,57 @@ use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::chat::{post_in, Visitor};
+use super::events::append;
 use super::mail::{ingest_in, InboundMail, Ingested};
 use super::tickets::create_in;
-use super::{Message, NewTicket, Result, StoreError, Ticket, Workspace};
+use super::{Backend, Message, NewTicket, Opened, Result, StoreError, Ticket, Workspace};
+use crate::domain::event::{Event, NewEvent};
 
 const MAX_BATCH: usize = 64;
 
+type Reply<T> = oneshot::Sender<Result<(T, Vec<Event>)>>;
+
 enum Job {
-    CreateTicket { workspace_id: i64, new: NewTicket, reply: oneshot::Sender<Result<(Ticket, bool)>> },
-    PostChat { visitor: Visitor, client_id: String, body: String, attachment_ids: Vec<i64>, reply: oneshot::Sender<Result<Posted>> },
-    IngestMail { workspace: Workspace, mail: InboundMail, reply: oneshot::Sender<Result<Ingested>> },
+    CreateTicket { workspace_id: i64, new: NewTicket, reply: Reply<Opened> },
+    PostChat { visitor: Visitor, client_id: String, body: String, attachment_ids: Vec<i64>, reply: Reply<Posted> },
+    IngestMail { workspace: Workspace, mail: InboundMail, reply: Reply<Ingested> },
 }
 
 type Posted = (Message, bool, Ticket, bool);
 
 enum Done {
-    Ticket((Ticket, bool)),
+    Ticket(Opened),
     Chat(Posted),
     Mail(Ingested),
 }
 
 impl Job {
-    async fn run(&self, tx: &mut Transaction<'_, Any>, lock: bool) -> Result<Done> {
+    /// Makes the job's writes and stages its events in `ev`.
+    async fn run(&self, tx: &mut Transaction<'_, Any>, lock: bool, ev: &mut Vec<NewEvent>) -> Result<Done> {
         match self {
-            Job::CreateTicket { workspace_id, new, .. } => create_in(tx, *workspace_id, new.clone()).await.map(Done::Ticket),
-            Job::PostChat { visitor, client_id, body, attachment_ids, .. } => post_in(tx, lock, visitor, client_id, body, attachment_ids).await.map(Done::Chat),
-            Job::IngestMail { workspace, mail, .. } => ingest_in(tx, lock, workspace, mail.clone()).await.map(Done::Mail),
+            Job::CreateTicket { workspace_id, new, .. } => create_in(tx, *workspace_id, new.clone(), ev).await.map(Done::Ticket),
+            Job::PostChat { visitor, client_id, body, attachment_ids, .. } => post_in(tx, lock, visitor, client_id, body, attachment_ids, ev).await.map(Done::Chat),
+            Job::IngestMail { workspace, mail, .. } => ingest_in(tx, lock, workspace, mail.clone(), ev).await.map(Done::Mail),
         }
     }
 
-    fn answer(self, r: Result<Done>) {
+    fn answer(self, r: Result<(Done, Vec<Event>)>) {
         match self {
             Job::CreateTicket { reply, .. } => {
-                let _ = reply.send(r.map(|d| match d {
-                    Done::Ticket(t) => t,
+                let _ = reply.send(r.map(|(d, e)| match d {
+                    Done::Ticket(t) => (t, e),
                     _ => unreachable!("a ticket job answers with a ticket"),
                 }));
             }
             Job::PostChat { reply, .. } => {
-                let _ = reply.send(r.map(|d| match d {
-                    Done::Chat(c) => c,
+                let _ = reply.send(r.map(|(d, e)| match d {
+                    Done::Chat(c) => (c, e),
                     _ => unreachable!("a chat job answers with a message"),
                 }));
             }
             Job::IngestMail { reply, .. } => {
-                let _ = reply.send(r.map(|d| match d {
-                    Done::Mail(m) => m,
+                let _ = reply.send(r.map(|(d, e)| match d {
+                    Done::Mail(m) => (m, e),
                     _ => unreachable!("a mail job answers with a mail"),
                 }));
             }
@@ -94,22 +99,22 @@ impl Writer {
         Self { jobs }
     }
 
-    async fn send<T>(&self, job: Job, answer: oneshot::Receiver<Result<T>>) -> Result<T> {
+    async fn send<T>(&self, job: Job, answer: oneshot::Receiver<Result<(T, Vec<Event>)>>) -> Result<(T, Vec<Event>)> {
         self.jobs.send(job).await.map_err(|_| StoreError::Config("the store is closed".into()))?;
         answer.await.map_err(|_| StoreError::Config("the writer stopped".into()))?
     }
 
-    pub(super) async fn create_ticket(&self, workspace_id: i64, new: NewTicket) -> Result<(Ticket, bool)> {
+    pub(super) async fn create_ticket(&self, workspace_id: i64, new: NewTicket) -> Result<(Opened, Vec<Event>)> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::CreateTicket { workspace_id, new, reply }, answer).await
     }
 
-    pub(super) async fn ingest(&self, workspace: Workspace, mail: InboundMail) -> Result<Ingested> {
+    pub(super) async fn ingest(&self, workspace: Workspace, mail: InboundMail) -> Result<(Ingested, Vec<Event>)> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::IngestMail { workspace, mail, reply }, answer).await
     }
 
-    pub(super) async fn post(&self, visitor: Visitor, client_id: String, body: String, attachment_ids: Vec<i64>) -> Result<Posted> {
+    pub(super) async fn post(&self, visitor: Visitor, client_id: String, body: String, attachment_ids: Vec<i64>) -> Result<(Posted, Vec<Event>)> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::PostChat { visitor, client_id, body, attachment_ids, reply }, answer).await
     }
@@ -117,20 +122,27 @@ impl Writer {
 
 async fn run(pool: &AnyPool, lock: bool, batch: &mut Vec<Job>) {
     metrics::histogram!("storedesk_write_batch_size").record(batch.len() as f64);
+    let backend = if lock { Backend::Postgres } else { Backend::Sqlite };
     if batch.len() > 1 {
         let mut results = Vec::with_capacity(batch.len());
-        let together: Result<()> = async {
+        let together: Result<Vec<Event>> = async {
             let mut tx = pool.begin().await?;
+            let mut staged = Vec::new();
             for job in batch.iter() {
-                results.push(job.run(&mut tx, lock).await?);
+                let before = staged.len();
+                results.push((job.run(&mut tx, lock, &mut staged).await?, staged.len() - before));
             }
+            // One append for the whole batch: on PostgreSQL one hold of the
+            // event clock, as late as possible.
+            let logged = if staged.is_empty() { vec![] } else { append(&mut tx, backend, staged).await? };
             tx.commit().await?;
-            Ok(())
+            Ok(logged)
         }
         .await;
-        if together.is_ok() {
-            for (job, r) in batch.drain(..).zip(results) {
-                job.answer(Ok(r));
+        if let Ok(logged) = together {
+            let mut logged = logged.into_iter();
+            for (job, (r, n)) in batch.drain(..).zip(results) {
+                job.answer(Ok((r, logged.by_ref().take(n).collect())));
             }
             return;
         }
@@ -141,11 +153,13 @@ async fn run(pool: &AnyPool, lock: bool, batch: &mut Vec<Job>) {
         // try again, a few times.
         let mut attempt = 0;
         let alone = loop {
-            let r: Result<Done> = async {
+            let r: Result<(Done, Vec<Event>)> = async {
                 let mut tx = pool.begin().await?;
-                let r = job.run(&mut tx, lock).await?;
+                let mut staged = Vec::new();
+                let r = job.run(&mut tx, lock, &mut staged).await?;
+                let logged = if staged.is_empty() { vec![] } else { append(&mut tx, backend, staged).await? };
                 tx.commit().await?;
-                Ok(r)
+                Ok((r, logged))
             }
             .await;
             attempt += 1;

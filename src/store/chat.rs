@@ -8,6 +8,7 @@ use sqlx::{Any, Transaction};
 use super::query::Sql;
 use super::tickets::{add_message_in, create_in, load_ticket};
 use super::*;
+use crate::domain::event::{change, Event, EventActor, EventType, NewEvent};
 use crate::domain::hours::BusinessHours;
 use crate::domain::{Channel, Email, Invalid, MessageKind, Priority, Status};
 
@@ -160,7 +161,7 @@ fn external_prefix(visitor_id: i64) -> String {
 }
 
 impl Store {
-    pub async fn create_visitor(&self, workspace_id: i64, token_hash: &str, lang: &str) -> Result<Visitor> {
+    pub async fn create_visitor(&self, workspace_id: i64, token_hash: &str, lang: &str) -> Result<(Visitor, Vec<Event>)> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         let contact_id: i64 = sqlx::query_scalar("INSERT INTO contacts (workspace_id, name, email, attributes, created_at, updated_at) VALUES ($1, '', NULL, '{}', $2, $2) RETURNING id")
@@ -183,8 +184,9 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(Visitor { id, workspace_id, contact_id, name: String::new(), email: None, lang: lang.to_string() })
+        let ev = NewEvent::new(workspace_id, EventType::ContactCreated, EventActor::Contact(contact_id)).contact(contact_id).changes(serde_json::json!({ "channel": Channel::Chat, "name": "", "email": null }));
+        let logged = self.commit_with(tx, vec![ev]).await?;
+        Ok((Visitor { id, workspace_id, contact_id, name: String::new(), email: None, lang: lang.to_string() }, logged))
     }
 
     pub async fn visitor_by_token(&self, workspace_id: i64, token_hash: &str) -> Result<Option<Visitor>> {
@@ -241,13 +243,17 @@ impl Store {
 
     /// Sets the name and e-mail the visitor gave. The e-mail also becomes
     /// an identity of the contact unless another contact already owns it.
-    pub async fn set_visitor_contact(&self, v: &Visitor, name: Option<&str>, email: Option<&Email>) -> Result<()> {
+    pub async fn set_visitor_contact(&self, v: &Visitor, name: Option<&str>, email: Option<&Email>) -> Result<Vec<Event>> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
-        if let Some(n) = name.filter(|n| !n.is_empty()) {
+        let (old_name, old_email): (String, Option<String>) = sqlx::query_as("SELECT name, email FROM contacts WHERE id = $1").bind(v.contact_id).fetch_one(&mut *tx).await?;
+        let mut changes = serde_json::Map::new();
+        if let Some(n) = name.filter(|n| !n.is_empty() && *n != old_name) {
             sqlx::query("UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3").bind(n).bind(now).bind(v.contact_id).execute(&mut *tx).await?;
+            changes.insert("name".into(), change(&old_name, n));
         }
-        if let Some(e) = email {
+        if let Some(e) = email.filter(|e| old_email.as_deref() != Some(e.as_str())) {
+            changes.insert("email".into(), change(&old_email, e.as_str()));
             sqlx::query("UPDATE contacts SET email = $1, updated_at = $2 WHERE id = $3").bind(e.as_str()).bind(now).bind(v.contact_id).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO contact_identities (workspace_id, contact_id, channel, value, created_at) VALUES ($1, $2, 'email', $3, $4) ON CONFLICT DO NOTHING")
                 .bind(v.workspace_id)
@@ -257,8 +263,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await?;
-        Ok(())
+        let ev = if changes.is_empty() { vec![] } else { vec![NewEvent::new(v.workspace_id, EventType::ContactUpdated, EventActor::Contact(v.contact_id)).contact(v.contact_id).changes(changes.into())] };
+        self.commit_with(tx, ev).await
     }
 
     /// Every public message of the visitor's chats after `after_id`, oldest first.
@@ -343,8 +349,8 @@ impl Store {
     /// ticket. The same `client_id` twice stores one message. Messages that
     /// arrive together share one commit (see `batch`).
     #[tracing::instrument(skip_all, fields(workspace_id = v.workspace_id, visitor_id = v.id))]
-    pub async fn post_visitor_message(&self, v: &Visitor, client_id: &str, body: &str, attachment_ids: &[i64]) -> Result<Posted> {
-        let (message, created, ticket, ticket_created) = self.writer.post(v.clone(), client_id.to_string(), body.to_string(), attachment_ids.to_vec()).await?;
+    pub async fn post_visitor_message(&self, v: &Visitor, client_id: &str, body: &str, attachment_ids: &[i64]) -> Result<(Posted, Vec<Event>)> {
+        let ((message, created, ticket, ticket_created), logged) = self.writer.post(v.clone(), client_id.to_string(), body.to_string(), attachment_ids.to_vec()).await?;
         let mut atts = if attachment_ids.is_empty() { Default::default() } else { self.attachments_of(&[message.id]).await? };
         let chat = ChatMessage {
             id: message.id,
@@ -357,7 +363,7 @@ impl Store {
             attachments: atts.remove(&message.id).unwrap_or_default(),
         };
         let ticket = if created && !ticket_created && ticket.status != Status::Open { self.ticket_unchecked(v.workspace_id, ticket.id).await? } else { ticket };
-        Ok(Posted { message: chat, stored: message, created, ticket, ticket_created })
+        Ok((Posted { message: chat, stored: message, created, ticket, ticket_created }, logged))
     }
 
     /// A ticket by id within a workspace, without an actor's access check:
@@ -474,35 +480,9 @@ impl Store {
     }
 }
 
-/// Queues an e-mail with an agent's chat reply when the visitor is not
-/// there to see it and left an address. Runs in the reply's transaction.
-pub(super) async fn queue_followup(tx: &mut Transaction<'_, Any>, t: &Ticket, msg: &Message, now: i64) -> Result<()> {
-    let row: Option<(Option<String>, i64)> = sqlx::query_as("SELECT c.email, COALESCE((SELECT MAX(v.online) FROM chat_visitors v WHERE v.contact_id = c.id), 0) FROM contacts c WHERE c.id = $1")
-        .bind(t.contact.id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let Some((Some(email), online)) = row else { return Ok(()) };
-    if online != 0 {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO outbox (workspace_id, kind, ticket_id, message_id, to_addr, subject, body, status, attempts, next_attempt_at, created_at) VALUES ($1, 'chat_followup', $2, $3, $4, $5, $6, 'pending', 0, $7, $7)",
-    )
-    .bind(t.workspace_id)
-    .bind(t.id)
-    .bind(msg.id)
-    .bind(email)
-    .bind(format!("Re: {} [#{}]", t.subject, t.number))
-    .bind(format!("{}\n\n--\n{}", msg.body, crate::i18n::text(&super::mail::mail_language(tx, t.workspace_id).await?, "mail-reply-footer", &[])))
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// The visitor's message inside the caller's transaction: (message, created,
 /// ticket, ticket created). `lock` takes the ticket's row lock (PostgreSQL).
-pub(super) async fn post_in(tx: &mut Transaction<'_, Any>, lock: bool, v: &Visitor, client_id: &str, body: &str, attachment_ids: &[i64]) -> Result<(Message, bool, Ticket, bool)> {
+pub(super) async fn post_in(tx: &mut Transaction<'_, Any>, lock: bool, v: &Visitor, client_id: &str, body: &str, attachment_ids: &[i64], ev: &mut Vec<NewEvent>) -> Result<(Message, bool, Ticket, bool)> {
     let external_id = format!("{}{client_id}", external_prefix(v.id));
     let contact = ContactSummary { id: v.contact_id, name: v.name.clone(), email: v.email.clone() };
     let open: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND contact_id = $2 AND channel = 'chat' AND status <> 'closed' ORDER BY id DESC LIMIT 1")
@@ -514,7 +494,7 @@ pub(super) async fn post_in(tx: &mut Transaction<'_, Any>, lock: bool, v: &Visit
     let (message, created, ticket, ticket_created) = match open {
         Some(id) => {
             let t = load_ticket(tx, v.workspace_id, id, lock).await?;
-            let (m, created) = add_message_in(tx, &t, new).await?;
+            let (m, created) = add_message_in(tx, &t, new, ev).await?;
             (m, created, t, false)
         }
         None => {
@@ -522,7 +502,7 @@ pub(super) async fn post_in(tx: &mut Transaction<'_, Any>, lock: bool, v: &Visit
             if let Some(tid) = existing {
                 // Resent after its chat was closed: answer with what is stored.
                 let t = load_ticket(tx, v.workspace_id, tid, false).await?;
-                let (m, created) = add_message_in(tx, &t, new).await?;
+                let (m, created) = add_message_in(tx, &t, new, ev).await?;
                 (m, created, t, false)
             } else {
                 let subject: String = body.lines().next().unwrap_or("").chars().take(80).collect();
@@ -538,10 +518,9 @@ pub(super) async fn post_in(tx: &mut Transaction<'_, Any>, lock: bool, v: &Visit
                     message_external_id: new.external_id.clone(),
                     team_id: None,
                 };
-                let (t, _) = create_in(tx, v.workspace_id, nt).await?;
-                let mid: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE workspace_id = $1 AND external_id = $2").bind(v.workspace_id).bind(&new.external_id).fetch_one(&mut **tx).await?;
-                let m = Message { id: mid, ticket_id: t.id, kind: MessageKind::Reply, author_type: crate::domain::AuthorType::Contact, author_id: None, body: new.body, html: None, external_id: new.external_id, created_at: t.created_at };
-                (m, true, t, true)
+                let opened = create_in(tx, v.workspace_id, nt, ev).await?;
+                let m = opened.message.ok_or_else(|| StoreError::Corrupt("a new chat has no first message".into()))?;
+                (m, true, opened.ticket, true)
             }
         }
     };

@@ -7,7 +7,8 @@ use serde::Serialize;
 use super::people::audit;
 use super::query::Sql;
 use super::*;
-use crate::domain::{Actor, Role, TicketScope};
+use crate::domain::event::{change, Event, EventActor, EventType, NewEvent};
+use crate::domain::{Actor, Role, Status, TicketScope};
 
 /// A console session lasts this long after its last use.
 pub const SESSION_IDLE_MS: i64 = 14 * 24 * 3600 * 1000;
@@ -359,12 +360,16 @@ impl Store {
 
     /// Records that `mentioned` agents were named in a note; returns those
     /// who exist, are active, may see the ticket and are not the author.
-    pub async fn notify_mentions(&self, author: &Actor, ticket: &Ticket, message_id: i64, mentioned: &[i64]) -> Result<Vec<i64>> {
+    /// Notifies the agents named in a note who may see its ticket (not its
+    /// author), inside the note's transaction; returns who was told.
+    pub(super) async fn mention_in(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, author: &Actor, ticket: &Ticket, message_id: i64, mentioned: &[i64], ev: &mut Vec<NewEvent>) -> Result<Vec<i64>> {
         let now = now_ms();
         let mut out = Vec::new();
-        let mut tx = self.write.begin().await?;
         for &uid in mentioned.iter().filter(|u| **u != author.user_id) {
-            let row: Option<(String, String)> = sqlx::query_as("SELECT role, ticket_scope FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1").bind(uid).bind(author.workspace_id).fetch_optional(&mut *tx).await?;
+            if out.contains(&uid) {
+                continue;
+            }
+            let row: Option<(String, String)> = sqlx::query_as("SELECT role, ticket_scope FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1").bind(uid).bind(author.workspace_id).fetch_optional(&mut **tx).await?;
             let Some((role, scope)) = row else { continue };
             let them = self.actor_of(uid, author.workspace_id, &role, &scope).await?;
             if !them.can_see(ticket.access()) {
@@ -377,11 +382,11 @@ impl Store {
                 .bind(message_id)
                 .bind(author.user_id)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
+            ev.push(NewEvent::new(author.workspace_id, EventType::MentionCreated, EventActor::Agent(author.user_id)).ticket(ticket.id).message(message_id).changes(serde_json::json!({ "user_id": uid, "number": ticket.number })));
             out.push(uid);
         }
-        tx.commit().await?;
         Ok(out)
     }
 
@@ -457,22 +462,28 @@ impl Store {
     /// Reopens snoozed tickets whose time has come; returns them so the
     /// caller can tell the inboxes. Safe to run on every node at once: each
     /// ticket is claimed by a conditional update.
-    pub async fn wake_snoozed(&self) -> Result<Vec<(i64, i64)>> {
+    pub async fn wake_snoozed(&self) -> Result<Vec<Event>> {
         let now = now_ms();
         let due: Vec<(i64, i64)> = sqlx::query_as("SELECT id, workspace_id FROM tickets WHERE snoozed_until IS NOT NULL AND snoozed_until <= $1 LIMIT 500").bind(now).fetch_all(&self.read).await?;
         let mut woken = Vec::new();
         for (id, ws) in due {
             let mut tx = self.write.begin().await?;
+            let was: Option<String> = sqlx::query_scalar("SELECT status FROM tickets WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
             let r = sqlx::query("UPDATE tickets SET snoozed_until = NULL, status = CASE WHEN status = 'pending' THEN 'open' ELSE status END, updated_at = $1 WHERE id = $2 AND snoozed_until IS NOT NULL AND snoozed_until <= $1")
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            let mut ev = Vec::new();
             if r.rows_affected() == 1 {
                 sqlx::query("INSERT INTO messages (workspace_id, ticket_id, kind, author_type, body, created_at) VALUES ($1, $2, 'event', 'system', 'Snooze ended; the ticket is open again', $3)").bind(ws).bind(id).bind(now).execute(&mut *tx).await?;
-                woken.push((ws, id));
+                let mut changes = serde_json::json!({ "snoozed_until": change("due", None::<String>) });
+                if was.as_deref() == Some(Status::Pending.as_str()) {
+                    changes["status"] = change(Status::Pending, Status::Open);
+                }
+                ev.push(NewEvent::new(ws, EventType::TicketUpdated, EventActor::System).ticket(id).changes(changes));
             }
-            tx.commit().await?;
+            woken.extend(self.commit_with(tx, ev).await?);
         }
         Ok(woken)
     }

@@ -1,6 +1,7 @@
 //! The knowledge base: categories, articles and their translations,
 //! helpfulness votes, and what visitors searched for.
 
+use crate::domain::event::{change, Event, EventActor, EventType, NewEvent};
 use serde::Serialize;
 
 use super::*;
@@ -82,7 +83,7 @@ impl Store {
         Ok((1..).map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") }).find(|s| !taken.contains(s)).expect("a free slug"))
     }
 
-    pub async fn create_article(&self, ws: i64, a: ArticleInput, by: i64) -> Result<Article> {
+    pub async fn create_article(&self, ws: i64, a: ArticleInput, by: i64) -> Result<(Article, Vec<Event>)> {
         let now = now_ms();
         let lang = a.language.clone().unwrap_or_else(|| "en".into());
         let title = a.title.clone().unwrap_or_default();
@@ -116,11 +117,12 @@ impl Store {
         .await?;
         sqlx::query("UPDATE kb_articles SET group_id = $1 WHERE id = $2").bind(group.unwrap_or(id)).bind(id).execute(&mut *tx).await?;
         super::people::audit(&mut tx, ws, Some(by), "kb.article_created", "kb_article", Some(id), "{}", now).await?;
-        tx.commit().await?;
-        self.article(ws, id).await
+        let ev = NewEvent::new(ws, EventType::ArticleCreated, EventActor::Agent(by)).article(id).changes(serde_json::json!({ "title": &title, "language": &lang, "status": a.status.as_deref().unwrap_or("draft") }));
+        let logged = self.commit_with(tx, vec![ev]).await?;
+        Ok((self.article(ws, id).await?, logged))
     }
 
-    pub async fn update_article(&self, ws: i64, id: i64, a: ArticleInput, by: i64) -> Result<Article> {
+    pub async fn update_article(&self, ws: i64, id: i64, a: ArticleInput, by: i64) -> Result<(Article, Vec<Event>)> {
         let now = now_ms();
         let before = self.article(ws, id).await?;
         let mut tx = self.write.begin().await?;
@@ -163,11 +165,22 @@ impl Store {
         sql.push(&format!(" WHERE id = {i} AND workspace_id = {w}"));
         sql.query().execute(&mut *tx).await?;
         super::people::audit(&mut tx, ws, Some(by), "kb.article_updated", "kb_article", Some(id), "{}", now).await?;
-        tx.commit().await?;
-        self.article(ws, id).await
+        let mut changes = serde_json::Map::new();
+        if let Some(t) = a.title.as_ref().filter(|t| **t != before.title) {
+            changes.insert("title".into(), change(&before.title, t));
+        }
+        if let Some(st) = a.status.as_ref().filter(|st| **st != before.status) {
+            changes.insert("status".into(), change(&before.status, st));
+        }
+        if a.body.is_some() {
+            changes.insert("body".into(), true.into());
+        }
+        let ev = NewEvent::new(ws, EventType::ArticleUpdated, EventActor::Agent(by)).article(id).changes(changes.into());
+        let logged = self.commit_with(tx, vec![ev]).await?;
+        Ok((self.article(ws, id).await?, logged))
     }
 
-    pub async fn delete_article(&self, ws: i64, id: i64, by: i64) -> Result<()> {
+    pub async fn delete_article(&self, ws: i64, id: i64, by: i64) -> Result<Vec<Event>> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         let n = sqlx::query("DELETE FROM kb_articles WHERE id = $1 AND workspace_id = $2").bind(id).bind(ws).execute(&mut *tx).await?.rows_affected();
@@ -175,8 +188,7 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         super::people::audit(&mut tx, ws, Some(by), "kb.article_deleted", "kb_article", Some(id), "{}", now).await?;
-        tx.commit().await?;
-        Ok(())
+        self.commit_with(tx, vec![NewEvent::new(ws, EventType::ArticleDeleted, EventActor::Agent(by)).article(id)]).await
     }
 
     pub async fn article(&self, ws: i64, id: i64) -> Result<Article> {

@@ -8,6 +8,7 @@ use sqlx::{Any, Transaction};
 
 use super::tickets::{add_message_in, create_in, load_ticket};
 use super::*;
+use crate::domain::event::{Event, NewEvent};
 use crate::domain::{Channel, Email, MessageKind, Priority};
 
 /// Our own Message-IDs start with this, and are known by their local part,
@@ -84,24 +85,11 @@ impl Store {
     /// Files an inbound mail: the same Message-ID twice is stored once.
     /// Mails arriving together share one commit (see `batch`).
     #[tracing::instrument(skip_all, fields(workspace_id = ws.id))]
-    pub async fn ingest_mail(&self, ws: &Workspace, m: InboundMail) -> Result<Ingested> {
+    pub async fn ingest_mail(&self, ws: &Workspace, m: InboundMail) -> Result<(Ingested, Vec<Event>)> {
         match self.writer.ingest(ws.clone(), m).await? {
-            Ingested::Appended(t, msg) => Ok(Ingested::Appended(self.ticket_unchecked(ws.id, t.id).await?, msg)),
+            (Ingested::Appended(t, msg), logged) => Ok((Ingested::Appended(self.ticket_unchecked(ws.id, t.id).await?, msg), logged)),
             other => Ok(other),
         }
-    }
-
-    /// Queues the confirmation of a ticket opened by a form: its number and
-    /// (added when sent) its private link.
-    pub async fn queue_confirmation(&self, t: &Ticket) -> Result<()> {
-        let Some(to) = t.contact.email.as_deref().and_then(|e| Email::parse("email", e).ok()) else { return Ok(()) };
-        let now = now_ms();
-        let mut tx = self.write.begin().await?;
-        let lang = mail_language(&mut tx, t.workspace_id).await?;
-        let subject = crate::i18n::text(&lang, "mail-confirmation-subject", &[("number", &t.number.to_string()), ("subject", &t.subject)]);
-        queue(&mut tx, t, "confirmation", &to, &subject, &confirmation_text(t, &lang), None, now).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// How many tickets an address opened since a time (for rate limits).
@@ -115,7 +103,7 @@ impl Store {
     }
 
     /// A contact known by phone number, made when new.
-    pub async fn contact_by_phone(&self, workspace_id: i64, phone: &str, name: &str) -> Result<ContactSummary> {
+    pub async fn contact_by_phone(&self, workspace_id: i64, phone: &str, name: &str) -> Result<(ContactSummary, Vec<Event>)> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         let found: Option<(i64, String, Option<String>)> = sqlx::query_as("SELECT c.id, c.name, c.email FROM contact_identities i JOIN contacts c ON c.id = i.contact_id WHERE i.workspace_id = $1 AND i.channel = 'phone' AND i.value = $2")
@@ -124,12 +112,13 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if let Some((id, n, email)) = found {
-            return Ok(ContactSummary { id, name: n, email });
+            return Ok((ContactSummary { id, name: n, email }, vec![]));
         }
         let id: i64 = sqlx::query_scalar("INSERT INTO contacts (workspace_id, name, email, attributes, created_at, updated_at) VALUES ($1, $2, NULL, '{}', $3, $3) RETURNING id").bind(workspace_id).bind(name).bind(now).fetch_one(&mut *tx).await?;
         sqlx::query("INSERT INTO contact_identities (workspace_id, contact_id, channel, value, created_at) VALUES ($1, $2, 'phone', $3, $4)").bind(workspace_id).bind(id).bind(phone).bind(now).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(ContactSummary { id, name: name.to_string(), email: None })
+        let ev = crate::domain::event::NewEvent::new(workspace_id, crate::domain::event::EventType::ContactCreated, crate::domain::event::EventActor::Contact(id)).contact(id).changes(serde_json::json!({ "channel": Channel::Phone, "name": name }));
+        let logged = self.commit_with(tx, vec![ev]).await?;
+        Ok((ContactSummary { id, name: name.to_string(), email: None }, logged))
     }
 
     /// Files uploaded with a form, attached to the ticket's first message.
@@ -227,7 +216,7 @@ impl Store {
     }
 }
 
-fn confirmation_text(t: &Ticket, lang: &str) -> String {
+pub(super) fn confirmation_text(t: &Ticket, lang: &str) -> String {
     let number = t.number.to_string();
     let name = if t.contact.name.is_empty() { t.contact.email.clone().unwrap_or_default() } else { t.contact.name.clone() };
     crate::i18n::text(lang, "mail-confirmation-body", &[("name", &name), ("number", &number), ("subject", &t.subject)])
@@ -281,49 +270,60 @@ async fn remember_id(tx: &mut Transaction<'_, Any>, workspace_id: i64, header_id
     Ok(())
 }
 
-/// Puts a mail about a ticket in the outbox, with its own Message-ID
-/// (stable across retries) and the thread it answers.
-#[allow(clippy::too_many_arguments)]
-async fn queue(tx: &mut Transaction<'_, Any>, t: &Ticket, kind: &str, to: &Email, subject: &str, body: &str, in_reply_to: Option<&str>, now: i64) -> Result<()> {
-    let bounced: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_bounces WHERE workspace_id = $1 AND address = $2").bind(t.workspace_id).bind(to.as_str()).fetch_one(&mut **tx).await?;
-    if bounced > 0 {
-        return Ok(());
-    }
-    let header_id = format!("{OWN_ID_PREFIX}{}.{}", t.id, new_reply_token());
-    sqlx::query(
-        "INSERT INTO outbox (workspace_id, kind, ticket_id, to_addr, subject, body, status, attempts, next_attempt_at, created_at, header_id, in_reply_to) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $8, $9)",
-    )
-    .bind(t.workspace_id)
-    .bind(kind)
-    .bind(t.id)
-    .bind(to.as_str())
-    .bind(subject)
-    .bind(body)
-    .bind(now)
-    .bind(&header_id)
-    .bind(in_reply_to)
-    .execute(&mut **tx)
-    .await?;
-    remember_id(tx, t.workspace_id, &header_id, t.id, now).await
+/// A mail to put in the outbox.
+pub struct OutMail<'a> {
+    pub workspace_id: i64,
+    /// "reply", "confirmation", "chat_followup", "portal_login".
+    pub kind: &'a str,
+    pub ticket_id: Option<i64>,
+    /// The message the mail carries or confirms: one mail per message and
+    /// kind, however often the same event is processed.
+    pub message_id: Option<i64>,
+    pub to: &'a Email,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub in_reply_to: Option<&'a str>,
 }
 
-/// An agent's public reply on an e-mail (or form, or API) ticket goes to
-/// the customer by mail, in the same transaction as the reply.
-pub(super) async fn queue_reply(tx: &mut Transaction<'_, Any>, t: &Ticket, msg: &Message, now: i64) -> Result<()> {
-    let Some(to) = t.contact.email.as_deref().and_then(|e| Email::parse("email", e).ok()) else { return Ok(()) };
-    let last: Option<String> = sqlx::query_scalar("SELECT header_id FROM mail_threads WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY created_at DESC LIMIT 1")
-        .bind(t.workspace_id)
-        .bind(t.id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let subject = format!("Re: {} [#{}]", t.subject, t.number);
-    queue(tx, t, "reply", &to, &subject, &msg.body, last.as_deref(), now).await
+/// The one way into the outbox: skips bounced addresses, gives a ticket's
+/// mail its own Message-ID (stable across retries) and remembers it for
+/// threading, and stores one mail per message and kind. Returns whether a
+/// mail was queued.
+pub(crate) async fn queue_in(tx: &mut Transaction<'_, Any>, m: &OutMail<'_>) -> Result<bool> {
+    let now = now_ms();
+    let bounced: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_bounces WHERE workspace_id = $1 AND address = $2").bind(m.workspace_id).bind(m.to.as_str()).fetch_one(&mut **tx).await?;
+    if bounced > 0 {
+        return Ok(false);
+    }
+    let header_id = m.ticket_id.map(|t| format!("{OWN_ID_PREFIX}{t}.{}", new_reply_token()));
+    let queued: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO outbox (workspace_id, kind, ticket_id, message_id, to_addr, subject, body, status, attempts, next_attempt_at, created_at, header_id, in_reply_to) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(m.workspace_id)
+    .bind(m.kind)
+    .bind(m.ticket_id)
+    .bind(m.message_id)
+    .bind(m.to.as_str())
+    .bind(m.subject)
+    .bind(m.body)
+    .bind(now)
+    .bind(header_id.as_deref())
+    .bind(m.in_reply_to)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if queued.is_none() {
+        return Ok(false);
+    }
+    if let (Some(h), Some(t)) = (&header_id, m.ticket_id) {
+        remember_id(tx, m.workspace_id, h, t, now).await?;
+    }
+    Ok(true)
 }
 
 /// Files one inbound mail inside the caller's transaction. `lock` takes
 /// row locks (PostgreSQL).
-pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Workspace, m: InboundMail) -> Result<Ingested> {
+pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Workspace, m: InboundMail, ev: &mut Vec<NewEvent>) -> Result<Ingested> {
     let now = now_ms();
     let seen: Option<i64> = sqlx::query_scalar("SELECT id FROM raw_emails WHERE workspace_id = $1 AND header_id = $2").bind(ws.id).bind(&m.header_id).fetch_optional(&mut **tx).await?;
     if seen.is_some() {
@@ -335,7 +335,7 @@ pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Wo
         Some(id) => {
             let t = load_ticket(tx, ws.id, id, lock).await?;
             let new = NewMessage { kind: MessageKind::Reply, author: Author::Contact, body: m.text.clone(), html: m.html.clone(), external_id: Some(external_id) };
-            let (msg, _) = add_message_in(tx, &t, new).await?;
+            let (msg, _) = add_message_in(tx, &t, new, ev).await?;
             (t, msg, false)
         }
         None => {
@@ -351,16 +351,19 @@ pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Wo
                 message_external_id: Some(external_id.clone()),
                 team_id: None,
             };
-            let (t, _) = create_in(tx, ws.id, nt).await?;
-            let msg_id: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE workspace_id = $1 AND external_id = $2").bind(ws.id).bind(&external_id).fetch_one(&mut **tx).await?;
+            let first = ev.len();
+            let opened = create_in(tx, ws.id, nt, ev).await?;
+            let t = opened.ticket;
+            let mut msg = opened.message.ok_or_else(|| StoreError::Corrupt("a new ticket has no first message".into()))?;
             if let Some(h) = &m.html {
-                sqlx::query("UPDATE messages SET html = $1 WHERE id = $2").bind(h).bind(msg_id).execute(&mut **tx).await?;
+                sqlx::query("UPDATE messages SET html = $1 WHERE id = $2").bind(h).bind(msg.id).execute(&mut **tx).await?;
+                msg.html = Some(h.clone());
             }
-            let msg = Message { id: msg_id, ticket_id: t.id, kind: MessageKind::Reply, author_type: crate::domain::AuthorType::Contact, author_id: None, body: m.text.clone(), html: m.html.clone(), external_id: Some(external_id), created_at: now };
-            if !m.automatic {
-                let lang = mail_language(tx, ws.id).await?;
-                let subject = crate::i18n::text(&lang, "mail-confirmation-subject", &[("number", &t.number.to_string()), ("subject", &t.subject)]);
-                queue(tx, &t, "confirmation", &m.from, &subject, &confirmation_text(&t, &lang), Some(&m.header_id), now).await?;
+            if m.automatic {
+                // Auto-replies open tickets but get no confirmation.
+                for e in ev[first..].iter_mut().filter(|e| e.kind == crate::domain::event::EventType::TicketCreated) {
+                    e.changes["automatic"] = true.into();
+                }
             }
             (t, msg, true)
         }

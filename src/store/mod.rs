@@ -8,6 +8,8 @@ pub mod backup;
 mod batch;
 pub mod chat;
 pub mod console;
+mod deliveries;
+pub mod events;
 pub mod mail;
 pub mod mail_settings;
 mod links;

@@ -30,14 +30,10 @@ impl Store {
             .await?;
         let lang = super::mail::mail_language(&mut tx, ws.id).await?;
         let url = format!("{}/p/{}/portal/login/{token}", link_base.trim_end_matches('/'), ws.slug);
-        sqlx::query("INSERT INTO outbox (workspace_id, kind, to_addr, subject, body, status, attempts, next_attempt_at, created_at) VALUES ($1, 'portal_login', $2, $3, $4, 'pending', 0, $5, $5)")
-            .bind(ws.id)
-            .bind(email.as_str())
-            .bind(crate::i18n::text(&lang, "mail-portal-subject", &[("workspace", &ws.name)]))
-            .bind(crate::i18n::text(&lang, "mail-portal-body", &[("url", &url)]))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        let subject = crate::i18n::text(&lang, "mail-portal-subject", &[("workspace", &ws.name)]);
+        let body = crate::i18n::text(&lang, "mail-portal-body", &[("url", &url)]);
+        let mail = super::mail::OutMail { workspace_id: ws.id, kind: "portal_login", ticket_id: None, message_id: None, to: email, subject: &subject, body: &body, in_reply_to: None };
+        super::mail::queue_in(&mut tx, &mail).await?;
         tx.commit().await?;
         Ok(true)
     }

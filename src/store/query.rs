@@ -11,6 +11,14 @@ pub enum Arg {
     Int(i64),
     Text(String),
     Bytes(Vec<u8>),
+    /// A NULL integer.
+    NoInt,
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Arg::NoInt, Arg::Int)
+    }
 }
 
 impl From<Vec<u8>> for Arg {
@@ -74,6 +82,7 @@ impl Sql {
                 Arg::Int(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(v.as_str()),
                 Arg::Bytes(v) => q.bind(v.as_slice()),
+                Arg::NoInt => q.bind(None::<i64>),
             };
         }
         q
@@ -86,6 +95,7 @@ impl Sql {
                 Arg::Int(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(v.as_str()),
                 Arg::Bytes(v) => q.bind(v.as_slice()),
+                Arg::NoInt => q.bind(None::<i64>),
             };
         }
         q

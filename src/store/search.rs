@@ -80,10 +80,6 @@ impl Store {
         Ok(sql.query_as().fetch_all(&self.read).await?)
     }
 
-    pub async fn message_created_at(&self, id: i64) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT created_at FROM messages WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
-    }
-
     pub async fn tickets_for_index(&self, ids: &[i64]) -> Result<Vec<IndexTicket>> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -94,8 +90,14 @@ impl Store {
         Ok(sql.query_as().fetch_all(&self.read).await?)
     }
 
-    /// Tickets whose contact changed (name, e-mail) after `since` (ms).
-    pub async fn tickets_of_contacts_changed_since(&self, since: i64) -> Result<Vec<i64>> {
-        Ok(sqlx::query_scalar("SELECT t.id FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE c.updated_at > $1").bind(since).fetch_all(&self.read).await?)
+    /// The tickets of these contacts.
+    pub async fn tickets_of_contacts(&self, contact_ids: &[i64]) -> Result<Vec<i64>> {
+        if contact_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT id FROM tickets WHERE contact_id IN (");
+        let l = sql.list(contact_ids.iter().copied());
+        sql.push(&l).push(")");
+        Ok(sql.query_as::<(i64,)>().fetch_all(&self.read).await?.into_iter().map(|(id,)| id).collect())
     }
 }

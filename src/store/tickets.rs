@@ -7,6 +7,7 @@ use sqlx::{Any, Transaction};
 use super::people::audit;
 use super::query::{like_pattern, Sql};
 use super::*;
+use crate::domain::event::{change, Event, EventActor, EventType, NewEvent};
 use crate::domain::ticket::{status_after_contact_message, Clock};
 use crate::domain::{Actor, AuthorType, Channel, MessageKind, Priority, Status, TicketScope};
 
@@ -102,7 +103,7 @@ impl Store {
     /// workspace it returns that ticket and `false` instead. Creates from
     /// concurrent requests are committed together (see `batch`).
     #[tracing::instrument(skip_all, fields(workspace_id))]
-    pub async fn create_ticket(&self, workspace_id: i64, new: NewTicket) -> Result<(Ticket, bool)> {
+    pub async fn create_ticket(&self, workspace_id: i64, new: NewTicket) -> Result<(Opened, Vec<Event>)> {
         self.writer.create_ticket(workspace_id, new).await
     }
 
@@ -259,7 +260,7 @@ impl Store {
     /// Applies a change and writes a system event into the conversation for
     /// each thing that changed, all in one transaction.
     #[tracing::instrument(skip_all, fields(workspace_id = actor.workspace_id, ticket_id = id))]
-    pub async fn update_ticket(&self, actor: &Actor, id: i64, patch: TicketPatch) -> Result<Ticket> {
+    pub async fn update_ticket(&self, actor: &Actor, id: i64, patch: TicketPatch) -> Result<(Ticket, Vec<Event>)> {
         let now = now_ms();
         let ws = actor.workspace_id;
         let mut tx = self.write.begin().await?;
@@ -268,16 +269,19 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         let mut events: Vec<String> = Vec::new();
+        let mut changes = serde_json::Map::new();
         let mut sets = Sql::new("UPDATE tickets SET updated_at = ");
         let p = sets.arg(now);
         sets.push(&p);
         if let Some(subject) = patch.subject.filter(|s| *s != before.subject) {
             events.push(format!("Subject changed to \"{subject}\""));
+            changes.insert("subject".into(), change(&before.subject, &subject));
             let p = sets.arg(subject);
             sets.push(&format!(", subject = {p}"));
         }
         if let Some(status) = patch.status.filter(|s| *s != before.status) {
             events.push(format!("Status changed from {} to {}", before.status, status));
+            changes.insert("status".into(), change(before.status, status));
             let clock = Clock { first_response_at: before.first_response_at, resolved_at: before.resolved_at }.on_status(before.status, status, now);
             let p = sets.arg(status.as_str());
             sets.push(&format!(", status = {p}, resolved_at = "));
@@ -293,10 +297,12 @@ impl Store {
         }
         if let Some(priority) = patch.priority.filter(|p| *p != before.priority) {
             events.push(format!("Priority changed from {} to {}", before.priority, priority));
+            changes.insert("priority".into(), change(before.priority, priority));
             let p = sets.arg(priority.as_str());
             sets.push(&format!(", priority = {p}"));
         }
         if let Some(assignee) = patch.assignee_id.filter(|a| *a != before.assignee_id) {
+            changes.insert("assignee_id".into(), change(before.assignee_id, assignee));
             match assignee {
                 Some(uid) => {
                     let name = ensure_user(&mut tx, ws, uid).await?;
@@ -314,6 +320,7 @@ impl Store {
             if !actor.can_move_to_team(team) {
                 return Err(StoreError::Invalid(crate::domain::Invalid::new("team_id", "you can only move a ticket to one of your own teams")));
             }
+            changes.insert("team_id".into(), change(before.team_id, team));
             match team {
                 Some(tid) => {
                     let name: String = sqlx::query_scalar("SELECT name FROM teams WHERE id = $1 AND workspace_id = $2")
@@ -333,6 +340,7 @@ impl Store {
             }
         }
         if let Some(labels) = patch.labels.filter(|l| *l != before.labels) {
+            changes.insert("labels".into(), change(&before.labels, &labels));
             events.push(if labels.is_empty() { "Labels cleared".to_string() } else { format!("Labels set to {}", labels.join(", ")) });
             sqlx::query("DELETE FROM ticket_labels WHERE ticket_id = $1").bind(id).execute(&mut *tx).await?;
             set_labels(&mut tx, ws, id, &labels).await?;
@@ -340,16 +348,19 @@ impl Store {
         match patch.snoozed_until {
             Some(Some(until)) if until > now => {
                 events.push(format!("Snoozed until {}", crate::domain::time::rfc3339(until)));
+                changes.insert("snoozed_until".into(), change(before.snoozed_until.map(crate::domain::time::rfc3339), crate::domain::time::rfc3339(until)));
                 let p = sets.arg(until);
                 sets.push(&format!(", snoozed_until = {p}"));
                 if patch.status.is_none() && before.status != Status::Pending {
                     events.push(format!("Status changed from {} to {}", before.status, Status::Pending));
+                    changes.insert("status".into(), change(before.status, Status::Pending));
                     sets.push(", status = 'pending', resolved_at = NULL");
                 }
             }
             Some(Some(_)) => return Err(StoreError::Invalid(crate::domain::Invalid::new("snoozed_until", "must be in the future"))),
             Some(None) if before.snoozed_until.is_some() => {
                 events.push("Snooze cleared".to_string());
+                changes.insert("snoozed_until".into(), change(before.snoozed_until.map(crate::domain::time::rfc3339), None::<String>));
                 sets.push(", snoozed_until = NULL");
             }
             _ if patch.status.is_some_and(|s| s != before.status) && before.snoozed_until.is_some() => {
@@ -359,7 +370,7 @@ impl Store {
         }
         if events.is_empty() {
             tx.rollback().await?;
-            return Ok(before);
+            return Ok((before, vec![]));
         }
         let p = sets.arg(id);
         sets.push(&format!(" WHERE id = {p}"));
@@ -369,23 +380,34 @@ impl Store {
         }
         audit(&mut tx, ws, Some(actor.user_id), "ticket.updated", "ticket", Some(id), &serde_json::json!({ "changes": events }).to_string(), now).await?;
         let after = load_ticket(&mut tx, ws, id, false).await?;
-        tx.commit().await?;
-        Ok(after)
+        let ev = NewEvent::new(ws, EventType::TicketUpdated, EventActor::Agent(actor.user_id)).ticket(id).contact(after.contact.id).changes(changes.into());
+        let logged = self.commit_with(tx, vec![ev]).await?;
+        Ok((after, logged))
     }
 
     /// Adds a message to a ticket. An agent's message needs access to the
     /// ticket; a contact's message reopens a waiting or resolved ticket. A
     /// repeated `external_id` returns the stored message and `false`.
     #[tracing::instrument(skip_all, fields(workspace_id, ticket_id))]
-    pub async fn add_message(&self, workspace_id: i64, actor: Option<&Actor>, ticket_id: i64, new: NewMessage) -> Result<(Message, bool)> {
+    /// Agents named in a note (`mentions`) who may see the ticket are
+    /// notified, in the same transaction.
+    pub async fn add_message(&self, workspace_id: i64, actor: Option<&Actor>, ticket_id: i64, new: NewMessage, mentions: &[i64]) -> Result<(Added, Vec<Event>)> {
         let mut tx = self.write.begin().await?;
         let t = load_ticket(&mut tx, workspace_id, ticket_id, self.backend == Backend::Postgres).await?;
         if actor.is_some_and(|a| !a.can_see(t.access())) {
             return Err(StoreError::NotFound);
         }
-        let r = add_message_in(&mut tx, &t, new).await?;
-        tx.commit().await?;
-        Ok(r)
+        let mut ev = Vec::new();
+        let (message, created) = add_message_in(&mut tx, &t, new, &mut ev).await?;
+        let mut mentioned = Vec::new();
+        if created && message.kind == MessageKind::Note {
+            if let Some(a) = actor {
+                mentioned = self.mention_in(&mut tx, a, &t, message.id, mentions, &mut ev).await?;
+            }
+        }
+        let after = if created { load_ticket(&mut tx, workspace_id, ticket_id, false).await? } else { t };
+        let logged = self.commit_with(tx, ev).await?;
+        Ok((Added { message, created, ticket: after, mentioned }, logged))
     }
 
     /// One message by id within a workspace, for event delivery.
@@ -436,8 +458,8 @@ async fn ensure_user(tx: &mut Transaction<'_, Any>, workspace_id: i64, user_id: 
     name.ok_or_else(|| crate::domain::Invalid::new("assignee_id", format!("no active agent {user_id} in this workspace")).into())
 }
 
-async fn find_or_create_contact(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64) -> Result<ContactSummary> {
-    if let Some(found) = contact_by_email(tx, workspace_id, c, now).await? {
+async fn find_or_create_contact(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64, ev: &mut Vec<NewEvent>) -> Result<ContactSummary> {
+    if let Some(found) = contact_by_email(tx, workspace_id, c, now, ev).await? {
         return Ok(found);
     }
     let name = c.name.clone().unwrap_or_default();
@@ -456,15 +478,16 @@ async fn find_or_create_contact(tx: &mut Transaction<'_, Any>, workspace_id: i64
         .fetch_optional(&mut **tx)
         .await?;
     if claimed.is_some() {
+        ev.push(NewEvent::new(workspace_id, EventType::ContactCreated, EventActor::Contact(id)).contact(id).changes(serde_json::json!({ "name": &name, "email": c.email.as_str() })));
         return Ok(ContactSummary { id, name, email: Some(c.email.to_string()) });
     }
     // A concurrent request (PostgreSQL) created this customer first: use
     // theirs and drop the duplicate made a moment ago.
     sqlx::query("DELETE FROM contacts WHERE id = $1").bind(id).execute(&mut **tx).await?;
-    contact_by_email(tx, workspace_id, c, now).await?.ok_or_else(|| StoreError::Conflict("the contact changed during the request; retry".into()))
+    contact_by_email(tx, workspace_id, c, now, ev).await?.ok_or_else(|| StoreError::Conflict("the contact changed during the request; retry".into()))
 }
 
-async fn contact_by_email(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64) -> Result<Option<ContactSummary>> {
+async fn contact_by_email(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64, ev: &mut Vec<NewEvent>) -> Result<Option<ContactSummary>> {
     let found: Option<(i64, String, Option<String>)> = sqlx::query_as(
         "SELECT c.id, c.name, c.email FROM contact_identities i JOIN contacts c ON c.id = i.contact_id WHERE i.workspace_id = $1 AND i.channel = 'email' AND i.value = $2",
     )
@@ -476,6 +499,7 @@ async fn contact_by_email(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &
     if name.is_empty() {
         if let Some(n) = c.name.as_deref().filter(|n| !n.is_empty()) {
             sqlx::query("UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3").bind(n).bind(now).bind(id).execute(&mut **tx).await?;
+            ev.push(NewEvent::new(workspace_id, EventType::ContactUpdated, EventActor::Contact(id)).contact(id).changes(serde_json::json!({ "name": change("", n) })));
             name = n.to_string();
         }
     }
@@ -506,17 +530,17 @@ pub(super) async fn insert_message(tx: &mut Transaction<'_, Any>, workspace_id: 
 }
 
 /// Writes one new ticket inside the caller's transaction.
-pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, new: NewTicket) -> Result<(Ticket, bool)> {
+pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, new: NewTicket, ev: &mut Vec<NewEvent>) -> Result<Opened> {
     let now = now_ms();
     if let Some(ext) = &new.external_id {
         let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND external_id = $2").bind(workspace_id).bind(ext).fetch_optional(&mut **tx).await?;
         if let Some(id) = existing {
             let t = load_ticket(tx, workspace_id, id, false).await?;
-            return Ok((t, false));
+            return Ok(Opened { ticket: t, created: false, message: None });
         }
     }
     let contact = match &new.contact {
-        TicketContact::Email(c) => find_or_create_contact(tx, workspace_id, c, now).await?,
+        TicketContact::Email(c) => find_or_create_contact(tx, workspace_id, c, now, ev).await?,
         TicketContact::Known(c) => c.clone(),
     };
     let contact_id = contact.id;
@@ -551,8 +575,13 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| conflict_on_unique(e, "a ticket with this external id exists"))?;
-    insert_message(tx, workspace_id, id, &NewMessage { kind: MessageKind::Reply, author: new.author, body: new.body, html: None, external_id: new.message_external_id }, now).await?;
+    let first = insert_message(tx, workspace_id, id, &NewMessage { kind: MessageKind::Reply, author: new.author, body: new.body, html: None, external_id: new.message_external_id }, now).await?;
     set_labels(tx, workspace_id, id, &new.labels).await?;
+    let actor = event_actor(new.author, contact_id);
+    ev.push(NewEvent::new(workspace_id, EventType::TicketCreated, actor).ticket(id).message(first.id).contact(contact_id).changes(serde_json::json!({
+        "channel": new.channel, "subject": &new.subject, "status": Status::Open, "priority": new.priority, "team_id": team_id, "labels": &new.labels,
+    })));
+    ev.push(message_event(workspace_id, new.channel, contact_id, &first));
     // Built from what was written rather than read back: on SQLite every
     // statement on the single writer costs all writers time. The ticket
     // row itself records its creation, so no audit row is needed.
@@ -576,7 +605,25 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
         snoozed_until: None,
         waiting_since,
     };
-    Ok((t, true))
+    Ok(Opened { ticket: t, created: true, message: Some(first) })
+}
+
+/// Who an event names for a message's author on a ticket of `contact_id`.
+fn event_actor(author: Author, contact_id: i64) -> EventActor {
+    match author {
+        Author::Agent(id) => EventActor::Agent(id),
+        Author::Contact => EventActor::Contact(contact_id),
+        Author::System => EventActor::System,
+    }
+}
+
+fn message_event(workspace_id: i64, channel: Channel, contact_id: i64, m: &Message) -> NewEvent {
+    let actor = match m.author_id {
+        Some(id) => EventActor::Agent(id),
+        None if m.author_type == crate::domain::AuthorType::Contact => EventActor::Contact(contact_id),
+        None => EventActor::System,
+    };
+    NewEvent::new(workspace_id, EventType::MessageCreated, actor).ticket(m.ticket_id).message(m.id).contact(contact_id).changes(serde_json::json!({ "kind": m.kind, "channel": channel }))
 }
 
 /// Reads a ticket inside a transaction; `lock` (PostgreSQL only: SQLite has
@@ -595,7 +642,7 @@ pub(super) async fn load_ticket(tx: &mut Transaction<'_, Any>, workspace_id: i64
 
 /// Adds a message to a loaded (and, on PostgreSQL, locked) ticket inside the
 /// caller's transaction and keeps the ticket's clocks and status in step.
-pub(super) async fn add_message_in(tx: &mut Transaction<'_, Any>, t: &Ticket, new: NewMessage) -> Result<(Message, bool)> {
+pub(super) async fn add_message_in(tx: &mut Transaction<'_, Any>, t: &Ticket, new: NewMessage, ev: &mut Vec<NewEvent>) -> Result<(Message, bool)> {
     let now = now_ms();
     if let Some(ext) = &new.external_id {
         let existing: Option<MessageRow> = sqlx::query_as(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND external_id = $2"))
@@ -635,14 +682,12 @@ pub(super) async fn add_message_in(tx: &mut Transaction<'_, Any>, t: &Ticket, ne
     .bind(t.id)
     .execute(&mut **tx)
     .await?;
+    if new.kind != MessageKind::Event {
+        ev.push(message_event(t.workspace_id, t.channel, t.contact.id, &msg));
+    }
     if status != t.status {
         insert_message(tx, t.workspace_id, t.id, &NewMessage { kind: MessageKind::Event, author: Author::System, body: format!("Reopened by the customer ({} → {})", t.status, status), html: None, external_id: None }, now).await?;
-    }
-    if t.channel == Channel::Chat && new.kind == MessageKind::Reply && matches!(new.author, Author::Agent(_)) {
-        super::chat::queue_followup(tx, t, &msg, now).await?;
-    }
-    if matches!(t.channel, Channel::Email | Channel::Form | Channel::Api) && new.kind == MessageKind::Reply && matches!(new.author, Author::Agent(_)) {
-        super::mail::queue_reply(tx, t, &msg, now).await?;
+        ev.push(NewEvent::new(t.workspace_id, EventType::TicketUpdated, event_actor(new.author, t.contact.id)).ticket(t.id).contact(t.contact.id).changes(serde_json::json!({ "status": change(t.status, status) })));
     }
     Ok((msg, true))
 }

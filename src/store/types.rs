@@ -247,3 +247,25 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
+
+/// A ticket opened (or, for a repeated external id, found).
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub ticket: Ticket,
+    /// False when the external id was used before: nothing new stored.
+    pub created: bool,
+    /// The first message, when the ticket is new.
+    pub message: Option<Message>,
+}
+
+/// A message added to a ticket.
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub message: Message,
+    /// False when the external id was used before: nothing new stored.
+    pub created: bool,
+    /// The ticket after the message (status and clocks moved).
+    pub ticket: Ticket,
+    /// Agents named in a note and told about it.
+    pub mentioned: Vec<i64>,
+}

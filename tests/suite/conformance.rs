@@ -35,22 +35,27 @@ async fn story(db: Db) {
     assert_eq!(ws2.slug, "magazin-romashka-2");
     let actor = Actor { user_id: boss.id, workspace_id: ws.id, role: Role::Admin, scope: TicketScope::All };
 
-    let (t, created) = store.create_ticket(ws.id, new_ticket("Где мой заказ?", "ann@shop.test")).await.unwrap();
-    assert!(created);
+    let (opened, logged) = store.create_ticket(ws.id, new_ticket("Где мой заказ?", "ann@shop.test")).await.unwrap();
+    let t = opened.ticket;
+    assert!(opened.created);
+    let kinds: Vec<&str> = logged.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["contact.created", "ticket.created", "message.created"], "the change and its events in one transaction");
     assert_eq!((t.number, t.status, t.channel), (1, Status::Open, Channel::Email));
     assert_eq!(t.labels, vec!["vip"]);
-    let (t2, _) = store.create_ticket(ws.id, new_ticket("Second", "ann@shop.test")).await.unwrap();
+    let t2 = store.create_ticket(ws.id, new_ticket("Second", "ann@shop.test")).await.unwrap().0.ticket;
     assert_eq!(t2.contact.id, t.contact.id);
     assert_eq!(t2.number, 2);
 
-    let (reply, _) = store.add_message(ws.id, Some(&actor), t.id, NewMessage { kind: MessageKind::Reply, author: Author::Agent(boss.id), body: "Found it".into(), html: None, external_id: None }).await.unwrap();
-    assert_eq!(reply.kind, MessageKind::Reply);
-    let closed = store.update_ticket(&actor, t.id, TicketPatch { status: Some(Status::Closed), ..Default::default() }).await.unwrap();
+    let (reply, _) = store.add_message(ws.id, Some(&actor), t.id, NewMessage { kind: MessageKind::Reply, author: Author::Agent(boss.id), body: "Found it".into(), html: None, external_id: None }, &[]).await.unwrap();
+    assert_eq!(reply.message.kind, MessageKind::Reply);
+    let (closed, logged) = store.update_ticket(&actor, t.id, TicketPatch { status: Some(Status::Closed), ..Default::default() }).await.unwrap();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].changes["status"], serde_json::json!({ "from": "open", "to": "closed" }));
     assert_eq!(closed.status, Status::Closed);
     assert!(closed.first_response_at.is_some() && closed.resolved_at.is_some());
 
     // The customer writes again: the ticket is back in front of the team.
-    store.add_message(ws.id, None, t.id, NewMessage { kind: MessageKind::Reply, author: Author::Contact, body: "One more thing".into(), html: None, external_id: Some("mid-1".into()) }).await.unwrap();
+    store.add_message(ws.id, None, t.id, NewMessage { kind: MessageKind::Reply, author: Author::Contact, body: "One more thing".into(), html: None, external_id: Some("mid-1".into()) }, &[]).await.unwrap();
     let reopened = store.ticket(&actor, t.id).await.unwrap();
     assert_eq!(reopened.status, Status::Open);
     assert!(reopened.resolved_at.is_none());
@@ -77,9 +82,11 @@ async fn story(db: Db) {
     let rows = |d: &[u8]| String::from_utf8(d.to_vec()).unwrap().lines().skip(1).map(str::to_string).collect::<Vec<_>>();
     assert_eq!(rows(&dump), rows(&again));
     // Ids continue after the restored ones.
-    let (t3, _) = restored.create_ticket(ws.id, new_ticket("After restore", "new@shop.test")).await.unwrap();
-    assert_eq!(t3.number, 3);
-    assert!(t3.id > t2.id);
+    let (t3, logged) = restored.create_ticket(ws.id, new_ticket("After restore", "new@shop.test")).await.unwrap();
+    assert_eq!(t3.ticket.number, 3);
+    assert!(t3.ticket.id > t2.id);
+    let before: i64 = store.event_head().await.unwrap();
+    assert!(logged.iter().all(|e| e.id > before), "the event log continues after the restored events");
     // Restoring twice is refused.
     assert!(matches!(restored.restore(std::io::Cursor::new(&dump)).await, Err(StoreError::Backup(_))));
     store.close().await;
@@ -99,10 +106,11 @@ async fn unique_and_missing_rows_are_typed_errors(db: Db) {
     assert!(matches!(store.update_ticket(&actor, 12345, TicketPatch { status: Some(Status::Closed), ..Default::default() }).await, Err(StoreError::NotFound)));
     let mut nt = new_ticket("x", "a@b.test");
     nt.external_id = Some("ext".into());
-    let (a, c1) = store.create_ticket(ws.id, nt.clone()).await.unwrap();
-    let (b, c2) = store.create_ticket(ws.id, nt).await.unwrap();
-    assert!(c1 && !c2);
-    assert_eq!(a.id, b.id);
+    let (a, l1) = store.create_ticket(ws.id, nt.clone()).await.unwrap();
+    let (b, l2) = store.create_ticket(ws.id, nt).await.unwrap();
+    assert!(a.created && !b.created);
+    assert_eq!(a.ticket.id, b.ticket.id);
+    assert!(!l1.is_empty() && l2.is_empty(), "a repeat records nothing");
     store.close().await;
 }
 
@@ -125,8 +133,14 @@ async fn one_bad_ticket_does_not_fail_its_batch(db: Db) {
     let failed: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
     assert_eq!(failed, vec![17]);
     assert!(matches!(results[17], Err(StoreError::Invalid(_))));
-    let mut numbers: Vec<i64> = results.iter().filter_map(|r| r.as_ref().ok()).map(|(t, _)| t.number).collect();
+    let mut numbers: Vec<i64> = results.iter().filter_map(|r| r.as_ref().ok()).map(|(t, _)| t.ticket.number).collect();
     numbers.sort();
     assert_eq!(numbers, (1..=39).collect::<Vec<_>>(), "no gaps, no repeats");
+    // Each ticket got its own events, and the log holds them once, in order.
+    let mut ids: Vec<i64> = results.iter().filter_map(|r| r.as_ref().ok()).flat_map(|(_, l)| l.iter().map(|e| e.id)).collect();
+    let all = store.workspace_events(ws.id, 0, 1000).await.unwrap();
+    ids.sort();
+    assert_eq!(ids, all.iter().map(|e| e.id).collect::<Vec<_>>());
+    assert_eq!(all.iter().filter(|e| e.kind.as_str() == "ticket.created").count(), 39);
     store.close().await;
 }

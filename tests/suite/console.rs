@@ -300,6 +300,7 @@ async fn ticket_page_reply_note_mention_and_controls(db: Db) {
     // A reply goes to the customer's channel (e-mail here: the outbox).
     let (s, _) = c.post(&format!("{path}/messages"), &[("kind", "reply"), ("body", "We will swap it today.")]).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
+    app.delivered().await;
     let out = app.store.outbox(app.workspace_id).await.unwrap();
     assert!(out.iter().any(|(to, _, body)| to == "olga@shop.test" && body.contains("We will swap it today.")), "{out:?}");
     let (s, loc) = c.post(&format!("{path}/messages"), &[("kind", "reply"), ("body", "   ")]).await;

@@ -84,6 +84,7 @@ async fn loops_bounces_and_unknown_recipients(db: Db) {
     smtp_send(smtp, "ooo@shop.test", &support, &mail("ooo@shop.test", &support, "Out of office", "ooo1@shop.test", "Auto-Submitted: auto-replied", "I am away.")).await.unwrap();
     let (_, list) = app.get("/api/v1/tickets").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    app.delivered().await;
     assert!(app.store.outbox_states(app.workspace_id).await.unwrap().is_empty(), "never answer an auto-reply");
 
     // Our own address as sender: a loop, dropped.
@@ -99,6 +100,7 @@ async fn loops_bounces_and_unknown_recipients(db: Db) {
     assert!(app.store.is_bounced(app.workspace_id, "gone@shop.test").await.unwrap());
     let t = app.ticket("For a gone address", "gone@shop.test").await;
     app.post(&format!("/api/v1/tickets/{}/messages", t["id"]), json!({ "body": "Hello?" })).await;
+    app.delivered().await;
     let states = app.store.outbox_states(app.workspace_id).await.unwrap();
     assert!(states.iter().all(|s| s.0 != "gone@shop.test"), "{states:?}");
 }
@@ -223,7 +225,7 @@ async fn listener_offers_starttls_with_a_certificate() {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let state = storedesk::app::AppState::start(app.store.clone(), &app.db.url).await.unwrap();
-    let handler = std::sync::Arc::new(storedesk::mail::inbound::Inbound { store: app.store.clone(), bus: state.bus.clone(), domain: MAIL_DOMAIN.into() });
+    let handler = std::sync::Arc::new(storedesk::mail::inbound::Inbound { svc: state.svc.clone(), domain: MAIL_DOMAIN.into() });
     tokio::spawn(storedesk::mail::smtp_server::serve(l, MAIL_DOMAIN.into(), limits, handler));
 
     let tls = TlsParameters::builder("localhost".into()).dangerous_accept_invalid_certs(true).build().unwrap();

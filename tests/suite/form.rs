@@ -54,6 +54,7 @@ async fn form_opens_a_ticket_with_a_private_link(db: Db) {
     let r = app.client.get(&link).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("&lt;b&gt;after&lt;"), "inert HTML");
+    app.delivered().await;
     let outbox = app.store.outbox_states(app.workspace_id).await.unwrap();
     assert_eq!(outbox[0].0, "ann@shop.test");
     assert!(outbox[0].1.contains("[#1]"));

@@ -62,6 +62,9 @@ pub struct TestApp {
     pub token: String,
     pub workspace_id: i64,
     pub admin_id: i64,
+    /// The app's use cases (for entry points a test drives itself, such as
+    /// the IMAP poller or an SMTP listener of its own).
+    pub svc: storedesk::service::Services,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     pub db: TestDb,
@@ -74,10 +77,12 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(listener, AppState::start(store.clone(), &db.url).await.expect("state"), async move {
+        let state = AppState::start(store.clone(), &db.url).await.expect("state");
+        let svc = state.svc.clone();
+        let server = tokio::spawn(serve(listener, state, async move {
             let _ = stop_rx.await;
         }));
-        let mut app = TestApp { base, client: reqwest::Client::new(), store, token: String::new(), workspace_id: 0, admin_id: 0, stop: Some(stop), server: Some(server), db };
+        let mut app = TestApp { base, client: reqwest::Client::new(), store, token: String::new(), workspace_id: 0, admin_id: 0, svc, stop: Some(stop), server: Some(server), db };
         let (ws, admin, token) = app.workspace("Acme Shop").await;
         app.token = token;
         app.workspace_id = ws;
@@ -104,6 +109,20 @@ impl TestApp {
         let (s, t) = self.call(Method::POST, &format!("/api/v1/users/{id}/tokens"), &self.token, None).await;
         assert_eq!(s, StatusCode::CREATED, "{t}");
         (id, t["token"].as_str().unwrap().to_string())
+    }
+
+    /// Waits until the outbox feeder (an asynchronous consumer of the event
+    /// log) has processed every event committed so far, so mail that
+    /// should be queued is, and mail that should not be never will be.
+    pub async fn delivered(&self) {
+        let head = self.store.event_head().await.unwrap();
+        for _ in 0..200 {
+            if self.store.consumer_position("outbox").await.unwrap().unwrap_or(0) >= head {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the outbox feeder did not reach event {head} within 10 s");
     }
 
     pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
@@ -311,7 +330,7 @@ impl TestApp {
         };
         let state = AppState::start(self.store.clone(), &self.db.url).await.unwrap();
         storedesk::cli::start_mail(&state, &args).await.unwrap();
-        let handler = std::sync::Arc::new(storedesk::mail::inbound::Inbound { store: self.store.clone(), bus: state.bus.clone(), domain: MAIL_DOMAIN.into() });
+        let handler = std::sync::Arc::new(storedesk::mail::inbound::Inbound { svc: state.svc.clone(), domain: MAIL_DOMAIN.into() });
         tokio::spawn(storedesk::mail::smtp_server::serve(l, MAIL_DOMAIN.into(), Default::default(), handler));
         addr
     }

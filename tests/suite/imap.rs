@@ -202,8 +202,7 @@ async fn configure(app: &TestApp, dv: &Dovecot, password: &str, move_to: &str) -
     assert_eq!(ws.id, app.workspace_id);
     let imap = m.imap.unwrap();
     assert_eq!(imap.password, password, "the password itself is kept");
-    let bus = storedesk::realtime::Bus::start(app.store.clone(), None).await.unwrap();
-    (Inbound { store: app.store.clone(), bus, domain: MAIL_DOMAIN.into() }, ws, imap)
+    (Inbound { svc: app.svc.clone(), domain: MAIL_DOMAIN.into() }, ws, imap)
 }
 
 async fn email_tickets(app: &TestApp) -> Vec<Value> {
@@ -290,7 +289,7 @@ async fn idle_picks_up_new_mail_at_once(db: Db) {
     dv.append(&mail("ann@shop.test", "Before", "before@shop.test", "", "Already waiting.")).await;
     // As `serve` runs it: a 60 s interval, so only IDLE can explain the
     // second mail arriving within seconds.
-    let inbound = Inbound { store: app.store.clone(), bus: storedesk::realtime::Bus::start(app.store.clone(), None).await.unwrap(), domain: MAIL_DOMAIN.into() };
+    let inbound = Inbound { svc: app.svc.clone(), domain: MAIL_DOMAIN.into() };
     let poller = tokio::spawn(run(inbound, Duration::from_secs(60)));
     wait_for_tickets(&app, 1, &dv).await;
     // Give the watcher a moment to enter IDLE, then deliver.

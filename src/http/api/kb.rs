@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::domain::{optional_text, required_text, Actor, Invalid};
 use crate::error::{ApiResult, AppError};
 use crate::http::extract::{nullable, parse_id, ApiJson, ApiQuery};
-use crate::realtime::{Event, Kind};
+use crate::domain::ids::ArticleId;
 use crate::store::kb::{Article, ArticleInput};
 
 fn admin(a: &Actor) -> ApiResult<()> {
@@ -76,12 +76,11 @@ pub async fn reindex(s: &AppState, ws: i64, a: Option<&Article>, id: i64) {
     if let Err(e) = r {
         tracing::warn!(error = %e, "search index not updated; it is rebuilt on the next start");
     }
-    s.bus.publish(Event::new(ws, Kind::KbChanged { article_id: id })).await;
 }
 
 pub async fn create(State(s): State<AppState>, actor: Actor, ApiJson(b): ApiJson<ArticleBody>) -> ApiResult<(StatusCode, Json<Value>)> {
     admin(&actor)?;
-    let a = s.store.create_article(actor.workspace_id, input(b, true)?, actor.user_id).await?;
+    let a = s.svc.create_article(&actor, input(b, true)?).await?;
     reindex(&s, actor.workspace_id, Some(&a), a.id).await;
     Ok((StatusCode::CREATED, Json(json!(a))))
 }
@@ -90,7 +89,7 @@ pub async fn update(State(s): State<AppState>, actor: Actor, Path(id): Path<Stri
     admin(&actor)?;
     let id = parse_id(&id, "article")?;
     s.store.article(actor.workspace_id, id).await.map_err(|_| AppError::not_found("article"))?;
-    let a = s.store.update_article(actor.workspace_id, id, input(b, false)?, actor.user_id).await?;
+    let a = s.svc.update_article(&actor, ArticleId(id), input(b, false)?).await?;
     reindex(&s, actor.workspace_id, Some(&a), a.id).await;
     Ok(Json(json!(a)))
 }
@@ -98,7 +97,7 @@ pub async fn update(State(s): State<AppState>, actor: Actor, Path(id): Path<Stri
 pub async fn delete(State(s): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
     admin(&actor)?;
     let id = parse_id(&id, "article")?;
-    s.store.delete_article(actor.workspace_id, id, actor.user_id).await.map_err(|_| AppError::not_found("article"))?;
+    s.svc.delete_article(&actor, ArticleId(id)).await.map_err(|_| AppError::not_found("article"))?;
     reindex(&s, actor.workspace_id, None, id).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,12 +7,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
-use crate::realtime::{Event, Kind};
-use crate::domain::ticket::{normalize_labels, BODY_MAX, NAME_MAX, SUBJECT_MAX};
-use crate::domain::{optional_text, required_text, Actor, Channel, Email, Invalid, MessageKind, Priority, Status};
+use crate::domain::ids::{TicketId, WorkspaceId};
+use crate::domain::ticket::{normalize_labels, PostKind, BODY_MAX, NAME_MAX, SUBJECT_MAX};
+use crate::domain::{optional_text, required_text, Actor, Channel, Email, Invalid, Priority, Status};
 use crate::error::{ApiResult, AppError};
 use crate::http::extract::{nullable, parse_id, ApiJson, ApiQuery};
-use crate::store::{AssigneeFilter, Author, Cursor, NewContact, NewMessage, NewTicket, TicketContact, TicketFilter, TicketPatch, TicketSort};
+use crate::store::{AssigneeFilter, Cursor, NewContact, NewTicket, Opened, TicketContact, TicketFilter, TicketPatch, TicketSort};
 
 const EXTERNAL_ID_MAX: usize = 200;
 
@@ -70,11 +70,7 @@ pub async fn create(State(s): State<AppState>, actor: Actor, headers: axum::http
         message_external_id: None,
         team_id: None,
     };
-    let (ticket, created) = s.store.create_ticket(actor.workspace_id, new).await?;
-    if created {
-        metrics::counter!("storedesk_tickets_created_total", "channel" => ticket.channel.as_str()).increment(1);
-        s.bus.publish(Event::new(actor.workspace_id, Kind::TicketCreated { ticket_id: ticket.id }).with_ticket(&ticket)).await;
-    }
+    let Opened { ticket, created, .. } = s.svc.open_ticket(WorkspaceId(actor.workspace_id), new).await?;
     let code = if created { StatusCode::CREATED } else { StatusCode::OK };
     if !actor.can_see(ticket.access()) {
         // A restricted agent may open a ticket they then cannot see; the
@@ -173,8 +169,7 @@ pub async fn update(State(s): State<AppState>, actor: Actor, Path(id): Path<Stri
     if patch.is_empty() {
         return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "nothing to change: send at least one of subject, status, priority, assignee_id, team_id, labels, snoozed_until"));
     }
-    let t = s.store.update_ticket(&actor, id, patch).await.map_err(not_found("ticket"))?;
-    s.bus.publish(Event::new(actor.workspace_id, Kind::TicketUpdated { ticket_id: t.id }).with_ticket(&t)).await;
+    let t = s.svc.update_ticket(&actor, TicketId(id), patch).await.map_err(not_found("ticket"))?;
     Ok(Json(json!(t)))
 }
 
@@ -190,20 +185,11 @@ pub struct AddMessage {
 
 pub async fn add_message(State(s): State<AppState>, actor: Actor, Path(id): Path<String>, ApiJson(b): ApiJson<AddMessage>) -> ApiResult<(StatusCode, Json<Value>)> {
     let id = parse_id(&id, "ticket")?;
-    let kind = match b.kind.as_deref() {
-        None => MessageKind::Reply,
-        Some(k) => match MessageKind::parse("kind", k)? {
-            MessageKind::Event => return Err(Invalid::new("kind", "use 'reply' or 'note'; events are written by the system").into()),
-            k => k,
-        },
-    };
-    let new = NewMessage { kind, author: Author::Agent(actor.user_id), body: required_text("body", &b.body, BODY_MAX)?, html: None, external_id: external_id(b.external_id)? };
-    let (m, created) = s.store.add_message(actor.workspace_id, Some(&actor), id, new).await.map_err(not_found("ticket"))?;
-    if created {
-        metrics::counter!("storedesk_messages_created_total", "kind" => m.kind.as_str()).increment(1);
-        s.bus.publish(Event::new(actor.workspace_id, Kind::MessageCreated { ticket_id: id, message_id: m.id }).with_message(&m)).await;
-    }
-    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(json!(m))))
+    // Fails closed: anything but "reply" or "note" is refused, never sent.
+    let kind = b.kind.as_deref().map(|k| PostKind::parse("kind", k)).transpose()?.unwrap_or(PostKind::Reply);
+    let body = required_text("body", &b.body, BODY_MAX)?;
+    let added = s.svc.post_as_agent(&actor, TicketId(id), kind, body, external_id(b.external_id)?).await.map_err(not_found("ticket"))?;
+    Ok((if added.created { StatusCode::CREATED } else { StatusCode::OK }, Json(json!(added.message))))
 }
 
 #[derive(Deserialize)]

@@ -1,6 +1,7 @@
 //! Knowledge-base admin pages: the articles in every language, writing and
 //! publishing them, categories, and the search report with its CSV.
 
+use crate::domain::ids::ArticleId;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -101,10 +102,10 @@ pub async fn save(State(s): State<AppState>, Path(id): Path<String>, Posted(sess
     };
     let saved = match existing {
         Some(id) => match s.store.article(ws, id).await {
-            Ok(_) => s.store.update_article(ws, id, parsed, session.actor.user_id).await,
+            Ok(_) => s.svc.update_article(&session.actor, ArticleId(id), parsed).await,
             Err(_) => return super::super::pages::not_found(),
         },
-        None => s.store.create_article(ws, parsed, session.actor.user_id).await,
+        None => s.svc.create_article(&session.actor, parsed).await,
     };
     match saved {
         Ok(a) => {
@@ -120,7 +121,7 @@ pub async fn delete(State(s): State<AppState>, Path(id): Path<i64>, Posted(sessi
         return r;
     }
     let ws = session.actor.workspace_id;
-    if s.store.delete_article(ws, id, session.actor.user_id).await.is_ok() {
+    if s.svc.delete_article(&session.actor, ArticleId(id)).await.is_ok() {
         reindex(&s, ws, None, id).await;
     }
     Redirect::to("/app/admin/kb").into_response()

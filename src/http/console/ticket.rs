@@ -13,9 +13,10 @@ use crate::app::AppState;
 use crate::domain::ticket::{normalize_labels, BODY_MAX};
 use crate::domain::{required_text, Actor, AuthorType, MessageKind, Priority, Status};
 use crate::error::AppError;
-use crate::realtime::{Event, Kind};
+use crate::domain::ids::TicketId;
+use crate::domain::ticket::PostKind;
 use crate::store::console::Session;
-use crate::store::{Author, NewMessage, Ticket, TicketFilter, TicketPatch, TicketSort, User};
+use crate::store::{Ticket, TicketFilter, TicketPatch, TicketSort, User};
 
 async fn open(s: &AppState, actor: &Actor, number: &str) -> Result<Ticket, Response> {
     let n = number.trim_start_matches('#').parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(super::super::pages::not_found)?;
@@ -38,33 +39,6 @@ pub fn expand(body: &str, t: &Ticket, agent: &str) -> String {
     ]
     .iter()
     .fold(body.to_string(), |acc, (k, v)| acc.replace(k, v))
-}
-
-/// The agents a note names with `@handle`: a handle is the e-mail's local
-/// part, the full name without spaces, or the first name, in any case.
-pub fn mentioned(body: &str, users: &[User]) -> Vec<i64> {
-    let mut out = vec![];
-    for (i, _) in body.match_indices('@') {
-        if i > 0 && body[..i].chars().last().is_some_and(|c| c.is_alphanumeric()) {
-            continue; // an e-mail address, not a mention
-        }
-        let handle: String = body[i + 1..].chars().take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')).collect::<String>().trim_end_matches('.').to_lowercase();
-        if handle.is_empty() {
-            continue;
-        }
-        let hit = users.iter().filter(|u| u.active).find(|u| {
-            let local = u.email.split('@').next().unwrap_or("").to_lowercase();
-            let full: String = u.name.split_whitespace().collect::<String>().to_lowercase();
-            let first = u.name.split_whitespace().next().unwrap_or("").to_lowercase();
-            handle == local || handle == full || handle == first || handle == u.email.to_lowercase()
-        });
-        if let Some(u) = hit {
-            if !out.contains(&u.id) {
-                out.push(u.id);
-            }
-        }
-    }
-    out
 }
 
 async fn conversation_ctx(s: &AppState, session: &Session, t: &Ticket, users: &[User]) -> Result<minijinja::Value, AppError> {
@@ -188,33 +162,19 @@ pub async fn post_message(State(s): State<AppState>, Path(number): Path<String>,
         Err(r) => return r,
     };
     let url = format!("/app/t/{}", t.number);
-    let kind = if f.kind == "note" { MessageKind::Note } else { MessageKind::Reply };
+    // Fails closed: a kind the form does not offer is refused, never sent.
+    let kind = match PostKind::parse("kind", &f.kind) {
+        Ok(k) => k,
+        Err(e) => return back(&url, "err", &e.to_string()),
+    };
     let body = match required_text("body", f.body.trim_end(), BODY_MAX) {
         Ok(b) => b,
         Err(e) => return back(&url, "err", &e.to_string()),
     };
-    let ws = session.actor.workspace_id;
-    let new = NewMessage { kind, author: Author::Agent(session.actor.user_id), body, html: None, external_id: None };
-    let (m, _) = match s.store.add_message(ws, Some(&session.actor), t.id, new).await {
-        Ok(r) => r,
-        Err(e) => return back(&url, "err", &say(e)),
-    };
-    metrics::counter!("storedesk_messages_created_total", "kind" => m.kind.as_str()).increment(1);
-    s.bus.publish(Event::new(ws, Kind::MessageCreated { ticket_id: t.id, message_id: m.id }).with_message(&m)).await;
-    if kind == MessageKind::Note {
-        if let Ok(users) = s.store.list_users(ws).await {
-            let named = mentioned(&m.body, &users);
-            match s.store.notify_mentions(&session.actor, &t, m.id, &named).await {
-                Ok(told) => {
-                    for user_id in told {
-                        s.bus.publish(Event::new(ws, Kind::Mention { user_id, ticket_id: t.id, number: t.number })).await;
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "mentions not recorded"),
-            }
-        }
+    match s.svc.post_as_agent(&session.actor, TicketId(t.id), kind, body, None).await {
+        Ok(added) => Redirect::to(&format!("{url}#m{}", added.message.id)).into_response(),
+        Err(e) => back(&url, "err", &say(e)),
     }
-    Redirect::to(&format!("{url}#m{}", m.id)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -288,9 +248,8 @@ pub async fn update(State(s): State<AppState>, Path(number): Path<String>, Poste
         Ok(_) => return Redirect::to(&url).into_response(),
         Err(e) => return back(&url, "err", &e),
     };
-    match s.store.update_ticket(&session.actor, t.id, patch).await {
+    match s.svc.update_ticket(&session.actor, TicketId(t.id), patch).await {
         Ok(after) => {
-            s.bus.publish(Event::new(session.actor.workspace_id, Kind::TicketUpdated { ticket_id: after.id }).with_ticket(&after)).await;
             // Handing a ticket to someone else may take it out of reach.
             if session.actor.can_see(after.access()) {
                 Redirect::to(&url).into_response()
@@ -299,23 +258,5 @@ pub async fn update(State(s): State<AppState>, Path(number): Path<String>, Poste
             }
         }
         Err(e) => back(&url, "err", &say(e)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn user(id: i64, name: &str, email: &str) -> User {
-        User { id, workspace_id: 1, email: email.into(), name: name.into(), role: crate::domain::Role::Agent, ticket_scope: "all".into(), active: true, created_at: 0 }
-    }
-
-    #[test]
-    fn mentions_by_handle_name_or_first_name() {
-        let users = [user(1, "Olena Kovalenko", "olena.k@shop.test"), user(2, "Bob Stone", "bob@shop.test")];
-        assert_eq!(mentioned("@olena.k please look", &users), vec![1]);
-        assert_eq!(mentioned("cc @Bob and @OlenaKovalenko.", &users), vec![2, 1]);
-        assert_eq!(mentioned("write to bob@shop.test", &users), Vec::<i64>::new());
-        assert_eq!(mentioned("@nobody @", &users), Vec::<i64>::new());
     }
 }

@@ -1,0 +1,45 @@
+//! The chat widget's side: visitors and their messages.
+
+use super::Services;
+use crate::domain::ids::WorkspaceId;
+use crate::domain::Email;
+use crate::realtime::Hint;
+use crate::store::chat::{Posted, Visitor};
+use crate::store::{ContactSummary, Result};
+
+impl Services {
+    /// A new visitor (and the contact behind them) for a browser.
+    pub async fn new_visitor(&self, ws: WorkspaceId, token_hash: &str, lang: &str) -> Result<Visitor> {
+        let (v, logged) = self.store.create_visitor(ws.get(), token_hash, lang).await?;
+        self.logged(&logged, Hint::default());
+        Ok(v)
+    }
+
+    /// The name and address a visitor gave.
+    pub async fn visitor_introduced(&self, v: &Visitor, name: Option<&str>, email: Option<&Email>) -> Result<()> {
+        let logged = self.store.set_visitor_contact(v, name, email).await?;
+        self.logged(&logged, Hint::default());
+        Ok(())
+    }
+
+    /// A visitor's message: into their open chat, or a new chat ticket. The
+    /// same client id twice stores one message.
+    pub async fn post_visitor_message(&self, v: &Visitor, client_id: &str, body: &str, attachment_ids: &[i64]) -> Result<Posted> {
+        let (posted, logged) = self.store.post_visitor_message(v, client_id, body, attachment_ids).await?;
+        if posted.created {
+            if posted.ticket_created {
+                metrics::counter!("storedesk_tickets_created_total", "channel" => "chat").increment(1);
+            }
+            metrics::counter!("storedesk_messages_created_total", "kind" => "reply").increment(1);
+            self.logged(&logged, Hint::ticket(&posted.ticket).message(&posted.stored).chat(&posted.message));
+        }
+        Ok(posted)
+    }
+
+    /// The contact a phone number belongs to, made when new.
+    pub async fn contact_by_phone(&self, ws: WorkspaceId, phone: &str, name: &str) -> Result<ContactSummary> {
+        let (c, logged) = self.store.contact_by_phone(ws.get(), phone, name).await?;
+        self.logged(&logged, Hint::default());
+        Ok(c)
+    }
+}

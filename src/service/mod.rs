@@ -1,0 +1,37 @@
+//! The use cases. Every entry point (REST API, console, chat socket, ticket
+//! form, call-back, private page, portal, SMTP listener, IMAP poller, CLI)
+//! calls these, and nothing else writes tickets, messages, contacts or
+//! articles. A use case takes who acts and what they asked, runs the
+//! domain's rules, makes its writes and their events in one transaction
+//! (through the store), and wakes the log's consumers. What follows from a
+//! change (sockets, search, mail) is done by those consumers, never here.
+
+mod chat;
+mod kb;
+mod mail;
+mod tickets;
+
+pub use tickets::Writer;
+
+use crate::domain::event::Event;
+use crate::realtime::{Bus, Hint};
+use crate::store::Store;
+
+/// The use cases of one node. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub bus: Bus,
+}
+
+impl Services {
+    pub fn new(store: Store, bus: Bus) -> Self {
+        Self { store, bus }
+    }
+
+    /// After a commit: wakes the consumers, handing this node's fan-out
+    /// what the use case already holds.
+    fn logged(&self, events: &[Event], hint: Hint) {
+        self.bus.logged(events, hint);
+    }
+}
