@@ -103,11 +103,14 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, database = store.backend().name(), version = env!("CARGO_PKG_VERSION"), "storedesk is serving");
     let _ = std::io::stdout().flush();
-    let state = AppState::start_in(store.clone(), &url, Some(&db.data_dir)).await?;
+    let options = crate::jobs::Options { event_retention: std::time::Duration::from_secs(args.event_retention_days.max(1) * 86_400) };
+    let state = AppState::start_with(store.clone(), &url, Some(&db.data_dir), options).await?;
     let mut mail = args.mail.clone();
     mail.public_url = mail.public_url.or_else(|| Some(format!("http://{}", args.listen)));
     start_mail(&state, &mail).await?;
+    let jobs = state.shutdown.clone();
     serve(listener, state, shutdown_signal()).await?;
+    jobs.stop(std::time::Duration::from_secs(5)).await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

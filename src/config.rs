@@ -163,6 +163,10 @@ pub struct ServeArgs {
     /// Address to listen on for HTTP.
     #[arg(long, env = "STOREDESK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Days the event log (`GET /api/v1/events`) keeps events; older ones
+    /// are pruned once every cluster consumer has passed them.
+    #[arg(long, env = "STOREDESK_EVENT_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3650))]
+    pub event_retention_days: u64,
     #[command(flatten)]
     pub mail: MailArgs,
 }

@@ -6,6 +6,7 @@
 //!   index (`ticket_search`), keeping their positions per node;
 //! - once per cluster, under a lease: the outbox feeder (`outbox`), and
 //!   later rules, webhooks and report rollups.
+//!
 //! A commit on this node wakes them at once through [`LogHead`]; commits on
 //! other nodes arrive through PostgreSQL NOTIFY; and every consumer also
 //! looks by itself every second, so a lost wake-up only delays.

@@ -13,17 +13,31 @@ use crate::service::Services;
 #[derive(Clone)]
 pub struct Shutdown {
     tx: std::sync::Arc<watch::Sender<bool>>,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Default for Shutdown {
     fn default() -> Self {
-        Self { tx: std::sync::Arc::new(watch::channel(false).0) }
+        Self { tx: std::sync::Arc::new(watch::channel(false).0), tasks: Default::default() }
     }
 }
 
 impl Shutdown {
     pub fn signal(&self) {
         self.tx.send_replace(true);
+    }
+
+    /// Signals and waits (up to `grace`) for the tasks started by `start`
+    /// to end: a cluster consumer gives its lease up, so another node takes
+    /// over at once instead of when the lease runs out.
+    pub async fn stop(&self, grace: Duration) {
+        self.signal();
+        let tasks: Vec<_> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let _ = tokio::time::timeout(grace, futures::future::join_all(tasks)).await;
+    }
+
+    fn keep(&self, task: tokio::task::JoinHandle<()>) {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).push(task);
     }
 
     pub fn is_set(&self) -> bool {
@@ -52,8 +66,8 @@ impl Default for Options {
 /// Starts the node's background tasks; they end when `shutdown` is signalled.
 pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
     let owner = svc.bus.node.clone();
-    tokio::spawn(crate::events::cluster::run(svc.store.clone(), svc.bus.head.clone(), crate::events::outbox::NAME, owner, crate::events::outbox::Feeder, shutdown.watch()));
-    tokio::spawn(every(Duration::from_secs(20), shutdown.watch(), {
+    shutdown.keep(tokio::spawn(crate::events::cluster::run(svc.store.clone(), svc.bus.head.clone(), crate::events::outbox::NAME, owner, crate::events::outbox::Feeder, shutdown.watch())));
+    shutdown.keep(tokio::spawn(every(Duration::from_secs(20), shutdown.watch(), {
         let svc = svc.clone();
         move || {
             let svc = svc.clone();
@@ -63,8 +77,8 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
                 }
             }
         }
-    }));
-    tokio::spawn(every(Duration::from_secs(3600), shutdown.watch(), {
+    })));
+    shutdown.keep(tokio::spawn(every(Duration::from_secs(3600), shutdown.watch(), {
         let store = svc.store.clone();
         move || {
             let store = store.clone();
@@ -78,7 +92,7 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
                 }
             }
         }
-    }));
+    })));
 }
 
 /// Runs `task` every `period` (the first time after one period) until stopped.

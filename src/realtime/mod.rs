@@ -4,6 +4,7 @@
 //!   log's head, here or (through PostgreSQL LISTEN/NOTIFY) on another node;
 //! - signals that are not worth keeping (typing, read marks, presence, a
 //!   visitor coming and going): published on the bus as they happen.
+//!
 //! Frames for each are made once and handed to the sockets that should see
 //! them. A socket that cannot keep up is dropped, never buffered without
 //! bound: its client reconnects and resumes from the last id it saw.
