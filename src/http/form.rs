@@ -250,12 +250,14 @@ async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, hea
             Err(e) => return Outcome::Other(AppError::from(e).into_response()),
         }
     }
-    let ticket = match s.svc.open_ticket(WorkspaceId(ws.id), new).await {
-        Ok(o) => o.ticket,
+    let (ticket, first) = match s.svc.open_ticket(WorkspaceId(ws.id), new).await {
+        Ok(o) => (o.ticket, o.message),
         Err(e) => return Outcome::Other(AppError::from(e).into_response()),
     };
-    if let Err(e) = finish(s, &ticket, files).await {
-        tracing::warn!(error = %e, ticket_id = ticket.id, "ticket filed, but its confirmation or files were not");
+    if let (false, Some(m)) = (files.is_empty(), first) {
+        if let Err(e) = s.store.attach_to_message(&ticket, m.id, &files).await {
+            tracing::warn!(error = %e, ticket_id = ticket.id, "ticket filed, but its files were not");
+        }
     }
     match s.store.ticket_link(ticket.id).await {
         Ok(l) => Outcome::Done { number: ticket.number, link: format!("{}/p/{slug}/t/{l}", super::helpcentre::base_url(headers)) },
@@ -263,9 +265,3 @@ async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, hea
     }
 }
 
-async fn finish(s: &AppState, t: &Ticket, files: Vec<(String, String, Vec<u8>)>) -> crate::store::Result<()> {
-    if !files.is_empty() {
-        s.store.attach_to_ticket(t, files).await?;
-    }
-    Ok(())
-}

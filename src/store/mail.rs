@@ -122,24 +122,9 @@ impl Store {
     }
 
     /// Files uploaded with a form, attached to the ticket's first message.
-    pub async fn attach_to_ticket(&self, t: &Ticket, files: Vec<(String, String, Vec<u8>)>) -> Result<()> {
-        let now = now_ms();
+    pub async fn attach_to_message(&self, t: &Ticket, message_id: i64, files: &[(String, String, Vec<u8>)]) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        for (name, ct, data) in files {
-            let size = data.len() as i64;
-            sqlx::query("INSERT INTO attachments (workspace_id, message_id, contact_id, name, content_type, size, secret, data, created_at) VALUES ($1, (SELECT MIN(id) FROM messages WHERE ticket_id = $2), $3, $4, $5, $6, $7, $8, $9)")
-                .bind(t.workspace_id)
-                .bind(t.id)
-                .bind(t.contact.id)
-                .bind(name)
-                .bind(ct)
-                .bind(size)
-                .bind(crate::auth::new_token())
-                .bind(data)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
+        insert_attachments(&mut tx, t.workspace_id, message_id, t.contact.id, files).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -368,21 +353,7 @@ pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Wo
             (t, msg, true)
         }
     };
-    for (name, ct, data) in &m.attachments {
-        let size = data.len() as i64;
-        sqlx::query("INSERT INTO attachments (workspace_id, message_id, contact_id, name, content_type, size, secret, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(ws.id)
-            .bind(message.id)
-            .bind(ticket.contact.id)
-            .bind(name)
-            .bind(ct)
-            .bind(size)
-            .bind(crate::auth::new_token())
-            .bind(data.as_slice())
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
-    }
+    insert_attachments(tx, ws.id, message.id, ticket.contact.id, &m.attachments).await?;
     remember_id(tx, ws.id, &m.header_id, ticket.id, now).await?;
     sqlx::query("INSERT INTO raw_emails (workspace_id, header_id, mail_from, rcpt_to, outcome, ticket_id, raw, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(ws.id)
@@ -396,4 +367,25 @@ pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Wo
         .execute(&mut **tx)
         .await?;
     Ok(if created { Ingested::Created(ticket, message) } else { Ingested::Appended(ticket, message) })
+}
+
+/// Stores files (name, content type, bytes) sent with a message; each gets
+/// its own secret, the capability that serves it.
+async fn insert_attachments(tx: &mut Transaction<'_, Any>, workspace_id: i64, message_id: i64, contact_id: i64, files: &[(String, String, Vec<u8>)]) -> Result<()> {
+    let now = now_ms();
+    for (name, ct, data) in files {
+        sqlx::query("INSERT INTO attachments (workspace_id, message_id, contact_id, name, content_type, size, secret, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(workspace_id)
+            .bind(message_id)
+            .bind(contact_id)
+            .bind(name)
+            .bind(ct)
+            .bind(data.len() as i64)
+            .bind(crate::auth::new_token())
+            .bind(data.as_slice())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
