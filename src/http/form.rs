@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::domain::{optional_text, required_text, Channel, Email, Priority};
 use crate::error::AppError;
 use crate::domain::ids::WorkspaceId;
-use crate::store::{Author, NewContact, NewTicket, Ticket, TicketContact, Workspace};
+use crate::store::{Author, NewContact, NewTicket, TicketContact, Workspace};
 
 /// Faster than this from showing the form to sending it is a robot.
 const MIN_FILL_MS: i64 = 3_000;

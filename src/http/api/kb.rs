@@ -67,7 +67,8 @@ pub fn input(b: ArticleBody, creating: bool) -> Result<ArticleInput, Invalid> {
 }
 
 pub async fn reindex(s: &AppState, ws: i64, a: Option<&Article>, id: i64) {
-    // This node's index now, the others' through the bus.
+    // This node's index at once, so the author sees the change; every
+    // node (this one again, harmlessly) applies it from the event log.
     let slug = s.store.workspace(ws).await.map(|w| w.slug).unwrap_or_default();
     let r = match a.filter(|a| a.status == "published") {
         Some(a) => s.kb.upsert(crate::kb::doc_of(a, &slug)),

@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{back, page, say, Agent, Nothing, Notice, Posted};
+use super::{back, page, Agent, Nothing, Notice, OrBack, PageError, PageResult, Posted};
 use crate::app::AppState;
 use crate::domain::{required_text, Email, Role};
 use crate::error::AppError;
@@ -14,32 +14,20 @@ use crate::store::console::Session;
 
 /// Admin pages are for admins; an agent who follows a link gets a plain
 /// "not allowed" answer rather than a broken page.
-pub(super) fn admin_only(s: &Session) -> Option<Response> {
-    (!s.actor.is_admin()).then(|| AppError::forbidden("only an admin of the workspace may do this").into_response())
-}
-
-macro_rules! admin {
-    ($s:expr) => {
-        if let Some(r) = admin_only(&$s) {
-            return r;
-        }
-    };
-}
-
-fn fail(e: impl Into<AppError>) -> Response {
-    e.into().into_response()
+pub(super) fn admin_only(s: &Session) -> Result<(), PageError> {
+    if s.actor.is_admin() {
+        return Ok(());
+    }
+    Err(AppError::forbidden("only an admin of the workspace may do this").into())
 }
 
 fn admin_page(s: &Session, name: &str, section: &str, n: &Notice, ctx: minijinja::Value) -> Response {
     page(s, name, "admin", minijinja::context! { tab => section, ok => n.ok, err => n.err, ..ctx })
 }
 
-async fn agents_page(s: &AppState, session: &Session, n: &Notice, link: Option<String>) -> Response {
+async fn agents_page(s: &AppState, session: &Session, n: &Notice, link: Option<String>) -> PageResult {
     let ws = session.actor.workspace_id;
-    let (users, teams, invites) = match tokio::try_join!(s.store.list_users(ws), s.store.list_teams(ws), s.store.list_invites(ws)) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+    let (users, teams, invites) = tokio::try_join!(s.store.list_users(ws), s.store.list_teams(ws), s.store.list_invites(ws))?;
     let now = crate::store::now_ms();
     let users: Vec<_> = users
         .iter()
@@ -53,11 +41,11 @@ async fn agents_page(s: &AppState, session: &Session, n: &Notice, link: Option<S
         .filter(|i| i.used_at.is_none() && i.expires_at > now)
         .map(|i| minijinja::context! { email => i.email, role => i.role, expires => super::when(i.expires_at) })
         .collect();
-    admin_page(session, "console_admin_agents.html", "agents", n, minijinja::context! { users, invites, link })
+    Ok(admin_page(session, "console_admin_agents.html", "agents", n, minijinja::context! { users, invites, link }))
 }
 
-pub async fn agents(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> Response {
-    admin!(session);
+pub async fn agents(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
+    admin_only(&session)?;
     agents_page(&s, &session, &n, None).await
 }
 
@@ -76,20 +64,14 @@ fn base_url(headers: &HeaderMap) -> String {
 }
 
 /// The link is shown once, on this response; only its hash is kept.
-pub async fn invite(State(s): State<AppState>, headers: HeaderMap, Posted(session, f): Posted<InviteForm>) -> Response {
-    admin!(session);
-    let email = match Email::parse("email", &f.email) {
-        Ok(e) => e,
-        Err(e) => return back("/app/admin/agents", "err", &e.to_string()),
-    };
+pub async fn invite(State(s): State<AppState>, headers: HeaderMap, Posted(session, f): Posted<InviteForm>) -> PageResult {
+    admin_only(&session)?;
+    let to = "/app/admin/agents";
+    let email = Email::parse("email", &f.email).or_back(to)?;
     let role = Role::parse("role", &f.role).unwrap_or(Role::Agent);
-    match s.store.create_invite(&session.actor, &email, role, f.teams_only.is_some()).await {
-        Ok(secret) => {
-            let link = format!("{}/invite/{secret}", base_url(&headers));
-            agents_page(&s, &session, &Notice::default(), Some(link)).await
-        }
-        Err(e) => back("/app/admin/agents", "err", &say(e)),
-    }
+    let secret = s.store.create_invite(&session.actor, &email, role, f.teams_only.is_some()).await.or_back(to)?;
+    let link = format!("{}/invite/{secret}", base_url(&headers));
+    agents_page(&s, &session, &Notice::default(), Some(link)).await
 }
 
 #[derive(Deserialize)]
@@ -102,25 +84,18 @@ pub struct AgentForm {
     active: Option<String>,
 }
 
-pub async fn update_agent(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, f): Posted<AgentForm>) -> Response {
-    admin!(session);
-    let role = match Role::parse("role", &f.role) {
-        Ok(r) => r,
-        Err(e) => return back("/app/admin/agents", "err", &e.to_string()),
-    };
-    match s.store.update_user(&session.actor, id, role, f.teams_only.is_some(), f.active.is_some()).await {
-        Ok(()) => Redirect::to("/app/admin/agents").into_response(),
-        Err(e) => back("/app/admin/agents", "err", &say(e)),
-    }
+pub async fn update_agent(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, f): Posted<AgentForm>) -> PageResult {
+    admin_only(&session)?;
+    let to = "/app/admin/agents";
+    let role = Role::parse("role", &f.role).or_back(to)?;
+    s.store.update_user(&session.actor, id, role, f.teams_only.is_some(), f.active.is_some()).await.or_back(to)?;
+    Ok(Redirect::to(to).into_response())
 }
 
-pub async fn teams(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> Response {
-    admin!(session);
+pub async fn teams(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
+    admin_only(&session)?;
     let ws = session.actor.workspace_id;
-    let (teams, users) = match tokio::try_join!(s.store.list_teams(ws), s.store.list_users(ws)) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+    let (teams, users) = tokio::try_join!(s.store.list_teams(ws), s.store.list_users(ws))?;
     let teams: Vec<_> = teams
         .iter()
         .map(|t| {
@@ -129,7 +104,7 @@ pub async fn teams(State(s): State<AppState>, Agent(session): Agent, Query(n): Q
             minijinja::context! { id => t.id, name => t.name, members, others }
         })
         .collect();
-    admin_page(&session, "console_admin_teams.html", "teams", &n, minijinja::context! { teams })
+    Ok(admin_page(&session, "console_admin_teams.html", "teams", &n, minijinja::context! { teams }))
 }
 
 #[derive(Deserialize)]
@@ -138,16 +113,12 @@ pub struct TeamForm {
     name: String,
 }
 
-pub async fn create_team(State(s): State<AppState>, Posted(session, f): Posted<TeamForm>) -> Response {
-    admin!(session);
-    let name = match required_text("name", &f.name, crate::domain::ticket::NAME_MAX) {
-        Ok(n) => n,
-        Err(e) => return back("/app/admin/teams", "err", &e.to_string()),
-    };
-    match s.store.create_team(session.actor.workspace_id, &name, session.actor.user_id).await {
-        Ok(_) => Redirect::to("/app/admin/teams").into_response(),
-        Err(e) => back("/app/admin/teams", "err", &say(e)),
-    }
+pub async fn create_team(State(s): State<AppState>, Posted(session, f): Posted<TeamForm>) -> PageResult {
+    admin_only(&session)?;
+    let to = "/app/admin/teams";
+    let name = required_text("name", &f.name, crate::domain::ticket::NAME_MAX).or_back(to)?;
+    s.store.create_team(session.actor.workspace_id, &name, session.actor.user_id).await.or_back(to)?;
+    Ok(Redirect::to(to).into_response())
 }
 
 #[derive(Deserialize)]
@@ -157,25 +128,21 @@ pub struct MemberForm {
     action: String,
 }
 
-pub async fn team_members(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, f): Posted<MemberForm>) -> Response {
-    admin!(session);
+pub async fn team_members(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, f): Posted<MemberForm>) -> PageResult {
+    admin_only(&session)?;
     let r = if f.action == "remove" {
         s.store.remove_team_member(&session.actor, id, f.user_id).await
     } else {
         s.store.add_team_member(session.actor.workspace_id, id, f.user_id, session.actor.user_id).await
     };
-    match r {
-        Ok(()) => Redirect::to("/app/admin/teams").into_response(),
-        Err(e) => back("/app/admin/teams", "err", &say(e)),
-    }
+    r.or_back("/app/admin/teams")?;
+    Ok(Redirect::to("/app/admin/teams").into_response())
 }
 
-pub async fn canned(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> Response {
-    admin!(session);
-    match s.store.canned_answers(session.actor.workspace_id).await {
-        Ok(items) => admin_page(&session, "console_admin_canned.html", "canned", &n, minijinja::context! { items }),
-        Err(e) => fail(e),
-    }
+pub async fn canned(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
+    admin_only(&session)?;
+    let items = s.store.canned_answers(session.actor.workspace_id).await?;
+    Ok(admin_page(&session, "console_admin_canned.html", "canned", &n, minijinja::context! { items }))
 }
 
 #[derive(Deserialize)]
@@ -196,36 +163,26 @@ fn shortcut(raw: &str) -> Result<String, String> {
     Ok(s)
 }
 
-pub async fn save_canned(State(s): State<AppState>, Posted(session, f): Posted<CannedForm>) -> Response {
-    admin!(session);
+pub async fn save_canned(State(s): State<AppState>, Posted(session, f): Posted<CannedForm>) -> PageResult {
+    admin_only(&session)?;
     let to = "/app/admin/canned";
-    let sc = match shortcut(&f.shortcut) {
-        Ok(s) => s,
-        Err(e) => return back(to, "err", &e),
-    };
-    let body = match required_text("body", &f.body, 10_000) {
-        Ok(b) => b,
-        Err(e) => return back(to, "err", &e.to_string()),
-    };
+    let sc = shortcut(&f.shortcut).or_back(to)?;
+    let body = required_text("body", &f.body, 10_000).or_back(to)?;
     let id = f.id.as_deref().filter(|v| !v.is_empty()).and_then(|v| v.parse().ok());
-    match s.store.save_canned(&session.actor, id, &sc, &body).await {
-        Ok(()) => Redirect::to(to).into_response(),
-        Err(e) => back(to, "err", &say(e)),
-    }
+    s.store.save_canned(&session.actor, id, &sc, &body).await.or_back(to)?;
+    Ok(Redirect::to(to).into_response())
 }
 
-pub async fn delete_canned(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, _): Posted<Nothing>) -> Response {
-    admin!(session);
+pub async fn delete_canned(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, _): Posted<Nothing>) -> PageResult {
+    admin_only(&session)?;
     let _ = s.store.delete_canned(&session.actor, id).await;
-    Redirect::to("/app/admin/canned").into_response()
+    Ok(Redirect::to("/app/admin/canned").into_response())
 }
 
-pub async fn labels(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> Response {
-    admin!(session);
-    match s.store.labels(session.actor.workspace_id).await {
-        Ok(items) => admin_page(&session, "console_admin_labels.html", "labels", &n, minijinja::context! { items }),
-        Err(e) => fail(e),
-    }
+pub async fn labels(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
+    admin_only(&session)?;
+    let items = s.store.labels(session.actor.workspace_id).await?;
+    Ok(admin_page(&session, "console_admin_labels.html", "labels", &n, minijinja::context! { items }))
 }
 
 #[derive(Deserialize)]
@@ -241,75 +198,53 @@ fn is_color(c: &str) -> bool {
     b.len() == 7 && b[0] == b'#' && b[1..].iter().all(u8::is_ascii_hexdigit)
 }
 
-pub async fn create_label(State(s): State<AppState>, Posted(session, f): Posted<LabelForm>) -> Response {
-    admin!(session);
+pub async fn create_label(State(s): State<AppState>, Posted(session, f): Posted<LabelForm>) -> PageResult {
+    admin_only(&session)?;
     let to = "/app/admin/labels";
-    let name = match crate::domain::ticket::normalize_labels(&[f.name]) {
-        Ok(mut v) if v.len() == 1 => v.remove(0),
-        Ok(_) => return back(to, "err", "name: one label"),
-        Err(e) => return back(to, "err", &e.to_string()),
-    };
+    let labels = crate::domain::ticket::normalize_labels(&[f.name]).or_back(to)?;
+    let Ok([name]) = <[String; 1]>::try_from(labels) else { return Err(PageError::back(to, "name: one label")) };
     let color = if is_color(&f.color) { f.color } else { "#64748b".to_string() };
-    match s.store.create_label(&session.actor, &name, &color).await {
-        Ok(()) => Redirect::to(to).into_response(),
-        Err(e) => back(to, "err", &say(e)),
-    }
+    s.store.create_label(&session.actor, &name, &color).await.or_back(to)?;
+    Ok(Redirect::to(to).into_response())
 }
 
-pub async fn delete_label(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, _): Posted<Nothing>) -> Response {
-    admin!(session);
+pub async fn delete_label(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, _): Posted<Nothing>) -> PageResult {
+    admin_only(&session)?;
     let _ = s.store.delete_label(&session.actor, id).await;
-    Redirect::to("/app/admin/labels").into_response()
+    Ok(Redirect::to("/app/admin/labels").into_response())
 }
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-pub async fn hours(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> Response {
-    admin!(session);
-    match s.store.widget_settings(session.actor.workspace_id).await {
-        Ok(w) => {
-            let days: Vec<_> = DAYS.iter().map(|d| minijinja::context! { key => d, range => w.hours.week.get(*d).cloned().unwrap_or_default() }).collect();
-            admin_page(&session, "console_admin_hours.html", "hours", &n, minijinja::context! { days, offset => w.hours.utc_offset_minutes })
-        }
-        Err(e) => fail(e),
-    }
+pub async fn hours(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
+    admin_only(&session)?;
+    let w = s.store.widget_settings(session.actor.workspace_id).await?;
+    let days: Vec<_> = DAYS.iter().map(|d| minijinja::context! { key => d, range => w.hours.week.get(*d).cloned().unwrap_or_default() }).collect();
+    Ok(admin_page(&session, "console_admin_hours.html", "hours", &n, minijinja::context! { days, offset => w.hours.utc_offset_minutes }))
 }
 
-pub async fn save_hours(State(s): State<AppState>, Posted(session, f): Posted<std::collections::HashMap<String, String>>) -> Response {
-    admin!(session);
+pub async fn save_hours(State(s): State<AppState>, Posted(session, f): Posted<std::collections::HashMap<String, String>>) -> PageResult {
+    admin_only(&session)?;
     let to = "/app/admin/hours";
-    let mut w = match s.store.widget_settings(session.actor.workspace_id).await {
-        Ok(w) => w,
-        Err(e) => return fail(e),
-    };
-    w.hours.utc_offset_minutes = match f.get("offset").map(|v| v.trim().parse::<i32>()) {
-        Some(Ok(v)) => v,
-        _ => return back(to, "err", "UTC offset: minutes, e.g. 120"),
-    };
+    let mut w = s.store.widget_settings(session.actor.workspace_id).await?;
+    w.hours.utc_offset_minutes = f.get("offset").and_then(|v| v.trim().parse().ok()).ok_or_else(|| PageError::back(to, "UTC offset: minutes, e.g. 120"))?;
     w.hours.week = DAYS.iter().filter_map(|d| f.get(*d).map(|v| v.trim()).filter(|v| !v.is_empty()).map(|v| (d.to_string(), v.to_string()))).collect();
-    if let Err(e) = w.validate() {
-        return back(to, "err", &e.to_string());
-    }
-    match s.store.save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id).await {
-        Ok(()) => back(to, "ok", "saved"),
-        Err(e) => back(to, "err", &say(e)),
-    }
+    w.validate().or_back(to)?;
+    s.store.save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id).await.or_back(to)?;
+    Ok(back(to, "ok", "saved"))
 }
 
-pub async fn widget(State(s): State<AppState>, Agent(session): Agent, headers: HeaderMap, Query(n): Query<Notice>) -> Response {
-    admin!(session);
+pub async fn widget(State(s): State<AppState>, Agent(session): Agent, headers: HeaderMap, Query(n): Query<Notice>) -> PageResult {
+    admin_only(&session)?;
     let ws = session.actor.workspace_id;
-    let (w, workspace) = match tokio::try_join!(s.store.widget_settings(ws), s.store.workspace(ws)) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+    let (w, workspace) = tokio::try_join!(s.store.widget_settings(ws), s.store.workspace(ws))?;
     let snippet = format!("<script src=\"{}/widget.js\" data-workspace=\"{}\" async></script>", base_url(&headers), workspace.slug);
     let ctx = minijinja::context! {
         w => minijinja::context! { greeting => w.greeting, color => w.color, prechat_name => w.prechat_name, prechat_email => w.prechat_email, origins => w.allowed_origins.join("\n"), offline => w.offline_message },
         snippet,
         choices => ["off", "optional", "required"],
     };
-    admin_page(&session, "console_admin_widget.html", "widget", &n, ctx)
+    Ok(admin_page(&session, "console_admin_widget.html", "widget", &n, ctx))
 }
 
 #[derive(Deserialize)]
@@ -328,24 +263,17 @@ pub struct WidgetForm {
     offline: String,
 }
 
-pub async fn save_widget(State(s): State<AppState>, Posted(session, f): Posted<WidgetForm>) -> Response {
-    admin!(session);
+pub async fn save_widget(State(s): State<AppState>, Posted(session, f): Posted<WidgetForm>) -> PageResult {
+    admin_only(&session)?;
     let to = "/app/admin/widget";
-    let mut w = match s.store.widget_settings(session.actor.workspace_id).await {
-        Ok(w) => w,
-        Err(e) => return fail(e),
-    };
+    let mut w = s.store.widget_settings(session.actor.workspace_id).await?;
     w.greeting = f.greeting.trim().to_string();
     w.color = f.color.trim().to_string();
     w.prechat_name = f.prechat_name;
     w.prechat_email = f.prechat_email;
     w.allowed_origins = f.origins.lines().map(str::trim).filter(|o| !o.is_empty()).map(str::to_string).collect();
     w.offline_message = f.offline.trim().to_string();
-    if let Err(e) = w.validate() {
-        return back(to, "err", &e.to_string());
-    }
-    match s.store.save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id).await {
-        Ok(()) => back(to, "ok", "saved"),
-        Err(e) => back(to, "err", &say(e)),
-    }
+    w.validate().or_back(to)?;
+    s.store.save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id).await.or_back(to)?;
+    Ok(back(to, "ok", "saved"))
 }

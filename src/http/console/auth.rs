@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::{back, cookie, limited, page, say, texts, Addr, Agent, Nothing, Notice, Posted, COOKIE};
+use super::{back, cookie, limited, page, texts, Addr, Agent, Nothing, Notice, OrBack, PageError, PageResult, Posted, Say, COOKIE};
 use crate::app::AppState;
 use crate::store::console::SESSION_IDLE_MS;
 
@@ -94,26 +94,19 @@ async fn check_login(s: &AppState, email: &str, password: &str) -> crate::store:
     .map_err(|e| crate::store::StoreError::Config(e.to_string()))
 }
 
-pub async fn login(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Form(f): Form<Login>) -> Response {
-    if let Some(r) = limited(&s, addr.0) {
-        return r;
-    }
+pub async fn login(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Form(f): Form<Login>) -> PageResult {
+    limited(&s, addr.0)?;
     let next = safe_next(f.next.as_deref());
+    let again = |status, key: &str| {
+        let error = texts(super::super::pages::lang_of(None, &headers)).get_attr(key).map(|v| v.to_string()).unwrap_or_default();
+        PageError::from(public_page(&headers, "console_login.html", status, minijinja::context! { next, error, email => f.email }))
+    };
     if !pre_ok(&headers, &f.csrf) {
-        let err = texts(super::super::pages::lang_of(None, &headers)).get_attr("err-expired").map(|v| v.to_string()).unwrap_or_default();
-        return public_page(&headers, "console_login.html", StatusCode::FORBIDDEN, minijinja::context! { next, error => err, email => f.email });
+        return Err(again(StatusCode::FORBIDDEN, "err-expired"));
     }
-    match check_login(&s, &f.email, &f.password).await {
-        Ok(Some((ws, user_id))) => match s.store.create_session(ws, user_id).await {
-            Ok(secret) => ([(header::SET_COOKIE, session_cookie(&secret))], Redirect::to(&next)).into_response(),
-            Err(e) => crate::error::AppError::from(e).into_response(),
-        },
-        Ok(None) => {
-            let err = texts(super::super::pages::lang_of(None, &headers)).get_attr("err-login").map(|v| v.to_string()).unwrap_or_default();
-            public_page(&headers, "console_login.html", StatusCode::UNAUTHORIZED, minijinja::context! { next, error => err, email => f.email })
-        }
-        Err(e) => crate::error::AppError::from(e).into_response(),
-    }
+    let (ws, user_id) = check_login(&s, &f.email, &f.password).await?.ok_or_else(|| again(StatusCode::UNAUTHORIZED, "err-login"))?;
+    let secret = s.store.create_session(ws, user_id).await?;
+    Ok(([(header::SET_COOKIE, session_cookie(&secret))], Redirect::to(&next)).into_response())
 }
 
 pub async fn logout(State(s): State<AppState>, Posted(session, _): Posted<Nothing>) -> Response {
@@ -122,18 +115,13 @@ pub async fn logout(State(s): State<AppState>, Posted(session, _): Posted<Nothin
     ([(header::SET_COOKIE, gone)], Redirect::to("/login")).into_response()
 }
 
-pub async fn invite_page(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Path(secret): Path<String>) -> Response {
-    if let Some(r) = limited(&s, addr.0) {
-        return r;
-    }
-    match s.store.invite(&secret).await {
-        Ok(Some((_, inv, workspace))) => {
-            let intro = crate::i18n::text(super::super::pages::lang_of(None, &headers), "console-invite-intro", &[("workspace", &workspace), ("email", &inv.email)]);
-            public_page(&headers, "console_invite.html", StatusCode::OK, minijinja::context! { email => inv.email, workspace, intro })
-        }
-        Ok(None) => public_page(&headers, "console_invite.html", StatusCode::GONE, minijinja::context! { gone => true }),
-        Err(e) => crate::error::AppError::from(e).into_response(),
-    }
+pub async fn invite_page(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Path(secret): Path<String>) -> PageResult {
+    limited(&s, addr.0)?;
+    let Some((_, inv, workspace)) = s.store.invite(&secret).await? else {
+        return Ok(public_page(&headers, "console_invite.html", StatusCode::GONE, minijinja::context! { gone => true }));
+    };
+    let intro = crate::i18n::text(super::super::pages::lang_of(None, &headers), "console-invite-intro", &[("workspace", &workspace), ("email", &inv.email)]);
+    Ok(public_page(&headers, "console_invite.html", StatusCode::OK, minijinja::context! { email => inv.email, workspace, intro }))
 }
 
 #[derive(Deserialize)]
@@ -148,40 +136,34 @@ pub struct Accept {
     csrf: String,
 }
 
-pub async fn accept_invite(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Path(secret): Path<String>, Form(f): Form<Accept>) -> Response {
-    if let Some(r) = limited(&s, addr.0) {
-        return r;
-    }
+pub async fn accept_invite(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Path(secret): Path<String>, Form(f): Form<Accept>) -> PageResult {
+    limited(&s, addr.0)?;
     let lang = super::super::pages::lang_of(None, &headers);
     let t = texts(lang);
     let msg = |k: &str| t.get_attr(k).map(|v| v.to_string()).unwrap_or_default();
     let Ok(Some((_, inv, workspace))) = s.store.invite(&secret).await else {
-        return public_page(&headers, "console_invite.html", StatusCode::GONE, minijinja::context! { gone => true });
+        return Ok(public_page(&headers, "console_invite.html", StatusCode::GONE, minijinja::context! { gone => true }));
     };
     let intro = crate::i18n::text(lang, "console-invite-intro", &[("workspace", &workspace), ("email", &inv.email)]);
-    let again = |error: String| public_page(&headers, "console_invite.html", StatusCode::UNPROCESSABLE_ENTITY, minijinja::context! { email => inv.email, workspace, intro, error, name => f.name });
+    let again = |error: String| PageError::from(public_page(&headers, "console_invite.html", StatusCode::UNPROCESSABLE_ENTITY, minijinja::context! { email => inv.email, workspace, intro, error, name => f.name }));
     if !pre_ok(&headers, &f.csrf) {
-        return again(msg("err-expired"));
+        return Err(again(msg("err-expired")));
     }
     let name = f.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return again(msg("err-name"));
+        return Err(again(msg("err-name")));
     }
     if crate::auth::check_password_policy(&f.password).is_err() {
-        return again(msg("err-password-short"));
+        return Err(again(msg("err-password-short")));
     }
     if f.password != f.password2 {
-        return again(msg("err-password-match"));
+        return Err(again(msg("err-password-match")));
     }
     let password = f.password.clone();
     let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await.unwrap_or_default();
-    match s.store.accept_invite(&secret, name, &hash).await {
-        Ok(user) => match s.store.create_session(user.workspace_id, user.id).await {
-            Ok(secret) => ([(header::SET_COOKIE, session_cookie(&secret))], Redirect::to("/app")).into_response(),
-            Err(e) => crate::error::AppError::from(e).into_response(),
-        },
-        Err(e) => again(say(e)),
-    }
+    let user = s.store.accept_invite(&secret, name, &hash).await.map_err(|e| again(e.say()))?;
+    let secret = s.store.create_session(user.workspace_id, user.id).await?;
+    Ok(([(header::SET_COOKIE, session_cookie(&secret))], Redirect::to("/app")).into_response())
 }
 
 pub async fn settings_page(Agent(session): Agent, Query(n): Query<Notice>) -> Response {
@@ -199,27 +181,26 @@ pub struct PasswordForm {
     password2: String,
 }
 
-pub async fn change_password(State(s): State<AppState>, Posted(session, f): Posted<PasswordForm>) -> Response {
+pub async fn change_password(State(s): State<AppState>, Posted(session, f): Posted<PasswordForm>) -> PageResult {
+    let to = "/app/settings";
     let t = texts(crate::i18n::pick(Some(&session.lang)));
     let msg = |k: &str| t.get_attr(k).map(|v| v.to_string()).unwrap_or_default();
     let hash = s.store.user_password_hash(session.actor.workspace_id, session.actor.user_id).await.ok().flatten().unwrap_or_default();
     let current = f.current.clone();
     let ok = tokio::task::spawn_blocking(move || crate::auth::verify_password(&current, &hash)).await.unwrap_or(false);
     if !ok {
-        return back("/app/settings", "err", &msg("err-current-password"));
+        return Err(PageError::back(to, &msg("err-current-password")));
     }
     if crate::auth::check_password_policy(&f.password).is_err() {
-        return back("/app/settings", "err", &msg("err-password-short"));
+        return Err(PageError::back(to, &msg("err-password-short")));
     }
     if f.password != f.password2 {
-        return back("/app/settings", "err", &msg("err-password-match"));
+        return Err(PageError::back(to, &msg("err-password-match")));
     }
     let password = f.password.clone();
     let new_hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await.unwrap_or_default();
-    match s.store.change_password(&session, &new_hash).await {
-        Ok(()) => back("/app/settings", "ok", &msg("password-changed")),
-        Err(e) => back("/app/settings", "err", &say(e)),
-    }
+    s.store.change_password(&session, &new_hash).await.or_back(to)?;
+    Ok(back(to, "ok", &msg("password-changed")))
 }
 
 #[derive(Deserialize)]
@@ -227,26 +208,22 @@ pub struct LangForm {
     lang: String,
 }
 
-pub async fn change_language(State(s): State<AppState>, Posted(session, f): Posted<LangForm>) -> Response {
+pub async fn change_language(State(s): State<AppState>, Posted(session, f): Posted<LangForm>) -> PageResult {
+    let to = "/app/settings";
     if !crate::i18n::LANGS.contains(&f.lang.as_str()) {
-        return back("/app/settings", "err", "unknown language");
+        return Err(PageError::back(to, "unknown language"));
     }
-    match s.store.set_user_lang(session.actor.workspace_id, session.actor.user_id, &f.lang).await {
-        Ok(()) => Redirect::to("/app/settings").into_response(),
-        Err(e) => back("/app/settings", "err", &say(e)),
-    }
+    s.store.set_user_lang(session.actor.workspace_id, session.actor.user_id, &f.lang).await.or_back(to)?;
+    Ok(Redirect::to(to).into_response())
 }
 
-pub async fn notifications(State(s): State<AppState>, Agent(session): Agent) -> Response {
-    let items = match s.store.notifications(&session.actor, 100).await {
-        Ok(v) => v,
-        Err(e) => return crate::error::AppError::from(e).into_response(),
-    };
+pub async fn notifications(State(s): State<AppState>, Agent(session): Agent) -> PageResult {
+    let items = s.store.notifications(&session.actor, 100).await?;
     let items: Vec<_> = items
         .into_iter()
         .map(|n| minijinja::context! { number => n.ticket_number, subject => n.subject, author => n.author, body => n.body.chars().take(300).collect::<String>(), when => super::when(n.created_at), unread => n.read_at.is_none() })
         .collect();
-    page(&session, "console_notifications.html", "notifications", minijinja::context! { items })
+    Ok(page(&session, "console_notifications.html", "notifications", minijinja::context! { items }))
 }
 
 pub async fn read_notifications(State(s): State<AppState>, Posted(session, _): Posted<Nothing>) -> Response {

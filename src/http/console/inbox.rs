@@ -4,10 +4,9 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{page, Agent};
+use super::{page, Agent, PageResult};
 use crate::app::AppState;
 use crate::domain::{Channel, Priority, Status};
 use crate::error::AppError;
@@ -172,7 +171,7 @@ async fn list_ctx(s: &AppState, session: &Session, q: &InboxQuery, users: &[User
     })
 }
 
-pub async fn page_handler(s: AppState, session: Session, q: InboxQuery) -> Result<Response, AppError> {
+pub async fn show(State(s): State<AppState>, Agent(session): Agent, Query(q): Query<InboxQuery>) -> PageResult {
     let ws = session.actor.workspace_id;
     let (users, teams, labels, unread) = tokio::try_join!(s.store.list_users(ws), s.store.list_teams(ws), s.store.labels(ws), s.store.unread_notifications(&session.actor))?;
     let list = list_ctx(&s, &session, &q, &users, &teams).await?;
@@ -192,19 +191,10 @@ pub async fn page_handler(s: AppState, session: Session, q: InboxQuery) -> Resul
     Ok(page(&session, "console_inbox.html", "inbox", ctx))
 }
 
-pub async fn show(State(s): State<AppState>, Agent(session): Agent, Query(q): Query<InboxQuery>) -> Response {
-    page_handler(s, session, q).await.unwrap_or_else(IntoResponse::into_response)
-}
-
 /// Just the list and counts, for the live refresh.
-pub async fn list_fragment(State(s): State<AppState>, Agent(session): Agent, Query(q): Query<InboxQuery>) -> Response {
+pub async fn list_fragment(State(s): State<AppState>, Agent(session): Agent, Query(q): Query<InboxQuery>) -> PageResult {
     let ws = session.actor.workspace_id;
-    let list = async {
-        let (users, teams) = tokio::try_join!(s.store.list_users(ws), s.store.list_teams(ws))?;
-        list_ctx(&s, &session, &q, &users, &teams).await
-    };
-    match list.await {
-        Ok(list) => super::super::pages::render("console_inbox_list.html", minijinja::context! { list, ..super::frame(&session, "inbox") }),
-        Err(e) => e.into_response(),
-    }
+    let (users, teams) = tokio::try_join!(s.store.list_users(ws), s.store.list_teams(ws))?;
+    let list = list_ctx(&s, &session, &q, &users, &teams).await?;
+    Ok(super::super::pages::render("console_inbox_list.html", minijinja::context! { list, ..super::frame(&session, "inbox") }))
 }

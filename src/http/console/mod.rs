@@ -192,22 +192,95 @@ pub fn back(to: &str, key: &str, text: &str) -> Response {
     Redirect::to(&format!("{to}{sep}{key}={}", urlencode(text))).into_response()
 }
 
-/// A message for the agent from a store error, never a stack of details.
-pub fn say(e: crate::store::StoreError) -> String {
-    match e {
-        crate::store::StoreError::NotFound => "not found".into(),
-        crate::store::StoreError::Conflict(m) => m,
-        crate::store::StoreError::Invalid(i) => i.to_string(),
-        e => {
-            tracing::error!(error = %e, "console action failed");
-            "something went wrong; try again".into()
+/// Why a console handler stopped before its page: an answer ready to send
+/// (an error, the not-found page or a redirect back to the form), so
+/// handlers can use `?`. Boxed: a `Response` is large, and so would be
+/// every `Result` that carries one.
+pub struct PageError(Box<Response>);
+
+pub type PageResult = Result<Response, PageError>;
+
+impl PageError {
+    /// Back to the form's page with the reason shown once (`?err=`).
+    pub fn back(to: &str, text: &str) -> Self {
+        back(to, "err", text).into()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+impl From<Response> for PageError {
+    fn from(r: Response) -> Self {
+        Self(Box::new(r))
+    }
+}
+
+impl From<crate::error::AppError> for PageError {
+    fn from(e: crate::error::AppError) -> Self {
+        e.into_response().into()
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(e: crate::store::StoreError) -> Self {
+        crate::error::AppError::from(e).into()
+    }
+}
+
+/// What the agent is told when a form fails: the reason, never a stack of
+/// details.
+pub trait Say {
+    fn say(self) -> String;
+}
+
+impl Say for crate::store::StoreError {
+    fn say(self) -> String {
+        match self {
+            Self::NotFound => "not found".into(),
+            Self::Conflict(m) => m,
+            Self::Invalid(i) => i.to_string(),
+            e => {
+                tracing::error!(error = %e, "console action failed");
+                "something went wrong; try again".into()
+            }
         }
     }
 }
 
+impl Say for crate::domain::Invalid {
+    fn say(self) -> String {
+        self.to_string()
+    }
+}
+
+impl Say for String {
+    fn say(self) -> String {
+        self
+    }
+}
+
+/// A failed form goes back to its page with the reason:
+/// `store.save(..).await.or_back(url)?`.
+pub trait OrBack<T> {
+    fn or_back(self, to: &str) -> Result<T, PageError>;
+}
+
+impl<T, E: Say> OrBack<T> for Result<T, E> {
+    fn or_back(self, to: &str) -> Result<T, PageError> {
+        self.map_err(|e| PageError::back(to, &e.say()))
+    }
+}
+
 /// Sign-in attempts count against the address's public rate.
-pub fn limited(s: &AppState, addr: SocketAddr) -> Option<Response> {
-    (!s.limits.logins.allow(addr.ip())).then(|| crate::error::AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many attempts; wait a minute").into_response())
+pub fn limited(s: &AppState, addr: SocketAddr) -> Result<(), PageError> {
+    if s.limits.logins.allow(addr.ip()) {
+        return Ok(());
+    }
+    Err(crate::error::AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many attempts; wait a minute").into())
 }
 
 pub type Addr = ConnectInfo<SocketAddr>;

@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::{back, page, say, Agent, Posted};
+use super::super::pages::not_found;
+use super::{page, Agent, OrBack, PageError, PageResult, Posted};
 use crate::app::AppState;
 use crate::domain::ticket::{normalize_labels, BODY_MAX};
 use crate::domain::{required_text, Actor, AuthorType, MessageKind, Priority, Status};
@@ -18,11 +19,11 @@ use crate::domain::ticket::PostKind;
 use crate::store::console::Session;
 use crate::store::{Ticket, TicketFilter, TicketPatch, TicketSort, User};
 
-async fn open(s: &AppState, actor: &Actor, number: &str) -> Result<Ticket, Response> {
-    let n = number.trim_start_matches('#').parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(super::super::pages::not_found)?;
+async fn open(s: &AppState, actor: &Actor, number: &str) -> Result<Ticket, PageError> {
+    let n = number.trim_start_matches('#').parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(not_found)?;
     s.store.ticket_by_number(actor, n).await.map_err(|e| match e {
-        crate::store::StoreError::NotFound => super::super::pages::not_found(),
-        e => AppError::from(e).into_response(),
+        crate::store::StoreError::NotFound => not_found().into(),
+        e => e.into(),
     })
 }
 
@@ -72,15 +73,12 @@ async fn conversation_ctx(s: &AppState, session: &Session, t: &Ticket, users: &[
     Ok(minijinja::context! { messages => items, last_id => ids.last().copied().unwrap_or(0), truncated => messages.len() >= 500 })
 }
 
-pub async fn show(State(s): State<AppState>, Agent(session): Agent, Path(number): Path<String>) -> Response {
-    let t = match open(&s, &session.actor, &number).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    render(&s, &session, &t).await.unwrap_or_else(IntoResponse::into_response)
+pub async fn show(State(s): State<AppState>, Agent(session): Agent, Path(number): Path<String>) -> PageResult {
+    let t = open(&s, &session.actor, &number).await?;
+    render(&s, &session, &t).await
 }
 
-async fn render(s: &AppState, session: &Session, t: &Ticket) -> Result<Response, AppError> {
+async fn render(s: &AppState, session: &Session, t: &Ticket) -> PageResult {
     let ws = session.actor.workspace_id;
     let earlier = TicketFilter { contact_id: Some(t.contact.id), sort: TicketSort::Created, limit: 20, ..Default::default() };
     let (users, teams, labels, canned, contact, history, visitor) = tokio::try_join!(
@@ -133,19 +131,11 @@ async fn render(s: &AppState, session: &Session, t: &Ticket) -> Result<Response,
 }
 
 /// Just the conversation, for the live refresh.
-pub async fn conversation_fragment(State(s): State<AppState>, Agent(session): Agent, Path(number): Path<String>) -> Response {
-    let t = match open(&s, &session.actor, &number).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let users = match s.store.list_users(session.actor.workspace_id).await {
-        Ok(u) => u,
-        Err(e) => return AppError::from(e).into_response(),
-    };
-    match conversation_ctx(&s, &session, &t, &users).await {
-        Ok(conversation) => super::super::pages::render("console_conversation.html", minijinja::context! { conversation, ..super::frame(&session, "ticket") }),
-        Err(e) => e.into_response(),
-    }
+pub async fn conversation_fragment(State(s): State<AppState>, Agent(session): Agent, Path(number): Path<String>) -> PageResult {
+    let t = open(&s, &session.actor, &number).await?;
+    let users = s.store.list_users(session.actor.workspace_id).await?;
+    let conversation = conversation_ctx(&s, &session, &t, &users).await?;
+    Ok(super::super::pages::render("console_conversation.html", minijinja::context! { conversation, ..super::frame(&session, "ticket") }))
 }
 
 #[derive(Deserialize)]
@@ -156,25 +146,14 @@ pub struct MessageForm {
     kind: String,
 }
 
-pub async fn post_message(State(s): State<AppState>, Path(number): Path<String>, Posted(session, f): Posted<MessageForm>) -> Response {
-    let t = match open(&s, &session.actor, &number).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+pub async fn post_message(State(s): State<AppState>, Path(number): Path<String>, Posted(session, f): Posted<MessageForm>) -> PageResult {
+    let t = open(&s, &session.actor, &number).await?;
     let url = format!("/app/t/{}", t.number);
     // Fails closed: a kind the form does not offer is refused, never sent.
-    let kind = match PostKind::parse("kind", &f.kind) {
-        Ok(k) => k,
-        Err(e) => return back(&url, "err", &e.to_string()),
-    };
-    let body = match required_text("body", f.body.trim_end(), BODY_MAX) {
-        Ok(b) => b,
-        Err(e) => return back(&url, "err", &e.to_string()),
-    };
-    match s.svc.post_as_agent(&session.actor, TicketId(t.id), kind, body, None).await {
-        Ok(added) => Redirect::to(&format!("{url}#m{}", added.message.id)).into_response(),
-        Err(e) => back(&url, "err", &say(e)),
-    }
+    let kind = PostKind::parse("kind", &f.kind).or_back(&url)?;
+    let body = required_text("body", f.body.trim_end(), BODY_MAX).or_back(&url)?;
+    let added = s.svc.post_as_agent(&session.actor, TicketId(t.id), kind, body, None).await.or_back(&url)?;
+    Ok(Redirect::to(&format!("{url}#m{}", added.message.id)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -237,26 +216,15 @@ fn patch_of(f: &UpdateForm, session: &Session) -> Result<TicketPatch, String> {
     })
 }
 
-pub async fn update(State(s): State<AppState>, Path(number): Path<String>, Posted(session, f): Posted<UpdateForm>) -> Response {
-    let t = match open(&s, &session.actor, &number).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+pub async fn update(State(s): State<AppState>, Path(number): Path<String>, Posted(session, f): Posted<UpdateForm>) -> PageResult {
+    let t = open(&s, &session.actor, &number).await?;
     let url = format!("/app/t/{}", t.number);
-    let patch = match patch_of(&f, &session) {
-        Ok(p) if !p.is_empty() => p,
-        Ok(_) => return Redirect::to(&url).into_response(),
-        Err(e) => return back(&url, "err", &e),
-    };
-    match s.svc.update_ticket(&session.actor, TicketId(t.id), patch).await {
-        Ok(after) => {
-            // Handing a ticket to someone else may take it out of reach.
-            if session.actor.can_see(after.access()) {
-                Redirect::to(&url).into_response()
-            } else {
-                Redirect::to("/app").into_response()
-            }
-        }
-        Err(e) => back(&url, "err", &say(e)),
+    let patch = patch_of(&f, &session).or_back(&url)?;
+    if patch.is_empty() {
+        return Ok(Redirect::to(&url).into_response());
     }
+    let after = s.svc.update_ticket(&session.actor, TicketId(t.id), patch).await.or_back(&url)?;
+    // Handing a ticket to someone else may take it out of reach.
+    let to = if session.actor.can_see(after.access()) { url.as_str() } else { "/app" };
+    Ok(Redirect::to(to).into_response())
 }
