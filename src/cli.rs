@@ -79,7 +79,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "bench")]
         Command::Bench { command: crate::config::BenchCommand::Console { tickets, requests } } => crate::bench::console::run(&cli.db, tickets, requests).await,
+        #[cfg(feature = "bench")]
         Command::Bench { command } => crate::bench::run(command).await,
     }
 }

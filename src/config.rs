@@ -73,6 +73,7 @@ pub enum Command {
         tickets: usize,
     },
     /// Measure throughput and latency; prints figures to compare.
+    #[cfg(feature = "bench")]
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
@@ -93,6 +94,7 @@ pub enum TokenCommand {
     },
 }
 
+#[cfg(feature = "bench")]
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Render the console's inbox and ticket pages against the database

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod http;
 pub mod telemetry;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod cli;
 pub mod config;

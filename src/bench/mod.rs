@@ -5,6 +5,8 @@ mod api;
 mod chat;
 pub mod console;
 mod mail;
+mod search;
+mod ticket_search;
 
 use std::time::Duration;
 
@@ -21,11 +23,11 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Chat { idle, active, rate, seconds, backend, pg_admin_url } => chat::run(chat::Plan { idle, active, rate, seconds }, &backend, &pg_admin_url).await,
         BenchCommand::Search { articles, messages } => {
             if articles > 0 {
-                let report = tokio::task::spawn_blocking(move || crate::search::bench::bench(articles)).await??;
+                let report = tokio::task::spawn_blocking(move || search::bench(articles)).await??;
                 println!("{report}");
             }
             if messages > 0 {
-                let report = tokio::task::spawn_blocking(move || crate::search::ticket_bench::bench(messages)).await??;
+                let report = tokio::task::spawn_blocking(move || ticket_search::bench(messages)).await??;
                 println!("{report}");
             }
             Ok(())

@@ -1,12 +1,15 @@
 //! The multilingual web-shop FAQ under tests/fixtures/kb: relevance tests
 //! measure against it and the benchmark builds its synthetic corpus from it.
 //! Embedded at compile time so `storedesk bench search` needs no files.
+//! Compiled only for tests and with the `bench` feature: the server never
+//! reads it.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::analysis::LANGS;
+/// The index's languages, for the benchmarks in `crate::bench`.
+pub use super::analysis::LANGS;
 #[cfg(test)]
 use super::KbDoc;
 

@@ -6,15 +6,14 @@
 //! which is why an unreadable or outdated on-disk index is simply recreated.
 
 mod analysis;
-pub mod bench;
-mod fixture;
+#[cfg(any(test, feature = "bench"))]
+pub(crate) mod fixture;
 mod index;
 mod schema;
 mod snippet;
 mod stem;
 #[cfg(test)]
 mod tests;
-pub mod ticket_bench;
 mod tickets;
 
 pub use index::KbIndex;

@@ -9,9 +9,8 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use super::analysis::LANGS;
-use super::fixture;
-use super::{MessageDoc, TicketDoc, TicketIndex, Watermark};
+use crate::search::fixture::{self, LANGS};
+use crate::search::{MessageDoc, TicketDoc, TicketIndex, Watermark};
 
 const WORKSPACES: i64 = 20;
 /// Messages handed to the index at once, and how often it commits while

@@ -8,9 +8,8 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use super::analysis::LANGS;
-use super::fixture::{self, Article};
-use super::{KbDoc, KbIndex};
+use crate::search::fixture::{self, Article, LANGS};
+use crate::search::{KbDoc, KbIndex};
 
 const WORKSPACES: usize = 20;
 const QUERIES: usize = 2_000;
