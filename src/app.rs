@@ -45,7 +45,12 @@ impl AppState {
     }
 
     /// As `start_in`, with the background tasks' settings.
-    pub async fn start_with(store: Store, database_url: &str, data_dir: Option<&Path>, options: crate::jobs::Options) -> anyhow::Result<Self> {
+    pub async fn start_with(
+        store: Store,
+        database_url: &str,
+        data_dir: Option<&Path>,
+        options: crate::jobs::Options,
+    ) -> anyhow::Result<Self> {
         // First, so what the tasks below record from their start is kept.
         let metrics = crate::telemetry::metrics_handle();
         let shutdown = crate::jobs::Shutdown::default();
@@ -56,7 +61,17 @@ impl AppState {
         let tickets = ticket_index(&store, &bus, data_dir, &shutdown)?;
         let svc = crate::service::Services::new(store.clone(), bus.clone());
         crate::jobs::start(&svc, &shutdown, options);
-        Ok(Self { store, bus, svc, shutdown, kb, tickets, limits: Arc::new(Limits::default()), metrics, started: Arc::new(std::time::Instant::now()) })
+        Ok(Self {
+            store,
+            bus,
+            svc,
+            shutdown,
+            kb,
+            tickets,
+            limits: Arc::new(Limits::default()),
+            metrics,
+            started: Arc::new(std::time::Instant::now()),
+        })
     }
 }
 
@@ -64,7 +79,12 @@ impl AppState {
 /// app in one process, as tests make) already opened one; else a new one,
 /// attached to the store and filled by its own task. It is filled in the
 /// background: the server answers at once, searches see the index grow.
-fn ticket_index(store: &Store, bus: &Bus, data_dir: Option<&Path>, shutdown: &crate::jobs::Shutdown) -> anyhow::Result<crate::search::TicketIndex> {
+fn ticket_index(
+    store: &Store,
+    bus: &Bus,
+    data_dir: Option<&Path>,
+    shutdown: &crate::jobs::Shutdown,
+) -> anyhow::Result<crate::search::TicketIndex> {
     use crate::search::TicketIndex;
     if let Some(index) = store.ticket_index() {
         return Ok(index);
@@ -95,13 +115,26 @@ async fn rebuild_kb(store: &Store, kb: &crate::search::KbIndex) -> anyhow::Resul
         after = last.0.id;
         kb.upsert_many(page.iter().map(|(a, slug)| crate::kb::doc_of(a, slug)).collect())?;
     }
-    tracing::info!(articles = kb.doc_count(), ms = started.elapsed().as_millis() as u64, "knowledge base indexed");
+    tracing::info!(
+        articles = kb.doc_count(),
+        ms = started.elapsed().as_millis() as u64,
+        "knowledge base indexed"
+    );
     Ok(())
 }
 
 /// Serves the app on `listener` until `shutdown` completes, then lets
 /// in-flight requests finish. Tests call this with a port-0 listener.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let router = crate::http::router(state);
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

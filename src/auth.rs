@@ -16,7 +16,10 @@ pub const PASSWORD_MIN: usize = 10;
 
 pub fn check_password_policy(p: &str) -> Result<(), Invalid> {
     if p.chars().count() < PASSWORD_MIN {
-        return Err(Invalid::new("password", format!("must be at least {PASSWORD_MIN} characters")));
+        return Err(Invalid::new(
+            "password",
+            format!("must be at least {PASSWORD_MIN} characters"),
+        ));
     }
     if p.len() > 1024 {
         return Err(Invalid::new("password", "must be at most 1024 bytes"));
@@ -26,7 +29,10 @@ pub fn check_password_policy(p: &str) -> Result<(), Invalid> {
 
 pub fn hash_password(p: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(p.as_bytes(), &salt).expect("argon2 with default parameters hashes any input").to_string()
+    Argon2::default()
+        .hash_password(p.as_bytes(), &salt)
+        .expect("argon2 with default parameters hashes any input")
+        .to_string()
 }
 
 pub fn verify_password(p: &str, hash: &str) -> bool {
@@ -35,7 +41,11 @@ pub fn verify_password(p: &str, hash: &str) -> bool {
 
 /// A new API token. Shown once to its owner; only its hash is stored.
 pub fn new_token() -> String {
-    let body: String = rand::thread_rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect();
+    let body: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect();
     format!("{TOKEN_PREFIX}{body}")
 }
 

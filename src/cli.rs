@@ -13,7 +13,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init_logging(cli.log_format == "json");
     match cli.command {
         Command::Serve(args) => run_server(&cli.db, args).await,
-        Command::Setup { workspace, admin_email, admin_password, admin_name } => {
+        Command::Setup {
+            workspace,
+            admin_email,
+            admin_password,
+            admin_name,
+        } => {
             let store = open(&cli.db).await?;
             let name = required_text("workspace", &workspace, 200)?;
             let email = Email::parse("admin-email", &admin_email)?;
@@ -29,18 +34,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", ws.slug);
             Ok(())
         }
-        Command::Token { command: TokenCommand::Create { email, workspace, name } } => {
+        Command::Token {
+            command: TokenCommand::Create { email, workspace, name },
+        } => {
             let store = open(&cli.db).await?;
             let email = Email::parse("email", &email)?;
             let users = store.users_by_email(email.as_str()).await?;
             let user = match (users.len(), workspace) {
                 (0, _) => bail!("no user with e-mail {email}"),
-                (_, Some(slug)) => users.into_iter().find(|(_, s)| *s == slug).with_context(|| format!("no user {email} in workspace {slug}"))?.0,
+                (_, Some(slug)) => {
+                    users
+                        .into_iter()
+                        .find(|(_, s)| *s == slug)
+                        .with_context(|| format!("no user {email} in workspace {slug}"))?
+                        .0
+                }
                 (1, None) => users.into_iter().next().expect("one user").0,
-                (_, None) => bail!("{email} is in several workspaces ({}); name one with --workspace", users.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>().join(", ")),
+                (_, None) => bail!(
+                    "{email} is in several workspaces ({}); name one with --workspace",
+                    users.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
             };
             let token = crate::auth::new_token();
-            store.create_api_token(user.workspace_id, user.id, &name, &crate::auth::token_hash(&token)).await?;
+            store
+                .create_api_token(user.workspace_id, user.id, &name, &crate::auth::token_hash(&token))
+                .await?;
             println!("{token}");
             Ok(())
         }
@@ -66,7 +84,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seed { tickets } => {
             let store = open(&cli.db).await?;
             let started = std::time::Instant::now();
-            let hash = tokio::task::spawn_blocking(|| crate::auth::hash_password(crate::store::seed::DEMO_PASSWORD)).await?;
+            let hash =
+                tokio::task::spawn_blocking(|| crate::auth::hash_password(crate::store::seed::DEMO_PASSWORD)).await?;
             let s = store.seed(tickets, &hash).await?;
             eprintln!(
                 "workspace {}: {} tickets ({} new) in {:.1} s; sign in at /login as {} with \"{}\"",
@@ -80,14 +99,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         #[cfg(feature = "bench")]
-        Command::Bench { command: crate::config::BenchCommand::Console { tickets, requests } } => crate::bench::console::run(&cli.db, tickets, requests).await,
+        Command::Bench {
+            command: crate::config::BenchCommand::Console { tickets, requests },
+        } => crate::bench::console::run(&cli.db, tickets, requests).await,
         #[cfg(feature = "bench")]
         Command::Bench { command } => crate::bench::run(command).await,
     }
 }
 
 fn summary(stats: &crate::store::backup::BackupStats) -> String {
-    stats.tables.iter().map(|(t, n)| format!("{t} {n}")).collect::<Vec<_>>().join(", ")
+    stats
+        .tables
+        .iter()
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn open(db: &DbArgs) -> anyhow::Result<Store> {
@@ -95,49 +121,34 @@ async fn open(db: &DbArgs) -> anyhow::Result<Store> {
 }
 
 async fn open_url(db: &DbArgs) -> anyhow::Result<(Store, String)> {
-    let url = db.url().with_context(|| format!("cannot create data dir {}", db.data_dir.display()))?;
-    let store = Store::connect(&url).await.with_context(|| format!("cannot open database {}", redact_url(&url)))?;
+    let url = db
+        .url()
+        .with_context(|| format!("cannot create data dir {}", db.data_dir.display()))?;
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("cannot open database {}", redact_url(&url)))?;
     Ok((store, url))
 }
 
 async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     let (store, url) = open_url(db).await?;
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, database = store.backend().name(), version = env!("CARGO_PKG_VERSION"), "storedesk is serving");
     let _ = std::io::stdout().flush();
-    let options = crate::jobs::Options { event_retention: std::time::Duration::from_secs(args.event_retention_days.max(1) * 86_400) };
+    let options = crate::jobs::Options {
+        event_retention: std::time::Duration::from_secs(args.event_retention_days.max(1) * 86_400),
+    };
     let state = AppState::start_with(store.clone(), &url, Some(&db.data_dir), options).await?;
     let mut mail = args.mail.clone();
     mail.public_url = mail.public_url.or_else(|| Some(format!("http://{}", args.listen)));
-    start_mail(&state, &mail).await?;
+    crate::jobs::start_mail(&state, &mail).await?;
     let jobs = state.shutdown.clone();
     serve(listener, state, shutdown_signal()).await?;
     jobs.stop(std::time::Duration::from_secs(5)).await;
     store.close().await;
     tracing::info!("stopped");
-    Ok(())
-}
-
-/// Starts the SMTP listener and the outbox sender as configured.
-pub async fn start_mail(state: &AppState, args: &crate::config::MailArgs) -> anyhow::Result<()> {
-    let config = crate::mail::MailConfig { domain: args.mail_domain.to_lowercase(), relay: args.smtp_relay.clone(), public_url: args.public_url.clone() };
-    if let Some(addr) = args.smtp_listen {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for SMTP on {addr}"))?;
-        tracing::info!(smtp = %listener.local_addr()?, domain = %config.domain, "taking mail");
-        let handler = std::sync::Arc::new(crate::mail::inbound::Inbound { svc: state.svc.clone(), domain: config.domain.clone() });
-        let mut limits = crate::mail::smtp_server::Limits::default();
-        if let (Some(cert), Some(key)) = (&args.smtp_tls_cert, &args.smtp_tls_key) {
-            limits.tls = Some(crate::mail::smtp_server::tls_acceptor(cert, key)?);
-        }
-        tokio::spawn(crate::mail::smtp_server::serve(listener, config.domain.clone(), limits, handler));
-    }
-    match &config.relay {
-        Some(r) => tracing::info!(relay = ?r, "sending mail"),
-        None => tracing::info!("no --smtp-relay: outgoing mail waits in the outbox"),
-    }
-    // Workspaces whose mailbox lives elsewhere: polled (or watched with IDLE) over IMAP.
-    tokio::spawn(crate::mail::imap::run(crate::mail::inbound::Inbound { svc: state.svc.clone(), domain: config.domain.clone() }, std::time::Duration::from_secs(60)));
-    tokio::spawn(crate::mail::outbound::run(state.store.clone(), config));
     Ok(())
 }
 

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "storedesk", version, about = "A help desk for online stores: one inbox for chat, e-mail, forms and messengers.")]
+#[command(
+    name = "storedesk",
+    version,
+    about = "A help desk for online stores: one inbox for chat, e-mail, forms and messengers."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub db: DbArgs,
@@ -117,7 +121,11 @@ pub enum BenchCommand {
         #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
         backend: String,
         /// Server to make a scratch database on for the PostgreSQL run.
-        #[arg(long, env = "STOREDESK_BENCH_PG", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        #[arg(
+            long,
+            env = "STOREDESK_BENCH_PG",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
         pg_admin_url: String,
     },
     /// Search: knowledge-base articles, and agents' ticket search over
@@ -136,7 +144,11 @@ pub enum BenchCommand {
         concurrency: usize,
         #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
         backend: String,
-        #[arg(long, env = "STOREDESK_BENCH_PG", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        #[arg(
+            long,
+            env = "STOREDESK_BENCH_PG",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
         pg_admin_url: String,
     },
     /// Hold idle visitor sockets, let some visitors chat at a set rate to
@@ -155,7 +167,11 @@ pub enum BenchCommand {
         seconds: u64,
         #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
         backend: String,
-        #[arg(long, env = "STOREDESK_BENCH_PG", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        #[arg(
+            long,
+            env = "STOREDESK_BENCH_PG",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
         pg_admin_url: String,
     },
 }

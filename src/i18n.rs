@@ -30,7 +30,12 @@ const FILES: [(&str, &str); 16] = [
 
 /// The supported language for a tag such as `ru-RU`, else English.
 pub fn pick(tag: Option<&str>) -> &'static str {
-    let primary = tag.unwrap_or("").split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+    let primary = tag
+        .unwrap_or("")
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     LANGS.iter().find(|l| **l == primary).copied().unwrap_or("en")
 }
 
@@ -62,7 +67,13 @@ fn langs() -> &'static HashMap<&'static str, Lang> {
                 bundle.set_use_isolating(false);
                 Lang { bundle, ids: vec![] }
             });
-            l.ids.extend(res.entries().filter_map(|e| if let fluent_syntax::ast::Entry::Message(m) = e { Some(m.id.name.to_string()) } else { None }));
+            l.ids.extend(res.entries().filter_map(|e| {
+                if let fluent_syntax::ast::Entry::Message(m) = e {
+                    Some(m.id.name.to_string())
+                } else {
+                    None
+                }
+            }));
             let _ = l.bundle.add_resource(res);
         }
         out
@@ -92,7 +103,10 @@ pub fn group(lang: &str, prefix: &str) -> serde_json::Map<String, serde_json::Va
     let mut out = serde_json::Map::new();
     if let Some(en) = langs().get("en") {
         for id in en.ids.iter().filter(|i| i.starts_with(prefix)) {
-            out.insert(id[prefix.len()..].to_string(), serde_json::Value::String(text(lang, id, &[])));
+            out.insert(
+                id[prefix.len()..].to_string(),
+                serde_json::Value::String(text(lang, id, &[])),
+            );
         }
     }
     out
@@ -124,7 +138,14 @@ mod tests {
 
     #[test]
     fn arguments_are_filled() {
-        let t = super::text("ru", "mail-confirmation-body", &[("name", "Анна"), ("number", "42"), ("subject", "Где заказ?")]);
-        assert!(t.contains("Анна") && t.contains("42") && t.contains("Где заказ?"), "{t}");
+        let t = super::text(
+            "ru",
+            "mail-confirmation-body",
+            &[("name", "Анна"), ("number", "42"), ("subject", "Где заказ?")],
+        );
+        assert!(
+            t.contains("Анна") && t.contains("42") && t.contains("Где заказ?"),
+            "{t}"
+        );
     }
 }

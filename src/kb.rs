@@ -11,7 +11,12 @@ pub fn doc_of(a: &Article, workspace_slug: &str) -> KbDoc {
         language: a.language.clone(),
         title: a.title.clone(),
         body: crate::markdown::to_text(&a.body),
-        tags: a.tags.split(',').filter(|t| !t.is_empty()).map(str::to_string).collect(),
+        tags: a
+            .tags
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect(),
         url: format!("/p/{workspace_slug}/kb/{}/{}", a.language, a.slug),
     }
 }

@@ -1,24 +1,24 @@
 //! storedesk: a help desk for online stores in one binary.
 
-pub mod domain;
-pub mod store;
-pub mod events;
-pub mod jobs;
-pub mod service;
 pub mod app;
 pub mod auth;
-pub mod error;
-pub mod http;
-pub mod telemetry;
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod channels;
 pub mod cli;
 pub mod config;
-pub mod realtime;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod http;
 pub mod i18n;
-pub mod channels;
+pub mod jobs;
+pub mod kb;
 pub mod mail;
 pub mod markdown;
+pub mod realtime;
 pub mod search;
-pub mod kb;
+pub mod service;
+pub mod store;
+pub mod telemetry;
 pub mod ticket_search;

@@ -11,7 +11,10 @@ fn options() -> Options {
 pub fn to_html(md: &str) -> String {
     let mut out = String::with_capacity(md.len() * 3 / 2);
     html::push_html(&mut out, Parser::new_ext(md, options()));
-    ammonia::Builder::default().link_rel(Some("noopener nofollow")).clean(&out).to_string()
+    ammonia::Builder::default()
+        .link_rel(Some("noopener nofollow"))
+        .clean(&out)
+        .to_string()
 }
 
 /// The words of the article, for the search index and snippets.
@@ -33,8 +36,17 @@ mod tests {
     fn html_is_sanitised_and_text_is_plain() {
         let md = "# Returns\n\nSend it back **within 14 days**. <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>";
         let html = super::to_html(md);
-        assert!(html.contains("<h1>Returns</h1>") && html.contains("<strong>within 14 days</strong>"), "{html}");
-        assert!(!html.contains("<script") && !html.contains("javascript:") && !html.contains("onerror"), "{html}");
-        assert_eq!(super::to_text("# Returns\n\nSend it **back**."), "Returns Send it back .");
+        assert!(
+            html.contains("<h1>Returns</h1>") && html.contains("<strong>within 14 days</strong>"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<script") && !html.contains("javascript:") && !html.contains("onerror"),
+            "{html}"
+        );
+        assert_eq!(
+            super::to_text("# Returns\n\nSend it **back**."),
+            "Returns Send it back ."
+        );
     }
 }

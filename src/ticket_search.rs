@@ -58,7 +58,9 @@ async fn run(store: Store, head: LogHead, weak: WeakTicketIndex, mut stop: watch
         }
         .await;
         if let Err(e) = result {
-            if e.downcast_ref::<StoreError>().is_some_and(|e| matches!(e, StoreError::Database(sqlx::Error::PoolClosed))) {
+            if e.downcast_ref::<StoreError>()
+                .is_some_and(|e| matches!(e, StoreError::Database(sqlx::Error::PoolClosed)))
+            {
                 return;
             }
             tracing::warn!(error = %e, "ticket search index: catching up failed; retrying");
@@ -87,7 +89,10 @@ async fn resume(store: &Store, index: &TicketIndex) -> anyhow::Result<Watermark>
     let stored = index.watermark()?;
     let tail = store.event_tail().await?;
     let valid = match &stored {
-        Some(w) if w.event_id > 0 => store.event_created_at(w.event_id).await? == Some(w.event_created_at) && tail.is_none_or(|t| t <= w.event_id + 1),
+        Some(w) if w.event_id > 0 => {
+            store.event_created_at(w.event_id).await? == Some(w.event_created_at)
+                && tail.is_none_or(|t| t <= w.event_id + 1)
+        }
         // Built before any event was written: valid while the log still
         // starts at its beginning.
         Some(_) => tail.is_none_or(|t| t <= 1),
@@ -96,7 +101,11 @@ async fn resume(store: &Store, index: &TicketIndex) -> anyhow::Result<Watermark>
     if valid {
         let w = stored.unwrap_or_default();
         if index.on_disk() {
-            tracing::info!(documents = index.doc_count(), after_event = w.event_id, "ticket search index opened");
+            tracing::info!(
+                documents = index.doc_count(),
+                after_event = w.event_id,
+                "ticket search index opened"
+            );
         }
         return Ok(w);
     }
@@ -105,8 +114,16 @@ async fn resume(store: &Store, index: &TicketIndex) -> anyhow::Result<Watermark>
     }
     // The head first: whatever commits after it is applied from the log.
     let event_id = store.event_head().await?;
-    let event_created_at = if event_id > 0 { store.event_created_at(event_id).await?.unwrap_or_default() } else { 0 };
-    let mark = Watermark { event_id, event_created_at, building_after: Some(0) };
+    let event_created_at = if event_id > 0 {
+        store.event_created_at(event_id).await?.unwrap_or_default()
+    } else {
+        0
+    };
+    let mark = Watermark {
+        event_id,
+        event_created_at,
+        building_after: Some(0),
+    };
     let (index, m) = (index.clone(), mark.clone());
     tokio::task::spawn_blocking(move || {
         index.clear()?;
@@ -134,10 +151,19 @@ async fn build(store: &Store, index: &TicketIndex, mark: &mut Watermark) -> anyh
             refresh(store, index, &mut tickets).await?;
             commit(index, mark).await?;
             last_commit = Instant::now();
-            tracing::info!(messages = count, documents = index.doc_count(), "ticket search index: building");
+            tracing::info!(
+                messages = count,
+                documents = index.doc_count(),
+                "ticket search index: building"
+            );
         }
     }
-    tracing::info!(messages = count, seconds = started.elapsed().as_secs_f64(), documents = index.doc_count(), "ticket search index built");
+    tracing::info!(
+        messages = count,
+        seconds = started.elapsed().as_secs_f64(),
+        documents = index.doc_count(),
+        "ticket search index built"
+    );
     Ok(())
 }
 
@@ -198,7 +224,12 @@ async fn apply(store: &Store, index: &TicketIndex, events: &[Event], tickets: &m
 }
 
 /// Stages `messages` (system lines only touch their ticket) and notes their tickets.
-async fn add(index: &TicketIndex, messages: Vec<IndexMessage>, replace: bool, tickets: &mut HashSet<i64>) -> anyhow::Result<()> {
+async fn add(
+    index: &TicketIndex,
+    messages: Vec<IndexMessage>,
+    replace: bool,
+    tickets: &mut HashSet<i64>,
+) -> anyhow::Result<()> {
     if messages.is_empty() {
         return Ok(());
     }
@@ -206,7 +237,12 @@ async fn add(index: &TicketIndex, messages: Vec<IndexMessage>, replace: bool, ti
     let docs: Vec<MessageDoc> = messages
         .into_iter()
         .filter(|m| m.kind != "event")
-        .map(|m| MessageDoc { workspace_id: m.workspace_id, ticket_id: m.ticket_id, message_id: m.id, body: m.body })
+        .map(|m| MessageDoc {
+            workspace_id: m.workspace_id,
+            ticket_id: m.ticket_id,
+            message_id: m.id,
+            body: m.body,
+        })
         .collect();
     let index = index.clone();
     tokio::task::spawn_blocking(move || index.add_messages(docs, replace)).await?
@@ -220,7 +256,13 @@ async fn refresh(store: &Store, index: &TicketIndex, tickets: &mut HashSet<i64>)
             .tickets_for_index(chunk)
             .await?
             .into_iter()
-            .map(|t| TicketDoc { workspace_id: t.workspace_id, ticket_id: t.id, subject: t.subject, contact_name: t.contact_name, contact_email: t.contact_email })
+            .map(|t| TicketDoc {
+                workspace_id: t.workspace_id,
+                ticket_id: t.id,
+                subject: t.subject,
+                contact_name: t.contact_name,
+                contact_email: t.contact_email,
+            })
             .collect();
         let index = index.clone();
         tokio::task::spawn_blocking(move || index.upsert_tickets(docs)).await??;
@@ -240,8 +282,16 @@ mod tests {
     use crate::store::{Author, NewContact, NewTicket, NewUser, TicketContact};
 
     async fn new_store(dir: &std::path::Path, name: &str) -> (Store, i64) {
-        let store = Store::connect(&format!("sqlite://{}", dir.join(name).display())).await.unwrap();
-        let admin = NewUser { email: Email::parse("email", "owner@shop.test").unwrap(), name: "Owner".into(), role: Role::Admin, teams_only: false, password_hash: None };
+        let store = Store::connect(&format!("sqlite://{}", dir.join(name).display()))
+            .await
+            .unwrap();
+        let admin = NewUser {
+            email: Email::parse("email", "owner@shop.test").unwrap(),
+            name: "Owner".into(),
+            role: Role::Admin,
+            teams_only: false,
+            password_hash: None,
+        };
         let (ws, _) = store.create_workspace("Shop", "shop", admin).await.unwrap();
         (store, ws.id)
     }
@@ -250,7 +300,10 @@ mod tests {
         let new = NewTicket {
             subject: subject.into(),
             body: body.into(),
-            contact: TicketContact::Email(NewContact { email: Email::parse("email", "ann@shop.test").unwrap(), name: Some("Ann".into()) }),
+            contact: TicketContact::Email(NewContact {
+                email: Email::parse("email", "ann@shop.test").unwrap(),
+                name: Some("Ann".into()),
+            }),
             channel: Channel::Api,
             priority: Priority::Normal,
             labels: vec![],
@@ -289,7 +342,11 @@ mod tests {
         {
             let index = TicketIndex::open(Some(&index_dir)).unwrap();
             let before = index.watermark().unwrap().unwrap();
-            assert_eq!(resume(&store, &index).await.unwrap(), before, "continues from the stored watermark");
+            assert_eq!(
+                resume(&store, &index).await.unwrap(),
+                before,
+                "continues from the stored watermark"
+            );
             catch_up_once(&store, &index).await;
             assert_eq!(index.search(ws, "refunds", 10).unwrap(), [refund]);
             assert_eq!(index.search(ws, "gift", 10).unwrap(), [gift]);
@@ -300,6 +357,9 @@ mod tests {
         let index = TicketIndex::open(Some(&index_dir)).unwrap();
         catch_up_once(&other, &index).await;
         assert_eq!(index.search(other_ws, "parcel", 10).unwrap(), [parcel]);
-        assert!(index.search(other_ws, "gift", 10).unwrap().is_empty(), "the old database's tickets are gone");
+        assert!(
+            index.search(other_ws, "gift", 10).unwrap().is_empty(),
+            "the old database's tickets are gone"
+        );
     }
 }

@@ -6,14 +6,28 @@ use std::time::{Duration, Instant};
 use super::{backends, cores, pct, Scratch};
 
 pub async fn run(tickets: usize, concurrency: usize, backend: &str, pg_admin_url: &str) -> anyhow::Result<()> {
-    println!("storedesk bench api: {tickets} tickets, {concurrency} concurrent clients, {} cores", cores());
-    println!("{:<10} {:>10} {:>10} {:>10} {:>10} {:>8}", "backend", "tickets/s", "p50 ms", "p99 ms", "max ms", "errors");
+    println!(
+        "storedesk bench api: {tickets} tickets, {concurrency} concurrent clients, {} cores",
+        cores()
+    );
+    println!(
+        "{:<10} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "backend", "tickets/s", "p50 ms", "p99 ms", "max ms", "errors"
+    );
     for b in backends(backend) {
         let scratch = Scratch::start(b, pg_admin_url, false).await?;
         let r = once(&scratch, tickets, concurrency).await;
         scratch.finish().await?;
         let (per_sec, lat, errors) = r?;
-        println!("{:<10} {:>10.0} {:>10.2} {:>10.2} {:>10.2} {:>8}", b, per_sec, pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0), errors);
+        println!(
+            "{:<10} {:>10.0} {:>10.2} {:>10.2} {:>10.2} {:>8}",
+            b,
+            per_sec,
+            pct(&lat, 0.5),
+            pct(&lat, 0.99),
+            pct(&lat, 1.0),
+            errors
+        );
     }
     Ok(())
 }

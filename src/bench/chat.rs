@@ -27,7 +27,10 @@ pub async fn run(plan: Plan, backend: &str, pg_admin_url: &str) -> anyhow::Resul
     let fit = (fds.saturating_sub(1000) / 2) as usize;
     let plan = if plan.idle + plan.active > fit {
         println!("the open-file limit ({fds}) fits {fit} socket pairs in one process; holding that many idle sockets");
-        Plan { idle: fit.saturating_sub(plan.active), ..plan }
+        Plan {
+            idle: fit.saturating_sub(plan.active),
+            ..plan
+        }
     } else {
         plan
     };
@@ -35,7 +38,10 @@ pub async fn run(plan: Plan, backend: &str, pg_admin_url: &str) -> anyhow::Resul
         "storedesk bench chat: {} idle + {} active visitor sockets, 1 agent stream, {} msg/s for {} s, {} cores, fd limit {fds}",
         plan.idle, plan.active, plan.rate, plan.seconds, cores()
     );
-    println!("{:<10} {:>8} {:>10} {:>9} {:>10} {:>9} {:>9} {:>9} {:>10}", "backend", "held", "connect/s", "RSS MB", "KB/socket", "msg/s", "p50 ms", "p99 ms", "max ms");
+    println!(
+        "{:<10} {:>8} {:>10} {:>9} {:>10} {:>9} {:>9} {:>9} {:>10}",
+        "backend", "held", "connect/s", "RSS MB", "KB/socket", "msg/s", "p50 ms", "p99 ms", "max ms"
+    );
     for b in backends(backend) {
         let scratch = Scratch::start(b, pg_admin_url, true).await?;
         let r = once(&scratch, &plan).await;
@@ -43,7 +49,15 @@ pub async fn run(plan: Plan, backend: &str, pg_admin_url: &str) -> anyhow::Resul
         let r = r?;
         println!(
             "{:<10} {:>8} {:>10.0} {:>9.0} {:>10.1} {:>9.0} {:>9.2} {:>9.2} {:>10.2}",
-            b, r.held, r.connect_rate, r.rss_mb, r.kb_per_socket, r.msg_rate, pct(&r.latencies, 0.5), pct(&r.latencies, 0.99), pct(&r.latencies, 1.0)
+            b,
+            r.held,
+            r.connect_rate,
+            r.rss_mb,
+            r.kb_per_socket,
+            r.msg_rate,
+            pct(&r.latencies, 0.5),
+            pct(&r.latencies, 0.99),
+            pct(&r.latencies, 1.0)
         );
     }
     println!("(RSS is of the whole process: the server and the load's own sockets; KB/socket is its growth per idle visitor socket, both ends counted.)");
@@ -66,13 +80,21 @@ async fn connect(server: SocketAddr, n: usize, path: &str) -> anyhow::Result<Ws>
     let sock = tokio::net::TcpSocket::new_v4()?;
     sock.bind(SocketAddr::new(src.into(), 0))?;
     let tcp = sock.connect(server).await?;
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(4096);
-    let (ws, _) = tokio_tungstenite::client_async_with_config(format!("ws://{server}{path}"), tcp, Some(config)).await?;
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(4096);
+    let (ws, _) =
+        tokio_tungstenite::client_async_with_config(format!("ws://{server}{path}"), tcp, Some(config)).await?;
     Ok(ws)
 }
 
 async fn hello(ws: &mut Ws) -> anyhow::Result<()> {
-    ws.send(Message::Text(json!({ "type": "hello", "token": null, "last_id": 0, "lang": "en" }).to_string().into())).await?;
+    ws.send(Message::Text(
+        json!({ "type": "hello", "token": null, "last_id": 0, "lang": "en" })
+            .to_string()
+            .into(),
+    ))
+    .await?;
     while let Some(m) = ws.next().await {
         if let Message::Text(t) = m? {
             if t.contains("\"welcome\"") {
@@ -168,8 +190,14 @@ async fn once(s: &Scratch, plan: &Plan) -> anyhow::Result<Row> {
         if let Ok(Message::Text(t)) = m {
             let v: Value = serde_json::from_str(&t).unwrap_or_default();
             if v["type"] == "message" {
-                if let Some(sent) = v["message"]["body"].as_str().and_then(|b| b.strip_prefix("bench ")).and_then(|n| n.parse::<u128>().ok()) {
-                    latencies.push(Duration::from_nanos((t0.elapsed().as_nanos().saturating_sub(sent)) as u64));
+                if let Some(sent) = v["message"]["body"]
+                    .as_str()
+                    .and_then(|b| b.strip_prefix("bench "))
+                    .and_then(|n| n.parse::<u128>().ok())
+                {
+                    latencies.push(Duration::from_nanos(
+                        (t0.elapsed().as_nanos().saturating_sub(sent)) as u64,
+                    ));
                 }
             }
         }
@@ -188,7 +216,11 @@ async fn once(s: &Scratch, plan: &Plan) -> anyhow::Result<Row> {
         held: held_n,
         connect_rate,
         rss_mb: rss_mb_now,
-        kb_per_socket: if held_n > 0 { (rss1 - rss0) * 1024.0 / held_n as f64 } else { 0.0 },
+        kb_per_socket: if held_n > 0 {
+            (rss1 - rss0) * 1024.0 / held_n as f64
+        } else {
+            0.0
+        },
         msg_rate: acked.load(Ordering::Relaxed) as f64 / plan_seconds(deadline, t0),
         latencies,
     })
@@ -206,7 +238,12 @@ fn plan_seconds(deadline: Instant, t0: Instant) -> f64 {
 fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
@@ -215,10 +252,16 @@ fn rss_mb() -> f64 {
 fn raise_fd_limit() -> u64 {
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
     unsafe {
-        let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 {
             // Root may raise the hard limit too; others get the hard limit.
-            let big = libc::rlimit { rlim_cur: 1 << 20, rlim_max: (1 << 20).max(r.rlim_max) };
+            let big = libc::rlimit {
+                rlim_cur: 1 << 20,
+                rlim_max: (1 << 20).max(r.rlim_max),
+            };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &big) != 0 {
                 r.rlim_cur = r.rlim_max;
                 let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &r);

@@ -13,32 +13,62 @@ use crate::mail::inbound::Inbound;
 const DOMAIN: &str = "bench.test";
 
 pub async fn run(messages: usize, concurrency: usize, backend: &str, pg_admin_url: &str) -> anyhow::Result<()> {
-    println!("storedesk bench mail: {messages} messages per path, {concurrency} concurrent senders, {} cores", cores());
-    println!("{:<10} {:<7} {:>10} {:>10} {:>10} {:>10}", "backend", "path", "msgs/s", "p50 ms", "p99 ms", "max ms");
+    println!(
+        "storedesk bench mail: {messages} messages per path, {concurrency} concurrent senders, {} cores",
+        cores()
+    );
+    println!(
+        "{:<10} {:<7} {:>10} {:>10} {:>10} {:>10}",
+        "backend", "path", "msgs/s", "p50 ms", "p99 ms", "max ms"
+    );
     for b in backends(backend) {
         let s = Scratch::start(b, pg_admin_url, true).await?;
         let bus = crate::realtime::Bus::start(s.store.clone(), None, crate::jobs::Shutdown::default().watch()).await?;
-        let inbound = Inbound { svc: crate::service::Services::new(s.store.clone(), bus), domain: DOMAIN.into() };
+        let inbound = Inbound {
+            svc: crate::service::Services::new(s.store.clone(), bus),
+            domain: DOMAIN.into(),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let smtp = listener.local_addr()?;
-        tokio::spawn(crate::mail::smtp_server::serve(listener, DOMAIN.into(), Default::default(), Arc::new(inbound.clone())));
+        tokio::spawn(crate::mail::smtp_server::serve(
+            listener,
+            DOMAIN.into(),
+            Default::default(),
+            Arc::new(inbound.clone()),
+        ));
         let to = format!("{}@{DOMAIN}", s.slug);
         let direct = drive(messages, concurrency, "d", {
             let (inbound, to) = (inbound.clone(), to.clone());
             move |raw| {
                 let (inbound, to) = (inbound.clone(), to.clone());
-                async move { inbound.ingest("", &to, raw.as_bytes()).await.map(|_| ()).map_err(|e| e.to_string()) }
+                async move {
+                    inbound
+                        .ingest("", &to, raw.as_bytes())
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
             }
         })
         .await;
-        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1").port(smtp.port()).pool_config(lettre::transport::smtp::PoolConfig::new().max_size(concurrency as u32)).build();
+        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(smtp.port())
+            .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(concurrency as u32))
+            .build();
         let via_smtp = drive(messages, concurrency, "s", {
             let to = to.clone();
             move |raw| {
                 let (t, to) = (transport.clone(), to.clone());
                 async move {
-                    let env = lettre::address::Envelope::new(Some("shopper@shop.test".parse().map_err(|e| format!("{e}"))?), vec![to.parse().map_err(|e| format!("{e}"))?]).map_err(|e| e.to_string())?;
-                    t.send_raw(&env, raw.as_bytes()).await.map(|_| ()).map_err(|e| e.to_string())
+                    let env = lettre::address::Envelope::new(
+                        Some("shopper@shop.test".parse().map_err(|e| format!("{e}"))?),
+                        vec![to.parse().map_err(|e| format!("{e}"))?],
+                    )
+                    .map_err(|e| e.to_string())?;
+                    t.send_raw(&env, raw.as_bytes())
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
                 }
             }
         })
@@ -46,7 +76,15 @@ pub async fn run(messages: usize, concurrency: usize, backend: &str, pg_admin_ur
         s.finish().await?;
         for (path, r) in [("direct", direct), ("smtp", via_smtp)] {
             let (rate, lat) = r?;
-            println!("{:<10} {:<7} {:>10.0} {:>10.2} {:>10.2} {:>10.2}", b, path, rate, pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0));
+            println!(
+                "{:<10} {:<7} {:>10.0} {:>10.2} {:>10.2} {:>10.2}",
+                b,
+                path,
+                rate,
+                pct(&lat, 0.5),
+                pct(&lat, 0.99),
+                pct(&lat, 1.0)
+            );
         }
     }
     Ok(())
@@ -54,14 +92,23 @@ pub async fn run(messages: usize, concurrency: usize, backend: &str, pg_admin_ur
 
 /// A customer's mail: half open new threads, half answer earlier ones.
 fn message(tag: &str, i: usize) -> String {
-    let thread = if i % 2 == 1 { format!("In-Reply-To: <{tag}{}@shop.test>\r\n", i - 1) } else { String::new() };
+    let thread = if i % 2 == 1 {
+        format!("In-Reply-To: <{tag}{}@shop.test>\r\n", i - 1)
+    } else {
+        String::new()
+    };
     format!(
         "From: Shopper {i} <shopper{}@shop.test>\r\nTo: support@{DOMAIN}\r\nSubject: =?UTF-8?B?0JfQsNC60LDQtyDQvdC1INC/0YDQuNGI0ZHQuw==?= {i}\r\nMessage-ID: <{tag}{i}@shop.test>\r\n{thread}Date: Sat, 28 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nI paid for order {i} an hour ago and it is not in my account.\r\n\r\nOn Fri, Support wrote:\r\n> Hello!\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>I paid for order {i} an hour ago and it is <b>not</b> in my account.</p><script>x()</script>\r\n--b--\r\n",
         i % 500
     )
 }
 
-async fn drive<F, Fut>(messages: usize, concurrency: usize, tag: &'static str, send: F) -> anyhow::Result<(f64, Vec<Duration>)>
+async fn drive<F, Fut>(
+    messages: usize,
+    concurrency: usize,
+    tag: &'static str,
+    send: F,
+) -> anyhow::Result<(f64, Vec<Duration>)>
 where
     F: Fn(String) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send,
@@ -79,7 +126,9 @@ where
                         return Ok::<_, anyhow::Error>(lat);
                     }
                     let t = Instant::now();
-                    send(message(tag, i)).await.map_err(|e| anyhow::anyhow!("message {i}: {e}"))?;
+                    send(message(tag, i))
+                        .await
+                        .map_err(|e| anyhow::anyhow!("message {i}: {e}"))?;
                     lat.push(t.elapsed());
                 }
             })

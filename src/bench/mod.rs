@@ -19,8 +19,32 @@ use crate::store::{scratch, NewUser, Store};
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
-        BenchCommand::Api { tickets, concurrency, backend, pg_admin_url } => api::run(tickets, concurrency, &backend, &pg_admin_url).await,
-        BenchCommand::Chat { idle, active, rate, seconds, backend, pg_admin_url } => chat::run(chat::Plan { idle, active, rate, seconds }, &backend, &pg_admin_url).await,
+        BenchCommand::Api {
+            tickets,
+            concurrency,
+            backend,
+            pg_admin_url,
+        } => api::run(tickets, concurrency, &backend, &pg_admin_url).await,
+        BenchCommand::Chat {
+            idle,
+            active,
+            rate,
+            seconds,
+            backend,
+            pg_admin_url,
+        } => {
+            chat::run(
+                chat::Plan {
+                    idle,
+                    active,
+                    rate,
+                    seconds,
+                },
+                &backend,
+                &pg_admin_url,
+            )
+            .await
+        }
         BenchCommand::Search { articles, messages } => {
             if articles > 0 {
                 let report = tokio::task::spawn_blocking(move || search::bench(articles)).await??;
@@ -33,13 +57,21 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             Ok(())
         }
         BenchCommand::Console { .. } => unreachable!("run by cli with the database arguments"),
-        BenchCommand::Mail { messages, concurrency, backend, pg_admin_url } => mail::run(messages, concurrency, &backend, &pg_admin_url).await,
+        BenchCommand::Mail {
+            messages,
+            concurrency,
+            backend,
+            pg_admin_url,
+        } => mail::run(messages, concurrency, &backend, &pg_admin_url).await,
     }
 }
 
 /// The backends a `--backend` value names.
 fn backends(which: &str) -> Vec<&'static str> {
-    ["sqlite", "postgres"].into_iter().filter(|b| which == "both" || which == *b).collect()
+    ["sqlite", "postgres"]
+        .into_iter()
+        .filter(|b| which == "both" || which == *b)
+        .collect()
 }
 
 /// A server in this process on a scratch database with one workspace, its
@@ -62,18 +94,37 @@ enum Cleanup {
 impl Scratch {
     async fn start(backend: &str, pg_admin_url: &str, unlimited: bool) -> anyhow::Result<Scratch> {
         let (url, cleanup) = if backend == "postgres" {
-            let (url, name) = scratch::create(pg_admin_url, "storedesk_bench").await.context("creating a scratch PostgreSQL database")?;
-            (url, Cleanup::Pg { admin: pg_admin_url.to_string(), name })
+            let (url, name) = scratch::create(pg_admin_url, "storedesk_bench")
+                .await
+                .context("creating a scratch PostgreSQL database")?;
+            (
+                url,
+                Cleanup::Pg {
+                    admin: pg_admin_url.to_string(),
+                    name,
+                },
+            )
         } else {
             let dir = std::env::temp_dir().join(format!("storedesk-bench-{:x}", rand::random::<u64>()));
             std::fs::create_dir_all(&dir)?;
-            (format!("sqlite://{}", dir.join("bench.db").display()), Cleanup::Dir(dir))
+            (
+                format!("sqlite://{}", dir.join("bench.db").display()),
+                Cleanup::Dir(dir),
+            )
         };
         let store = Store::connect(&url).await?;
-        let admin = NewUser { email: Email::parse("email", "bench@storedesk.test")?, name: "Bench".into(), role: Role::Admin, teams_only: false, password_hash: None };
+        let admin = NewUser {
+            email: Email::parse("email", "bench@storedesk.test")?,
+            name: "Bench".into(),
+            role: Role::Admin,
+            teams_only: false,
+            password_hash: None,
+        };
         let (ws, user) = store.create_workspace("Bench", "bench", admin).await?;
         let token = crate::auth::new_token();
-        store.create_api_token(ws.id, user.id, "bench", &crate::auth::token_hash(&token)).await?;
+        store
+            .create_api_token(ws.id, user.id, "bench", &crate::auth::token_hash(&token))
+            .await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -86,7 +137,15 @@ impl Scratch {
         let server = tokio::spawn(serve(listener, state, async move {
             let _ = stop_rx.await;
         }));
-        Ok(Scratch { store, addr, token, slug: ws.slug, stop, server, cleanup })
+        Ok(Scratch {
+            store,
+            addr,
+            token,
+            slug: ws.slug,
+            stop,
+            server,
+            cleanup,
+        })
     }
 
     async fn finish(self) -> anyhow::Result<()> {
@@ -105,7 +164,10 @@ impl Scratch {
 
 /// The `p` quantile of sorted latencies, in milliseconds.
 fn pct(sorted: &[Duration], p: f64) -> f64 {
-    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * p).round() as usize)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
 }
 
 fn cores() -> usize {

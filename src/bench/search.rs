@@ -47,7 +47,11 @@ pub fn bench(articles: usize) -> anyhow::Result<String> {
         let q = questions.choose(&mut rng).expect("questions");
         // Mostly the question's own language, sometimes another UI language,
         // so the fallback path is measured too.
-        let lang = if rng.gen_bool(0.8) { q.lang } else { LANGS[rng.gen_range(0..4)].code() };
+        let lang = if rng.gen_bool(0.8) {
+            q.lang
+        } else {
+            LANGS[rng.gen_range(0..4)].code()
+        };
         let workspace = rng.gen_range(1..=WORKSPACES) as i64;
         let t = Instant::now();
         let found = index.search(workspace, &q.text, lang, LIMIT)?;
@@ -64,7 +68,12 @@ pub fn bench(articles: usize) -> anyhow::Result<String> {
 
     let mut out = String::new();
     writeln!(out, "knowledge-base search benchmark")?;
-    writeln!(out, "  corpus:   {articles} articles, {} languages, {WORKSPACES} workspaces ({} docs in index)", LANGS.len(), index.doc_count())?;
+    writeln!(
+        out,
+        "  corpus:   {articles} articles, {} languages, {WORKSPACES} workspaces ({} docs in index)",
+        LANGS.len(),
+        index.doc_count()
+    )?;
     writeln!(
         out,
         "  indexing: {:.2} s, {:.0} docs/s (batches of {BATCH}, one commit each)",
@@ -79,7 +88,11 @@ pub fn bench(articles: usize) -> anyhow::Result<String> {
         ms(pct(0.99)),
         ms(*latencies.last().expect("latencies"))
     )?;
-    writeln!(out, "            {:.1} hits per query on average, {empty} queries with no hit", hits as f64 / QUERIES as f64)?;
+    writeln!(
+        out,
+        "            {:.1} hits per query on average, {empty} queries with no hit",
+        hits as f64 / QUERIES as f64
+    )?;
     Ok(out)
 }
 
@@ -103,8 +116,13 @@ fn synthetic(faq: &[Article], vocab: &[Vec<&str>], i: usize, rng: &mut StdRng) -
             sentences.truncate(sentences.len() - 1);
         }
         let words = &vocab[lang_no];
-        let extra: Vec<&str> = (0..rng.gen_range(5..20)).map(|_| words[rng.gen_range(0..words.len())]).collect();
-        (format!("{title} {}", copy), format!("{} {}.", sentences.join(" "), extra.join(" ")))
+        let extra: Vec<&str> = (0..rng.gen_range(5..20))
+            .map(|_| words[rng.gen_range(0..words.len())])
+            .collect();
+        (
+            format!("{title} {}", copy),
+            format!("{} {}.", sentences.join(" "), extra.join(" ")),
+        )
     };
     KbDoc {
         id: i as i64 + 1,
@@ -118,7 +136,10 @@ fn synthetic(faq: &[Article], vocab: &[Vec<&str>], i: usize, rng: &mut StdRng) -
 }
 
 fn vocabulary<'a>(faq: &'a [Article], lang: &str) -> Vec<&'a str> {
-    faq.iter().flat_map(|a| a.text(lang).1.split_whitespace()).filter(|w| w.chars().count() > 3).collect()
+    faq.iter()
+        .flat_map(|a| a.text(lang).1.split_whitespace())
+        .filter(|w| w.chars().count() > 3)
+        .collect()
 }
 
 #[cfg(test)]

@@ -23,10 +23,26 @@ const WARMUP: usize = 60;
 const LIMIT: usize = 1000;
 
 const NAMES: [(&str, &[&str], &[&str]); 4] = [
-    ("en", &["Ann", "Bob", "Kate", "John", "Mary", "Peter", "Linda", "Tom"], &["Lee", "Smith", "Brown", "Miller", "Wilson", "Clark"]),
-    ("ru", &["Ольга", "Иван", "Анна", "Сергей", "Мария", "Дмитрий"], &["Петрова", "Иванов", "Смирнова", "Кузнецов", "Соколова"]),
-    ("uk", &["Олена", "Тарас", "Оксана", "Богдан", "Ірина", "Андрій"], &["Шевченко", "Коваленко", "Бондар", "Ткаченко", "Мельник"]),
-    ("fa", &["مریم", "علی", "زهرا", "رضا", "سارا", "حسین"], &["احمدی", "حسینی", "رضایی", "محمدی", "کریمی"]),
+    (
+        "en",
+        &["Ann", "Bob", "Kate", "John", "Mary", "Peter", "Linda", "Tom"],
+        &["Lee", "Smith", "Brown", "Miller", "Wilson", "Clark"],
+    ),
+    (
+        "ru",
+        &["Ольга", "Иван", "Анна", "Сергей", "Мария", "Дмитрий"],
+        &["Петрова", "Иванов", "Смирнова", "Кузнецов", "Соколова"],
+    ),
+    (
+        "uk",
+        &["Олена", "Тарас", "Оксана", "Богдан", "Ірина", "Андрій"],
+        &["Шевченко", "Коваленко", "Бондар", "Ткаченко", "Мельник"],
+    ),
+    (
+        "fa",
+        &["مریم", "علی", "زهرا", "رضا", "سارا", "حسین"],
+        &["احمدی", "حسینی", "رضایی", "محمدی", "کریمی"],
+    ),
 ];
 
 /// What kind of thing an agent typed.
@@ -42,7 +58,15 @@ enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 7] = [Kind::Word, Kind::TwoWords, Kind::Question, Kind::Number, Kind::Email, Kind::Name, Kind::Subject];
+    const ALL: [Kind; 7] = [
+        Kind::Word,
+        Kind::TwoWords,
+        Kind::Question,
+        Kind::Number,
+        Kind::Email,
+        Kind::Name,
+        Kind::Subject,
+    ];
 
     fn label(self) -> &'static str {
         match self {
@@ -88,9 +112,22 @@ pub fn bench(messages: usize) -> anyhow::Result<String> {
     anyhow::ensure!(!faq.is_empty() && !questions.is_empty(), "the FAQ fixture is empty");
     let sentences: Vec<Vec<String>> = LANGS
         .iter()
-        .map(|l| faq.iter().flat_map(|a| a.text(l.code()).1.split_inclusive(['.', '?', '!', '؟']).map(|s| s.trim().to_string())).filter(|s| s.len() > 3).collect())
+        .map(|l| {
+            faq.iter()
+                .flat_map(|a| {
+                    a.text(l.code())
+                        .1
+                        .split_inclusive(['.', '?', '!', '؟'])
+                        .map(|s| s.trim().to_string())
+                })
+                .filter(|s| s.len() > 3)
+                .collect()
+        })
         .collect();
-    let titles: Vec<Vec<&str>> = LANGS.iter().map(|l| faq.iter().map(|a| a.text(l.code()).0.as_str()).collect()).collect();
+    let titles: Vec<Vec<&str>> = LANGS
+        .iter()
+        .map(|l| faq.iter().map(|a| a.text(l.code()).0.as_str()).collect())
+        .collect();
     let mut rng = StdRng::seed_from_u64(7);
 
     let dir = std::env::temp_dir().join(format!("storedesk-bench-tickets-{:x}", rand::random::<u64>()));
@@ -130,22 +167,43 @@ fn run(
         let lang_no = pick_lang(rng);
         let lang = LANGS[lang_no].code();
         let (_, first, last) = NAMES.iter().find(|(l, _, _)| *l == lang).expect("names");
-        let name = format!("{} {}", first.choose(rng).expect("name"), last.choose(rng).expect("name"));
+        let name = format!(
+            "{} {}",
+            first.choose(rng).expect("name"),
+            last.choose(rng).expect("name")
+        );
         let email = format!("user{ticket_id}@store{}.test", rng.gen_range(1..50));
-        let subject = if rng.gen_bool(0.6) { titles[lang_no].choose(rng).expect("title").to_string() } else { sentences[lang_no].choose(rng).expect("sentence").clone() };
+        let subject = if rng.gen_bool(0.6) {
+            titles[lang_no].choose(rng).expect("title").to_string()
+        } else {
+            sentences[lang_no].choose(rng).expect("sentence").clone()
+        };
         Seen::keep(&mut seen.emails, rng, ws, email.clone());
         Seen::keep(&mut seen.names, rng, ws, name.clone());
         Seen::keep(&mut seen.subjects, rng, ws, subject.clone());
-        batch_tickets.push(TicketDoc { workspace_id: ws, ticket_id, subject, contact_name: name, contact_email: Some(email) });
+        batch_tickets.push(TicketDoc {
+            workspace_id: ws,
+            ticket_id,
+            subject,
+            contact_name: name,
+            contact_email: Some(email),
+        });
         for _ in 0..rng.gen_range(1..=9).min(messages - written) {
             message_id += 1;
-            let mut body: Vec<String> = (0..rng.gen_range(1..=3)).map(|_| sentences[lang_no].choose(rng).expect("sentence").clone()).collect();
+            let mut body: Vec<String> = (0..rng.gen_range(1..=3))
+                .map(|_| sentences[lang_no].choose(rng).expect("sentence").clone())
+                .collect();
             if rng.gen_bool(0.3) {
                 let number = rng.gen_range(10_000..100_000).to_string();
                 body.push(format!("#{number}"));
                 Seen::keep(&mut seen.numbers, rng, ws, number);
             }
-            batch_messages.push(MessageDoc { workspace_id: ws, ticket_id, message_id, body: body.join(" ") });
+            batch_messages.push(MessageDoc {
+                workspace_id: ws,
+                ticket_id,
+                message_id,
+                body: body.join(" "),
+            });
             written += 1;
         }
         if batch_messages.len() >= BATCH || written == messages {
@@ -153,7 +211,11 @@ fn run(
             index.add_messages(std::mem::take(&mut batch_messages), false)?;
             index.upsert_tickets(std::mem::take(&mut batch_tickets))?;
             if since_commit >= COMMIT_EVERY || written == messages {
-                index.commit(&Watermark { event_id: message_id, event_created_at: 0, ..Default::default() })?;
+                index.commit(&Watermark {
+                    event_id: message_id,
+                    event_created_at: 0,
+                    ..Default::default()
+                })?;
                 since_commit = 0;
             }
         }
@@ -201,9 +263,19 @@ fn run(
     for kind in Kind::ALL {
         let mut d: Vec<Duration> = latencies.iter().filter(|(k, _)| *k == kind).map(|(_, d)| *d).collect();
         d.sort();
-        writeln!(out, "            {:<20} p50 {:.2} ms, p99 {:.2} ms", kind.label(), ms(pct(&d, 0.5)), ms(pct(&d, 0.99)))?;
+        writeln!(
+            out,
+            "            {:<20} p50 {:.2} ms, p99 {:.2} ms",
+            kind.label(),
+            ms(pct(&d, 0.5)),
+            ms(pct(&d, 0.99))
+        )?;
     }
-    writeln!(out, "            {:.0} tickets per query on average, {empty} queries found none", found as f64 / QUERIES as f64)?;
+    writeln!(
+        out,
+        "            {:.0} tickets per query on average, {empty} queries found none",
+        found as f64 / QUERIES as f64
+    )?;
     Ok((out, ticket_id))
 }
 
@@ -217,13 +289,22 @@ fn pick_lang(rng: &mut StdRng) -> usize {
     }
 }
 
-fn query(kind: Kind, sentences: &[Vec<String>], questions: &[fixture::Question], seen: &Seen, rng: &mut StdRng) -> (i64, String) {
+fn query(
+    kind: Kind,
+    sentences: &[Vec<String>],
+    questions: &[fixture::Question],
+    seen: &Seen,
+    rng: &mut StdRng,
+) -> (i64, String) {
     let ws = rng.gen_range(1..=WORKSPACES);
     let from = |list: &[(i64, String)], rng: &mut StdRng| list.choose(rng).cloned().unwrap_or((1, "order".into()));
     match kind {
         Kind::Word | Kind::TwoWords => {
             let s = sentences[pick_lang(rng)].choose(rng).expect("sentence");
-            let words: Vec<&str> = s.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() > 3).collect();
+            let words: Vec<&str> = s
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.chars().count() > 3)
+                .collect();
             if words.is_empty() {
                 return (ws, s.clone());
             }
@@ -246,7 +327,15 @@ fn query(kind: Kind, sentences: &[Vec<String>], questions: &[fixture::Question],
 }
 
 fn dir_size(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir).map(|entries| entries.filter_map(|e| e.ok()?.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()).unwrap_or(0)
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -22,7 +22,13 @@ impl Role {
         match raw {
             "admin" => Ok(Role::Admin),
             "agent" => Ok(Role::Agent),
-            other => Err(super::Invalid::new(field, format!("'{}' is not one of: admin, agent", other.chars().take(40).collect::<String>()))),
+            other => Err(super::Invalid::new(
+                field,
+                format!(
+                    "'{}' is not one of: admin, agent",
+                    other.chars().take(40).collect::<String>()
+                ),
+            )),
         }
     }
 }
@@ -65,7 +71,9 @@ impl Actor {
         }
         match &self.scope {
             TicketScope::All => true,
-            TicketScope::Teams(teams) => t.assignee_id == Some(self.user_id) || t.team_id.is_some_and(|id| teams.contains(&id)),
+            TicketScope::Teams(teams) => {
+                t.assignee_id == Some(self.user_id) || t.team_id.is_some_and(|id| teams.contains(&id))
+            }
         }
     }
 
@@ -89,13 +97,22 @@ mod tests {
     use super::*;
 
     fn agent(scope: TicketScope) -> Actor {
-        Actor { user_id: 7, workspace_id: 1, role: Role::Agent, scope }
+        Actor {
+            user_id: 7,
+            workspace_id: 1,
+            role: Role::Agent,
+            scope,
+        }
     }
 
     #[test]
     fn restricted_agent_sees_own_teams_and_own_tickets_only() {
         let a = agent(TicketScope::Teams(vec![3]));
-        let t = |team_id, assignee_id| TicketAccess { team_id, assignee_id, status: Status::Open };
+        let t = |team_id, assignee_id| TicketAccess {
+            team_id,
+            assignee_id,
+            status: Status::Open,
+        };
         assert!(a.can_see(t(Some(3), None)));
         assert!(a.can_see(t(None, Some(7))));
         assert!(!a.can_see(t(Some(4), None)));
@@ -108,9 +125,16 @@ mod tests {
 
     #[test]
     fn admin_and_unrestricted_agent_see_all() {
-        let t = TicketAccess { team_id: Some(9), assignee_id: None, status: Status::Open };
+        let t = TicketAccess {
+            team_id: Some(9),
+            assignee_id: None,
+            status: Status::Open,
+        };
         assert!(agent(TicketScope::All).can_see(t));
-        let admin = Actor { role: Role::Admin, ..agent(TicketScope::Teams(vec![])) };
+        let admin = Actor {
+            role: Role::Admin,
+            ..agent(TicketScope::Teams(vec![]))
+        };
         assert!(admin.can_see(t));
         assert!(admin.can_manage_workspace());
     }

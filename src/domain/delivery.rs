@@ -48,13 +48,25 @@ pub fn for_new_ticket(channel: Channel, author: EventActor, automatic: bool) -> 
 
 /// What an event from the log sends, read from its recorded changes.
 pub fn for_event(e: &Event) -> Option<Delivery> {
-    let channel = e.changes.get("channel").and_then(|c| c.as_str()).and_then(|c| Channel::parse("channel", c).ok())?;
+    let channel = e
+        .changes
+        .get("channel")
+        .and_then(|c| c.as_str())
+        .and_then(|c| Channel::parse("channel", c).ok())?;
     match e.kind {
         EventType::MessageCreated => {
-            let kind = e.changes.get("kind").and_then(|k| k.as_str()).and_then(|k| MessageKind::parse("kind", k).ok())?;
+            let kind = e
+                .changes
+                .get("kind")
+                .and_then(|k| k.as_str())
+                .and_then(|k| MessageKind::parse("kind", k).ok())?;
             for_message(channel, kind, e.actor)
         }
-        EventType::TicketCreated => for_new_ticket(channel, e.actor, e.changes.get("automatic").and_then(|a| a.as_bool()).unwrap_or(false)),
+        EventType::TicketCreated => for_new_ticket(
+            channel,
+            e.actor,
+            e.changes.get("automatic").and_then(|a| a.as_bool()).unwrap_or(false),
+        ),
         _ => None,
     }
 }
@@ -70,13 +82,22 @@ mod tests {
             assert_eq!(for_message(*ch, MessageKind::Event, EventActor::System), None);
             assert_eq!(for_message(*ch, MessageKind::Reply, EventActor::Contact(1)), None);
         }
-        assert_eq!(for_message(Channel::Email, MessageKind::Reply, EventActor::Agent(1)), Some(Delivery::ReplyMail));
-        assert_eq!(for_message(Channel::Chat, MessageKind::Reply, EventActor::Agent(1)), Some(Delivery::ChatFollowUp));
+        assert_eq!(
+            for_message(Channel::Email, MessageKind::Reply, EventActor::Agent(1)),
+            Some(Delivery::ReplyMail)
+        );
+        assert_eq!(
+            for_message(Channel::Chat, MessageKind::Reply, EventActor::Agent(1)),
+            Some(Delivery::ChatFollowUp)
+        );
     }
 
     #[test]
     fn confirmations_only_for_customers_mail_and_forms() {
-        assert_eq!(for_new_ticket(Channel::Email, EventActor::Contact(1), false), Some(Delivery::Confirmation));
+        assert_eq!(
+            for_new_ticket(Channel::Email, EventActor::Contact(1), false),
+            Some(Delivery::Confirmation)
+        );
         assert_eq!(for_new_ticket(Channel::Email, EventActor::Contact(1), true), None);
         assert_eq!(for_new_ticket(Channel::Api, EventActor::Contact(1), false), None);
         assert_eq!(for_new_ticket(Channel::Chat, EventActor::Contact(1), false), None);

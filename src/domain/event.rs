@@ -78,7 +78,16 @@ pub struct NewEvent {
 
 impl NewEvent {
     pub fn new(workspace_id: i64, kind: EventType, actor: EventActor) -> Self {
-        Self { workspace_id, kind, actor, ticket_id: None, message_id: None, contact_id: None, article_id: None, changes: Value::Object(Default::default()) }
+        Self {
+            workspace_id,
+            kind,
+            actor,
+            ticket_id: None,
+            message_id: None,
+            contact_id: None,
+            article_id: None,
+            changes: Value::Object(Default::default()),
+        }
     }
 
     pub fn ticket(mut self, id: i64) -> Self {
@@ -140,15 +149,32 @@ mod tests {
 
     #[test]
     fn actors_serialise_with_their_kind() {
-        assert_eq!(serde_json::to_value(EventActor::Agent(3)).unwrap(), serde_json::json!({"type": "agent", "id": 3}));
-        assert_eq!(serde_json::to_value(EventActor::System).unwrap(), serde_json::json!({"type": "system"}));
+        assert_eq!(
+            serde_json::to_value(EventActor::Agent(3)).unwrap(),
+            serde_json::json!({"type": "agent", "id": 3})
+        );
+        assert_eq!(
+            serde_json::to_value(EventActor::System).unwrap(),
+            serde_json::json!({"type": "system"})
+        );
         assert_eq!(EventActor::from_parts("contact", Some(9)), Some(EventActor::Contact(9)));
         assert_eq!(EventActor::from_parts("agent", None), None);
     }
 
     #[test]
     fn events_serialise_their_type_as_noun_verb() {
-        let e = Event { id: 1, workspace_id: 1, kind: EventType::TicketCreated, ticket_id: Some(2), message_id: None, contact_id: None, article_id: None, actor: EventActor::System, changes: serde_json::json!({}), created_at: 0 };
+        let e = Event {
+            id: 1,
+            workspace_id: 1,
+            kind: EventType::TicketCreated,
+            ticket_id: Some(2),
+            message_id: None,
+            contact_id: None,
+            article_id: None,
+            actor: EventActor::System,
+            changes: serde_json::json!({}),
+            created_at: 0,
+        };
         assert_eq!(serde_json::to_value(&e).unwrap()["type"], "ticket.created");
     }
 

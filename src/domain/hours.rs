@@ -38,10 +38,16 @@ impl BusinessHours {
         }
         for (day, range) in &self.week {
             if !DAYS.contains(&day.as_str()) {
-                return Err(Invalid::new("hours.week", format!("'{day}' is not one of mon, tue, wed, thu, fri, sat, sun")));
+                return Err(Invalid::new(
+                    "hours.week",
+                    format!("'{day}' is not one of mon, tue, wed, thu, fri, sat, sun"),
+                ));
             }
             if parse_range(range).is_none() {
-                return Err(Invalid::new("hours.week", format!("'{range}' for {day} is not like 09:00-18:00")));
+                return Err(Invalid::new(
+                    "hours.week",
+                    format!("'{range}' for {day} is not like 09:00-18:00"),
+                ));
             }
         }
         Ok(())
@@ -52,10 +58,15 @@ impl BusinessHours {
         if self.week.is_empty() {
             return true;
         }
-        let local = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now_ms + self.utc_offset_minutes as i64 * 60_000).unwrap_or_default();
+        let local =
+            chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now_ms + self.utc_offset_minutes as i64 * 60_000)
+                .unwrap_or_default();
         let day = DAYS[local.weekday().num_days_from_monday() as usize];
         let minute = local.hour() * 60 + local.minute();
-        self.week.get(day).and_then(|r| parse_range(r)).is_some_and(|(a, b)| minute >= a && minute < b)
+        self.week
+            .get(day)
+            .and_then(|r| parse_range(r))
+            .is_some_and(|(a, b)| minute >= a && minute < b)
     }
 
     /// A short summary such as "Mon–Fri 09:00–18:00, Sat 10:00–14:00 (UTC+02:00)":
@@ -76,12 +87,22 @@ impl BusinessHours {
             while j + 1 < 7 && self.week.get(DAYS[j + 1]) == Some(range) {
                 j += 1;
             }
-            let days = if i == j { NAMES[i].to_string() } else { format!("{}–{}", NAMES[i], NAMES[j]) };
+            let days = if i == j {
+                NAMES[i].to_string()
+            } else {
+                format!("{}–{}", NAMES[i], NAMES[j])
+            };
             parts.push(format!("{days} {}", range.replace('-', "–")));
             i = j + 1;
         }
         let o = self.utc_offset_minutes;
-        format!("{} (UTC{}{:02}:{:02})", parts.join(", "), if o < 0 { '-' } else { '+' }, o.abs() / 60, o.abs() % 60)
+        format!(
+            "{} (UTC{}{:02}:{:02})",
+            parts.join(", "),
+            if o < 0 { '-' } else { '+' },
+            o.abs() / 60,
+            o.abs() % 60
+        )
     }
 }
 
@@ -92,13 +113,24 @@ mod tests {
     fn hours() -> BusinessHours {
         let mut week = std::collections::BTreeMap::new();
         week.insert("mon".into(), "09:00-18:00".into());
-        BusinessHours { utc_offset_minutes: 120, week }
+        BusinessHours {
+            utc_offset_minutes: 120,
+            week,
+        }
     }
 
     #[test]
     fn open_only_in_hours_in_local_time() {
         // 2026-11-30 is a Monday.
-        let at = |h: i64, m: i64| chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis() + (h * 60 + m) * 60_000;
+        let at = |h: i64, m: i64| {
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 30)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis()
+                + (h * 60 + m) * 60_000
+        };
         let h = hours();
         assert!(!h.is_open(at(6, 59)), "08:59 local");
         assert!(h.is_open(at(7, 0)), "09:00 local");
@@ -112,7 +144,14 @@ mod tests {
             week.insert(d.into(), "09:00-18:00".into());
         }
         week.insert("sat".into(), "10:00-14:00".into());
-        assert_eq!(BusinessHours { utc_offset_minutes: -300, week }.summary(), "Mon–Fri 09:00–18:00, Sat 10:00–14:00 (UTC-05:00)");
+        assert_eq!(
+            BusinessHours {
+                utc_offset_minutes: -300,
+                week
+            }
+            .summary(),
+            "Mon–Fri 09:00–18:00, Sat 10:00–14:00 (UTC-05:00)"
+        );
     }
 
     #[test]

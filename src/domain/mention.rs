@@ -16,7 +16,12 @@ pub fn mentioned(body: &str, people: &[Handle<'_>]) -> Vec<i64> {
         if i > 0 && body[..i].chars().last().is_some_and(|c| c.is_alphanumeric()) {
             continue; // an e-mail address, not a mention
         }
-        let handle: String = body[i + 1..].chars().take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')).collect::<String>().trim_end_matches('.').to_lowercase();
+        let handle: String = body[i + 1..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            .collect::<String>()
+            .trim_end_matches('.')
+            .to_lowercase();
         if handle.is_empty() {
             continue;
         }
@@ -41,7 +46,18 @@ mod tests {
 
     #[test]
     fn mentions_by_handle_name_or_first_name() {
-        let people = [Handle { id: 1, name: "Olena Kovalenko", email: "olena.k@shop.test" }, Handle { id: 2, name: "Bob Stone", email: "bob@shop.test" }];
+        let people = [
+            Handle {
+                id: 1,
+                name: "Olena Kovalenko",
+                email: "olena.k@shop.test",
+            },
+            Handle {
+                id: 2,
+                name: "Bob Stone",
+                email: "bob@shop.test",
+            },
+        ];
         assert_eq!(mentioned("@olena.k please look", &people), vec![1]);
         assert_eq!(mentioned("cc @Bob and @OlenaKovalenko.", &people), vec![2, 1]);
         assert_eq!(mentioned("write to bob@shop.test", &people), Vec::<i64>::new());

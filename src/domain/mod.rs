@@ -4,10 +4,10 @@
 pub mod access;
 pub mod delivery;
 pub mod email;
-pub mod ids;
-pub mod mention;
 pub mod event;
 pub mod hours;
+pub mod ids;
+pub mod mention;
 pub mod ticket;
 pub mod time;
 
@@ -26,7 +26,10 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+        Self {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -45,9 +48,15 @@ pub fn required_text(field: &'static str, value: &str, max: usize) -> Result<Str
 pub fn optional_text(field: &'static str, value: &str, max: usize) -> Result<String, Invalid> {
     let count = value.chars().count();
     if count > max {
-        return Err(Invalid::new(field, format!("is {count} characters long; the limit is {max}")));
+        return Err(Invalid::new(
+            field,
+            format!("is {count} characters long; the limit is {max}"),
+        ));
     }
-    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
         return Err(Invalid::new(field, "contains control characters"));
     }
     Ok(value.to_string())

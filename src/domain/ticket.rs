@@ -70,17 +70,26 @@ pub fn normalize_labels(raw: &[String]) -> Result<Vec<String>, Invalid> {
             return Err(Invalid::new("labels", "a label must not be empty"));
         }
         if l.chars().count() > LABEL_MAX {
-            return Err(Invalid::new("labels", format!("a label is at most {LABEL_MAX} characters")));
+            return Err(Invalid::new(
+                "labels",
+                format!("a label is at most {LABEL_MAX} characters"),
+            ));
         }
         if l.chars().any(|c| c.is_control() || c == ',') {
-            return Err(Invalid::new("labels", "a label must not contain commas or control characters"));
+            return Err(Invalid::new(
+                "labels",
+                "a label must not contain commas or control characters",
+            ));
         }
         out.push(l);
     }
     out.sort();
     out.dedup();
     if out.len() > LABELS_MAX {
-        return Err(Invalid::new("labels", format!("a ticket has at most {LABELS_MAX} labels")));
+        return Err(Invalid::new(
+            "labels",
+            format!("a ticket has at most {LABELS_MAX} labels"),
+        ));
     }
     Ok(out)
 }
@@ -108,7 +117,9 @@ impl Clock {
     pub fn on_status(self, from: Status, to: Status, now: i64) -> Self {
         let mut c = self;
         match to {
-            Status::Resolved | Status::Closed if from != Status::Resolved && from != Status::Closed => c.resolved_at = Some(now),
+            Status::Resolved | Status::Closed if from != Status::Resolved && from != Status::Closed => {
+                c.resolved_at = Some(now)
+            }
             Status::Open | Status::Pending => c.resolved_at = None,
             _ => {}
         }
@@ -164,7 +175,9 @@ mod tests {
     fn clocks() {
         let c = Clock::default().on_message(MessageKind::Note, AuthorType::Agent, 5);
         assert_eq!(c.first_response_at, None);
-        let c = c.on_message(MessageKind::Reply, AuthorType::Agent, 7).on_message(MessageKind::Reply, AuthorType::Agent, 9);
+        let c =
+            c.on_message(MessageKind::Reply, AuthorType::Agent, 7)
+                .on_message(MessageKind::Reply, AuthorType::Agent, 9);
         assert_eq!(c.first_response_at, Some(7));
         let c = c.on_status(Status::Open, Status::Resolved, 10);
         assert_eq!(c.resolved_at, Some(10));
@@ -175,4 +188,3 @@ mod tests {
         assert_eq!(status_after_contact_message(Status::Resolved), Status::Open);
     }
 }
-

@@ -4,12 +4,16 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serializer;
 
 pub fn rfc3339(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// An RFC 3339 time (any offset) as Unix milliseconds.
 pub fn parse(field: &'static str, raw: &str) -> Result<i64, super::Invalid> {
-    DateTime::parse_from_rfc3339(raw.trim()).map(|t| t.timestamp_millis()).map_err(|_| super::Invalid::new(field, "must be a time like 2026-01-31T09:00:00Z"))
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| super::Invalid::new(field, "must be a time like 2026-01-31T09:00:00Z"))
 }
 
 pub fn ser<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {

@@ -24,12 +24,25 @@ pub const RENEW: Duration = Duration::from_millis(1500);
 /// and move `name`'s position past them only while `owner` holds the
 /// lease; answer false when the lease was lost.
 pub trait Handler: Send + Sync + 'static {
-    fn handle(&self, store: &Store, name: &str, owner: &str, events: &[Event]) -> impl Future<Output = crate::store::Result<bool>> + Send;
+    fn handle(
+        &self,
+        store: &Store,
+        name: &str,
+        owner: &str,
+        events: &[Event],
+    ) -> impl Future<Output = crate::store::Result<bool>> + Send;
 }
 
 /// Runs consumer `name` on this node whenever it holds the lease, until
 /// `stop` is set; then gives the lease up.
-pub async fn run<H: Handler>(store: Store, head: LogHead, name: &'static str, owner: String, handler: H, mut stop: watch::Receiver<bool>) {
+pub async fn run<H: Handler>(
+    store: Store,
+    head: LogHead,
+    name: &'static str,
+    owner: String,
+    handler: H,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut rx = head.subscribe();
     let mut leader = false;
     loop {
@@ -40,7 +53,11 @@ pub async fn run<H: Handler>(store: Store, head: LogHead, name: &'static str, ow
         match store.acquire_lease(name, &owner, until, 0).await {
             Ok(Some(lease)) => {
                 if !leader {
-                    tracing::info!(consumer = name, position = lease.position, "took the lease of a cluster consumer");
+                    tracing::info!(
+                        consumer = name,
+                        position = lease.position,
+                        "took the lease of a cluster consumer"
+                    );
                 }
                 leader = true;
                 metrics::gauge!("storedesk_event_consumer_leader", "consumer" => name).set(1.0);
@@ -56,7 +73,10 @@ pub async fn run<H: Handler>(store: Store, head: LogHead, name: &'static str, ow
                         }
                     };
                     if page.is_empty() {
-                        let wait = tokio::time::timeout(renew_at.saturating_duration_since(Instant::now()), wait_past(&store, &head, &mut rx, position, &mut stop));
+                        let wait = tokio::time::timeout(
+                            renew_at.saturating_duration_since(Instant::now()),
+                            wait_past(&store, &head, &mut rx, position, &mut stop),
+                        );
                         if let Ok(false) = wait.await {
                             break;
                         }

@@ -33,7 +33,9 @@ pub struct LogHead {
 
 impl Default for LogHead {
     fn default() -> Self {
-        Self { tx: std::sync::Arc::new(watch::channel(0).0) }
+        Self {
+            tx: std::sync::Arc::new(watch::channel(0).0),
+        }
     }
 }
 
@@ -64,7 +66,13 @@ impl LogHead {
 
 /// Waits until the head passes `position`, the poll interval passes (then
 /// reads the head from the database), or `stop` is set. Returns false on stop.
-pub async fn wait_past(store: &Store, head: &LogHead, rx: &mut watch::Receiver<i64>, position: i64, stop: &mut watch::Receiver<bool>) -> bool {
+pub async fn wait_past(
+    store: &Store,
+    head: &LogHead,
+    rx: &mut watch::Receiver<i64>,
+    position: i64,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
     if *stop.borrow() {
         return false;
     }

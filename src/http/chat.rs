@@ -21,8 +21,8 @@ use crate::error::{ApiResult, AppError};
 use crate::http::extract::ApiQuery;
 use crate::http::limit::Bucket;
 use crate::realtime::{Kind, PartyName, Signal};
-use crate::store::chat::{AttachmentMeta, ChatMessage, Party, Visitor};
 use crate::service::Writer;
+use crate::store::chat::{AttachmentMeta, ChatMessage, Party, Visitor};
 use crate::store::{StoreError, Workspace};
 
 pub const WIDGET_JS: &str = include_str!("../../static/widget.js");
@@ -37,7 +37,13 @@ pub const SOCKET_BUFFER: usize = 4 * 1024;
 const ALLOWED_TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
 
 pub async fn widget_js() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], WIDGET_JS)
+    (
+        [
+            (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        WIDGET_JS,
+    )
 }
 
 fn limited(s: &AppState, addr: SocketAddr) -> ApiResult<()> {
@@ -45,7 +51,11 @@ fn limited(s: &AppState, addr: SocketAddr) -> ApiResult<()> {
         Ok(())
     } else {
         metrics::counter!("storedesk_rate_limited_total", "what" => "public").increment(1);
-        Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests from your address; wait a little"))
+        Err(AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests from your address; wait a little",
+        ))
     }
 }
 
@@ -61,7 +71,12 @@ pub struct LangQuery {
     lang: Option<String>,
 }
 
-pub async fn config(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, ApiQuery(q): ApiQuery<LangQuery>) -> ApiResult<Response> {
+pub async fn config(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    ApiQuery(q): ApiQuery<LangQuery>,
+) -> ApiResult<Response> {
     limited(&s, addr)?;
     let ws = workspace(&s, &slug).await?;
     let w = s.store.widget_settings(ws.id).await?;
@@ -74,7 +89,14 @@ pub async fn config(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<So
         // For the call-back form inside the widget (the form's time stamp).
         "form_started": s.store.signed("form", &crate::store::now_ms().to_string()).await?,
     });
-    Ok(([(header::CACHE_CONTROL, "no-store"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(body)).into_response())
+    Ok((
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        Json(body),
+    )
+        .into_response())
 }
 
 fn attachment_json(slug: &str, a: &AttachmentMeta) -> Value {
@@ -92,38 +114,103 @@ pub struct UploadQuery {
     name: String,
 }
 
-pub async fn upload(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, ApiQuery(q): ApiQuery<UploadQuery>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn upload(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     limited(&s, addr)?;
     let ws = workspace(&s, &slug).await?;
-    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(|| AppError::unauthorized("send the visitor token as 'Authorization: Bearer TOKEN'"))?;
-    let visitor = s.store.visitor_by_token(ws.id, &crate::auth::token_hash(token)).await?.ok_or_else(|| AppError::unauthorized("the visitor token is not valid"))?;
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| AppError::unauthorized("send the visitor token as 'Authorization: Bearer TOKEN'"))?;
+    let visitor = s
+        .store
+        .visitor_by_token(ws.id, &crate::auth::token_hash(token))
+        .await?
+        .ok_or_else(|| AppError::unauthorized("the visitor token is not valid"))?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if !ALLOWED_TYPES.contains(&ct.as_str()) {
-        return Err(AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", format!("attach images (PNG, JPEG, GIF, WebP) or PDF, not '{ct}'")));
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("attach images (PNG, JPEG, GIF, WebP) or PDF, not '{ct}'"),
+        ));
     }
     if body.is_empty() {
-        return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "the file is empty"));
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "the file is empty",
+        ));
     }
-    let name: String = required_text("name", &q.name, 200)?.chars().filter(|c| !matches!(c, '/' | '\\' | '"')).collect();
-    let meta = s.store.create_attachment(ws.id, visitor.contact_id, &name, &ct, body.to_vec()).await?;
-    Ok((StatusCode::CREATED, [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(attachment_json(&slug, &meta))).into_response())
+    let name: String = required_text("name", &q.name, 200)?
+        .chars()
+        .filter(|c| !matches!(c, '/' | '\\' | '"'))
+        .collect();
+    let meta = s
+        .store
+        .create_attachment(ws.id, visitor.contact_id, &name, &ct, body.to_vec())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
+        Json(attachment_json(&slug, &meta)),
+    )
+        .into_response())
 }
 
 /// Answers the browser's preflight for uploads from the store's pages.
 pub async fn upload_preflight() -> impl IntoResponse {
     (
         StatusCode::NO_CONTENT,
-        [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"), (header::ACCESS_CONTROL_ALLOW_METHODS, "POST"), (header::ACCESS_CONTROL_ALLOW_HEADERS, "authorization, content-type"), (header::ACCESS_CONTROL_MAX_AGE, "600")],
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "POST"),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, "authorization, content-type"),
+            (header::ACCESS_CONTROL_MAX_AGE, "600"),
+        ],
     )
 }
 
 /// Serves an upload as a download: never rendered as a page of ours.
-pub async fn download(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, id, secret)): Path<(String, String, String)>) -> ApiResult<Response> {
+pub async fn download(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((slug, id, secret)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
     limited(&s, addr)?;
     let ws = workspace(&s, &slug).await?;
     let id = crate::http::extract::parse_id(&id, "file")?;
-    let (meta, data) = s.store.attachment(ws.id, id, &secret).await.map_err(|_| AppError::not_found("file"))?;
-    let ascii: String = meta.name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
+    let (meta, data) = s
+        .store
+        .attachment(ws.id, id, &secret)
+        .await
+        .map_err(|_| AppError::not_found("file"))?;
+    let ascii: String = meta
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     Ok((
         [
             (header::CONTENT_TYPE, meta.content_type.clone()),
@@ -153,34 +240,81 @@ pub async fn visitor_socket(
 ) -> ApiResult<Response> {
     if !s.limits.connects.allow(addr.ip()) {
         metrics::counter!("storedesk_rate_limited_total", "what" => "ws_connect").increment(1);
-        return Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many connections from your address; wait a little"));
+        return Err(AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many connections from your address; wait a little",
+        ));
     }
     let ws = workspace(&s, &q.workspace).await?;
     let settings = s.store.widget_settings(ws.id).await?;
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if !settings.origin_allowed(origin) {
-        return Err(AppError::forbidden(format!("pages from {} may not open this chat", origin.unwrap_or("no origin"))).with_code("origin_not_allowed"));
+        return Err(AppError::forbidden(format!(
+            "pages from {} may not open this chat",
+            origin.unwrap_or("no origin")
+        ))
+        .with_code("origin_not_allowed"));
     }
     let upgrade = upgrade.map_err(|e| AppError::bad_request("websocket_required", e.to_string()))?;
-    let slot = s.limits.sockets.acquire(addr.ip(), s.limits.max_sockets_per_ip).ok_or_else(|| AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many open chats from your address"))?;
-    Ok(upgrade.max_message_size(FRAME_MAX).max_frame_size(FRAME_MAX).read_buffer_size(SOCKET_BUFFER).write_buffer_size(SOCKET_BUFFER).on_upgrade(move |socket| async move {
-        let _slot = slot;
-        metrics::counter!("storedesk_ws_sessions_total", "side" => "visitor").increment(1);
-        if let Err(e) = VisitorSession::run(s, ws, socket).await {
-            tracing::debug!(error = %e, "visitor socket ended");
-        }
-    }))
+    let slot = s
+        .limits
+        .sockets
+        .acquire(addr.ip(), s.limits.max_sockets_per_ip)
+        .ok_or_else(|| {
+            AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many open chats from your address",
+            )
+        })?;
+    Ok(upgrade
+        .max_message_size(FRAME_MAX)
+        .max_frame_size(FRAME_MAX)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
+        .on_upgrade(move |socket| async move {
+            let _slot = slot;
+            metrics::counter!("storedesk_ws_sessions_total", "side" => "visitor").increment(1);
+            if let Err(e) = VisitorSession::run(s, ws, socket).await {
+                tracing::debug!(error = %e, "visitor socket ended");
+            }
+        }))
 }
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Incoming {
-    Hello { token: Option<String>, #[serde(default)] last_id: i64, lang: Option<String>, page: Option<Page>, context: Option<Value>, user_agent: Option<String> },
-    Message { client_id: String, #[serde(default)] body: String, #[serde(default)] attachment_ids: Vec<i64> },
-    Typing { on: bool },
-    Read { up_to: i64 },
-    Context { page: Option<Page>, context: Option<Value> },
-    Contact { name: Option<String>, email: Option<String> },
+    Hello {
+        token: Option<String>,
+        #[serde(default)]
+        last_id: i64,
+        lang: Option<String>,
+        page: Option<Page>,
+        context: Option<Value>,
+        user_agent: Option<String>,
+    },
+    Message {
+        client_id: String,
+        #[serde(default)]
+        body: String,
+        #[serde(default)]
+        attachment_ids: Vec<i64>,
+    },
+    Typing {
+        on: bool,
+    },
+    Read {
+        up_to: i64,
+    },
+    Context {
+        page: Option<Page>,
+        context: Option<Value>,
+    },
+    Contact {
+        name: Option<String>,
+        email: Option<String>,
+    },
     Ping,
 }
 
@@ -216,30 +350,69 @@ impl VisitorSession {
             Ok(Some(Ok(WsMessage::Text(t)))) => serde_json::from_str::<Incoming>(&t).ok(),
             _ => None,
         };
-        let Some(Incoming::Hello { token, last_id, lang, page, context, user_agent }) = hello else {
-            let _ = sink.send(WsMessage::Text(error_frame("hello_required", "the first frame must be {\"type\":\"hello\", ...}").into())).await;
+        let Some(Incoming::Hello {
+            token,
+            last_id,
+            lang,
+            page,
+            context,
+            user_agent,
+        }) = hello
+        else {
+            let _ = sink
+                .send(WsMessage::Text(
+                    error_frame("hello_required", "the first frame must be {\"type\":\"hello\", ...}").into(),
+                ))
+                .await;
             let _ = sink.close().await;
             return Ok(());
         };
         let lang = crate::i18n::pick(lang.as_deref());
         let existing = match token.as_deref().filter(|t| t.len() < 200) {
-            Some(t) => s.store.visitor_by_token(ws.id, &crate::auth::token_hash(t)).await?.map(|v| (v, t.to_string())),
+            Some(t) => s
+                .store
+                .visitor_by_token(ws.id, &crate::auth::token_hash(t))
+                .await?
+                .map(|v| (v, t.to_string())),
             None => None,
         };
         let (visitor, token) = match existing {
             Some(found) => found,
             None => {
                 let t = format!("svt_{}", &crate::auth::new_token()[4..]);
-                (s.svc.new_visitor(WorkspaceId(ws.id), &crate::auth::token_hash(&t), lang).await?, t)
+                (
+                    s.svc
+                        .new_visitor(WorkspaceId(ws.id), &crate::auth::token_hash(&t), lang)
+                        .await?,
+                    t,
+                )
             }
         };
         let page = page.unwrap_or_default();
         let ctx = context.map(|c| c.to_string()).filter(|c| c.len() <= 8192);
         let ua: Option<String> = user_agent.map(|u| u.chars().take(400).collect());
-        s.store.touch_visitor(visitor.id, true, Some((&clip(&page.url, 2000), &clip(&page.title, 300))), ctx.as_deref(), ua.as_deref(), Some(lang)).await?;
+        s.store
+            .touch_visitor(
+                visitor.id,
+                true,
+                Some((&clip(&page.url, 2000), &clip(&page.title, 300))),
+                ctx.as_deref(),
+                ua.as_deref(),
+                Some(lang),
+            )
+            .await?;
         let (_guard, mut outgoing) = s.bus.hub.register_visitor(ws.id, visitor.contact_id);
         let ticket = s.store.visitor_ticket(&visitor).await?;
-        s.bus.publish(Signal::new(ws.id, Kind::Visitor { contact_id: visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: true })).await;
+        s.bus
+            .publish(Signal::new(
+                ws.id,
+                Kind::Visitor {
+                    contact_id: visitor.contact_id,
+                    ticket_id: ticket.map(|t| t.0),
+                    online: true,
+                },
+            ))
+            .await;
 
         let settings = s.store.widget_settings(ws.id).await?;
         let history = s.store.visitor_messages(&visitor, last_id.max(0), 500).await?;
@@ -251,7 +424,12 @@ impl VisitorSession {
         });
         sink.send(WsMessage::Text(welcome.to_string().into())).await?;
 
-        let mut me = VisitorSession { frames: Bucket::full(s.limits.frames), s, ws, visitor };
+        let mut me = VisitorSession {
+            frames: Bucket::full(s.limits.frames),
+            s,
+            ws,
+            visitor,
+        };
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
         let mut last_heard = Instant::now();
@@ -310,10 +488,29 @@ impl VisitorSession {
         // Close properly: send Close, then read what the client still had in
         // flight (briefly), so our last frame is not lost to a TCP reset.
         let _ = sink.close().await;
-        let _ = tokio::time::timeout(Duration::from_secs(1), async { while let Some(Ok(m)) = stream.next().await { if matches!(m, WsMessage::Close(_)) { break; } } }).await;
-        let _ = me.s.store.touch_visitor(me.visitor.id, false, None, None, None, None).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while let Some(Ok(m)) = stream.next().await {
+                if matches!(m, WsMessage::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+        let _ =
+            me.s.store
+                .touch_visitor(me.visitor.id, false, None, None, None, None)
+                .await;
         let ticket = me.s.store.visitor_ticket(&me.visitor).await.ok().flatten();
-        me.s.bus.publish(Signal::new(me.ws.id, Kind::Visitor { contact_id: me.visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: false })).await;
+        me.s.bus
+            .publish(Signal::new(
+                me.ws.id,
+                Kind::Visitor {
+                    contact_id: me.visitor.contact_id,
+                    ticket_id: ticket.map(|t| t.0),
+                    online: false,
+                },
+            ))
+            .await;
         result
     }
 
@@ -332,13 +529,26 @@ impl VisitorSession {
         match frame {
             Incoming::Hello { .. } => Ok(vec![error_frame("bad_frame", "hello was already sent")]),
             Incoming::Ping => Ok(vec![json!({ "type": "pong" }).to_string()]),
-            Incoming::Message { client_id, body, attachment_ids } => {
+            Incoming::Message {
+                client_id,
+                body,
+                attachment_ids,
+            } => {
                 let client_id = required_text("client_id", &client_id, 100)?;
                 if attachment_ids.len() > 10 {
-                    return Err(crate::domain::Invalid::new("attachment_ids", "at most 10 attachments a message").into());
+                    return Err(
+                        crate::domain::Invalid::new("attachment_ids", "at most 10 attachments a message").into(),
+                    );
                 }
-                let body = if attachment_ids.is_empty() { required_text("body", &body, CHAT_BODY_MAX)? } else { crate::domain::optional_text("body", body.trim(), CHAT_BODY_MAX)? };
-                let posted = s.svc.post_visitor_message(&self.visitor, &client_id, &body, &attachment_ids).await?;
+                let body = if attachment_ids.is_empty() {
+                    required_text("body", &body, CHAT_BODY_MAX)?
+                } else {
+                    crate::domain::optional_text("body", body.trim(), CHAT_BODY_MAX)?
+                };
+                let posted = s
+                    .svc
+                    .post_visitor_message(&self.visitor, &client_id, &body, &attachment_ids)
+                    .await?;
                 let ack = json!({ "type": "ack", "client_id": client_id, "id": posted.message.id, "created_at": crate::domain::time::rfc3339(posted.message.created_at) }).to_string();
                 if posted.created && posted.ticket_created {
                     self.offline_autoreply(posted.ticket.id).await?;
@@ -347,14 +557,36 @@ impl VisitorSession {
             }
             Incoming::Typing { on } => {
                 if let Some((ticket_id, _, _)) = s.store.visitor_ticket(&self.visitor).await? {
-                    s.bus.publish(Signal::new(ws.id, Kind::Typing { ticket_id, contact_id: self.visitor.contact_id, from: PartyName::Visitor, on, name: self.visitor.name.clone(), user_id: None })).await;
+                    s.bus
+                        .publish(Signal::new(
+                            ws.id,
+                            Kind::Typing {
+                                ticket_id,
+                                contact_id: self.visitor.contact_id,
+                                from: PartyName::Visitor,
+                                on,
+                                name: self.visitor.name.clone(),
+                                user_id: None,
+                            },
+                        ))
+                        .await;
                 }
                 Ok(vec![])
             }
             Incoming::Read { up_to } => {
                 if let Some((ticket_id, _, _)) = s.store.visitor_ticket(&self.visitor).await? {
                     s.store.mark_read(ws.id, ticket_id, Party::Visitor, up_to).await?;
-                    s.bus.publish(Signal::new(ws.id, Kind::Read { ticket_id, contact_id: self.visitor.contact_id, by: PartyName::Visitor, up_to })).await;
+                    s.bus
+                        .publish(Signal::new(
+                            ws.id,
+                            Kind::Read {
+                                ticket_id,
+                                contact_id: self.visitor.contact_id,
+                                by: PartyName::Visitor,
+                                up_to,
+                            },
+                        ))
+                        .await;
                 }
                 Ok(vec![])
             }
@@ -364,15 +596,40 @@ impl VisitorSession {
                     return Err(crate::domain::Invalid::new("context", "at most 8 KiB").into());
                 }
                 let page = page.map(|p| (clip(&p.url, 2000), clip(&p.title, 300)));
-                s.store.touch_visitor(self.visitor.id, true, page.as_ref().map(|(u, t)| (u.as_str(), t.as_str())), ctx.as_deref(), None, None).await?;
+                s.store
+                    .touch_visitor(
+                        self.visitor.id,
+                        true,
+                        page.as_ref().map(|(u, t)| (u.as_str(), t.as_str())),
+                        ctx.as_deref(),
+                        None,
+                        None,
+                    )
+                    .await?;
                 let ticket = s.store.visitor_ticket(&self.visitor).await?;
-                s.bus.publish(Signal::new(ws.id, Kind::Visitor { contact_id: self.visitor.contact_id, ticket_id: ticket.map(|t| t.0), online: true })).await;
+                s.bus
+                    .publish(Signal::new(
+                        ws.id,
+                        Kind::Visitor {
+                            contact_id: self.visitor.contact_id,
+                            ticket_id: ticket.map(|t| t.0),
+                            online: true,
+                        },
+                    ))
+                    .await;
                 Ok(vec![])
             }
             Incoming::Contact { name, email } => {
-                let name = name.map(|n| crate::domain::optional_text("name", n.trim(), 200)).transpose()?;
-                let email = email.filter(|e| !e.trim().is_empty()).map(|e| Email::parse("email", &e)).transpose()?;
-                s.svc.visitor_introduced(&self.visitor, name.as_deref(), email.as_ref()).await?;
+                let name = name
+                    .map(|n| crate::domain::optional_text("name", n.trim(), 200))
+                    .transpose()?;
+                let email = email
+                    .filter(|e| !e.trim().is_empty())
+                    .map(|e| Email::parse("email", &e))
+                    .transpose()?;
+                s.svc
+                    .visitor_introduced(&self.visitor, name.as_deref(), email.as_ref())
+                    .await?;
                 if let Some(n) = name.filter(|n| !n.is_empty()) {
                     self.visitor.name = n;
                 }
@@ -392,7 +649,14 @@ impl VisitorSession {
         if s.store.agents_online(ws.id).await? && settings.hours.is_open(crate::store::now_ms()) {
             return Ok(());
         }
-        s.svc.post_as(WorkspaceId(ws.id), Writer::System, TicketId(ticket_id), settings.offline_message).await?;
+        s.svc
+            .post_as(
+                WorkspaceId(ws.id),
+                Writer::System,
+                TicketId(ticket_id),
+                settings.offline_message,
+            )
+            .await?;
         Ok(())
     }
 }

@@ -28,10 +28,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 fn json_rejection(r: JsonRejection) -> AppError {
     let text = r.body_text();
     match r {
-        JsonRejection::JsonDataError(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", text.replace("Failed to deserialize the JSON body into the target type: ", "")),
+        JsonRejection::JsonDataError(_) => AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            text.replace("Failed to deserialize the JSON body into the target type: ", ""),
+        ),
         JsonRejection::JsonSyntaxError(_) => AppError::bad_request("malformed_json", text),
-        JsonRejection::MissingJsonContentType(_) => AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as JSON with Content-Type: application/json"),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the request body is larger than {} bytes", super::BODY_LIMIT)),
+        JsonRejection::MissingJsonContentType(_) => AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than {} bytes", super::BODY_LIMIT),
+        ),
         other => AppError::new(other.status(), "bad_request", text),
     }
 }
@@ -45,7 +57,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(v)) => Ok(ApiQuery(v)),
-            Err(r @ QueryRejection::FailedToDeserializeQueryString(_)) => Err(AppError::bad_request("invalid_query", r.body_text())),
+            Err(r @ QueryRejection::FailedToDeserializeQueryString(_)) => {
+                Err(AppError::bad_request("invalid_query", r.body_text()))
+            }
             Err(r) => Err(AppError::bad_request("invalid_query", r.body_text())),
         }
     }
@@ -56,8 +70,16 @@ impl FromRequestParts<AppState> for Actor {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let raw = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| AppError::unauthorized("send an API token as 'Authorization: Bearer TOKEN'"))?;
-        let token = raw.strip_prefix("Bearer ").or_else(|| raw.strip_prefix("bearer ")).map(str::trim).ok_or_else(|| AppError::unauthorized("the Authorization header must be 'Bearer TOKEN'"))?;
+        let raw = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| AppError::unauthorized("send an API token as 'Authorization: Bearer TOKEN'"))?;
+        let token = raw
+            .strip_prefix("Bearer ")
+            .or_else(|| raw.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or_else(|| AppError::unauthorized("the Authorization header must be 'Bearer TOKEN'"))?;
         if token.is_empty() || token.len() > 200 {
             return Err(AppError::unauthorized("the API token is not valid"));
         }
@@ -70,7 +92,10 @@ impl FromRequestParts<AppState> for Actor {
 
 /// Ids in paths are positive integers; anything else names nothing.
 pub fn parse_id(raw: &str, what: &str) -> Result<i64, AppError> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| AppError::not_found(what))
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::not_found(what))
 }
 
 /// Deserializes a field that may be absent (leave as is), `null` (clear)

@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::domain::ids::WorkspaceId;
 use crate::domain::{optional_text, required_text, Channel, Email, Priority};
 use crate::error::AppError;
-use crate::domain::ids::WorkspaceId;
 use crate::store::{Author, NewContact, NewTicket, TicketContact, Workspace};
 
 /// Faster than this from showing the form to sending it is a robot.
@@ -24,7 +24,13 @@ const PER_ADDRESS_HOURLY: i64 = 5;
 pub const FORM_JS: &str = include_str!("../../static/form.js");
 
 pub async fn form_js() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], FORM_JS)
+    (
+        [
+            (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        FORM_JS,
+    )
 }
 
 pub const UPLOAD_MAX: usize = 10 * 1024 * 1024;
@@ -37,7 +43,20 @@ pub struct LangQuery {
 
 fn texts(lang: &str) -> HashMap<&'static str, String> {
     [
-        "name", "email", "email-optional", "phone", "when", "topic", "subject", "order", "message", "files", "send", "done", "link-intro", "suggest",
+        "name",
+        "email",
+        "email-optional",
+        "phone",
+        "when",
+        "topic",
+        "subject",
+        "order",
+        "message",
+        "files",
+        "send",
+        "done",
+        "link-intro",
+        "suggest",
     ]
     .iter()
     .map(|k| (*k, crate::i18n::text(lang, &format!("form-{k}"), &[])))
@@ -54,12 +73,36 @@ struct Page<'a> {
 }
 
 async fn render(s: &AppState, p: Page<'_>) -> Response {
-    let topics = s.store.widget_settings(p.ws.id).await.map(|w| w.topics).unwrap_or_default();
-    let started = s.store.signed("form", &crate::store::now_ms().to_string()).await.unwrap_or_default();
-    let t: HashMap<String, String> = texts(p.lang).into_iter().map(|(k, v)| (k.replace('-', "_"), v)).collect();
-    let heading = crate::i18n::text(p.lang, if p.callback { "form-callback-heading" } else { "form-heading" }, &[]);
+    let topics = s
+        .store
+        .widget_settings(p.ws.id)
+        .await
+        .map(|w| w.topics)
+        .unwrap_or_default();
+    let started = s
+        .store
+        .signed("form", &crate::store::now_ms().to_string())
+        .await
+        .unwrap_or_default();
+    let t: HashMap<String, String> = texts(p.lang)
+        .into_iter()
+        .map(|(k, v)| (k.replace('-', "_"), v))
+        .collect();
+    let heading = crate::i18n::text(
+        p.lang,
+        if p.callback {
+            "form-callback-heading"
+        } else {
+            "form-heading"
+        },
+        &[],
+    );
     let (number, link) = p.done.clone().unwrap_or_default();
-    let status = if p.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if p.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let mut r = super::pages::render(
         "form.html",
         minijinja::context! {
@@ -72,22 +115,56 @@ async fn render(s: &AppState, p: Page<'_>) -> Response {
     r
 }
 
-pub async fn show(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+pub async fn show(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
     let ws = match super::pages::open_workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return r,
     };
     let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
-    render(&s, Page { ws: &ws, lang, callback: false, values: HashMap::new(), error: None, done: None }).await
+    render(
+        &s,
+        Page {
+            ws: &ws,
+            lang,
+            callback: false,
+            values: HashMap::new(),
+            error: None,
+            done: None,
+        },
+    )
+    .await
 }
 
-pub async fn show_callback(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+pub async fn show_callback(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
     let ws = match super::pages::open_workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return r,
     };
     let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
-    render(&s, Page { ws: &ws, lang, callback: true, values: HashMap::new(), error: None, done: None }).await
+    render(
+        &s,
+        Page {
+            ws: &ws,
+            lang,
+            callback: true,
+            values: HashMap::new(),
+            error: None,
+            done: None,
+        },
+    )
+    .await
 }
 
 /// The fields and files of a submitted form.
@@ -98,7 +175,13 @@ async fn read(mut m: Multipart) -> Result<(HashMap<String, String>, Vec<(String,
     while let Some(f) = m.next_field().await.map_err(|_| "big")? {
         let name = f.name().unwrap_or("").to_string();
         if name == "files" {
-            let file_name: String = f.file_name().unwrap_or("file").chars().filter(|c| !matches!(c, '/' | '\\' | '"')).take(200).collect();
+            let file_name: String = f
+                .file_name()
+                .unwrap_or("file")
+                .chars()
+                .filter(|c| !matches!(c, '/' | '\\' | '"'))
+                .take(200)
+                .collect();
             let ct = f.content_type().unwrap_or("").to_ascii_lowercase();
             let data = f.bytes().await.map_err(|_| "big")?;
             if data.is_empty() {
@@ -120,56 +203,136 @@ async fn read(mut m: Multipart) -> Result<(HashMap<String, String>, Vec<(String,
     Ok((fields, files))
 }
 
-pub async fn submit(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap, m: Multipart) -> Response {
+pub async fn submit(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    m: Multipart,
+) -> Response {
     handle(s, addr, slug, q, headers, m, false).await
 }
 
-pub async fn submit_callback(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap, m: Multipart) -> Response {
+pub async fn submit_callback(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    m: Multipart,
+) -> Response {
     handle(s, addr, slug, q, headers, m, true).await
 }
 
 /// How a submission ended.
 enum Outcome {
-    Done { number: i64, link: String },
+    Done {
+        number: i64,
+        link: String,
+    },
     /// Refused with a message for the person; the form is shown again.
-    Refused { values: HashMap<String, String>, message: String },
+    Refused {
+        values: HashMap<String, String>,
+        message: String,
+    },
     /// Answered before the form was read (rate limit, unknown workspace, failure).
     Other(Response),
 }
 
-async fn handle(s: AppState, addr: SocketAddr, slug: String, q: LangQuery, headers: HeaderMap, m: Multipart, callback: bool) -> Response {
+async fn handle(
+    s: AppState,
+    addr: SocketAddr,
+    slug: String,
+    q: LangQuery,
+    headers: HeaderMap,
+    m: Multipart,
+    callback: bool,
+) -> Response {
     // The widget sends the same form from the store's pages and wants JSON.
-    let json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
+    let json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
     let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
     let outcome = handle_form(&s, addr, &slug, lang, &headers, m, callback).await;
     let cors = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
     match (outcome, json) {
         (Outcome::Other(r), _) => r,
-        (Outcome::Done { number, link }, true) => (cors, axum::Json(serde_json::json!({ "number": number, "link": link }))).into_response(),
-        (Outcome::Refused { message, .. }, true) => (cors, AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", message)).into_response(),
+        (Outcome::Done { number, link }, true) => {
+            (cors, axum::Json(serde_json::json!({ "number": number, "link": link }))).into_response()
+        }
+        (Outcome::Refused { message, .. }, true) => (
+            cors,
+            AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", message),
+        )
+            .into_response(),
         (outcome, false) => {
-            let Ok(ws) = s.store.workspace_by_slug(&slug).await else { return super::pages::not_found() };
+            let Ok(ws) = s.store.workspace_by_slug(&slug).await else {
+                return super::pages::not_found();
+            };
             match outcome {
-                Outcome::Done { number, link } => render(&s, Page { ws: &ws, lang, callback, values: HashMap::new(), error: None, done: Some((number, link)) }).await,
-                Outcome::Refused { values, message } => render(&s, Page { ws: &ws, lang, callback, values, error: Some(message), done: None }).await,
+                Outcome::Done { number, link } => {
+                    render(
+                        &s,
+                        Page {
+                            ws: &ws,
+                            lang,
+                            callback,
+                            values: HashMap::new(),
+                            error: None,
+                            done: Some((number, link)),
+                        },
+                    )
+                    .await
+                }
+                Outcome::Refused { values, message } => {
+                    render(
+                        &s,
+                        Page {
+                            ws: &ws,
+                            lang,
+                            callback,
+                            values,
+                            error: Some(message),
+                            done: None,
+                        },
+                    )
+                    .await
+                }
                 Outcome::Other(r) => r,
             }
         }
     }
 }
 
-async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, headers: &HeaderMap, m: Multipart, callback: bool) -> Outcome {
+async fn handle_form(
+    s: &AppState,
+    addr: SocketAddr,
+    slug: &str,
+    lang: &str,
+    headers: &HeaderMap,
+    m: Multipart,
+    callback: bool,
+) -> Outcome {
     let ws = match super::pages::open_workspace(s, addr, slug).await {
         Ok(w) => w,
         Err(r) => return Outcome::Other(r),
     };
-    let refuse = |values: HashMap<String, String>, key: &str| Outcome::Refused { values, message: crate::i18n::text(lang, &format!("form-{key}"), &[]) };
+    let refuse = |values: HashMap<String, String>, key: &str| Outcome::Refused {
+        values,
+        message: crate::i18n::text(lang, &format!("form-{key}"), &[]),
+    };
     let (mut values, files) = match read(m).await {
         Ok(v) => v,
         Err(e) => return refuse(HashMap::new(), if e == "type" { "err-type" } else { "err-big" }),
     };
     // A robot fills every field it sees, and fast.
-    let started = match s.store.verified("form", values.get("started").map(String::as_str).unwrap_or("")).await {
+    let started = match s
+        .store
+        .verified("form", values.get("started").map(String::as_str).unwrap_or(""))
+        .await
+    {
         Ok(Some(v)) => v.parse::<i64>().unwrap_or(0),
         _ => 0,
     };
@@ -185,23 +348,48 @@ async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, hea
         return refuse(values, "err-fast");
     }
     let get = |k: &str| values.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
-    let topics = s.store.widget_settings(ws.id).await.map(|w| w.topics).unwrap_or_default();
+    let topics = s
+        .store
+        .widget_settings(ws.id)
+        .await
+        .map(|w| w.topics)
+        .unwrap_or_default();
     let parsed = (|| -> Result<(NewTicket, Option<String>), crate::domain::Invalid> {
         let name = optional_text("name", &get("name"), 200)?;
         let email = get("email");
-        let email = if email.is_empty() && callback { None } else { Some(Email::parse("email", &email)?) };
+        let email = if email.is_empty() && callback {
+            None
+        } else {
+            Some(Email::parse("email", &email)?)
+        };
         let topic = get("topic").parse::<usize>().ok().and_then(|i| topics.get(i).cloned());
         let (subject, body, phone) = if callback {
             let phone = required_text("phone", &get("phone"), 40)?;
-            if !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) || phone.chars().filter(char::is_ascii_digit).count() < 5 {
+            if !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+                || phone.chars().filter(char::is_ascii_digit).count() < 5
+            {
                 return Err(crate::domain::Invalid::new("phone", "is not a phone number"));
             }
             let when = optional_text("when", &get("when"), 100)?;
             let about = optional_text("subject", &get("subject"), 300)?;
             let label = crate::i18n::text(lang, "form-callback-subject", &[]);
-            let subject = if about.is_empty() { format!("{label}: {phone}") } else { format!("{label}: {about}") };
+            let subject = if about.is_empty() {
+                format!("{label}: {phone}")
+            } else {
+                format!("{label}: {about}")
+            };
             let note = optional_text("message", &get("message"), 10_000)?;
-            (subject, format!("☎ {phone}\n🕑 {}\n{}\n\n{note}", if when.is_empty() { "—" } else { &when }, topic.as_ref().map(|t| t.name.as_str()).unwrap_or("")).trim().to_string(), Some(phone))
+            (
+                subject,
+                format!(
+                    "☎ {phone}\n🕑 {}\n{}\n\n{note}",
+                    if when.is_empty() { "—" } else { &when },
+                    topic.as_ref().map(|t| t.name.as_str()).unwrap_or("")
+                )
+                .trim()
+                .to_string(),
+                Some(phone),
+            )
         } else {
             let subject = required_text("subject", &get("subject"), 300)?;
             let mut body = required_text("message", &get("message"), 10_000)?;
@@ -215,8 +403,15 @@ async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, hea
             (subject, body, None)
         };
         let contact = match email {
-            Some(e) => TicketContact::Email(NewContact { email: e, name: (!name.is_empty()).then_some(name.clone()) }),
-            None => TicketContact::Known(crate::store::ContactSummary { id: 0, name: name.clone(), email: None }),
+            Some(e) => TicketContact::Email(NewContact {
+                email: e,
+                name: (!name.is_empty()).then_some(name.clone()),
+            }),
+            None => TicketContact::Known(crate::store::ContactSummary {
+                id: 0,
+                name: name.clone(),
+                email: None,
+            }),
         };
         Ok((
             NewTicket {
@@ -236,10 +431,20 @@ async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, hea
     })();
     let (mut new, phone) = match parsed {
         Ok(v) => v,
-        Err(e) => return Outcome::Refused { message: format!("{} ({e})", crate::i18n::text(lang, "form-err-fields", &[])), values },
+        Err(e) => {
+            return Outcome::Refused {
+                message: format!("{} ({e})", crate::i18n::text(lang, "form-err-fields", &[])),
+                values,
+            }
+        }
     };
     if let TicketContact::Email(c) = &new.contact {
-        if s.store.tickets_from(ws.id, c.email.as_str(), crate::store::now_ms() - 3_600_000).await.unwrap_or(0) >= PER_ADDRESS_HOURLY {
+        if s.store
+            .tickets_from(ws.id, c.email.as_str(), crate::store::now_ms() - 3_600_000)
+            .await
+            .unwrap_or(0)
+            >= PER_ADDRESS_HOURLY
+        {
             metrics::counter!("storedesk_form_refused_total", "why" => "address_rate").increment(1);
             return refuse(values, "err-many");
         }
@@ -260,8 +465,10 @@ async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, hea
         }
     }
     match s.store.ticket_link(ticket.id).await {
-        Ok(l) => Outcome::Done { number: ticket.number, link: format!("{}/p/{slug}/t/{l}", super::helpcentre::base_url(headers)) },
+        Ok(l) => Outcome::Done {
+            number: ticket.number,
+            link: format!("{}/p/{slug}/t/{l}", super::helpcentre::base_url(headers)),
+        },
         Err(e) => Outcome::Other(AppError::from(e).into_response()),
     }
 }
-

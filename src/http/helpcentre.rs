@@ -32,15 +32,30 @@ pub struct KbQuery {
 /// Every public request: within the address's rate, for a real workspace.
 async fn workspace(s: &AppState, addr: SocketAddr, slug: &str) -> Result<Workspace, Box<Response>> {
     if !s.limits.public.allow(addr.ip()) {
-        return Err(Box::new(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; wait a little").into_response()));
+        return Err(Box::new(
+            AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; wait a little",
+            )
+            .into_response(),
+        ));
     }
-    s.store.workspace_by_slug(slug).await.map_err(|_| Box::new(AppError::new(StatusCode::NOT_FOUND, "unknown_workspace", "no such workspace").into_response()))
+    s.store.workspace_by_slug(slug).await.map_err(|_| {
+        Box::new(AppError::new(StatusCode::NOT_FOUND, "unknown_workspace", "no such workspace").into_response())
+    })
 }
 
 /// This server's address as the client reached it (for absolute links).
 pub fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
     format!("{proto}://{host}")
 }
 
@@ -51,7 +66,10 @@ fn session_of(q: &KbQuery, addr: SocketAddr) -> String {
         Some(s) => s.to_string(),
         None => {
             let day = crate::store::now_ms() / 86_400_000;
-            format!("ip:{}", &hex::encode(Sha256::digest(format!("{}:{day}", addr.ip())))[..16])
+            format!(
+                "ip:{}",
+                &hex::encode(Sha256::digest(format!("{}:{day}", addr.ip())))[..16]
+            )
         }
     }
 }
@@ -64,20 +82,45 @@ fn texts(lang: &str) -> minijinja::Value {
     }
 }
 
-const LANG_NAMES: [(&str, &str); 4] = [("en", "English"), ("ru", "Русский"), ("uk", "Українська"), ("fa", "فارسی")];
+const LANG_NAMES: [(&str, &str); 4] = [
+    ("en", "English"),
+    ("ru", "Русский"),
+    ("uk", "Українська"),
+    ("fa", "فارسی"),
+];
 
 fn lang_links(home: &str) -> Vec<minijinja::Value> {
-    LANG_NAMES.iter().map(|(code, name)| minijinja::context! { code, name, url => format!("{home}?lang={code}") }).collect()
+    LANG_NAMES
+        .iter()
+        .map(|(code, name)| minijinja::context! { code, name, url => format!("{home}?lang={code}") })
+        .collect()
 }
 
 /// Runs a search and records it; returns the hits and the search's id.
-async fn search(s: &AppState, ws: &Workspace, q: &str, lang: &str, session: &str, limit: usize) -> Result<(Vec<KbHit>, Option<i64>), AppError> {
+async fn search(
+    s: &AppState,
+    ws: &Workspace,
+    q: &str,
+    lang: &str,
+    session: &str,
+    limit: usize,
+) -> Result<(Vec<KbHit>, Option<i64>), AppError> {
     if q.trim().is_empty() {
         return Ok((vec![], None));
     }
     let hits = s.kb.search(ws.id, q, lang, limit).map_err(AppError::internal)?;
-    let sid = s.store.record_search(ws.id, session, &crate::search::normalize_query(q), lang, hits.len() as i64).await?;
-    metrics::counter!("storedesk_kb_searches_total", "found" => if hits.is_empty() { "no" } else { "yes" }).increment(1);
+    let sid = s
+        .store
+        .record_search(
+            ws.id,
+            session,
+            &crate::search::normalize_query(q),
+            lang,
+            hits.len() as i64,
+        )
+        .await?;
+    metrics::counter!("storedesk_kb_searches_total", "found" => if hits.is_empty() { "no" } else { "yes" })
+        .increment(1);
     Ok((hits, Some(sid)))
 }
 
@@ -89,26 +132,46 @@ fn with_sid(url: &str, sid: Option<i64>) -> String {
 }
 
 /// `GET /p/{ws}/kb/search?q=&lang=` → `{"hits": [...], "search_id"}`, best first.
-pub async fn search_json(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<KbQuery>, headers: HeaderMap) -> Response {
+pub async fn search_json(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    Query(q): Query<KbQuery>,
+    headers: HeaderMap,
+) -> Response {
     let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return *r,
     };
     let query = q.q.clone().unwrap_or_default();
     if query.len() > QUERY_MAX {
-        return AppError::bad_request("query_too_long", format!("a query is at most {QUERY_MAX} bytes")).into_response();
+        return AppError::bad_request("query_too_long", format!("a query is at most {QUERY_MAX} bytes"))
+            .into_response();
     }
     let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
     match search(&s, &ws, &query, lang, &session_of(&q, addr), 10).await {
         Ok((hits, sid)) => {
             let hits: Vec<_> = hits.into_iter().map(|h| json!({ "id": h.id, "title": h.title, "url": with_sid(&h.url, sid), "snippet": h.snippet, "score": h.score, "language": h.language })).collect();
-            ([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"), (header::CACHE_CONTROL, "no-store")], Json(json!({ "hits": hits, "search_id": sid }))).into_response()
+            (
+                [
+                    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                Json(json!({ "hits": hits, "search_id": sid })),
+            )
+                .into_response()
         }
         Err(e) => e.into_response(),
     }
 }
 
-pub async fn index(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<KbQuery>, headers: HeaderMap) -> Response {
+pub async fn index(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    Query(q): Query<KbQuery>,
+    headers: HeaderMap,
+) -> Response {
     let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return *r,
@@ -117,25 +180,39 @@ pub async fn index(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Soc
     let home = format!("/p/{slug}/kb");
     let query: String = q.q.clone().unwrap_or_default().chars().take(500).collect();
     let hits = match search(&s, &ws, &query, lang, &session_of(&q, addr), 10).await {
-        Ok((hits, sid)) => hits.into_iter().map(|h| minijinja::context! { title => h.title, url => with_sid(&h.url, sid), snippet => h.snippet }).collect::<Vec<_>>(),
+        Ok((hits, sid)) => hits
+            .into_iter()
+            .map(|h| minijinja::context! { title => h.title, url => with_sid(&h.url, sid), snippet => h.snippet })
+            .collect::<Vec<_>>(),
         Err(e) => return e.into_response(),
     };
-    let (cats, articles) = match (s.store.categories(ws.id, Some(lang)).await, s.store.list_articles(ws.id, Some(lang), true).await) {
+    let (cats, articles) = match (
+        s.store.categories(ws.id, Some(lang)).await,
+        s.store.list_articles(ws.id, Some(lang), true).await,
+    ) {
         (Ok(c), Ok(a)) => (c, a),
         (Err(e), _) | (_, Err(e)) => return AppError::from(e).into_response(),
     };
     let mut groups: Vec<minijinja::Value> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for c in &cats {
-        let list: Vec<_> = articles.iter().filter(|a| a.category_id == Some(c.id)).map(|a| {
-            seen.insert(a.id);
-            minijinja::context! { title => a.title, url => format!("{home}/{}/{}", a.language, a.slug) }
-        }).collect();
+        let list: Vec<_> = articles
+            .iter()
+            .filter(|a| a.category_id == Some(c.id))
+            .map(|a| {
+                seen.insert(a.id);
+                minijinja::context! { title => a.title, url => format!("{home}/{}/{}", a.language, a.slug) }
+            })
+            .collect();
         if !list.is_empty() {
             groups.push(minijinja::context! { name => c.name, url => format!("{home}/c/{}/{}", c.language, c.slug), articles => list });
         }
     }
-    let rest: Vec<_> = articles.iter().filter(|a| !seen.contains(&a.id)).map(|a| minijinja::context! { title => a.title, url => format!("{home}/{}/{}", a.language, a.slug) }).collect();
+    let rest: Vec<_> = articles
+        .iter()
+        .filter(|a| !seen.contains(&a.id))
+        .map(|a| minijinja::context! { title => a.title, url => format!("{home}/{}/{}", a.language, a.slug) })
+        .collect();
     if !rest.is_empty() {
         groups.push(minijinja::context! { name => crate::i18n::text(lang, "kb-title", &[]), articles => rest });
     }
@@ -151,7 +228,12 @@ pub async fn index(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Soc
 }
 
 /// One category's page: its articles, with its own address and title.
-pub async fn category(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, lang, category)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
+pub async fn category(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((slug, lang, category)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
     let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return *r,
@@ -159,13 +241,22 @@ pub async fn category(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<
     if !crate::i18n::LANGS.contains(&lang.as_str()) {
         return super::pages::not_found();
     }
-    let (cats, articles) = match (s.store.categories(ws.id, Some(&lang)).await, s.store.list_articles(ws.id, Some(&lang), true).await) {
+    let (cats, articles) = match (
+        s.store.categories(ws.id, Some(&lang)).await,
+        s.store.list_articles(ws.id, Some(&lang), true).await,
+    ) {
         (Ok(c), Ok(a)) => (c, a),
         (Err(e), _) | (_, Err(e)) => return AppError::from(e).into_response(),
     };
-    let Some(c) = cats.iter().find(|c| c.slug == category) else { return super::pages::not_found() };
+    let Some(c) = cats.iter().find(|c| c.slug == category) else {
+        return super::pages::not_found();
+    };
     let home = format!("/p/{slug}/kb");
-    let list: Vec<_> = articles.iter().filter(|a| a.category_id == Some(c.id)).map(|a| minijinja::context! { title => a.title, url => format!("{home}/{}/{}", a.language, a.slug) }).collect();
+    let list: Vec<_> = articles
+        .iter()
+        .filter(|a| a.category_id == Some(c.id))
+        .map(|a| minijinja::context! { title => a.title, url => format!("{home}/{}/{}", a.language, a.slug) })
+        .collect();
     let base = base_url(&headers);
     let lang = crate::i18n::pick(Some(&lang));
     super::pages::render_public(
@@ -178,12 +269,20 @@ pub async fn category(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<
     )
 }
 
-pub async fn article(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, lang, article)): Path<(String, String, String)>, Query(q): Query<KbQuery>, headers: HeaderMap) -> Response {
+pub async fn article(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((slug, lang, article)): Path<(String, String, String)>,
+    Query(q): Query<KbQuery>,
+    headers: HeaderMap,
+) -> Response {
     let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return *r,
     };
-    let Ok(a) = s.store.published_article(ws.id, &lang, &article).await else { return super::pages::not_found() };
+    let Ok(a) = s.store.published_article(ws.id, &lang, &article).await else {
+        return super::pages::not_found();
+    };
     let _ = s.store.count_view(ws.id, a.id).await;
     if let Some(sid) = q.sid {
         let _ = s.store.record_open(ws.id, sid, a.id).await;
@@ -212,16 +311,26 @@ pub struct Vote {
     helpful: String,
 }
 
-pub async fn vote(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, lang, article)): Path<(String, String, String)>, Form(v): Form<Vote>) -> Response {
+pub async fn vote(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((slug, lang, article)): Path<(String, String, String)>,
+    Form(v): Form<Vote>,
+) -> Response {
     let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return *r,
     };
-    let Ok(a) = s.store.published_article(ws.id, &lang, &article).await else { return super::pages::not_found() };
+    let Ok(a) = s.store.published_article(ws.id, &lang, &article).await else {
+        return super::pages::not_found();
+    };
     let helpful = match v.helpful.as_str() {
         "yes" => true,
         "no" => false,
-        _ => return AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "helpful: yes or no").into_response(),
+        _ => {
+            return AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "helpful: yes or no")
+                .into_response()
+        }
     };
     if let Err(e) = s.store.vote(ws.id, a.id, helpful).await {
         return AppError::from(e).into_response();
@@ -236,33 +345,57 @@ pub struct Contacted {
 
 /// The widget and the ticket form call this when a visitor who searched
 /// writes to the team after all: that search did not deflect them.
-pub async fn contacted(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Json(c): Json<Contacted>) -> Response {
+pub async fn contacted(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    Json(c): Json<Contacted>,
+) -> Response {
     let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return *r,
     };
-    match s.store.record_contact(ws.id, &c.session.chars().take(64).collect::<String>()).await {
+    match s
+        .store
+        .record_contact(ws.id, &c.session.chars().take(64).collect::<String>())
+        .await
+    {
         Ok(()) => (StatusCode::NO_CONTENT, [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")]).into_response(),
         Err(e) => AppError::from(e).into_response(),
     }
 }
 
-pub async fn sitemap(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+pub async fn sitemap(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return *r,
     };
     let base = base_url(&headers);
     let articles = s.store.list_articles(ws.id, None, true).await.unwrap_or_default();
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
     for (l, _) in LANG_NAMES {
         xml.push_str(&format!("<url><loc>{base}/p/{slug}/kb?lang={l}</loc></url>\n"));
     }
     for c in s.store.categories(ws.id, None).await.unwrap_or_default() {
-        xml.push_str(&format!("<url><loc>{base}/p/{slug}/kb/c/{}/{}</loc></url>\n", c.language, c.slug));
+        xml.push_str(&format!(
+            "<url><loc>{base}/p/{slug}/kb/c/{}/{}</loc></url>\n",
+            c.language, c.slug
+        ));
     }
     for a in articles {
-        xml.push_str(&format!("<url><loc>{base}/p/{slug}/kb/{}/{}</loc><lastmod>{}</lastmod></url>\n", a.language, a.slug, &crate::domain::time::rfc3339(a.updated_at)[..10]));
+        xml.push_str(&format!(
+            "<url><loc>{base}/p/{slug}/kb/{}/{}</loc><lastmod>{}</lastmod></url>\n",
+            a.language,
+            a.slug,
+            &crate::domain::time::rfc3339(a.updated_at)[..10]
+        ));
     }
     xml.push_str("</urlset>\n");
     ([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response()

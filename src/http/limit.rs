@@ -21,7 +21,10 @@ pub struct Bucket {
 
 impl Bucket {
     pub fn full(rate: Rate) -> Self {
-        Self { tokens: rate.burst, at: Instant::now() }
+        Self {
+            tokens: rate.burst,
+            at: Instant::now(),
+        }
     }
 
     /// Takes one token if there is one.
@@ -46,7 +49,10 @@ pub struct PerIp {
 
 impl PerIp {
     pub fn new(rate: Rate) -> Self {
-        Self { rate, buckets: Mutex::new(HashMap::new()) }
+        Self {
+            rate,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn allow(&self, ip: IpAddr) -> bool {
@@ -78,7 +84,10 @@ impl OpenSockets {
             return None;
         }
         *n += 1;
-        Some(SocketSlot { owner: self.clone(), ip })
+        Some(SocketSlot {
+            owner: self.clone(),
+            ip,
+        })
     }
 }
 
@@ -112,12 +121,24 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            public: PerIp::new(Rate { burst: 60.0, per_sec: 10.0 }),
-            logins: PerIp::new(Rate { burst: 10.0, per_sec: 0.2 }),
-            connects: PerIp::new(Rate { burst: 30.0, per_sec: 2.0 }),
+            public: PerIp::new(Rate {
+                burst: 60.0,
+                per_sec: 10.0,
+            }),
+            logins: PerIp::new(Rate {
+                burst: 10.0,
+                per_sec: 0.2,
+            }),
+            connects: PerIp::new(Rate {
+                burst: 30.0,
+                per_sec: 2.0,
+            }),
             sockets: Arc::new(OpenSockets::default()),
             max_sockets_per_ip: 50,
-            frames: Rate { burst: 30.0, per_sec: 5.0 },
+            frames: Rate {
+                burst: 30.0,
+                per_sec: 5.0,
+            },
         }
     }
 }
@@ -125,8 +146,18 @@ impl Default for Limits {
 impl Limits {
     /// No limits: for benchmarks, where every client shares one address.
     pub fn unlimited() -> Self {
-        let free = Rate { burst: 1e12, per_sec: 1e12 };
-        Self { public: PerIp::new(free), logins: PerIp::new(free), connects: PerIp::new(free), sockets: Arc::new(OpenSockets::default()), max_sockets_per_ip: usize::MAX, frames: free }
+        let free = Rate {
+            burst: 1e12,
+            per_sec: 1e12,
+        };
+        Self {
+            public: PerIp::new(free),
+            logins: PerIp::new(free),
+            connects: PerIp::new(free),
+            sockets: Arc::new(OpenSockets::default()),
+            max_sockets_per_ip: usize::MAX,
+            frames: free,
+        }
     }
 }
 
@@ -136,7 +167,10 @@ mod tests {
 
     #[test]
     fn bucket_allows_burst_then_refuses() {
-        let l = PerIp::new(Rate { burst: 3.0, per_sec: 0.001 });
+        let l = PerIp::new(Rate {
+            burst: 3.0,
+            per_sec: 0.001,
+        });
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         assert!(l.allow(ip) && l.allow(ip) && l.allow(ip));
         assert!(!l.allow(ip));

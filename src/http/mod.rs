@@ -35,7 +35,10 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
-        .route("/tickets/{id}/messages", post(tickets::add_message).get(tickets::messages))
+        .route(
+            "/tickets/{id}/messages",
+            post(tickets::add_message).get(tickets::messages),
+        )
         .route("/me", get(people::me))
         .route("/users", get(people::list_users).post(people::create_user))
         .route("/users/{id}/tokens", post(people::create_token))
@@ -102,7 +105,10 @@ struct NextRequestId {
 
 impl Default for NextRequestId {
     fn default() -> Self {
-        Self { prefix: rand::random(), next: Default::default() }
+        Self {
+            prefix: rand::random(),
+            next: Default::default(),
+        }
     }
 }
 
@@ -114,9 +120,19 @@ impl MakeRequestId for NextRequestId {
 }
 
 async fn not_found(req: Request<axum::body::Body>) -> Response {
-    AppError::new(StatusCode::NOT_FOUND, "not_found", format!("no route for {} {}", req.method(), req.uri().path())).into_response()
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {} {}", req.method(), req.uri().path()),
+    )
+    .into_response()
 }
 
 async fn method_not_allowed(req: Request<axum::body::Body>) -> Response {
-    AppError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{} is not allowed on {}", req.method(), req.uri().path())).into_response()
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} is not allowed on {}", req.method(), req.uri().path()),
+    )
+    .into_response()
 }

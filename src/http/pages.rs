@@ -68,7 +68,8 @@ pub fn render(name: &str, ctx: minijinja::Value) -> Response {
 /// secrets.
 pub fn render_console(name: &str, ctx: minijinja::Value) -> Response {
     let mut r = render(name, ctx);
-    r.headers_mut().insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
+    r.headers_mut()
+        .insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
     r
 }
 
@@ -98,15 +99,27 @@ pub fn not_found() -> Response {
 /// The language of a public page: asked for (`?lang=`), else the browser's,
 /// else English.
 pub fn lang_of(asked: Option<&str>, headers: &axum::http::HeaderMap) -> &'static str {
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(|v| v.split([',', ';']).next());
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split([',', ';']).next());
     crate::i18n::pick(asked.or(accept))
 }
 
 /// What every public page does first: hold the address to its rate, and
 /// find the workspace (a plain 404 page when there is none).
-pub async fn open_workspace(s: &crate::app::AppState, addr: std::net::SocketAddr, slug: &str) -> Result<crate::store::Workspace, Response> {
+pub async fn open_workspace(
+    s: &crate::app::AppState,
+    addr: std::net::SocketAddr,
+    slug: &str,
+) -> Result<crate::store::Workspace, Response> {
     if !s.limits.public.allow(addr.ip()) {
-        return Err(crate::error::AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; wait a little").into_response());
+        return Err(crate::error::AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests; wait a little",
+        )
+        .into_response());
     }
     s.store.workspace_by_slug(slug).await.map_err(|_| not_found())
 }

@@ -35,14 +35,28 @@ fn texts(lang: &str) -> minijinja::Value {
 }
 
 fn session_of(headers: &HeaderMap) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| c.trim().strip_prefix(&format!("{COOKIE}=")).map(str::to_string))
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(&format!("{COOKIE}=")).map(str::to_string))
 }
 
 fn page(ws: &Workspace, lang: &str, extra: minijinja::Value) -> Response {
-    super::pages::render("portal.html", minijinja::context! { lang, dir => crate::i18n::dir(lang), workspace => ws.name, t => texts(lang), ..extra })
+    super::pages::render(
+        "portal.html",
+        minijinja::context! { lang, dir => crate::i18n::dir(lang), workspace => ws.name, t => texts(lang), ..extra },
+    )
 }
 
-pub async fn show(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+pub async fn show(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
     let ws = match super::pages::open_workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return r,
@@ -52,7 +66,9 @@ pub async fn show(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Sock
         Some(sess) => s.store.portal_session(ws.id, &sess).await.ok().flatten(),
         None => None,
     };
-    let Some(email) = email else { return page(&ws, lang, minijinja::context! {}) };
+    let Some(email) = email else {
+        return page(&ws, lang, minijinja::context! {});
+    };
     let tickets = match s.store.tickets_of_email(ws.id, &email).await {
         Ok(t) => t,
         Err(e) => return AppError::from(e).into_response(),
@@ -63,40 +79,80 @@ pub async fn show(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Sock
         let status = crate::i18n::text(lang, &format!("portal-status-{}", t.status), &[]);
         rows.push(minijinja::context! { number => t.number, subject => t.subject, status, url => format!("/p/{slug}/t/{link}"), updated => crate::domain::time::rfc3339(t.last_message_at)[..10].to_string() });
     }
-    page(&ws, lang, minijinja::context! { email, tickets => rows, logout => format!("/p/{slug}/portal/logout") })
+    page(
+        &ws,
+        lang,
+        minijinja::context! { email, tickets => rows, logout => format!("/p/{slug}/portal/logout") },
+    )
 }
 
-pub async fn ask(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap, Form(a): Form<Ask>) -> Response {
+pub async fn ask(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(a): Form<Ask>,
+) -> Response {
     let ws = match super::pages::open_workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return r,
     };
     let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
     let Ok(email) = Email::parse("email", &a.email) else {
-        return page(&ws, lang, minijinja::context! { error => crate::i18n::text(lang, "form-err-fields", &[]) });
+        return page(
+            &ws,
+            lang,
+            minijinja::context! { error => crate::i18n::text(lang, "form-err-fields", &[]) },
+        );
     };
     // A robot gets the same answer as everyone, and no mail.
     if a.website.is_empty() {
-        if let Err(e) = s.store.portal_request(&ws, &email, &super::helpcentre::base_url(&headers), crate::store::portal::LOGIN_TTL_MS).await {
+        if let Err(e) = s
+            .store
+            .portal_request(
+                &ws,
+                &email,
+                &super::helpcentre::base_url(&headers),
+                crate::store::portal::LOGIN_TTL_MS,
+            )
+            .await
+        {
             return AppError::from(e).into_response();
         }
     }
     page(&ws, lang, minijinja::context! { sent => true })
 }
 
-pub async fn login(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, token)): Path<(String, String)>, headers: HeaderMap) -> Response {
+pub async fn login(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((slug, token)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     let ws = match super::pages::open_workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return r,
     };
     match s.store.portal_login(ws.id, &token).await {
         Ok(Some(session)) => {
-            let cookie = format!("{COOKIE}={session}; Path=/p/{slug}/portal; Max-Age={}; HttpOnly; Secure; SameSite=Lax", crate::store::portal::SESSION_TTL_MS / 1000);
-            ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/p/{slug}/portal"))).into_response()
+            let cookie = format!(
+                "{COOKIE}={session}; Path=/p/{slug}/portal; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
+                crate::store::portal::SESSION_TTL_MS / 1000
+            );
+            (
+                [(header::SET_COOKIE, cookie)],
+                Redirect::to(&format!("/p/{slug}/portal")),
+            )
+                .into_response()
         }
         Ok(None) => {
             let lang = super::pages::lang_of(None, &headers);
-            let mut r = page(&ws, lang, minijinja::context! { error => crate::i18n::text(lang, "portal-invalid", &[]) });
+            let mut r = page(
+                &ws,
+                lang,
+                minijinja::context! { error => crate::i18n::text(lang, "portal-invalid", &[]) },
+            );
             *r.status_mut() = StatusCode::GONE;
             r
         }
@@ -104,7 +160,12 @@ pub async fn login(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Soc
     }
 }
 
-pub async fn logout(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+pub async fn logout(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let ws = match super::pages::open_workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return r,
@@ -113,5 +174,9 @@ pub async fn logout(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<So
         let _ = s.store.portal_logout(ws.id, &sess).await;
     }
     let cookie = format!("{COOKIE}=; Path=/p/{slug}/portal; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
-    ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/p/{slug}/portal"))).into_response()
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to(&format!("/p/{slug}/portal")),
+    )
+        .into_response()
 }

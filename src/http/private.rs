@@ -30,14 +30,22 @@ pub struct ReplyForm {
 
 async fn open(s: &AppState, addr: SocketAddr, slug: &str, link: &str) -> Result<(Workspace, Ticket), Response> {
     let ws = super::pages::open_workspace(s, addr, slug).await?;
-    let t = s.store.ticket_by_link(ws.id, link).await.map_err(|_| super::pages::not_found())?;
+    let t = s
+        .store
+        .ticket_by_link(ws.id, link)
+        .await
+        .map_err(|_| super::pages::not_found())?;
     Ok((ws, t))
 }
 
 /// As other public pages, but a workspace's own mail language comes before English.
 fn language(s: Option<&str>, headers: &HeaderMap, fallback: &str) -> &'static str {
     let chosen = super::pages::lang_of(s, headers);
-    if s.is_none() && headers.get(header::ACCEPT_LANGUAGE).is_none() { crate::i18n::pick(Some(fallback)) } else { chosen }
+    if s.is_none() && headers.get(header::ACCEPT_LANGUAGE).is_none() {
+        crate::i18n::pick(Some(fallback))
+    } else {
+        chosen
+    }
 }
 
 async fn page(s: &AppState, ws: &Workspace, t: &Ticket, lang: &str, sent: bool, error: Option<String>) -> Response {
@@ -68,17 +76,34 @@ async fn page(s: &AppState, ws: &Workspace, t: &Ticket, lang: &str, sent: bool, 
     )
 }
 
-pub async fn show(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, link)): Path<(String, String)>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+pub async fn show(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((slug, link)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
     let (ws, t) = match open(&s, addr, &slug, &link).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let fallback = s.store.mail_settings(ws.id).await.map(|m| m.language).unwrap_or_default();
+    let fallback = s
+        .store
+        .mail_settings(ws.id)
+        .await
+        .map(|m| m.language)
+        .unwrap_or_default();
     let lang = language(q.lang.as_deref(), &headers, &fallback);
     page(&s, &ws, &t, lang, q.sent.is_some(), None).await
 }
 
-pub async fn reply(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path((slug, link)): Path<(String, String)>, headers: HeaderMap, Form(f): Form<ReplyForm>) -> Response {
+pub async fn reply(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((slug, link)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(f): Form<ReplyForm>,
+) -> Response {
     let (ws, t) = match open(&s, addr, &slug, &link).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -87,11 +112,19 @@ pub async fn reply(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<Soc
         Ok(b) => b,
         Err(e) => {
             let lang = language(None, &headers, "en");
-            let msg = if f.body.trim().is_empty() { crate::i18n::text(lang, "portal-error-empty", &[]) } else { e.to_string() };
+            let msg = if f.body.trim().is_empty() {
+                crate::i18n::text(lang, "portal-error-empty", &[])
+            } else {
+                e.to_string()
+            };
             return page(&s, &ws, &t, lang, false, Some(msg)).await;
         }
     };
-    match s.svc.post_as(WorkspaceId(ws.id), Writer::Contact, TicketId(t.id), body).await {
+    match s
+        .svc
+        .post_as(WorkspaceId(ws.id), Writer::Contact, TicketId(t.id), body)
+        .await
+    {
         Ok(_) => Redirect::to(&format!("/p/{slug}/t/{link}?sent=1")).into_response(),
         Err(e) => AppError::from(e).into_response(),
     }

@@ -15,35 +15,52 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::domain::Actor;
 use crate::error::{ApiResult, AppError};
-use crate::realtime::{Signal, Kind, PartyName};
+use crate::realtime::{Kind, PartyName, Signal};
 use crate::store::chat::Party;
 
 /// Browsers cannot set headers on a WebSocket, so the token may also come
 /// as `?token=`.
 pub async fn agent_socket(State(s): State<AppState>, mut parts: Parts) -> ApiResult<Response> {
-    let query_token = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")).map(str::to_string));
+    let query_token = parts.uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("token="))
+            .map(str::to_string)
+    });
     if let Some(t) = query_token {
-        parts.headers.insert(axum::http::header::AUTHORIZATION, format!("Bearer {t}").parse().map_err(|_| AppError::unauthorized("the API token is not valid"))?);
+        parts.headers.insert(
+            axum::http::header::AUTHORIZATION,
+            format!("Bearer {t}")
+                .parse()
+                .map_err(|_| AppError::unauthorized("the API token is not valid"))?,
+        );
     }
     // The console's own page connects with its session cookie; a page of
     // another site must not ride on that cookie, so the origin must match.
     let actor = match super::console::Agent::from_request_parts(&mut parts, &s).await {
         Ok(super::console::Agent(session)) if !parts.headers.contains_key(axum::http::header::AUTHORIZATION) => {
             if !super::console::same_origin(&parts.headers) {
-                return Err(AppError::forbidden("this stream may only be opened from the console's own pages"));
+                return Err(AppError::forbidden(
+                    "this stream may only be opened from the console's own pages",
+                ));
             }
             session.actor
         }
         _ => Actor::from_request_parts(&mut parts, &s).await?,
     };
-    let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &s).await.map_err(|e| AppError::bad_request("websocket_required", e.to_string()))?;
+    let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &s)
+        .await
+        .map_err(|e| AppError::bad_request("websocket_required", e.to_string()))?;
     let name = s.store.user(actor.workspace_id, actor.user_id).await?.name;
-    Ok(upgrade.max_message_size(super::chat::FRAME_MAX).read_buffer_size(super::chat::SOCKET_BUFFER).write_buffer_size(super::chat::SOCKET_BUFFER).on_upgrade(move |socket| async move {
-        metrics::counter!("storedesk_ws_sessions_total", "side" => "agent").increment(1);
-        if let Err(e) = run(s, actor, name, socket).await {
-            tracing::debug!(error = %e, "agent socket ended");
-        }
-    }))
+    Ok(upgrade
+        .max_message_size(super::chat::FRAME_MAX)
+        .read_buffer_size(super::chat::SOCKET_BUFFER)
+        .write_buffer_size(super::chat::SOCKET_BUFFER)
+        .on_upgrade(move |socket| async move {
+            metrics::counter!("storedesk_ws_sessions_total", "side" => "agent").increment(1);
+            if let Err(e) = run(s, actor, name, socket).await {
+                tracing::debug!(error = %e, "agent socket ended");
+            }
+        }))
 }
 
 #[derive(Deserialize)]
@@ -58,9 +75,20 @@ enum Incoming {
 const HEARTBEAT: Duration = Duration::from_secs(20);
 
 async fn presence(s: &AppState, actor: &Actor, status: &str) -> anyhow::Result<()> {
-    s.store.touch_presence(actor.workspace_id, actor.user_id, status).await?;
+    s.store
+        .touch_presence(actor.workspace_id, actor.user_id, status)
+        .await?;
     let any_online = s.store.agents_online(actor.workspace_id).await?;
-    s.bus.publish(Signal::new(actor.workspace_id, Kind::Presence { user_id: actor.user_id, status: status.to_string(), any_online })).await;
+    s.bus
+        .publish(Signal::new(
+            actor.workspace_id,
+            Kind::Presence {
+                user_id: actor.user_id,
+                status: status.to_string(),
+                any_online,
+            },
+        ))
+        .await;
     Ok(())
 }
 
@@ -69,7 +97,12 @@ async fn run(s: AppState, actor: Actor, name: String, socket: WebSocket) -> anyh
     let (guard, mut outgoing) = s.bus.hub.register_agent(actor.clone());
     let mut status = "online".to_string();
     presence(&s, &actor, &status).await?;
-    sink.send(WsMessage::Text(json!({ "type": "hello", "user_id": actor.user_id, "status": status }).to_string().into())).await?;
+    sink.send(WsMessage::Text(
+        json!({ "type": "hello", "user_id": actor.user_id, "status": status })
+            .to_string()
+            .into(),
+    ))
+    .await?;
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.tick().await;
     let result: anyhow::Result<()> = loop {

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use tokio::sync::watch;
 
 use crate::service::Services;
@@ -18,7 +19,10 @@ pub struct Shutdown {
 
 impl Default for Shutdown {
     fn default() -> Self {
-        Self { tx: std::sync::Arc::new(watch::channel(false).0), tasks: Default::default() }
+        Self {
+            tx: std::sync::Arc::new(watch::channel(false).0),
+            tasks: Default::default(),
+        }
     }
 }
 
@@ -34,6 +38,19 @@ impl Shutdown {
         self.signal();
         let tasks: Vec<_> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         let _ = tokio::time::timeout(grace, futures::future::join_all(tasks)).await;
+    }
+
+    /// Runs `task` until it ends or the node stops (then it is dropped
+    /// where it waits: the outbox sender's claimed mail is taken again after
+    /// its lease, the SMTP listener stops accepting).
+    pub fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(&self, task: F) {
+        let mut stop = self.watch();
+        self.keep(tokio::spawn(async move {
+            tokio::select! {
+                _ = task => {}
+                _ = stop.wait_for(|s| *s) => {}
+            }
+        }));
     }
 
     fn keep(&self, task: tokio::task::JoinHandle<()>) {
@@ -59,14 +76,23 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { event_retention: Duration::from_secs(30 * 86_400) }
+        Self {
+            event_retention: Duration::from_secs(30 * 86_400),
+        }
     }
 }
 
 /// Starts the node's background tasks; they end when `shutdown` is signalled.
 pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
     let owner = svc.bus.node.clone();
-    shutdown.keep(tokio::spawn(crate::events::cluster::run(svc.store.clone(), svc.bus.head.clone(), crate::events::outbox::NAME, owner, crate::events::outbox::Feeder, shutdown.watch())));
+    shutdown.keep(tokio::spawn(crate::events::cluster::run(
+        svc.store.clone(),
+        svc.bus.head.clone(),
+        crate::events::outbox::NAME,
+        owner,
+        crate::events::outbox::Feeder,
+        shutdown.watch(),
+    )));
     shutdown.keep(tokio::spawn(every(Duration::from_secs(20), shutdown.watch(), {
         let svc = svc.clone();
         move || {
@@ -112,4 +138,50 @@ where
             }
         }
     }
+}
+
+/// Starts the SMTP listener, the IMAP poller and the outbox sender as
+/// configured; they stop with the node's other tasks.
+pub async fn start_mail(state: &crate::app::AppState, args: &crate::config::MailArgs) -> anyhow::Result<()> {
+    let config = crate::mail::MailConfig {
+        domain: args.mail_domain.to_lowercase(),
+        relay: args.smtp_relay.clone(),
+        public_url: args.public_url.clone(),
+    };
+    if let Some(addr) = args.smtp_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for SMTP on {addr}"))?;
+        tracing::info!(smtp = %listener.local_addr()?, domain = %config.domain, "taking mail");
+        let handler = std::sync::Arc::new(crate::mail::inbound::Inbound {
+            svc: state.svc.clone(),
+            domain: config.domain.clone(),
+        });
+        let mut limits = crate::mail::smtp_server::Limits::default();
+        if let (Some(cert), Some(key)) = (&args.smtp_tls_cert, &args.smtp_tls_key) {
+            limits.tls = Some(crate::mail::smtp_server::tls_acceptor(cert, key)?);
+        }
+        state.shutdown.spawn(crate::mail::smtp_server::serve(
+            listener,
+            config.domain.clone(),
+            limits,
+            handler,
+        ));
+    }
+    match &config.relay {
+        Some(r) => tracing::info!(relay = ?r, "sending mail"),
+        None => tracing::info!("no --smtp-relay: outgoing mail waits in the outbox"),
+    }
+    // Workspaces whose mailbox lives elsewhere: polled (or watched with IDLE) over IMAP.
+    state.shutdown.spawn(crate::mail::imap::run(
+        crate::mail::inbound::Inbound {
+            svc: state.svc.clone(),
+            domain: config.domain.clone(),
+        },
+        std::time::Duration::from_secs(60),
+    ));
+    state
+        .shutdown
+        .spawn(crate::mail::outbound::run(state.store.clone(), config));
+    Ok(())
 }

@@ -47,7 +47,9 @@ where
 }
 
 fn tls_connector() -> anyhow::Result<tokio_rustls::TlsConnector> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
     // The provider is named, not taken from the process default: another
     // crate enabling aws-lc would otherwise make the default ambiguous.
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -58,7 +60,8 @@ fn tls_connector() -> anyhow::Result<tokio_rustls::TlsConnector> {
 }
 
 async fn tls_wrap<S: Io + 'static>(tcp: S, host: &str) -> anyhow::Result<Conn> {
-    let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|_| anyhow!("'{host}' is not a valid TLS server name"))?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|_| anyhow!("'{host}' is not a valid TLS server name"))?;
     let tls = step("TLS handshake", tls_connector()?.connect(name, tcp)).await?;
     Ok(Box::new(tls))
 }
@@ -67,7 +70,9 @@ async fn tls_wrap<S: Io + 'static>(tcp: S, host: &str) -> anyhow::Result<Conn> {
 /// capabilities the server shows after login (they differ from before).
 async fn open(imap: &ImapSettings) -> anyhow::Result<(Session<Conn>, Capabilities)> {
     let host = imap.host.trim();
-    let tcp = step("connect", TcpStream::connect((host, imap.port))).await.with_context(|| format!("{host}:{}", imap.port))?;
+    let tcp = step("connect", TcpStream::connect((host, imap.port)))
+        .await
+        .with_context(|| format!("{host}:{}", imap.port))?;
     let conn: Conn = match imap.tls.as_str() {
         "tls" => tls_wrap(tcp, host).await?,
         _ => Box::new(tcp),
@@ -84,9 +89,14 @@ async fn open(imap: &ImapSettings) -> anyhow::Result<(Session<Conn>, Capabilitie
     }
     // The error keeps only the server's answer: the command (with the
     // password) is never part of it.
-    let mut session = step("LOGIN", async { client.login(&imap.user, &imap.password).await.map_err(|(e, _)| e) }).await?;
+    let mut session = step("LOGIN", async {
+        client.login(&imap.user, &imap.password).await.map_err(|(e, _)| e)
+    })
+    .await?;
     let caps = step("CAPABILITY", session.capabilities()).await?;
-    step("SELECT", session.select(&imap.folder)).await.with_context(|| format!("folder '{}'", imap.folder))?;
+    step("SELECT", session.select(&imap.folder))
+        .await
+        .with_context(|| format!("folder '{}'", imap.folder))?;
     Ok((session, caps))
 }
 
@@ -96,21 +106,49 @@ async fn open(imap: &ImapSettings) -> anyhow::Result<(Session<Conn>, Capabilitie
 /// Largest mail taken from a mailbox, as for the SMTP listener.
 const MAX_MESSAGE: usize = 25 * 1024 * 1024;
 
-async fn fetch_new(inbound: &Inbound, ws: &Workspace, imap: &ImapSettings, session: &mut Session<Conn>, caps: &Capabilities) -> anyhow::Result<usize> {
+async fn fetch_new(
+    inbound: &Inbound,
+    ws: &Workspace,
+    imap: &ImapSettings,
+    session: &mut Session<Conn>,
+    caps: &Capabilities,
+) -> anyhow::Result<usize> {
     let rcpt = format!("{}@{}", ws.slug, inbound.domain);
-    let mut uids: Vec<u32> = step("UID SEARCH", session.uid_search("UNSEEN")).await?.into_iter().collect();
+    let mut uids: Vec<u32> = step("UID SEARCH", session.uid_search("UNSEEN"))
+        .await?
+        .into_iter()
+        .collect();
     uids.sort_unstable();
     let mut filed = 0;
     let mut expunge = false;
     for uid in uids {
         // The same size limit as the SMTP listener: a huge mail stays in the
         // mailbox, unread, for a person to deal with.
-        let sized = step("UID FETCH", async { session.uid_fetch(uid.to_string(), "RFC822.SIZE").await?.try_collect::<Vec<_>>().await }).await?;
-        if let Some(size) = sized.iter().filter(|f| f.uid == Some(uid)).find_map(|f| f.size).filter(|s| *s as usize > MAX_MESSAGE) {
+        let sized = step("UID FETCH", async {
+            session
+                .uid_fetch(uid.to_string(), "RFC822.SIZE")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        if let Some(size) = sized
+            .iter()
+            .filter(|f| f.uid == Some(uid))
+            .find_map(|f| f.size)
+            .filter(|s| *s as usize > MAX_MESSAGE)
+        {
             tracing::warn!(workspace = %ws.slug, uid, size, "IMAP message over the size limit; left in the mailbox");
             continue;
         }
-        let fetched = step("UID FETCH", async { session.uid_fetch(uid.to_string(), "BODY.PEEK[]").await?.try_collect::<Vec<_>>().await }).await?;
+        let fetched = step("UID FETCH", async {
+            session
+                .uid_fetch(uid.to_string(), "BODY.PEEK[]")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
         // The server may add unsolicited FETCH responses for other messages.
         let Some(raw) = fetched.iter().filter(|f| f.uid == Some(uid)).find_map(|f| f.body()) else {
             tracing::warn!(workspace = %ws.slug, uid, "IMAP message has no body; skipped");
@@ -123,15 +161,36 @@ async fn fetch_new(inbound: &Inbound, ws: &Workspace, imap: &ImapSettings, sessi
         filed += 1;
         // \Seen first, even when moving: if the move fails the message is
         // still not taken again, and the archived copy shows as read.
-        step("UID STORE", async { session.uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)").await?.try_collect::<Vec<_>>().await }).await?;
+        step("UID STORE", async {
+            session
+                .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
         if !imap.move_to.is_empty() {
             if caps.has_str("MOVE") {
                 step("UID MOVE", session.uid_mv(uid.to_string(), &imap.move_to)).await?;
             } else {
                 step("UID COPY", session.uid_copy(uid.to_string(), &imap.move_to)).await?;
-                step("UID STORE", async { session.uid_store(uid.to_string(), "+FLAGS.SILENT (\\Deleted)").await?.try_collect::<Vec<_>>().await }).await?;
+                step("UID STORE", async {
+                    session
+                        .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Deleted)")
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await
+                })
+                .await?;
                 if caps.has_str("UIDPLUS") {
-                    step("UID EXPUNGE", async { session.uid_expunge(uid.to_string()).await?.try_collect::<Vec<_>>().await }).await?;
+                    step("UID EXPUNGE", async {
+                        session
+                            .uid_expunge(uid.to_string())
+                            .await?
+                            .try_collect::<Vec<_>>()
+                            .await
+                    })
+                    .await?;
                 } else {
                     expunge = true;
                 }
@@ -141,7 +200,10 @@ async fn fetch_new(inbound: &Inbound, ws: &Workspace, imap: &ImapSettings, sessi
     if expunge {
         // Without UIDPLUS only a plain EXPUNGE is left; it also removes
         // whatever else was flagged \Deleted in the folder.
-        step("EXPUNGE", async { session.expunge().await?.try_collect::<Vec<_>>().await }).await?;
+        step("EXPUNGE", async {
+            session.expunge().await?.try_collect::<Vec<_>>().await
+        })
+        .await?;
     }
     Ok(filed)
 }
@@ -240,7 +302,12 @@ pub async fn run(inbound: Inbound, interval: Duration) {
                         wanted.insert(ws.id, (ws, imap));
                     }
                 }
-                watchers.retain(|id, w| wanted.get(id).is_some_and(|(ws, imap)| w.key.0 == ws.slug && &w.key.1 == imap) && !w.task.is_finished());
+                watchers.retain(|id, w| {
+                    wanted
+                        .get(id)
+                        .is_some_and(|(ws, imap)| w.key.0 == ws.slug && &w.key.1 == imap)
+                        && !w.task.is_finished()
+                });
                 for (id, (ws, imap)) in wanted {
                     if watchers.contains_key(&id) {
                         continue;

@@ -28,7 +28,14 @@ pub enum Tls {
 impl std::fmt::Debug for Relay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the password.
-        write!(f, "smtp://{}{}:{}?tls={:?}", if self.credentials.is_some() { "***@" } else { "" }, self.host, self.port, self.tls)
+        write!(
+            f,
+            "smtp://{}{}:{}?tls={:?}",
+            if self.credentials.is_some() { "***@" } else { "" },
+            self.host,
+            self.port,
+            self.tls
+        )
     }
 }
 
@@ -36,7 +43,9 @@ impl std::str::FromStr for Relay {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let rest = s.strip_prefix("smtp://").ok_or("the relay URL must start with smtp://")?;
+        let rest = s
+            .strip_prefix("smtp://")
+            .ok_or("the relay URL must start with smtp://")?;
         let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (creds, hostport) = match rest.rsplit_once('@') {
             Some((c, h)) => (Some(c), h),
@@ -56,13 +65,22 @@ impl std::str::FromStr for Relay {
         if host.is_empty() {
             return Err("the relay URL has no host".into());
         }
-        let tls = match query.split('&').find_map(|kv| kv.strip_prefix("tls=")).unwrap_or("starttls") {
+        let tls = match query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("tls="))
+            .unwrap_or("starttls")
+        {
             "none" => Tls::None,
             "starttls" => Tls::StartTls,
             "tls" => Tls::Tls,
             other => return Err(format!("tls must be none, starttls or tls, not '{other}'")),
         };
-        Ok(Relay { host, port, tls, credentials })
+        Ok(Relay {
+            host,
+            port,
+            tls,
+            credentials,
+        })
     }
 }
 

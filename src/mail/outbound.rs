@@ -13,8 +13,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::collections::HashMap;
 
 use super::{MailConfig, Relay, Tls};
-use crate::store::mail_settings::MailSettings;
 use crate::store::mail::OutboxRow;
+use crate::store::mail_settings::MailSettings;
 use crate::store::Store;
 
 const MAX_ATTEMPTS: i64 = 8;
@@ -42,11 +42,20 @@ fn backoff(attempts: i64) -> i64 {
 /// A workspace with an address of its own sends from it and takes replies
 /// there (its mailbox may not know plus-addresses; threading then goes by
 /// In-Reply-To and the subject's number).
-pub fn compose(row: &OutboxRow, domain: &str, public_url: Option<&str>, settings: &MailSettings) -> Result<Message, String> {
+pub fn compose(
+    row: &OutboxRow,
+    domain: &str,
+    public_url: Option<&str>,
+    settings: &MailSettings,
+) -> Result<Message, String> {
     let name = row.workspace_name.replace(['<', '>', '"'], "");
     let own = (!settings.address.is_empty()).then_some(settings.address.as_str());
-    let from_addr = own.map(str::to_string).unwrap_or_else(|| format!("{}@{}", row.slug, domain));
-    let support: Mailbox = format!("{name} <{from_addr}>").parse().map_err(|e| format!("from: {e}"))?;
+    let from_addr = own
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}@{}", row.slug, domain));
+    let support: Mailbox = format!("{name} <{from_addr}>")
+        .parse()
+        .map_err(|e| format!("from: {e}"))?;
     let to: Mailbox = row.to_addr.parse().map_err(|e| format!("to: {e}"))?;
     let mut b = Message::builder().from(support.clone()).to(to).subject(&row.subject);
     let reply_addr = match (own, &row.reply_token) {
@@ -57,7 +66,10 @@ pub fn compose(row: &OutboxRow, domain: &str, public_url: Option<&str>, settings
     if let Some(r) = reply_addr {
         b = b.reply_to(format!("{name} <{r}>").parse().map_err(|e| format!("reply-to: {e}"))?);
     }
-    let id = row.header_id.clone().unwrap_or_else(|| format!("{}outbox.{}", crate::store::mail::OWN_ID_PREFIX, row.id));
+    let id = row
+        .header_id
+        .clone()
+        .unwrap_or_else(|| format!("{}outbox.{}", crate::store::mail::OWN_ID_PREFIX, row.id));
     b = b.message_id(Some(format!("<{id}@{domain}>")));
     if let Some(irt) = &row.in_reply_to {
         b = b.in_reply_to(format!("<{irt}>")).references(format!("<{irt}>"));
@@ -71,10 +83,19 @@ pub fn compose(row: &OutboxRow, domain: &str, public_url: Option<&str>, settings
     if let (Some(base), Some(link)) = (public_url, &row.ticket_link) {
         let url = format!("{}/p/{}/t/{link}", base.trim_end_matches('/'), row.slug);
         let lang = crate::i18n::pick(Some(&settings.language));
-        text.push_str(&format!("\n\n{}\n", crate::i18n::text(lang, "mail-ticket-link", &[("url", &url)])));
+        text.push_str(&format!(
+            "\n\n{}\n",
+            crate::i18n::text(lang, "mail-ticket-link", &[("url", &url)])
+        ));
     }
-    let html = row.html.clone().unwrap_or_else(|| format!("<div dir=\"auto\" style=\"white-space:pre-wrap\">{}</div>", escape(&text)));
-    b.multipart(MultiPart::alternative_plain_html(text, html)).map_err(|e| e.to_string())
+    let html = row.html.clone().unwrap_or_else(|| {
+        format!(
+            "<div dir=\"auto\" style=\"white-space:pre-wrap\">{}</div>",
+            escape(&text)
+        )
+    });
+    b.multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Clone)]
@@ -93,7 +114,10 @@ impl header::Header for AutoSubmitted {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Sends what is due, then waits a moment; runs until the process ends.
@@ -103,9 +127,20 @@ pub async fn run(store: Store, config: MailConfig) {
         match store.claim_outbox(20, config.relay.is_none()).await {
             Ok(rows) if !rows.is_empty() => {
                 for row in rows {
-                    let settings: MailSettings = row.mail_settings.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
-                    let relay = if settings.relay.is_empty() { config.relay.clone() } else { settings.relay.parse::<Relay>().ok() };
-                    let outcome = match (relay, compose(&row, &config.domain, config.public_url.as_deref(), &settings)) {
+                    let settings: MailSettings = row
+                        .mail_settings
+                        .as_deref()
+                        .and_then(|m| serde_json::from_str(m).ok())
+                        .unwrap_or_default();
+                    let relay = if settings.relay.is_empty() {
+                        config.relay.clone()
+                    } else {
+                        settings.relay.parse::<Relay>().ok()
+                    };
+                    let outcome = match (
+                        relay,
+                        compose(&row, &config.domain, config.public_url.as_deref(), &settings),
+                    ) {
                         (None, _) => Err(("no relay for this workspace".to_string(), false)),
                         (_, Err(e)) => Err((e, true)),
                         (Some(relay), Ok(m)) => {
@@ -118,7 +153,11 @@ pub async fn run(store: Store, config: MailConfig) {
                                 }
                             }
                             match transports.get(&relay) {
-                                Some(t) => t.send(m).await.map(|_| ()).map_err(|e| (e.to_string(), e.is_permanent())),
+                                Some(t) => t
+                                    .send(m)
+                                    .await
+                                    .map(|_| ())
+                                    .map_err(|e| (e.to_string(), e.is_permanent())),
                                 None => Err(("the relay cannot be used".to_string(), false)),
                             }
                         }
@@ -131,7 +170,14 @@ pub async fn run(store: Store, config: MailConfig) {
                         Err((e, permanent)) => {
                             tracing::warn!(error = %e, outbox_id = row.id, attempts = row.attempts + 1, "mail not sent");
                             let give_up = permanent || row.attempts + 1 >= MAX_ATTEMPTS;
-                            Err((e, if give_up { None } else { Some(crate::store::now_ms() + backoff(row.attempts)) }))
+                            Err((
+                                e,
+                                if give_up {
+                                    None
+                                } else {
+                                    Some(crate::store::now_ms() + backoff(row.attempts))
+                                },
+                            ))
                         }
                     };
                     if let Err(e) = store.finish_outbox(row.id, record).await {

@@ -41,7 +41,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_message: 25 * 1024 * 1024, max_recipients: 50, idle: Duration::from_secs(300), tls: None }
+        Self {
+            max_message: 25 * 1024 * 1024,
+            max_recipients: 50,
+            idle: Duration::from_secs(300),
+            tls: None,
+        }
     }
 }
 
@@ -50,12 +55,16 @@ pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Re
     use anyhow::Context;
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = CertificateDer::pem_file_iter(cert).with_context(|| format!("reading {}", cert.display()))?.collect::<Result<Vec<_>, _>>()?;
+    let certs = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("reading {}", cert.display()))?
+        .collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading {}", key.display()))?;
-    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)?;
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)?;
     Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
 }
 
@@ -82,17 +91,28 @@ pub async fn serve<H: Handler>(listener: TcpListener, hostname: String, limits: 
 fn address_of(arg: &str, verb: &str) -> Option<String> {
     // "FROM:<a@b> SIZE=123" → "a@b"; the empty path "<>" is allowed for MAIL.
     let rest = arg.get(verb.len()..)?.trim_start();
-    let rest = rest.strip_prefix('<').map(|r| r.split_once('>').map(|(a, _)| a)).unwrap_or_else(|| rest.split_whitespace().next())?;
+    let rest = rest
+        .strip_prefix('<')
+        .map(|r| r.split_once('>').map(|(a, _)| a))
+        .unwrap_or_else(|| rest.split_whitespace().next())?;
     Some(rest.trim().to_lowercase())
 }
 
-async fn session<H: Handler>(stream: TcpStream, peer: SocketAddr, hostname: &str, limits: &Limits, handler: &H) -> std::io::Result<()> {
+async fn session<H: Handler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    hostname: &str,
+    limits: &Limits,
+    handler: &H,
+) -> std::io::Result<()> {
     // Replies are small and answer each command; without this, Nagle and
     // delayed ACKs add ~40 ms to every exchange.
     let _ = stream.set_nodelay(true);
     let fd = raw_fd(&stream);
     let mut r = BufReader::new(stream);
-    r.get_mut().write_all(format!("220 {hostname} ESMTP storedesk\r\n").as_bytes()).await?;
+    r.get_mut()
+        .write_all(format!("220 {hostname} ESMTP storedesk\r\n").as_bytes())
+        .await?;
     if let Some(plain) = conversation(r, peer, hostname, limits, handler, fd, false).await? {
         // STARTTLS: the client waited for our 220, so nothing is buffered.
         if let Some(acceptor) = limits.tls.clone() {
@@ -105,7 +125,15 @@ async fn session<H: Handler>(stream: TcpStream, peer: SocketAddr, hostname: &str
 
 /// Commands until QUIT or the end of the connection. Returns the plain
 /// stream when the client asked for STARTTLS.
-async fn conversation<S, H>(mut r: BufReader<S>, peer: SocketAddr, hostname: &str, limits: &Limits, handler: &H, fd: Option<i32>, secure: bool) -> std::io::Result<Option<S>>
+async fn conversation<S, H>(
+    mut r: BufReader<S>,
+    peer: SocketAddr,
+    hostname: &str,
+    limits: &Limits,
+    handler: &H,
+    fd: Option<i32>,
+    secure: bool,
+) -> std::io::Result<Option<S>>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     H: Handler,
@@ -116,7 +144,9 @@ where
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = tokio::time::timeout(limits.idle, (&mut r).take(4096).read_until(b'\n', &mut line)).await.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
+        let n = tokio::time::timeout(limits.idle, (&mut r).take(4096).read_until(b'\n', &mut line))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
         if n == 0 {
             return Ok(None);
         }
@@ -133,7 +163,11 @@ where
                 from = None;
                 rcpts.clear();
                 if verb == "EHLO" {
-                    let starttls = if limits.tls.is_some() && !secure { "250-STARTTLS\r\n" } else { "" };
+                    let starttls = if limits.tls.is_some() && !secure {
+                        "250-STARTTLS\r\n"
+                    } else {
+                        ""
+                    };
                     r.get_mut().write_all(format!("250-{hostname}\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n{starttls}250 SIZE {}\r\n", limits.max_message).as_bytes()).await?;
                     continue;
                 }
@@ -141,7 +175,10 @@ where
             }
             "MAIL" if upper.starts_with("MAIL FROM:") => match address_of(&text, "MAIL FROM:") {
                 Some(a) => {
-                    let size = upper.split_whitespace().find_map(|p| p.strip_prefix("SIZE=")).and_then(|s| s.parse::<usize>().ok());
+                    let size = upper
+                        .split_whitespace()
+                        .find_map(|p| p.strip_prefix("SIZE="))
+                        .and_then(|s| s.parse::<usize>().ok());
                     if size.is_some_and(|s| s > limits.max_message) {
                         (552, "5.3.4 message too big".into())
                     } else {
@@ -171,7 +208,13 @@ where
                     r.get_mut().write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
                     match read_data(&mut r, limits, fd).await? {
                         Some(data) => {
-                            let env = Envelope { peer, helo: helo.clone(), mail_from: from.take().unwrap_or_default(), rcpt_to: std::mem::take(&mut rcpts), data };
+                            let env = Envelope {
+                                peer,
+                                helo: helo.clone(),
+                                mail_from: from.take().unwrap_or_default(),
+                                rcpt_to: std::mem::take(&mut rcpts),
+                                data,
+                            };
                             handler.message(env).await
                         }
                         None => {
@@ -201,20 +244,28 @@ where
             "STARTTLS" => (454, "4.7.0 TLS not available".into()),
             _ => (500, "5.5.2 command not recognized".into()),
         };
-        r.get_mut().write_all(format!("{} {}\r\n", reply.0, reply.1).as_bytes()).await?;
+        r.get_mut()
+            .write_all(format!("{} {}\r\n", reply.0, reply.1).as_bytes())
+            .await?;
     }
 }
 
 /// Reads DATA up to the lone dot, undoing dot-stuffing. None when the
 /// message is over the limit (the rest is read and dropped).
-async fn read_data<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R, limits: &Limits, fd: Option<i32>) -> std::io::Result<Option<Vec<u8>>> {
+async fn read_data<R: tokio::io::AsyncBufRead + Unpin>(
+    r: &mut R,
+    limits: &Limits,
+    fd: Option<i32>,
+) -> std::io::Result<Option<Vec<u8>>> {
     let mut data = Vec::new();
     let mut over = false;
     let mut line = Vec::new();
     loop {
         line.clear();
         quick_ack(fd);
-        let n = tokio::time::timeout(limits.idle, r.read_until(b'\n', &mut line)).await.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle in DATA"))??;
+        let n = tokio::time::timeout(limits.idle, r.read_until(b'\n', &mut line))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle in DATA"))??;
         if n == 0 {
             return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed in DATA"));
         }
@@ -253,7 +304,13 @@ fn quick_ack(fd: Option<i32>) {
         let one: libc::c_int = 1;
         // SAFETY: setsockopt on a socket this session owns, with a c_int.
         unsafe {
-            libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_QUICKACK, &one as *const _ as *const libc::c_void, std::mem::size_of::<libc::c_int>() as libc::socklen_t);
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_QUICKACK,
+                &one as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
         }
     }
     #[cfg(not(target_os = "linux"))]
@@ -264,8 +321,14 @@ fn quick_ack(fd: Option<i32>) {
 mod tests {
     #[test]
     fn envelope_addresses() {
-        assert_eq!(super::address_of("MAIL FROM:<Ann@Shop.test> SIZE=10", "MAIL FROM:").as_deref(), Some("ann@shop.test"));
+        assert_eq!(
+            super::address_of("MAIL FROM:<Ann@Shop.test> SIZE=10", "MAIL FROM:").as_deref(),
+            Some("ann@shop.test")
+        );
         assert_eq!(super::address_of("MAIL FROM:<>", "MAIL FROM:").as_deref(), Some(""));
-        assert_eq!(super::address_of("RCPT TO: bob@x.test", "RCPT TO:").as_deref(), Some("bob@x.test"));
+        assert_eq!(
+            super::address_of("RCPT TO: bob@x.test", "RCPT TO:").as_deref(),
+            Some("bob@x.test")
+        );
     }
 }

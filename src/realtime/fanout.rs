@@ -13,7 +13,14 @@ use crate::store::{Store, StoreError};
 
 pub const NAME: &str = "realtime";
 
-pub async fn run(hub: Arc<Hub>, store: Store, head: LogHead, hints: Arc<Hints>, mut position: i64, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    hub: Arc<Hub>,
+    store: Store,
+    head: LogHead,
+    hints: Arc<Hints>,
+    mut position: i64,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut rx = head.subscribe();
     record_position(NAME, position);
     loop {

@@ -76,21 +76,49 @@ impl Drop for ConnGuard {
 }
 
 impl Hub {
-    pub fn register_visitor(self: &Arc<Self>, workspace_id: i64, contact_id: i64) -> (ConnGuard, mpsc::Receiver<Frame>) {
+    pub fn register_visitor(
+        self: &Arc<Self>,
+        workspace_id: i64,
+        contact_id: i64,
+    ) -> (ConnGuard, mpsc::Receiver<Frame>) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
-        self.visitors.lock().expect("hub lock").entry((workspace_id, contact_id)).or_default().push(Slot { id, tx });
+        self.visitors
+            .lock()
+            .expect("hub lock")
+            .entry((workspace_id, contact_id))
+            .or_default()
+            .push(Slot { id, tx });
         metrics::gauge!("storedesk_ws_connections", "side" => "visitor").increment(1.0);
-        (ConnGuard { hub: self.clone(), id, key: GuardKey::Visitor(workspace_id, contact_id) }, rx)
+        (
+            ConnGuard {
+                hub: self.clone(),
+                id,
+                key: GuardKey::Visitor(workspace_id, contact_id),
+            },
+            rx,
+        )
     }
 
     pub fn register_agent(self: &Arc<Self>, actor: Actor) -> (ConnGuard, mpsc::Receiver<Frame>) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
         let ws = actor.workspace_id;
-        self.agents.lock().expect("hub lock").entry(ws).or_default().push((Slot { id, tx }, AgentConn { actor }));
+        self.agents
+            .lock()
+            .expect("hub lock")
+            .entry(ws)
+            .or_default()
+            .push((Slot { id, tx }, AgentConn { actor }));
         metrics::gauge!("storedesk_ws_connections", "side" => "agent").increment(1.0);
-        (ConnGuard { hub: self.clone(), id, key: GuardKey::Agent(ws) }, rx)
+        (
+            ConnGuard {
+                hub: self.clone(),
+                id,
+                key: GuardKey::Agent(ws),
+            },
+            rx,
+        )
     }
 
     /// Sockets on this node, for metrics and benchmarks.
@@ -135,7 +163,12 @@ impl Hub {
 
     /// Open stream sockets of one agent on this node.
     pub fn agent_sockets(&self, ws: i64, user_id: i64) -> usize {
-        self.agents.lock().expect("hub lock").get(&ws).map(|v| v.iter().filter(|(_, a)| a.actor.user_id == user_id).count()).unwrap_or(0)
+        self.agents
+            .lock()
+            .expect("hub lock")
+            .get(&ws)
+            .map(|v| v.iter().filter(|(_, a)| a.actor.user_id == user_id).count())
+            .unwrap_or(0)
     }
 
     fn has_agents(&self, ws: i64) -> bool {
@@ -170,9 +203,20 @@ async fn ticket_of(store: &Store, ws: i64, known: Option<&Arc<Ticket>>, id: i64)
 async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::Result<()> {
     let ws = sig.workspace_id;
     match &sig.kind {
-        Kind::Typing { ticket_id, contact_id, from, on, name, user_id } => match from {
+        Kind::Typing {
+            ticket_id,
+            contact_id,
+            from,
+            on,
+            name,
+            user_id,
+        } => match from {
             PartyName::Agent => {
-                hub.to_visitors(ws, Some(*contact_id), frame(json!({ "type": "typing", "on": on, "name": name })));
+                hub.to_visitors(
+                    ws,
+                    Some(*contact_id),
+                    frame(json!({ "type": "typing", "on": on, "name": name })),
+                );
                 if hub.has_agents(ws) {
                     let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
                     hub.to_agents(ws, Some(&t), frame(json!({ "type": "typing", "ticket_id": ticket_id, "on": on, "from": "agent", "user_id": user_id, "name": name })));
@@ -181,24 +225,51 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
             PartyName::Visitor => {
                 if hub.has_agents(ws) {
                     let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
-                    hub.to_agents(ws, Some(&t), frame(json!({ "type": "typing", "ticket_id": ticket_id, "on": on, "from": "visitor" })));
+                    hub.to_agents(
+                        ws,
+                        Some(&t),
+                        frame(json!({ "type": "typing", "ticket_id": ticket_id, "on": on, "from": "visitor" })),
+                    );
                 }
             }
         },
-        Kind::Read { ticket_id, contact_id, by, up_to } => match by {
-            PartyName::Agent => hub.to_visitors(ws, Some(*contact_id), frame(json!({ "type": "read", "up_to": up_to }))),
+        Kind::Read {
+            ticket_id,
+            contact_id,
+            by,
+            up_to,
+        } => match by {
+            PartyName::Agent => {
+                hub.to_visitors(ws, Some(*contact_id), frame(json!({ "type": "read", "up_to": up_to })))
+            }
             PartyName::Visitor => {
                 if hub.has_agents(ws) {
                     let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
-                    hub.to_agents(ws, Some(&t), frame(json!({ "type": "visitor_read", "ticket_id": ticket_id, "up_to": up_to })));
+                    hub.to_agents(
+                        ws,
+                        Some(&t),
+                        frame(json!({ "type": "visitor_read", "ticket_id": ticket_id, "up_to": up_to })),
+                    );
                 }
             }
         },
-        Kind::Presence { user_id, status, any_online } => {
+        Kind::Presence {
+            user_id,
+            status,
+            any_online,
+        } => {
             hub.to_visitors(ws, None, frame(json!({ "type": "presence", "online": any_online })));
-            hub.to_agents(ws, None, frame(json!({ "type": "presence", "user_id": user_id, "status": status })));
+            hub.to_agents(
+                ws,
+                None,
+                frame(json!({ "type": "presence", "user_id": user_id, "status": status })),
+            );
         }
-        Kind::Visitor { contact_id, ticket_id, online } => {
+        Kind::Visitor {
+            contact_id,
+            ticket_id,
+            online,
+        } => {
             if hub.has_agents(ws) {
                 let t = match ticket_id {
                     Some(id) => Some(ticket_of(store, ws, sig.ticket.as_ref(), *id).await?),
@@ -228,11 +299,17 @@ pub(super) async fn deliver_event(hub: &Hub, store: &Store, e: &Event, hint: Opt
                 Err(crate::store::StoreError::NotFound) => return Ok(()),
                 Err(err) => return Err(err),
             };
-            let kind = if e.kind == EventType::TicketCreated { "ticket_created" } else { "ticket_updated" };
+            let kind = if e.kind == EventType::TicketCreated {
+                "ticket_created"
+            } else {
+                "ticket_updated"
+            };
             hub.to_agents(ws, Some(&t), frame(json!({ "type": kind, "ticket": &*t })));
         }
         EventType::MessageCreated => {
-            let (Some(ticket_id), Some(message_id)) = (e.ticket_id, e.message_id) else { return Ok(()) };
+            let (Some(ticket_id), Some(message_id)) = (e.ticket_id, e.message_id) else {
+                return Ok(());
+            };
             let public = e.changes.get("kind").and_then(|k| k.as_str()) == Some("reply");
             let chat_channel = e.changes.get("channel").and_then(|c| c.as_str()) == Some("chat");
             if public && chat_channel && e.contact_id.is_some_and(|c| hub.has_visitor(ws, c)) {
@@ -255,7 +332,11 @@ pub(super) async fn deliver_event(hub: &Hub, store: &Store, e: &Event, hint: Opt
                     None => store.message(ws, message_id).await?.map(Arc::new),
                 };
                 if let Some(m) = m {
-                    hub.to_agents(ws, Some(&t), frame(json!({ "type": "message", "ticket_id": t.id, "message": &*m })));
+                    hub.to_agents(
+                        ws,
+                        Some(&t),
+                        frame(json!({ "type": "message", "ticket_id": t.id, "message": &*m })),
+                    );
                 }
             }
         }
@@ -263,13 +344,21 @@ pub(super) async fn deliver_event(hub: &Hub, store: &Store, e: &Event, hint: Opt
             let user_id = e.changes.get("user_id").and_then(|u| u.as_i64());
             if let (Some(user_id), Some(ticket_id)) = (user_id, e.ticket_id) {
                 let number = e.changes.get("number").and_then(|n| n.as_i64());
-                hub.to_user(ws, user_id, frame(json!({ "type": "mention", "ticket_id": ticket_id, "number": number })));
+                hub.to_user(
+                    ws,
+                    user_id,
+                    frame(json!({ "type": "mention", "ticket_id": ticket_id, "number": number })),
+                );
             }
         }
         EventType::ArticleCreated | EventType::ArticleUpdated | EventType::ArticleDeleted => {
-            let (Some(index), Some(article_id)) = (hub.kb.get(), e.article_id) else { return Ok(()) };
+            let (Some(index), Some(article_id)) = (hub.kb.get(), e.article_id) else {
+                return Ok(());
+            };
             let r = match store.article(ws, article_id).await {
-                Ok(a) if a.status == "published" => index.upsert(crate::kb::doc_of(&a, &store.workspace(ws).await?.slug)),
+                Ok(a) if a.status == "published" => {
+                    index.upsert(crate::kb::doc_of(&a, &store.workspace(ws).await?.slug))
+                }
                 Ok(_) | Err(crate::store::StoreError::NotFound) => index.delete(article_id),
                 Err(err) => return Err(err),
             };

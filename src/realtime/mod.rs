@@ -30,10 +30,30 @@ use crate::store::{Message, Store, Ticket};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Kind {
-    Typing { ticket_id: i64, contact_id: i64, from: PartyName, on: bool, name: String, user_id: Option<i64> },
-    Read { ticket_id: i64, contact_id: i64, by: PartyName, up_to: i64 },
-    Presence { user_id: i64, status: String, any_online: bool },
-    Visitor { contact_id: i64, ticket_id: Option<i64>, online: bool },
+    Typing {
+        ticket_id: i64,
+        contact_id: i64,
+        from: PartyName,
+        on: bool,
+        name: String,
+        user_id: Option<i64>,
+    },
+    Read {
+        ticket_id: i64,
+        contact_id: i64,
+        by: PartyName,
+        up_to: i64,
+    },
+    Presence {
+        user_id: i64,
+        status: String,
+        any_online: bool,
+    },
+    Visitor {
+        contact_id: i64,
+        ticket_id: Option<i64>,
+        online: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +84,11 @@ pub struct Signal {
 
 impl Signal {
     pub fn new(workspace_id: i64, kind: Kind) -> Self {
-        Self { workspace_id, kind, ticket: None }
+        Self {
+            workspace_id,
+            kind,
+            ticket: None,
+        }
     }
 
     pub fn with_ticket(mut self, t: &Ticket) -> Self {
@@ -84,7 +108,10 @@ pub struct Hint {
 
 impl Hint {
     pub fn ticket(t: &Ticket) -> Self {
-        Self { ticket: Some(Arc::new(t.clone())), ..Default::default() }
+        Self {
+            ticket: Some(Arc::new(t.clone())),
+            ..Default::default()
+        }
     }
 
     pub fn message(mut self, m: &Message) -> Self {
@@ -142,20 +169,40 @@ impl Bus {
     /// Starts the signal dispatcher, the fan-out of logged changes (from
     /// the log's current head: what came before had no sockets here) and,
     /// on PostgreSQL, the LISTEN bridge.
-    pub async fn start(store: Store, database_url: Option<&str>, stop: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<Self> {
+    pub async fn start(
+        store: Store,
+        database_url: Option<&str>,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<Self> {
         let hub = Arc::new(Hub::default());
         let head = LogHead::default();
         head.advance(store.event_head().await?);
         let (tx, rx) = mpsc::channel::<Signal>(16_384);
         tokio::spawn(hub::dispatch(hub.clone(), store.clone(), rx));
         let hints = Arc::new(Hints::default());
-        tokio::spawn(fanout::run(hub.clone(), store.clone(), head.clone(), hints.clone(), head.get(), stop));
+        tokio::spawn(fanout::run(
+            hub.clone(),
+            store.clone(),
+            head.clone(),
+            hints.clone(),
+            head.get(),
+            stop,
+        ));
         let pg = match (store.backend(), database_url) {
-            (crate::store::Backend::Postgres, Some(url)) => Some(Arc::new(pg::Notifier::start(url, store, tx.clone(), head.clone()).await?)),
+            (crate::store::Backend::Postgres, Some(url)) => Some(Arc::new(
+                pg::Notifier::start(url, store, tx.clone(), head.clone()).await?,
+            )),
             _ => None,
         };
         let node = format!("{}-{}-{:08x}", hostname(), std::process::id(), rand::random::<u32>());
-        Ok(Self { tx, hub, pg, head, hints, node })
+        Ok(Self {
+            tx,
+            hub,
+            pg,
+            head,
+            hints,
+            node,
+        })
     }
 
     /// Delivers a signal to this node's sockets and, through PostgreSQL,
@@ -182,5 +229,9 @@ impl Bus {
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "node".into())
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".into())
 }

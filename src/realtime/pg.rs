@@ -81,17 +81,27 @@ impl Notifier {
     }
 
     fn send(&self, env: &Envelope) {
-        let Ok(payload) = serde_json::to_string(env) else { return };
+        let Ok(payload) = serde_json::to_string(env) else {
+            return;
+        };
         if self.outgoing.try_send(payload).is_err() {
             tracing::warn!("NOTIFY queue full; other nodes see this at their next look");
         }
     }
 
     pub async fn notify_signal(&self, signal: &Signal) {
-        self.send(&Envelope { node: self.node, signal: Some(signal.clone()), head: None });
+        self.send(&Envelope {
+            node: self.node,
+            signal: Some(signal.clone()),
+            head: None,
+        });
     }
 
     pub fn notify_head(&self, id: i64) {
-        self.send(&Envelope { node: self.node, signal: None, head: Some(id) });
+        self.send(&Envelope {
+            node: self.node,
+            signal: None,
+            head: Some(id),
+        });
     }
 }

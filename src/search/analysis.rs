@@ -9,9 +9,7 @@
 //! Ticket messages come without a language, so the ticket index uses a mixed
 //! analyzer that picks the language of each word by its alphabet.
 
-use tantivy::tokenizer::{
-    Language, Stemmer, StopWordFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
-};
+use tantivy::tokenizer::{Language, Stemmer, StopWordFilter, TextAnalyzer, Token, TokenStream, Tokenizer};
 
 pub use super::stem::{is_stop_word, stem_fa, stem_uk};
 
@@ -95,8 +93,10 @@ pub fn script_of(term: &str) -> Script {
 /// apostrophes (Ukrainian м'ята, English don't), Persian ZWNJ (سفارش‌ها),
 /// ZWJ, tatweel, soft hyphen and Arabic diacritics.
 fn is_joiner(c: char) -> bool {
-    matches!(c, '\'' | '\u{2019}' | '\u{02BC}' | '\u{200C}' | '\u{200D}' | '\u{0640}' | '\u{00AD}')
-        || is_mark(c)
+    matches!(
+        c,
+        '\'' | '\u{2019}' | '\u{02BC}' | '\u{200C}' | '\u{200D}' | '\u{0640}' | '\u{00AD}'
+    ) || is_mark(c)
 }
 
 fn is_mark(c: char) -> bool {
@@ -233,7 +233,10 @@ impl TokenStream for WordStream<'_> {
             fold_word(&self.text[from..to], &mut word);
             let lang = if self.mixed { word_lang(&word) } else { self.lang };
             // Tokens longer than this are hashes or garbage, not words.
-            if word.chars().count() > 40 || is_stop_word(lang, &word) || (self.mixed && lang == Lang::Ru && is_stop_word(Lang::Uk, &word)) {
+            if word.chars().count() > 40
+                || is_stop_word(lang, &word)
+                || (self.mixed && lang == Lang::Ru && is_stop_word(Lang::Uk, &word))
+            {
                 continue;
             }
             if self.ngrams {
@@ -262,7 +265,13 @@ impl TokenStream for WordStream<'_> {
                 }
                 _ => word,
             };
-            self.token = Token { offset_from: from, offset_to: to, position: self.position, text, position_length: 1 };
+            self.token = Token {
+                offset_from: from,
+                offset_to: to,
+                position: self.position,
+                text,
+                position_length: 1,
+            };
             self.position += 1;
             return true;
         }
@@ -279,7 +288,10 @@ impl TokenStream for WordStream<'_> {
 /// Trigrams of a word padded with `_`, so the start and end of words weigh in;
 /// words of one or two letters stay whole.
 fn trigrams(word: &str) -> Vec<String> {
-    let chars: Vec<char> = std::iter::once('_').chain(word.chars()).chain(std::iter::once('_')).collect();
+    let chars: Vec<char> = std::iter::once('_')
+        .chain(word.chars())
+        .chain(std::iter::once('_'))
+        .collect();
     if chars.len() <= 4 {
         return vec![word.to_string()];
     }
@@ -300,7 +312,11 @@ fn word_lang(word: &str) -> Lang {
 
 /// The analyzer for one language's title/body fields.
 pub fn analyzer(lang: Lang) -> TextAnalyzer {
-    let words = WordTokenizer { lang, ngrams: false, mixed: false };
+    let words = WordTokenizer {
+        lang,
+        ngrams: false,
+        mixed: false,
+    };
     match lang {
         Lang::En => TextAnalyzer::builder(words)
             .filter(StopWordFilter::new(Language::English).expect("english stop words"))
@@ -316,7 +332,12 @@ pub fn analyzer(lang: Lang) -> TextAnalyzer {
 
 /// The analyzer of the Ukrainian trigram field.
 pub fn ngram_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(WordTokenizer { lang: Lang::Uk, ngrams: true, mixed: false }).build()
+    TextAnalyzer::builder(WordTokenizer {
+        lang: Lang::Uk,
+        ngrams: true,
+        mixed: false,
+    })
+    .build()
 }
 
 /// Text of unknown and often mixed language (a Russian message quoting an
@@ -325,12 +346,16 @@ pub fn ngram_analyzer() -> TextAnalyzer {
 /// knows its own alphabet's endings and leaves other words as they are; uk
 /// and fa words were already stemmed by the tokenizer.
 pub fn mixed_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(WordTokenizer { lang: Lang::En, ngrams: false, mixed: true })
-        .filter(StopWordFilter::new(Language::English).expect("english stop words"))
-        .filter(StopWordFilter::new(Language::Russian).expect("russian stop words"))
-        .filter(Stemmer::new(Language::English))
-        .filter(Stemmer::new(Language::Russian))
-        .build()
+    TextAnalyzer::builder(WordTokenizer {
+        lang: Lang::En,
+        ngrams: false,
+        mixed: true,
+    })
+    .filter(StopWordFilter::new(Language::English).expect("english stop words"))
+    .filter(StopWordFilter::new(Language::Russian).expect("russian stop words"))
+    .filter(Stemmer::new(Language::English))
+    .filter(Stemmer::new(Language::Russian))
+    .build()
 }
 
 /// Analysed terms of `text`, in order, with their byte offsets.
@@ -367,8 +392,19 @@ mod tests {
 
     #[test]
     fn search_analysis_mixed_stems_each_word_by_its_alphabet() {
-        let mixed = |text: &str| -> Vec<String> { analyze(&mut mixed_analyzer(), text).into_iter().map(|t| t.text).collect() };
-        assert_eq!(mixed("Refunds for заказы"), [terms(Lang::En, "refunds")[0].clone(), terms(Lang::Ru, "заказы")[0].clone()]);
+        let mixed = |text: &str| -> Vec<String> {
+            analyze(&mut mixed_analyzer(), text)
+                .into_iter()
+                .map(|t| t.text)
+                .collect()
+        };
+        assert_eq!(
+            mixed("Refunds for заказы"),
+            [
+                terms(Lang::En, "refunds")[0].clone(),
+                terms(Lang::Ru, "заказы")[0].clone()
+            ]
+        );
         assert_eq!(mixed("refund"), mixed("refunds"));
         assert_eq!(mixed("товарів"), mixed("товар"));
         assert_eq!(mixed("Ёлка"), mixed("елка"));
@@ -378,7 +414,13 @@ mod tests {
         assert!(mixed("the and и та و").is_empty(), "{:?}", mixed("the and и та و"));
         assert_eq!(mixed("#1042 ann@shop.test"), ["1042", "ann", "shop", "test"]);
         // Neither Snowball stemmer touches the other's alphabet.
-        assert_eq!(mixed("deliveries доставки"), [terms(Lang::En, "deliveries")[0].clone(), terms(Lang::Ru, "доставки")[0].clone()]);
+        assert_eq!(
+            mixed("deliveries доставки"),
+            [
+                terms(Lang::En, "deliveries")[0].clone(),
+                terms(Lang::Ru, "доставки")[0].clone()
+            ]
+        );
     }
 
     #[test]
@@ -387,7 +429,10 @@ mod tests {
         for t in analyze(&mut analyzer(Lang::Ru), text) {
             assert!(text.is_char_boundary(t.offset_from) && text.is_char_boundary(t.offset_to));
         }
-        let grams: Vec<String> = analyze(&mut ngram_analyzer(), "товар").into_iter().map(|t| t.text).collect();
+        let grams: Vec<String> = analyze(&mut ngram_analyzer(), "товар")
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
         assert_eq!(grams, ["_то", "тов", "ова", "вар", "ар_"]);
     }
 }

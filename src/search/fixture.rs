@@ -57,7 +57,11 @@ pub fn questions() -> anyhow::Result<Vec<Question>> {
     let mut out = Vec::new();
     for lang in LANGS {
         for (text, expect) in by_lang.get(lang.code()).into_iter().flatten() {
-            out.push(Question { lang: lang.code(), text: text.clone(), expect: expect.clone() });
+            out.push(Question {
+                lang: lang.code(),
+                text: text.clone(),
+                expect: expect.clone(),
+            });
         }
     }
     Ok(out)

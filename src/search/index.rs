@@ -80,7 +80,14 @@ impl KbIndex {
         let writer = index
             .writer_with_num_threads(WRITER_THREADS, WRITER_BUDGET)
             .context("opening the knowledge-base index writer (is another process using it?)")?;
-        Ok(KbIndex { inner: Arc::new(Inner { index, reader, writer: Mutex::new(writer), fields }) })
+        Ok(KbIndex {
+            inner: Arc::new(Inner {
+                index,
+                reader,
+                writer: Mutex::new(writer),
+                fields,
+            }),
+        })
     }
 
     pub fn upsert(&self, doc: KbDoc) -> anyhow::Result<()> {
@@ -142,12 +149,21 @@ impl KbIndex {
             return Ok(Vec::new());
         };
         let lang_code = lang.trim().to_lowercase();
-        let workspace = TermQuery::new(Term::from_field_i64(f.workspace, workspace_id), IndexRecordOption::Basic);
+        let workspace = TermQuery::new(
+            Term::from_field_i64(f.workspace, workspace_id),
+            IndexRecordOption::Basic,
+        );
         let same_lang = TermQuery::new(Term::from_field_text(f.language, &lang_code), IndexRecordOption::Basic);
         let query = BooleanQuery::new(vec![
-            (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(workspace), 0.0)) as Box<dyn Query>),
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(workspace), 0.0)) as Box<dyn Query>,
+            ),
             (Occur::Must, text_query),
-            (Occur::Should, Box::new(ConstScoreQuery::new(Box::new(same_lang), LANG_BONUS))),
+            (
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(Box::new(same_lang), LANG_BONUS)),
+            ),
             (Occur::Should, Box::new(ConstScoreQuery::new(exact, EXACT_BONUS))),
         ]);
         let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
@@ -190,7 +206,13 @@ impl KbIndex {
         let mut per_lang: Vec<(Lang, Vec<String>)> = Vec::new();
         for lang in LANGS {
             let mut analyzer: TextAnalyzer = tokenizers.get(lang.tokenizer_name()).context("tokenizer")?;
-            per_lang.push((lang, first_unique(analysis::analyze(&mut analyzer, query).into_iter().map(|t| t.text), MAX_TERMS)));
+            per_lang.push((
+                lang,
+                first_unique(
+                    analysis::analyze(&mut analyzer, query).into_iter().map(|t| t.text),
+                    MAX_TERMS,
+                ),
+            ));
         }
         let fuzzy = per_lang.iter().map(|(_, t)| t.len()).max().unwrap_or(0) <= FUZZY_MAX_TERMS;
         let mut exact: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -213,7 +235,10 @@ impl KbIndex {
             }
         }
         let mut ngram = tokenizers.get(NGRAM_TOKENIZER).context("tokenizer")?;
-        for g in first_unique(analysis::analyze(&mut ngram, query).into_iter().map(|t| t.text), MAX_NGRAMS) {
+        for g in first_unique(
+            analysis::analyze(&mut ngram, query).into_iter().map(|t| t.text),
+            MAX_NGRAMS,
+        ) {
             clauses.push((Occur::Should, term_query(f.ngram, &g, NGRAM_WEIGHT)));
         }
         if exact.is_empty() && clauses.is_empty() {
@@ -221,7 +246,11 @@ impl KbIndex {
         }
         let exact_only = BooleanQuery::new(exact.iter().map(|(o, q)| (*o, q.box_clone())).collect());
         clauses.extend(exact);
-        Ok(Some((Box::new(BooleanQuery::new(clauses)), Box::new(exact_only), highlight)))
+        Ok(Some((
+            Box::new(BooleanQuery::new(clauses)),
+            Box::new(exact_only),
+            highlight,
+        )))
     }
 }
 

@@ -4,7 +4,9 @@ use std::path::Path;
 
 use anyhow::Context;
 use tantivy::directory::MmapDirectory;
-use tantivy::schema::{Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED, STRING};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED, STRING,
+};
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
 
 use super::analysis::{Lang, LANGS, NGRAM_TOKENIZER};
@@ -34,7 +36,9 @@ pub fn build_schema() -> (Schema, Fields) {
     let num = NumericOptions::default().set_indexed().set_fast();
     let text = |tokenizer: &str| {
         TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default().set_tokenizer(tokenizer).set_index_option(IndexRecordOption::WithFreqs),
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(IndexRecordOption::WithFreqs),
         )
     };
     let id = b.add_i64_field("id", num.clone().set_stored());
@@ -48,13 +52,24 @@ pub fn build_schema() -> (Schema, Fields) {
         body: b.add_text_field(&format!("body_{}", lang.code()), text(lang.tokenizer_name())),
     });
     let ngram = b.add_text_field("uk_ngram", text(NGRAM_TOKENIZER));
-    (b.build(), Fields { id, workspace, language, title, body, url, by_lang, ngram })
+    (
+        b.build(),
+        Fields {
+            id,
+            workspace,
+            language,
+            title,
+            body,
+            url,
+            by_lang,
+            ngram,
+        },
+    )
 }
 
 pub fn lang_index(lang: Lang) -> usize {
     LANGS.iter().position(|l| *l == lang).unwrap_or(0)
 }
-
 
 pub fn to_document(f: &Fields, doc: KbDoc) -> TantivyDocument {
     let language = doc.language.trim().to_lowercase();
@@ -87,7 +102,11 @@ pub fn open_dir(dir: &Path, schema: Schema) -> anyhow::Result<Index> {
         // Opening a reader loads every segment: that is the readability check.
         let existing = MmapDirectory::open(dir).map_err(anyhow::Error::from).and_then(|d| {
             let index = Index::open(d)?;
-            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map(|_: IndexReader| ())?;
+            index
+                .reader_builder()
+                .reload_policy(ReloadPolicy::Manual)
+                .try_into()
+                .map(|_: IndexReader| ())?;
             Ok(index)
         });
         match existing {

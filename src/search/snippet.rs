@@ -68,8 +68,11 @@ fn window(body: &str, matches: &[(usize, usize, String)]) -> (usize, usize) {
     let mut best_count = 0;
     for (i, (from, _, _)) in matches.iter().enumerate() {
         let limit = forward(body, *from, WINDOW_CHARS - LEAD_CHARS);
-        let distinct: HashSet<&str> =
-            matches[i..].iter().take_while(|(_, to, _)| *to <= limit).map(|(_, _, t)| t.as_str()).collect();
+        let distinct: HashSet<&str> = matches[i..]
+            .iter()
+            .take_while(|(_, to, _)| *to <= limit)
+            .map(|(_, _, t)| t.as_str())
+            .collect();
         if distinct.len() > best_count {
             best_count = distinct.len();
             best_anchor = *from;
@@ -78,7 +81,9 @@ fn window(body: &str, matches: &[(usize, usize, String)]) -> (usize, usize) {
     let mut start = backward(body, best_anchor, LEAD_CHARS);
     if start > 0 {
         // Start at a word: skip the partial word the lead cut into.
-        start = body[start..best_anchor].find(char::is_whitespace).map_or(best_anchor, |i| start + i + 1);
+        start = body[start..best_anchor]
+            .find(char::is_whitespace)
+            .map_or(best_anchor, |i| start + i + 1);
     }
     if best_count == 0 {
         start = 0;
@@ -101,7 +106,11 @@ fn forward(s: &str, from: usize, n: usize) -> usize {
 
 /// Byte offset `n` characters before `to` (or the start).
 fn backward(s: &str, to: usize, n: usize) -> usize {
-    s[..to].char_indices().rev().nth(n.saturating_sub(1)).map_or(0, |(i, _)| i)
+    s[..to]
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(0, |(i, _)| i)
 }
 
 fn escape_into(text: &str, out: &mut String) {
@@ -127,13 +136,24 @@ mod tests {
 
     #[test]
     fn search_snippet_escapes_and_marks() {
-        let s = make("Use <script>alert(1)</script> & refunds \"now\"", Lang::En, &set(&["refund"]));
-        assert_eq!(s, "Use &lt;script&gt;alert(1)&lt;/script&gt; &amp; <mark>refunds</mark> &quot;now&quot;");
+        let s = make(
+            "Use <script>alert(1)</script> & refunds \"now\"",
+            Lang::En,
+            &set(&["refund"]),
+        );
+        assert_eq!(
+            s,
+            "Use &lt;script&gt;alert(1)&lt;/script&gt; &amp; <mark>refunds</mark> &quot;now&quot;"
+        );
     }
 
     #[test]
     fn search_snippet_windows_long_text() {
-        let body = format!("{} Возврат денег занимает до пяти дней. {}", "слово ".repeat(100), "текст ".repeat(100));
+        let body = format!(
+            "{} Возврат денег занимает до пяти дней. {}",
+            "слово ".repeat(100),
+            "текст ".repeat(100)
+        );
         let s = make(&body, Lang::Ru, &set(&["возврат", "денег"]));
         assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
         assert!(s.contains("<mark>Возврат</mark> <mark>денег</mark>"), "{s}");

@@ -22,7 +22,12 @@ fn doc(id: i64, workspace_id: i64, language: &str, title: &str, body: &str) -> K
 }
 
 fn ids(index: &KbIndex, ws: i64, q: &str, lang: &str) -> Vec<i64> {
-    index.search(ws, q, lang, 10).unwrap().into_iter().map(|h| h.id).collect()
+    index
+        .search(ws, q, lang, 10)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect()
 }
 
 /// Top-1 and top-3 accuracy of the fixture's user questions, per language.
@@ -38,7 +43,11 @@ fn search_relevance_faq() {
     let mut stats: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     let mut misses = Vec::new();
     for q in fixture::questions().unwrap() {
-        assert!(articles.iter().any(|a| a.key == q.expect), "unknown article {}", q.expect);
+        assert!(
+            articles.iter().any(|a| a.key == q.expect),
+            "unknown article {}",
+            q.expect
+        );
         let hits = index.search(1, &q.text, q.lang, 3).unwrap();
         let keys: Vec<String> = hits.iter().map(|h| key_of(h.id)).collect();
         let s = stats.entry(q.lang).or_default();
@@ -46,7 +55,10 @@ fn search_relevance_faq() {
         s.1 += usize::from(keys.first() == Some(&q.expect));
         s.2 += usize::from(keys.contains(&q.expect));
         if keys.first() != Some(&q.expect) {
-            misses.push(format!("  [{}] {:?}: want {}, got {:?}", q.lang, q.text, q.expect, keys));
+            misses.push(format!(
+                "  [{}] {:?}: want {}, got {:?}",
+                q.lang, q.text, q.expect, keys
+            ));
         }
         // Same-language articles come first, other languages only after them.
         let first_other = hits.iter().position(|h| h.language != q.lang).unwrap_or(hits.len());
@@ -65,8 +77,12 @@ fn search_relevance_faq() {
 #[test]
 fn search_workspace_isolation() {
     let index = KbIndex::open(None).unwrap();
-    index.upsert(doc(1, 1, "en", "Refund timing", "Refunds take five days.")).unwrap();
-    index.upsert(doc(2, 2, "en", "Refund timing", "Refunds take five days.")).unwrap();
+    index
+        .upsert(doc(1, 1, "en", "Refund timing", "Refunds take five days."))
+        .unwrap();
+    index
+        .upsert(doc(2, 2, "en", "Refund timing", "Refunds take five days."))
+        .unwrap();
     assert_eq!(ids(&index, 1, "refund", "en"), [1]);
     assert_eq!(ids(&index, 2, "refund", "en"), [2]);
     assert!(ids(&index, 3, "refund", "en").is_empty());
@@ -81,13 +97,22 @@ fn search_language_first_then_fallback() {
     let hits = index.search(1, "вернуть деньги за возврат", "en", 10).unwrap();
     assert!(hits.iter().any(|h| h.language == "ru"));
     // ...and the same-language article of a topic outranks the others.
-    index.upsert(doc(900, 1, "ru", "Подарочная упаковка", "Упакуем подарок в коробку.")).unwrap();
+    index
+        .upsert(doc(900, 1, "ru", "Подарочная упаковка", "Упакуем подарок в коробку."))
+        .unwrap();
     let hits = index.search(1, "подарок упаковка", "fa", 10).unwrap();
-    assert_eq!(hits.first().map(|h| h.id), Some(900), "fallback to ru when fa has nothing");
+    assert_eq!(
+        hits.first().map(|h| h.id),
+        Some(900),
+        "fallback to ru when fa has nothing"
+    );
     let hits = index.search(1, "refund", "uk", 10).unwrap();
     assert!(!hits.is_empty());
     let first_other = hits.iter().position(|h| h.language != "uk").unwrap_or(hits.len());
-    assert!(hits[first_other..].iter().all(|h| h.language != "uk"), "uk hits first, then the rest");
+    assert!(
+        hits[first_other..].iter().all(|h| h.language != "uk"),
+        "uk hits first, then the rest"
+    );
     // Unknown language: analysed as English, every language searched.
     let hits = index.search(1, "refund", "de", 10).unwrap();
     assert!(hits.iter().any(|h| h.language == "en"));
@@ -97,10 +122,16 @@ fn search_language_first_then_fallback() {
 #[test]
 fn search_delete_and_replace() {
     let index = KbIndex::open(None).unwrap();
-    index.upsert(doc(1, 1, "en", "Gift cards", "Gift cards never expire.")).unwrap();
-    index.upsert(doc(2, 1, "en", "Warranty", "Two years of warranty.")).unwrap();
+    index
+        .upsert(doc(1, 1, "en", "Gift cards", "Gift cards never expire."))
+        .unwrap();
+    index
+        .upsert(doc(2, 1, "en", "Warranty", "Two years of warranty."))
+        .unwrap();
     assert_eq!(index.doc_count(), 2);
-    index.upsert(doc(1, 1, "en", "Vouchers", "Vouchers are valid for a year.")).unwrap();
+    index
+        .upsert(doc(1, 1, "en", "Vouchers", "Vouchers are valid for a year."))
+        .unwrap();
     assert_eq!(index.doc_count(), 2);
     assert!(ids(&index, 1, "gift cards", "en").is_empty());
     let hits = index.search(1, "voucher", "en", 10).unwrap();
@@ -119,29 +150,57 @@ fn search_snippets_escape_and_mark() {
     let body = "Paste <script>alert('x')</script> into the promo code field & nothing happens.";
     index.upsert(doc(1, 1, "en", "Promo codes", body)).unwrap();
     let hit = &index.search(1, "promo code", "en", 5).unwrap()[0];
-    assert!(hit.snippet.contains("&lt;script&gt;") && !hit.snippet.contains("<script>"), "{}", hit.snippet);
-    assert!(hit.snippet.contains("<mark>promo</mark> <mark>code</mark>"), "{}", hit.snippet);
-    assert!(hit.score > 0.0 && hit.score < 100.0, "language bonus is not reported: {}", hit.score);
+    assert!(
+        hit.snippet.contains("&lt;script&gt;") && !hit.snippet.contains("<script>"),
+        "{}",
+        hit.snippet
+    );
+    assert!(
+        hit.snippet.contains("<mark>promo</mark> <mark>code</mark>"),
+        "{}",
+        hit.snippet
+    );
+    assert!(
+        hit.score > 0.0 && hit.score < 100.0,
+        "language bonus is not reported: {}",
+        hit.score
+    );
 }
 
 #[test]
 fn search_typos_and_title_boost() {
     let index = KbIndex::open(None).unwrap();
-    index.upsert(doc(1, 1, "en", "Warranty", "What the manufacturer covers.")).unwrap();
-    index.upsert(doc(2, 1, "en", "Repairs", "Repairs outside the warranty are paid.")).unwrap();
+    index
+        .upsert(doc(1, 1, "en", "Warranty", "What the manufacturer covers."))
+        .unwrap();
+    index
+        .upsert(doc(2, 1, "en", "Repairs", "Repairs outside the warranty are paid."))
+        .unwrap();
     index.upsert(doc(3, 1, "en", "Warrant", "Legal notes.")).unwrap();
     // Title beats body for the exact term, and the exact term beats a fuzzy one.
     assert_eq!(ids(&index, 1, "warranty", "en")[..2], [1, 2]);
     assert_eq!(ids(&index, 1, "waranty", "en").first(), Some(&1));
-    index.upsert(doc(4, 1, "ru", "Гарантия", "Гарантия на технику два года.")).unwrap();
+    index
+        .upsert(doc(4, 1, "ru", "Гарантия", "Гарантия на технику два года."))
+        .unwrap();
     assert_eq!(ids(&index, 1, "гарантея", "ru"), [4]);
 }
 
 #[test]
 fn search_bad_input_is_ok() {
     let index = KbIndex::open(None).unwrap();
-    index.upsert_many(fixture::docs(&fixture::articles().unwrap(), 1)).unwrap();
-    for q in ["", "   \n\t", "\"AND OR ( ) * ~ ^ : [ ] { }", "title:foo AND -bar~2^3", "\\", "\u{200c}", "the of and"] {
+    index
+        .upsert_many(fixture::docs(&fixture::articles().unwrap(), 1))
+        .unwrap();
+    for q in [
+        "",
+        "   \n\t",
+        "\"AND OR ( ) * ~ ^ : [ ] { }",
+        "title:foo AND -bar~2^3",
+        "\\",
+        "\u{200c}",
+        "the of and",
+    ] {
         index.search(1, q, "en", 10).unwrap();
     }
     assert!(index.search(1, "  ", "en", 10).unwrap().is_empty());

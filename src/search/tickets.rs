@@ -88,8 +88,11 @@ struct Fields {
 fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let indexed = NumericOptions::default().set_indexed();
-    let text = TextOptions::default()
-        .set_indexing_options(TextFieldIndexing::default().set_tokenizer(MIXED_TOKENIZER).set_index_option(IndexRecordOption::WithFreqs));
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(MIXED_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
     let workspace = b.add_i64_field("workspace_id", indexed.clone());
     let ticket = b.add_i64_field(TICKET_ID, NumericOptions::default().set_fast());
     let ticket_key = b.add_i64_field("ticket_key", indexed.clone());
@@ -97,7 +100,18 @@ fn build_schema() -> (Schema, Fields) {
     let body = b.add_text_field("body", text.clone());
     let subject = b.add_text_field("subject", text.clone());
     let contact = b.add_text_field("contact", text);
-    (b.build(), Fields { workspace, ticket, ticket_key, message, body, subject, contact })
+    (
+        b.build(),
+        Fields {
+            workspace,
+            ticket,
+            ticket_key,
+            message,
+            body,
+            subject,
+            contact,
+        },
+    )
 }
 
 /// This node's ticket search index. Cheap to clone; clones share one index.
@@ -272,8 +286,13 @@ impl TicketIndex {
             ordered.push((freq, forms));
         }
         ordered.sort();
-        let workspace: Box<dyn Query> =
-            Box::new(ConstScoreQuery::new(Box::new(TermQuery::new(Term::from_field_i64(f.workspace, workspace_id), IndexRecordOption::Basic)), 0.0));
+        let workspace: Box<dyn Query> = Box::new(ConstScoreQuery::new(
+            Box::new(TermQuery::new(
+                Term::from_field_i64(f.workspace, workspace_id),
+                IndexRecordOption::Basic,
+            )),
+            0.0,
+        ));
         let mut found: Option<Arc<HashMap<i64, f32>>> = None;
         for (_, forms) in ordered {
             let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -282,19 +301,27 @@ impl TicketIndex {
                     any.push((Occur::Should, term_query(field, form, boost)));
                 }
             }
-            let q = BooleanQuery::new(vec![(Occur::Must, workspace.box_clone()), (Occur::Must, Box::new(BooleanQuery::new(any)))]);
+            let q = BooleanQuery::new(vec![
+                (Occur::Must, workspace.box_clone()),
+                (Occur::Must, Box::new(BooleanQuery::new(any))),
+            ]);
             let scores = searcher.search(&q, &TicketScores { within: found.clone() })?;
             // A ticket's score is the sum over words of its best document for each.
             let next: HashMap<i64, f32> = match &found {
                 None => scores,
-                Some(prev) => scores.into_iter().filter_map(|(id, s)| prev.get(&id).map(|p| (id, p + s))).collect(),
+                Some(prev) => scores
+                    .into_iter()
+                    .filter_map(|(id, s)| prev.get(&id).map(|p| (id, p + s)))
+                    .collect(),
             };
             if next.is_empty() {
                 return Ok(Vec::new());
             }
             found = Some(Arc::new(next));
         }
-        let mut ranked: Vec<(i64, f32)> = found.map(|m| m.iter().map(|(k, v)| (*k, *v)).collect()).unwrap_or_default();
+        let mut ranked: Vec<(i64, f32)> = found
+            .map(|m| m.iter().map(|(k, v)| (*k, *v)).collect())
+            .unwrap_or_default();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         ranked.truncate(limit);
         Ok(ranked.into_iter().map(|(id, _)| id).collect())
@@ -304,7 +331,12 @@ impl TicketIndex {
     /// forms any of which may match (a Persian compound also stands for its
     /// parts, so پیش‌خرید finds پیش خرید).
     fn query_words(&self, query: &str) -> anyhow::Result<Vec<Vec<String>>> {
-        let mut analyzer = self.inner.index.tokenizers().get(MIXED_TOKENIZER).context("tokenizer")?;
+        let mut analyzer = self
+            .inner
+            .index
+            .tokenizers()
+            .get(MIXED_TOKENIZER)
+            .context("tokenizer")?;
         let mut by_position: Vec<(usize, Vec<String>)> = Vec::new();
         for t in analysis::analyze(&mut analyzer, cap_words(query, MAX_TERMS * 2)) {
             match by_position.iter_mut().find(|(p, _)| *p == t.position) {
@@ -317,7 +349,12 @@ impl TicketIndex {
             }
         }
         let mut seen = HashSet::new();
-        Ok(by_position.into_iter().map(|(_, forms)| forms).filter(|forms| seen.insert(forms.clone())).take(MAX_TERMS).collect())
+        Ok(by_position
+            .into_iter()
+            .map(|(_, forms)| forms)
+            .filter(|forms| seen.insert(forms.clone()))
+            .take(MAX_TERMS)
+            .collect())
     }
 }
 
@@ -363,7 +400,11 @@ impl Collector for TicketScores {
     type Child = SegmentTicketScores;
 
     fn for_segment(&self, _segment: u32, reader: &SegmentReader) -> tantivy::Result<SegmentTicketScores> {
-        Ok(SegmentTicketScores { tickets: reader.fast_fields().i64(TICKET_ID)?, within: self.within.clone(), best: HashMap::new() })
+        Ok(SegmentTicketScores {
+            tickets: reader.fast_fields().i64(TICKET_ID)?,
+            within: self.within.clone(),
+            best: HashMap::new(),
+        })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -409,11 +450,22 @@ mod tests {
     use super::*;
 
     fn msg(ws: i64, ticket: i64, id: i64, body: &str) -> MessageDoc {
-        MessageDoc { workspace_id: ws, ticket_id: ticket, message_id: id, body: body.into() }
+        MessageDoc {
+            workspace_id: ws,
+            ticket_id: ticket,
+            message_id: id,
+            body: body.into(),
+        }
     }
 
     fn ticket(ws: i64, id: i64, subject: &str, name: &str, email: &str) -> TicketDoc {
-        TicketDoc { workspace_id: ws, ticket_id: id, subject: subject.into(), contact_name: name.into(), contact_email: Some(email.into()) }
+        TicketDoc {
+            workspace_id: ws,
+            ticket_id: id,
+            subject: subject.into(),
+            contact_name: name.into(),
+            contact_email: Some(email.into()),
+        }
     }
 
     fn index() -> TicketIndex {
@@ -436,21 +488,46 @@ mod tests {
             false,
         )
         .unwrap();
-        ix.commit(&Watermark { event_id: 5, event_created_at: 1, ..Default::default() }).unwrap();
+        ix.commit(&Watermark {
+            event_id: 5,
+            event_created_at: 1,
+            ..Default::default()
+        })
+        .unwrap();
         ix
     }
 
     #[test]
     fn search_tickets_words_forms_and_fields() {
         let ix = index();
-        assert_eq!(ix.search(1, "refunds", 10).unwrap(), [10], "another form of a word in a message");
-        assert_eq!(ix.search(1, "ann@shop.test", 10).unwrap(), [10], "the contact's address");
+        assert_eq!(
+            ix.search(1, "refunds", 10).unwrap(),
+            [10],
+            "another form of a word in a message"
+        );
+        assert_eq!(
+            ix.search(1, "ann@shop.test", 10).unwrap(),
+            [10],
+            "the contact's address"
+        );
         assert_eq!(ix.search(1, "parcel", 10).unwrap(), [11], "subject and message");
         assert_eq!(ix.search(1, "1042", 10).unwrap(), [11], "a number in a message");
         assert_eq!(ix.search(1, "заказ", 10).unwrap(), [12]);
-        assert_eq!(ix.search(1, "ольга возврат", 10).unwrap(), [12], "words from different documents of one ticket");
-        assert_eq!(ix.search(1, "parcel refund", 10).unwrap(), Vec::<i64>::new(), "every word must match");
-        assert_eq!(ix.search(1, "the", 10).unwrap(), Vec::<i64>::new(), "stop words alone find nothing");
+        assert_eq!(
+            ix.search(1, "ольга возврат", 10).unwrap(),
+            [12],
+            "words from different documents of one ticket"
+        );
+        assert_eq!(
+            ix.search(1, "parcel refund", 10).unwrap(),
+            Vec::<i64>::new(),
+            "every word must match"
+        );
+        assert_eq!(
+            ix.search(1, "the", 10).unwrap(),
+            Vec::<i64>::new(),
+            "stop words alone find nothing"
+        );
         assert_eq!(ix.search(1, "paid", 10).unwrap(), [10], "never another workspace's");
         assert_eq!(ix.search(2, "paid", 10).unwrap(), [20]);
         assert_eq!(ix.watermark().unwrap().unwrap().event_id, 5);
@@ -459,15 +536,22 @@ mod tests {
     #[test]
     fn search_tickets_subject_outranks_body_and_changes_replace() {
         let ix = index();
-        ix.add_messages(vec![msg(1, 12, 6, "Is my parcel coming too?")], false).unwrap();
+        ix.add_messages(vec![msg(1, 12, 6, "Is my parcel coming too?")], false)
+            .unwrap();
         ix.commit(&Watermark::default()).unwrap();
         assert_eq!(ix.search(1, "parcel", 10).unwrap(), [11, 12], "the subject match first");
-        ix.upsert_tickets(vec![ticket(1, 11, "Late delivery", "Bob", "bob@mail.test")]).unwrap();
+        ix.upsert_tickets(vec![ticket(1, 11, "Late delivery", "Bob", "bob@mail.test")])
+            .unwrap();
         ix.commit(&Watermark::default()).unwrap();
-        assert_eq!(ix.search(1, "customs", 10).unwrap(), Vec::<i64>::new(), "the old subject is gone");
+        assert_eq!(
+            ix.search(1, "customs", 10).unwrap(),
+            Vec::<i64>::new(),
+            "the old subject is gone"
+        );
         assert_eq!(ix.search(1, "late delivery", 10).unwrap(), [11]);
         // Re-reading a message keeps one copy.
-        ix.add_messages(vec![msg(1, 12, 6, "Is my parcel coming too?")], true).unwrap();
+        ix.add_messages(vec![msg(1, 12, 6, "Is my parcel coming too?")], true)
+            .unwrap();
         let before = ix.doc_count();
         ix.commit(&Watermark::default()).unwrap();
         assert_eq!(ix.doc_count(), before);
@@ -476,7 +560,11 @@ mod tests {
     #[test]
     fn search_tickets_on_disk_keeps_documents_and_watermark() {
         let dir = tempfile::tempdir().unwrap();
-        let mark = Watermark { event_id: 7, event_created_at: 99, building_after: Some(3) };
+        let mark = Watermark {
+            event_id: 7,
+            event_created_at: 99,
+            building_after: Some(3),
+        };
         {
             let ix = TicketIndex::open(Some(dir.path())).unwrap();
             assert!(TicketIndex::open(Some(dir.path())).is_err(), "one writer per directory");

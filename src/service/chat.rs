@@ -24,14 +24,28 @@ impl Services {
 
     /// A visitor's message: into their open chat, or a new chat ticket. The
     /// same client id twice stores one message.
-    pub async fn post_visitor_message(&self, v: &Visitor, client_id: &str, body: &str, attachment_ids: &[i64]) -> Result<Posted> {
-        let (posted, logged) = self.store.post_visitor_message(v, client_id, body, attachment_ids).await?;
+    pub async fn post_visitor_message(
+        &self,
+        v: &Visitor,
+        client_id: &str,
+        body: &str,
+        attachment_ids: &[i64],
+    ) -> Result<Posted> {
+        let (posted, logged) = self
+            .store
+            .post_visitor_message(v, client_id, body, attachment_ids)
+            .await?;
         if posted.created {
             if posted.ticket_created {
                 metrics::counter!("storedesk_tickets_created_total", "channel" => "chat").increment(1);
             }
             metrics::counter!("storedesk_messages_created_total", "kind" => "reply").increment(1);
-            self.logged(&logged, Hint::ticket(&posted.ticket).message(&posted.stored).chat(&posted.message));
+            self.logged(
+                &logged,
+                Hint::ticket(&posted.ticket)
+                    .message(&posted.stored)
+                    .chat(&posted.message),
+            );
         }
         Ok(posted)
     }

@@ -15,15 +15,20 @@ impl Services {
     }
 
     pub async fn update_article(&self, actor: &Actor, id: ArticleId, a: ArticleInput) -> Result<Article> {
-        let (article, logged) = self.store.update_article(actor.workspace_id, id.get(), a, actor.user_id).await?;
+        let (article, logged) = self
+            .store
+            .update_article(actor.workspace_id, id.get(), a, actor.user_id)
+            .await?;
         self.logged(&logged, Hint::default());
         Ok(article)
     }
 
     pub async fn delete_article(&self, actor: &Actor, id: ArticleId) -> Result<()> {
-        let logged = self.store.delete_article(actor.workspace_id, id.get(), actor.user_id).await?;
+        let logged = self
+            .store
+            .delete_article(actor.workspace_id, id.get(), actor.user_id)
+            .await?;
         self.logged(&logged, Hint::default());
         Ok(())
     }
-
 }

@@ -25,7 +25,8 @@ impl Services {
     pub async fn open_ticket(&self, ws: WorkspaceId, new: NewTicket) -> Result<Opened> {
         let (opened, logged) = self.store.create_ticket(ws.get(), new).await?;
         if opened.created {
-            metrics::counter!("storedesk_tickets_created_total", "channel" => opened.ticket.channel.as_str()).increment(1);
+            metrics::counter!("storedesk_tickets_created_total", "channel" => opened.ticket.channel.as_str())
+                .increment(1);
             let mut hint = Hint::ticket(&opened.ticket);
             if let Some(m) = &opened.message {
                 hint = hint.message(m);
@@ -45,16 +46,38 @@ impl Services {
 
     /// An agent's reply or note. A note's `@handles` notify the agents
     /// they name (who may see the ticket), in the same transaction.
-    pub async fn post_as_agent(&self, actor: &Actor, id: TicketId, kind: PostKind, body: String, external_id: Option<String>) -> Result<Added> {
+    pub async fn post_as_agent(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        kind: PostKind,
+        body: String,
+        external_id: Option<String>,
+    ) -> Result<Added> {
         let mentions = if kind == PostKind::Note && body.contains('@') {
             let users = self.store.list_users(actor.workspace_id).await?;
-            let handles: Vec<Handle<'_>> = users.iter().filter(|u| u.active).map(|u| Handle { id: u.id, email: &u.email, name: &u.name }).collect();
+            let handles: Vec<Handle<'_>> = users
+                .iter()
+                .filter(|u| u.active)
+                .map(|u| Handle {
+                    id: u.id,
+                    email: &u.email,
+                    name: &u.name,
+                })
+                .collect();
             mentioned(&body, &handles)
         } else {
             vec![]
         };
-        let new = NewMessage { kind: kind.into(), author: Author::Agent(actor.user_id), body, html: None, external_id };
-        self.add_message(actor.workspace_id, Writer::Agent(actor), id, new, &mentions).await
+        let new = NewMessage {
+            kind: kind.into(),
+            author: Author::Agent(actor.user_id),
+            body,
+            html: None,
+            external_id,
+        };
+        self.add_message(actor.workspace_id, Writer::Agent(actor), id, new, &mentions)
+            .await
     }
 
     /// A message from the ticket's customer or from the system.
@@ -64,11 +87,24 @@ impl Services {
             Writer::Contact => Author::Contact,
             Writer::System => Author::System,
         };
-        let new = NewMessage { kind: MessageKind::Reply, author, body, html: None, external_id: None };
+        let new = NewMessage {
+            kind: MessageKind::Reply,
+            author,
+            body,
+            html: None,
+            external_id: None,
+        };
         self.add_message(ws.get(), writer, id, new, &[]).await
     }
 
-    async fn add_message(&self, ws: i64, writer: Writer<'_>, id: TicketId, new: NewMessage, mentions: &[i64]) -> Result<Added> {
+    async fn add_message(
+        &self,
+        ws: i64,
+        writer: Writer<'_>,
+        id: TicketId,
+        new: NewMessage,
+        mentions: &[i64],
+    ) -> Result<Added> {
         let actor = match writer {
             Writer::Agent(a) => Some(a),
             _ => None,

@@ -54,7 +54,11 @@ pub struct BackupStats {
 
 impl BackupStats {
     pub fn rows(&self, table: &str) -> u64 {
-        self.tables.iter().find(|(t, _)| t == table).map(|(_, n)| *n).unwrap_or(0)
+        self.tables
+            .iter()
+            .find(|(t, _)| t == table)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
     }
 }
 
@@ -64,7 +68,9 @@ impl Store {
         let io = |e: std::io::Error| StoreError::Backup(e.to_string());
         let mut tx = self.read.begin().await?;
         if self.backend == Backend::Postgres {
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
         }
         writeln!(out, "{}", json!({ "format": BACKUP_FORMAT, "version": BACKUP_VERSION, "backend": self.backend.name(), "created_at": now_ms() })).map_err(io)?;
         let mut stats = BackupStats::default();
@@ -91,18 +97,30 @@ impl Store {
     pub async fn restore(&self, input: impl BufRead) -> Result<BackupStats> {
         let bad = |m: String| StoreError::Backup(m);
         let mut lines = input.lines();
-        let header: Value = serde_json::from_str(&lines.next().ok_or_else(|| bad("the file is empty".into()))?.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(format!("header: {e}")))?;
+        let header: Value = serde_json::from_str(
+            &lines
+                .next()
+                .ok_or_else(|| bad("the file is empty".into()))?
+                .map_err(|e| bad(e.to_string()))?,
+        )
+        .map_err(|e| bad(format!("header: {e}")))?;
         if header["format"] != BACKUP_FORMAT || header["version"] != BACKUP_VERSION {
             return Err(bad(format!("not a storedesk backup of version {BACKUP_VERSION}")));
         }
         let mut tx = self.write.begin().await?;
-        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces").fetch_one(&mut *tx).await?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces")
+            .fetch_one(&mut *tx)
+            .await?;
         if existing > 0 {
-            return Err(bad("the target database already holds workspaces; restore into an empty data dir or database".into()));
+            return Err(bad(
+                "the target database already holds workspaces; restore into an empty data dir or database".into(),
+            ));
         }
         // The installation's keys come from the backup, so old links keep working.
         sqlx::query("DELETE FROM instance_keys").execute(&mut *tx).await?;
-        let mut stats = BackupStats { tables: TABLES.iter().map(|(t, _)| (t.to_string(), 0)).collect() };
+        let mut stats = BackupStats {
+            tables: TABLES.iter().map(|(t, _)| (t.to_string(), 0)).collect(),
+        };
         for (i, line) in lines.enumerate() {
             let line = line.map_err(|e| bad(e.to_string()))?;
             if line.trim().is_empty() {
@@ -113,8 +131,12 @@ impl Store {
             let Some(slot) = stats.tables.iter_mut().find(|(t, _)| t == table) else {
                 return Err(bad(format!("line {}: unknown table '{table}'", i + 2)));
             };
-            let row = v["r"].as_object().ok_or_else(|| bad(format!("line {}: no row", i + 2)))?;
-            insert_row(&mut tx, table, row).await.map_err(|e| bad(format!("line {}: {e}", i + 2)))?;
+            let row = v["r"]
+                .as_object()
+                .ok_or_else(|| bad(format!("line {}: no row", i + 2)))?;
+            insert_row(&mut tx, table, row)
+                .await
+                .map_err(|e| bad(format!("line {}: {e}", i + 2)))?;
             slot.1 += 1;
         }
         if self.backend == Backend::Postgres {
@@ -127,7 +149,9 @@ impl Store {
         }
         // The event log continues after the restored events, so an
         // integration's cursor from before the backup stays valid.
-        sqlx::query("UPDATE event_clock SET last_id = (SELECT COALESCE(MAX(id), 0) FROM events)").execute(&mut *tx).await?;
+        sqlx::query("UPDATE event_clock SET last_id = (SELECT COALESCE(MAX(id), 0) FROM events)")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(stats)
     }
@@ -146,10 +170,16 @@ fn cell(row: &sqlx::any::AnyRow, i: usize) -> Result<Value> {
     if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
         return Ok(v.map(|b| json!({ "hex": hex::encode(b) })).unwrap_or(Value::Null));
     }
-    Err(StoreError::Backup(format!("column {i} has a type the backup does not know")))
+    Err(StoreError::Backup(format!(
+        "column {i} has a type the backup does not know"
+    )))
 }
 
-async fn insert_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, table: &str, row: &Map<String, Value>) -> std::result::Result<(), String> {
+async fn insert_row(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    table: &str,
+    row: &Map<String, Value>,
+) -> std::result::Result<(), String> {
     let mut sql = super::query::Sql::default();
     let mut cols = Vec::new();
     let mut vals = Vec::new();
@@ -164,11 +194,17 @@ async fn insert_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, table: &str, row:
             Value::Null => "NULL".to_string(),
             Value::Number(n) => sql.arg(n.as_i64().ok_or_else(|| format!("{col}: not an integer"))?),
             Value::String(s) => sql.arg(s.as_str()),
-            Value::Object(o) if o.len() == 1 && o["hex"].is_string() => sql.arg(hex::decode(o["hex"].as_str().unwrap_or_default()).map_err(|e| format!("{col}: {e}"))?),
+            Value::Object(o) if o.len() == 1 && o["hex"].is_string() => {
+                sql.arg(hex::decode(o["hex"].as_str().unwrap_or_default()).map_err(|e| format!("{col}: {e}"))?)
+            }
             other => return Err(format!("{col}: unexpected value {other}")),
         });
     }
-    sql.push(&format!("INSERT INTO {table} ({}) VALUES ({})", cols.join(", "), vals.join(", ")));
+    sql.push(&format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        cols.join(", "),
+        vals.join(", ")
+    ));
     sql.query().execute(&mut **tx).await.map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -20,9 +20,23 @@ const MAX_BATCH: usize = 64;
 type Reply<T> = oneshot::Sender<Result<(T, Vec<Event>)>>;
 
 enum Job {
-    CreateTicket { workspace_id: i64, new: NewTicket, reply: Reply<Opened> },
-    PostChat { visitor: Visitor, client_id: String, body: String, attachment_ids: Vec<i64>, reply: Reply<Posted> },
-    IngestMail { workspace: Workspace, mail: InboundMail, reply: Reply<Ingested> },
+    CreateTicket {
+        workspace_id: i64,
+        new: NewTicket,
+        reply: Reply<Opened>,
+    },
+    PostChat {
+        visitor: Visitor,
+        client_id: String,
+        body: String,
+        attachment_ids: Vec<i64>,
+        reply: Reply<Posted>,
+    },
+    IngestMail {
+        workspace: Workspace,
+        mail: InboundMail,
+        reply: Reply<Ingested>,
+    },
 }
 
 type Posted = (Message, bool, Ticket, bool);
@@ -37,9 +51,21 @@ impl Job {
     /// Makes the job's writes and stages its events in `ev`.
     async fn run(&self, tx: &mut Transaction<'_, Any>, lock: bool, ev: &mut Vec<NewEvent>) -> Result<Done> {
         match self {
-            Job::CreateTicket { workspace_id, new, .. } => create_in(tx, *workspace_id, new.clone(), ev).await.map(Done::Ticket),
-            Job::PostChat { visitor, client_id, body, attachment_ids, .. } => post_in(tx, lock, visitor, client_id, body, attachment_ids, ev).await.map(Done::Chat),
-            Job::IngestMail { workspace, mail, .. } => ingest_in(tx, lock, workspace, mail.clone(), ev).await.map(Done::Mail),
+            Job::CreateTicket { workspace_id, new, .. } => {
+                create_in(tx, *workspace_id, new.clone(), ev).await.map(Done::Ticket)
+            }
+            Job::PostChat {
+                visitor,
+                client_id,
+                body,
+                attachment_ids,
+                ..
+            } => post_in(tx, lock, visitor, client_id, body, attachment_ids, ev)
+                .await
+                .map(Done::Chat),
+            Job::IngestMail { workspace, mail, .. } => {
+                ingest_in(tx, lock, workspace, mail.clone(), ev).await.map(Done::Mail)
+            }
         }
     }
 
@@ -100,13 +126,26 @@ impl Writer {
     }
 
     async fn send<T>(&self, job: Job, answer: oneshot::Receiver<Result<(T, Vec<Event>)>>) -> Result<(T, Vec<Event>)> {
-        self.jobs.send(job).await.map_err(|_| StoreError::Config("the store is closed".into()))?;
-        answer.await.map_err(|_| StoreError::Config("the writer stopped".into()))?
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Config("the store is closed".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Config("the writer stopped".into()))?
     }
 
     pub(super) async fn create_ticket(&self, workspace_id: i64, new: NewTicket) -> Result<(Opened, Vec<Event>)> {
         let (reply, answer) = oneshot::channel();
-        self.send(Job::CreateTicket { workspace_id, new, reply }, answer).await
+        self.send(
+            Job::CreateTicket {
+                workspace_id,
+                new,
+                reply,
+            },
+            answer,
+        )
+        .await
     }
 
     pub(super) async fn ingest(&self, workspace: Workspace, mail: InboundMail) -> Result<(Ingested, Vec<Event>)> {
@@ -114,9 +153,25 @@ impl Writer {
         self.send(Job::IngestMail { workspace, mail, reply }, answer).await
     }
 
-    pub(super) async fn post(&self, visitor: Visitor, client_id: String, body: String, attachment_ids: Vec<i64>) -> Result<(Posted, Vec<Event>)> {
+    pub(super) async fn post(
+        &self,
+        visitor: Visitor,
+        client_id: String,
+        body: String,
+        attachment_ids: Vec<i64>,
+    ) -> Result<(Posted, Vec<Event>)> {
         let (reply, answer) = oneshot::channel();
-        self.send(Job::PostChat { visitor, client_id, body, attachment_ids, reply }, answer).await
+        self.send(
+            Job::PostChat {
+                visitor,
+                client_id,
+                body,
+                attachment_ids,
+                reply,
+            },
+            answer,
+        )
+        .await
     }
 }
 
@@ -134,7 +189,11 @@ async fn run(pool: &AnyPool, lock: bool, batch: &mut Vec<Job>) {
             }
             // One append for the whole batch: on PostgreSQL one hold of the
             // event clock, as late as possible.
-            let logged = if staged.is_empty() { vec![] } else { append(&mut tx, backend, staged).await? };
+            let logged = if staged.is_empty() {
+                vec![]
+            } else {
+                append(&mut tx, backend, staged).await?
+            };
             tx.commit().await?;
             Ok(logged)
         }
@@ -157,7 +216,11 @@ async fn run(pool: &AnyPool, lock: bool, batch: &mut Vec<Job>) {
                 let mut tx = pool.begin().await?;
                 let mut staged = Vec::new();
                 let r = job.run(&mut tx, lock, &mut staged).await?;
-                let logged = if staged.is_empty() { vec![] } else { append(&mut tx, backend, staged).await? };
+                let logged = if staged.is_empty() {
+                    vec![]
+                } else {
+                    append(&mut tx, backend, staged).await?
+                };
                 tx.commit().await?;
                 Ok((r, logged))
             }
@@ -178,7 +241,10 @@ async fn run(pool: &AnyPool, lock: bool, batch: &mut Vec<Job>) {
 /// Deadlocks and serialisation failures: the transaction may simply be run again.
 fn transient(e: &StoreError) -> bool {
     match e {
-        StoreError::Database(sqlx::Error::Database(db)) => matches!(db.code().as_deref(), Some("40P01") | Some("40001") | Some("5") | Some("6")),
+        StoreError::Database(sqlx::Error::Database(db)) => matches!(
+            db.code().as_deref(),
+            Some("40P01") | Some("40001") | Some("5") | Some("6")
+        ),
         _ => false,
     }
 }

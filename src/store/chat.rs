@@ -99,25 +99,43 @@ impl WidgetSettings {
         if !(c.len() == 7 && c[0] == b'#' && c[1..].iter().all(u8::is_ascii_hexdigit)) {
             return Err(Invalid::new("color", "must be like #2563eb"));
         }
-        for (field, v) in [("prechat_name", &self.prechat_name), ("prechat_email", &self.prechat_email)] {
+        for (field, v) in [
+            ("prechat_name", &self.prechat_name),
+            ("prechat_email", &self.prechat_email),
+        ] {
             if !matches!(v.as_str(), "off" | "optional" | "required") {
                 return Err(Invalid::new(field, "must be off, optional or required"));
             }
         }
         for o in &self.allowed_origins {
-            let ok = (o.starts_with("https://") || o.starts_with("http://")) && !o.ends_with('/') && o.len() < 200 && !o[8..].contains('/');
+            let ok = (o.starts_with("https://") || o.starts_with("http://"))
+                && !o.ends_with('/')
+                && o.len() < 200
+                && !o[8..].contains('/');
             if !ok {
-                return Err(Invalid::new("allowed_origins", format!("'{o}' is not an origin like https://shop.example")));
+                return Err(Invalid::new(
+                    "allowed_origins",
+                    format!("'{o}' is not an origin like https://shop.example"),
+                ));
             }
         }
-        if self.topics.len() > 50 || self.topics.iter().any(|t| t.name.trim().is_empty() || t.name.chars().count() > 100) {
-            return Err(Invalid::new("topics", "at most 50 topics, each named in 1 to 100 characters"));
+        if self.topics.len() > 50
+            || self
+                .topics
+                .iter()
+                .any(|t| t.name.trim().is_empty() || t.name.chars().count() > 100)
+        {
+            return Err(Invalid::new(
+                "topics",
+                "at most 50 topics, each named in 1 to 100 characters",
+            ));
         }
         self.hours.validate()
     }
 
     pub fn origin_allowed(&self, origin: Option<&str>) -> bool {
-        self.allowed_origins.is_empty() || origin.is_some_and(|o| self.allowed_origins.iter().any(|a| a.eq_ignore_ascii_case(o)))
+        self.allowed_origins.is_empty()
+            || origin.is_some_and(|o| self.allowed_origins.iter().any(|a| a.eq_ignore_ascii_case(o)))
     }
 }
 
@@ -161,7 +179,12 @@ fn external_prefix(visitor_id: i64) -> String {
 }
 
 impl Store {
-    pub async fn create_visitor(&self, workspace_id: i64, token_hash: &str, lang: &str) -> Result<(Visitor, Vec<Event>)> {
+    pub async fn create_visitor(
+        &self,
+        workspace_id: i64,
+        token_hash: &str,
+        lang: &str,
+    ) -> Result<(Visitor, Vec<Event>)> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         let contact_id: i64 = sqlx::query_scalar("INSERT INTO contacts (workspace_id, name, email, attributes, created_at, updated_at) VALUES ($1, '', NULL, '{}', $2, $2) RETURNING id")
@@ -184,9 +207,21 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        let ev = NewEvent::new(workspace_id, EventType::ContactCreated, EventActor::Contact(contact_id)).contact(contact_id).changes(serde_json::json!({ "channel": Channel::Chat, "name": "", "email": null }));
+        let ev = NewEvent::new(workspace_id, EventType::ContactCreated, EventActor::Contact(contact_id))
+            .contact(contact_id)
+            .changes(serde_json::json!({ "channel": Channel::Chat, "name": "", "email": null }));
         let logged = self.commit_with(tx, vec![ev]).await?;
-        Ok((Visitor { id, workspace_id, contact_id, name: String::new(), email: None, lang: lang.to_string() }, logged))
+        Ok((
+            Visitor {
+                id,
+                workspace_id,
+                contact_id,
+                name: String::new(),
+                email: None,
+                lang: lang.to_string(),
+            },
+            logged,
+        ))
     }
 
     pub async fn visitor_by_token(&self, workspace_id: i64, token_hash: &str) -> Result<Option<Visitor>> {
@@ -197,11 +232,26 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(&self.read)
         .await?;
-        Ok(row.map(|(id, contact_id, name, email, lang)| Visitor { id, workspace_id, contact_id, name, email, lang }))
+        Ok(row.map(|(id, contact_id, name, email, lang)| Visitor {
+            id,
+            workspace_id,
+            contact_id,
+            name,
+            email,
+            lang,
+        }))
     }
 
     /// Records where the visitor is and whether a socket of theirs is open.
-    pub async fn touch_visitor(&self, visitor_id: i64, online: bool, page: Option<(&str, &str)>, context: Option<&str>, user_agent: Option<&str>, lang: Option<&str>) -> Result<()> {
+    pub async fn touch_visitor(
+        &self,
+        visitor_id: i64,
+        online: bool,
+        page: Option<(&str, &str)>,
+        context: Option<&str>,
+        user_agent: Option<&str>,
+        lang: Option<&str>,
+    ) -> Result<()> {
         let mut sql = Sql::new("UPDATE chat_visitors SET online = ");
         let p = sql.arg(online as i64);
         sql.push(&p);
@@ -243,18 +293,37 @@ impl Store {
 
     /// Sets the name and e-mail the visitor gave. The e-mail also becomes
     /// an identity of the contact unless another contact already owns it.
-    pub async fn set_visitor_contact(&self, v: &Visitor, name: Option<&str>, email: Option<&Email>) -> Result<Vec<Event>> {
+    pub async fn set_visitor_contact(
+        &self,
+        v: &Visitor,
+        name: Option<&str>,
+        email: Option<&Email>,
+    ) -> Result<Vec<Event>> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
-        let (old_name, old_email): (String, Option<String>) = sqlx::query_as("SELECT name, email FROM contacts WHERE id = $1").bind(v.contact_id).fetch_one(&mut *tx).await?;
+        let (old_name, old_email): (String, Option<String>) =
+            sqlx::query_as("SELECT name, email FROM contacts WHERE id = $1")
+                .bind(v.contact_id)
+                .fetch_one(&mut *tx)
+                .await?;
         let mut changes = serde_json::Map::new();
         if let Some(n) = name.filter(|n| !n.is_empty() && *n != old_name) {
-            sqlx::query("UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3").bind(n).bind(now).bind(v.contact_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3")
+                .bind(n)
+                .bind(now)
+                .bind(v.contact_id)
+                .execute(&mut *tx)
+                .await?;
             changes.insert("name".into(), change(&old_name, n));
         }
         if let Some(e) = email.filter(|e| old_email.as_deref() != Some(e.as_str())) {
             changes.insert("email".into(), change(&old_email, e.as_str()));
-            sqlx::query("UPDATE contacts SET email = $1, updated_at = $2 WHERE id = $3").bind(e.as_str()).bind(now).bind(v.contact_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE contacts SET email = $1, updated_at = $2 WHERE id = $3")
+                .bind(e.as_str())
+                .bind(now)
+                .bind(v.contact_id)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("INSERT INTO contact_identities (workspace_id, contact_id, channel, value, created_at) VALUES ($1, $2, 'email', $3, $4) ON CONFLICT DO NOTHING")
                 .bind(v.workspace_id)
                 .bind(v.contact_id)
@@ -263,7 +332,17 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let ev = if changes.is_empty() { vec![] } else { vec![NewEvent::new(v.workspace_id, EventType::ContactUpdated, EventActor::Contact(v.contact_id)).contact(v.contact_id).changes(changes.into())] };
+        let ev = if changes.is_empty() {
+            vec![]
+        } else {
+            vec![NewEvent::new(
+                v.workspace_id,
+                EventType::ContactUpdated,
+                EventActor::Contact(v.contact_id),
+            )
+            .contact(v.contact_id)
+            .changes(changes.into())]
+        };
         self.commit_with(tx, ev).await
     }
 
@@ -292,11 +371,13 @@ impl Store {
     /// One public chat message and the contact it belongs to, for delivery
     /// to that contact's sockets.
     pub async fn chat_message(&self, workspace_id: i64, message_id: i64) -> Result<Option<(ChatMessage, i64)>> {
-        let row: Option<ChatRow> = sqlx::query_as(&format!("{CHAT_SELECT} WHERE t.workspace_id = $1 AND m.id = $2 AND t.channel = 'chat' AND m.kind = 'reply'"))
-            .bind(workspace_id)
-            .bind(message_id)
-            .fetch_optional(&self.read)
-            .await?;
+        let row: Option<ChatRow> = sqlx::query_as(&format!(
+            "{CHAT_SELECT} WHERE t.workspace_id = $1 AND m.id = $2 AND t.channel = 'chat' AND m.kind = 'reply'"
+        ))
+        .bind(workspace_id)
+        .bind(message_id)
+        .fetch_optional(&self.read)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let (contact_id, visitor_id): (i64, Option<i64>) = sqlx::query_as("SELECT t.contact_id, (SELECT MIN(v.id) FROM chat_visitors v WHERE v.contact_id = t.contact_id) FROM tickets t WHERE t.id = $1")
             .bind(row.ticket_id)
@@ -323,24 +404,38 @@ impl Store {
                 author_name: r.author_name.unwrap_or_default(),
                 body: r.body,
                 created_at: r.created_at,
-                client_id: if r.author_type == "contact" { client_id_of(r.external_id, prefix) } else { None },
+                client_id: if r.author_type == "contact" {
+                    client_id_of(r.external_id, prefix)
+                } else {
+                    None
+                },
                 attachments: atts.remove(&r.id).unwrap_or_default(),
             })
             .collect())
     }
 
     /// Files sent with messages (of one workspace's tickets), by message id.
-    pub async fn attachments_of(&self, message_ids: &[i64]) -> Result<std::collections::HashMap<i64, Vec<AttachmentMeta>>> {
+    pub async fn attachments_of(
+        &self,
+        message_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Vec<AttachmentMeta>>> {
         let mut out: std::collections::HashMap<i64, Vec<AttachmentMeta>> = Default::default();
         if message_ids.is_empty() {
             return Ok(out);
         }
-        let mut sql = Sql::new("SELECT id, message_id, name, size, content_type, secret FROM attachments WHERE message_id IN (");
+        let mut sql =
+            Sql::new("SELECT id, message_id, name, size, content_type, secret FROM attachments WHERE message_id IN (");
         let l = sql.list(message_ids.iter().copied());
         sql.push(&l).push(") ORDER BY id");
         let rows: Vec<(i64, i64, String, i64, String, String)> = sql.query_as().fetch_all(&self.read).await?;
         for (id, mid, name, size, content_type, secret) in rows {
-            out.entry(mid).or_default().push(AttachmentMeta { id, name, size, content_type, secret });
+            out.entry(mid).or_default().push(AttachmentMeta {
+                id,
+                name,
+                size,
+                content_type,
+                secret,
+            });
         }
         Ok(out)
     }
@@ -349,9 +444,27 @@ impl Store {
     /// ticket. The same `client_id` twice stores one message. Messages that
     /// arrive together share one commit (see `batch`).
     #[tracing::instrument(skip_all, fields(workspace_id = v.workspace_id, visitor_id = v.id))]
-    pub async fn post_visitor_message(&self, v: &Visitor, client_id: &str, body: &str, attachment_ids: &[i64]) -> Result<(Posted, Vec<Event>)> {
-        let ((message, created, ticket, ticket_created), logged) = self.writer.post(v.clone(), client_id.to_string(), body.to_string(), attachment_ids.to_vec()).await?;
-        let mut atts = if attachment_ids.is_empty() { Default::default() } else { self.attachments_of(&[message.id]).await? };
+    pub async fn post_visitor_message(
+        &self,
+        v: &Visitor,
+        client_id: &str,
+        body: &str,
+        attachment_ids: &[i64],
+    ) -> Result<(Posted, Vec<Event>)> {
+        let ((message, created, ticket, ticket_created), logged) = self
+            .writer
+            .post(
+                v.clone(),
+                client_id.to_string(),
+                body.to_string(),
+                attachment_ids.to_vec(),
+            )
+            .await?;
+        let mut atts = if attachment_ids.is_empty() {
+            Default::default()
+        } else {
+            self.attachments_of(&[message.id]).await?
+        };
         let chat = ChatMessage {
             id: message.id,
             ticket_id: ticket.id,
@@ -362,14 +475,32 @@ impl Store {
             client_id: Some(client_id.to_string()),
             attachments: atts.remove(&message.id).unwrap_or_default(),
         };
-        let ticket = if created && !ticket_created && ticket.status != Status::Open { self.ticket_unchecked(v.workspace_id, ticket.id).await? } else { ticket };
-        Ok((Posted { message: chat, stored: message, created, ticket, ticket_created }, logged))
+        let ticket = if created && !ticket_created && ticket.status != Status::Open {
+            self.ticket_unchecked(v.workspace_id, ticket.id).await?
+        } else {
+            ticket
+        };
+        Ok((
+            Posted {
+                message: chat,
+                stored: message,
+                created,
+                ticket,
+                ticket_created,
+            },
+            logged,
+        ))
     }
 
     /// A ticket by id within a workspace, without an actor's access check:
     /// for the system's own use (event delivery, chat).
     pub async fn ticket_unchecked(&self, workspace_id: i64, id: i64) -> Result<Ticket> {
-        let admin = crate::domain::Actor { user_id: 0, workspace_id, role: crate::domain::Role::Admin, scope: crate::domain::TicketScope::All };
+        let admin = crate::domain::Actor {
+            user_id: 0,
+            workspace_id,
+            role: crate::domain::Role::Admin,
+            scope: crate::domain::TicketScope::All,
+        };
         self.ticket(&admin, id).await
     }
 
@@ -398,7 +529,10 @@ impl Store {
     }
 
     pub async fn widget_settings(&self, workspace_id: i64) -> Result<WidgetSettings> {
-        let raw: Option<String> = sqlx::query_scalar("SELECT widget FROM workspace_settings WHERE workspace_id = $1").bind(workspace_id).fetch_optional(&self.read).await?;
+        let raw: Option<String> = sqlx::query_scalar("SELECT widget FROM workspace_settings WHERE workspace_id = $1")
+            .bind(workspace_id)
+            .fetch_optional(&self.read)
+            .await?;
         match raw {
             Some(r) => serde_json::from_str(&r).map_err(|e| StoreError::Corrupt(format!("widget settings: {e}"))),
             None => Ok(WidgetSettings::default()),
@@ -415,7 +549,17 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        super::people::audit(&mut tx, workspace_id, Some(by), "widget.updated", "workspace", Some(workspace_id), &json, now).await?;
+        super::people::audit(
+            &mut tx,
+            workspace_id,
+            Some(by),
+            "widget.updated",
+            "workspace",
+            Some(workspace_id),
+            &json,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -434,15 +578,24 @@ impl Store {
 
     /// Whether an agent of the workspace is online (seen in the last 45 s).
     pub async fn agents_online(&self, workspace_id: i64) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM agent_presence WHERE workspace_id = $1 AND status = 'online' AND last_seen_at > $2")
-            .bind(workspace_id)
-            .bind(now_ms() - 45_000)
-            .fetch_one(&self.read)
-            .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM agent_presence WHERE workspace_id = $1 AND status = 'online' AND last_seen_at > $2",
+        )
+        .bind(workspace_id)
+        .bind(now_ms() - 45_000)
+        .fetch_one(&self.read)
+        .await?;
         Ok(n > 0)
     }
 
-    pub async fn create_attachment(&self, workspace_id: i64, contact_id: i64, name: &str, content_type: &str, data: Vec<u8>) -> Result<AttachmentMeta> {
+    pub async fn create_attachment(
+        &self,
+        workspace_id: i64,
+        contact_id: i64,
+        name: &str,
+        content_type: &str,
+        data: Vec<u8>,
+    ) -> Result<AttachmentMeta> {
         let secret = crate::auth::new_token();
         let size = data.len() as i64;
         let id: i64 = sqlx::query_scalar("INSERT INTO attachments (workspace_id, contact_id, name, content_type, size, secret, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
@@ -456,18 +609,39 @@ impl Store {
             .bind(now_ms())
             .fetch_one(&self.write)
             .await?;
-        Ok(AttachmentMeta { id, name: name.to_string(), size, content_type: content_type.to_string(), secret })
+        Ok(AttachmentMeta {
+            id,
+            name: name.to_string(),
+            size,
+            content_type: content_type.to_string(),
+            secret,
+        })
     }
 
     /// An attachment by id and secret (the secret is the capability).
     pub async fn attachment(&self, workspace_id: i64, id: i64, secret: &str) -> Result<(AttachmentMeta, Vec<u8>)> {
-        let row: Option<(String, i64, String, String, Vec<u8>)> = sqlx::query_as("SELECT name, size, content_type, secret, data FROM attachments WHERE workspace_id = $1 AND id = $2")
-            .bind(workspace_id)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
+        let row: Option<(String, i64, String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT name, size, content_type, secret, data FROM attachments WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(workspace_id)
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
         match row {
-            Some((name, size, content_type, s, data)) if crate::auth::constant_time_eq(s.as_bytes(), secret.as_bytes()) => Ok((AttachmentMeta { id, name, size, content_type, secret: s }, data)),
+            Some((name, size, content_type, s, data))
+                if crate::auth::constant_time_eq(s.as_bytes(), secret.as_bytes()) =>
+            {
+                Ok((
+                    AttachmentMeta {
+                        id,
+                        name,
+                        size,
+                        content_type,
+                        secret: s,
+                    },
+                    data,
+                ))
+            }
             _ => Err(StoreError::NotFound),
         }
     }
@@ -476,21 +650,44 @@ impl Store {
 impl Store {
     /// Mail waiting to be sent in a workspace: (to, subject, body), oldest first.
     pub async fn outbox(&self, workspace_id: i64) -> Result<Vec<(String, String, String)>> {
-        Ok(sqlx::query_as("SELECT to_addr, subject, body FROM outbox WHERE workspace_id = $1 AND status = 'pending' ORDER BY id").bind(workspace_id).fetch_all(&self.read).await?)
+        Ok(sqlx::query_as(
+            "SELECT to_addr, subject, body FROM outbox WHERE workspace_id = $1 AND status = 'pending' ORDER BY id",
+        )
+        .bind(workspace_id)
+        .fetch_all(&self.read)
+        .await?)
     }
 }
 
 /// The visitor's message inside the caller's transaction: (message, created,
 /// ticket, ticket created). `lock` takes the ticket's row lock (PostgreSQL).
-pub(super) async fn post_in(tx: &mut Transaction<'_, Any>, lock: bool, v: &Visitor, client_id: &str, body: &str, attachment_ids: &[i64], ev: &mut Vec<NewEvent>) -> Result<(Message, bool, Ticket, bool)> {
+pub(super) async fn post_in(
+    tx: &mut Transaction<'_, Any>,
+    lock: bool,
+    v: &Visitor,
+    client_id: &str,
+    body: &str,
+    attachment_ids: &[i64],
+    ev: &mut Vec<NewEvent>,
+) -> Result<(Message, bool, Ticket, bool)> {
     let external_id = format!("{}{client_id}", external_prefix(v.id));
-    let contact = ContactSummary { id: v.contact_id, name: v.name.clone(), email: v.email.clone() };
+    let contact = ContactSummary {
+        id: v.contact_id,
+        name: v.name.clone(),
+        email: v.email.clone(),
+    };
     let open: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND contact_id = $2 AND channel = 'chat' AND status <> 'closed' ORDER BY id DESC LIMIT 1")
         .bind(v.workspace_id)
         .bind(v.contact_id)
         .fetch_optional(&mut **tx)
         .await?;
-    let new = NewMessage { kind: MessageKind::Reply, author: Author::Contact, body: body.to_string(), html: None, external_id: Some(external_id) };
+    let new = NewMessage {
+        kind: MessageKind::Reply,
+        author: Author::Contact,
+        body: body.to_string(),
+        html: None,
+        external_id: Some(external_id),
+    };
     let (message, created, ticket, ticket_created) = match open {
         Some(id) => {
             let t = load_ticket(tx, v.workspace_id, id, lock).await?;
@@ -498,7 +695,12 @@ pub(super) async fn post_in(tx: &mut Transaction<'_, Any>, lock: bool, v: &Visit
             (m, created, t, false)
         }
         None => {
-            let existing: Option<i64> = sqlx::query_scalar("SELECT ticket_id FROM messages WHERE workspace_id = $1 AND external_id = $2").bind(v.workspace_id).bind(&new.external_id).fetch_optional(&mut **tx).await?;
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT ticket_id FROM messages WHERE workspace_id = $1 AND external_id = $2")
+                    .bind(v.workspace_id)
+                    .bind(&new.external_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
             if let Some(tid) = existing {
                 // Resent after its chat was closed: answer with what is stored.
                 let t = load_ticket(tx, v.workspace_id, tid, false).await?;
@@ -507,7 +709,11 @@ pub(super) async fn post_in(tx: &mut Transaction<'_, Any>, lock: bool, v: &Visit
             } else {
                 let subject: String = body.lines().next().unwrap_or("").chars().take(80).collect();
                 let nt = NewTicket {
-                    subject: if subject.trim().is_empty() { "Chat".into() } else { subject },
+                    subject: if subject.trim().is_empty() {
+                        "Chat".into()
+                    } else {
+                        subject
+                    },
                     body: new.body.clone(),
                     contact: TicketContact::Known(contact),
                     channel: Channel::Chat,
@@ -519,7 +725,9 @@ pub(super) async fn post_in(tx: &mut Transaction<'_, Any>, lock: bool, v: &Visit
                     team_id: None,
                 };
                 let opened = create_in(tx, v.workspace_id, nt, ev).await?;
-                let m = opened.message.ok_or_else(|| StoreError::Corrupt("a new chat has no first message".into()))?;
+                let m = opened
+                    .message
+                    .ok_or_else(|| StoreError::Corrupt("a new chat has no first message".into()))?;
                 (m, true, opened.ticket, true)
             }
         }
@@ -530,7 +738,9 @@ pub(super) async fn post_in(tx: &mut Transaction<'_, Any>, lock: bool, v: &Visit
         sql.push(&p);
         let (w, c) = (sql.arg(v.workspace_id), sql.arg(v.contact_id));
         let l = sql.list(attachment_ids.iter().copied());
-        sql.push(&format!(" WHERE workspace_id = {w} AND contact_id = {c} AND message_id IS NULL AND id IN ({l})"));
+        sql.push(&format!(
+            " WHERE workspace_id = {w} AND contact_id = {c} AND message_id IS NULL AND id IN ({l})"
+        ));
         let n = sql.query().execute(&mut **tx).await?.rows_affected();
         if n != attachment_ids.len() as u64 {
             return Err(Invalid::new("attachment_ids", "an attachment is unknown or already sent").into());

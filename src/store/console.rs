@@ -111,7 +111,15 @@ struct InviteLookup {
 
 impl From<InviteRow> for Invite {
     fn from(r: InviteRow) -> Invite {
-        Invite { id: r.id, email: r.email, role: r.role, teams_only: r.teams_only != 0, created_at: r.created_at, expires_at: r.expires_at, used_at: r.used_at }
+        Invite {
+            id: r.id,
+            email: r.email,
+            role: r.role,
+            teams_only: r.teams_only != 0,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+        }
     }
 }
 
@@ -136,8 +144,22 @@ impl Store {
             .bind(now + SESSION_IDLE_MS)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM agent_sessions WHERE user_id = $1 AND expires_at < $2").bind(user_id).bind(now).execute(&mut *tx).await?;
-        audit(&mut tx, workspace_id, Some(user_id), "session.created", "user", Some(user_id), "{}", now).await?;
+        sqlx::query("DELETE FROM agent_sessions WHERE user_id = $1 AND expires_at < $2")
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            workspace_id,
+            Some(user_id),
+            "session.created",
+            "user",
+            Some(user_id),
+            "{}",
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(secret)
     }
@@ -154,18 +176,47 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.read)
         .await?;
-        let Some(SessionRow { id, user_id, workspace_id, role, ticket_scope: scope, name, email, lang, csrf, last_seen_at: seen }) = row else { return Ok(None) };
+        let Some(SessionRow {
+            id,
+            user_id,
+            workspace_id,
+            role,
+            ticket_scope: scope,
+            name,
+            email,
+            lang,
+            csrf,
+            last_seen_at: seen,
+        }) = row
+        else {
+            return Ok(None);
+        };
         // Sliding expiry, written at most once an hour rather than on
         // every page.
         if now - seen > 3600 * 1000 {
-            sqlx::query("UPDATE agent_sessions SET last_seen_at = $1, expires_at = $2 WHERE id = $3").bind(now).bind(now + SESSION_IDLE_MS).bind(id).execute(&self.write).await?;
+            sqlx::query("UPDATE agent_sessions SET last_seen_at = $1, expires_at = $2 WHERE id = $3")
+                .bind(now)
+                .bind(now + SESSION_IDLE_MS)
+                .bind(id)
+                .execute(&self.write)
+                .await?;
         }
         let actor = self.actor_of(user_id, workspace_id, &role, &scope).await?;
-        Ok(Some(Session { id, actor, name, email, lang, csrf }))
+        Ok(Some(Session {
+            id,
+            actor,
+            name,
+            email,
+            lang,
+            csrf,
+        }))
     }
 
     pub async fn delete_session(&self, id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM agent_sessions WHERE id = $1").bind(id).execute(&self.write).await?;
+        sqlx::query("DELETE FROM agent_sessions WHERE id = $1")
+            .bind(id)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
@@ -174,34 +225,84 @@ impl Store {
     pub async fn change_password(&self, s: &Session, new_hash: &str) -> Result<()> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND workspace_id = $3").bind(new_hash).bind(s.actor.user_id).bind(s.actor.workspace_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM agent_sessions WHERE user_id = $1 AND id <> $2").bind(s.actor.user_id).bind(s.id).execute(&mut *tx).await?;
-        audit(&mut tx, s.actor.workspace_id, Some(s.actor.user_id), "user.password_changed", "user", Some(s.actor.user_id), "{}", now).await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND workspace_id = $3")
+            .bind(new_hash)
+            .bind(s.actor.user_id)
+            .bind(s.actor.workspace_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM agent_sessions WHERE user_id = $1 AND id <> $2")
+            .bind(s.actor.user_id)
+            .bind(s.id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            s.actor.workspace_id,
+            Some(s.actor.user_id),
+            "user.password_changed",
+            "user",
+            Some(s.actor.user_id),
+            "{}",
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn user_password_hash(&self, workspace_id: i64, user_id: i64) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1 AND workspace_id = $2").bind(user_id).bind(workspace_id).fetch_optional(&self.read).await?.flatten())
+        Ok(
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1 AND workspace_id = $2")
+                .bind(user_id)
+                .bind(workspace_id)
+                .fetch_optional(&self.read)
+                .await?
+                .flatten(),
+        )
     }
 
     pub async fn set_user_lang(&self, workspace_id: i64, user_id: i64, lang: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET lang = $1 WHERE id = $2 AND workspace_id = $3").bind(lang).bind(user_id).bind(workspace_id).execute(&self.write).await?;
+        sqlx::query("UPDATE users SET lang = $1 WHERE id = $2 AND workspace_id = $3")
+            .bind(lang)
+            .bind(user_id)
+            .bind(workspace_id)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
     /// An admin changes an agent's role, reach or whether they may sign
     /// in. The last active admin cannot be demoted or deactivated, or
     /// nobody could manage the workspace.
-    pub async fn update_user(&self, by: &Actor, user_id: i64, role: Role, teams_only: bool, active: bool) -> Result<()> {
+    pub async fn update_user(
+        &self,
+        by: &Actor,
+        user_id: i64,
+        role: Role,
+        teams_only: bool,
+        active: bool,
+    ) -> Result<()> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
-        let found: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND workspace_id = $2").bind(user_id).bind(by.workspace_id).fetch_optional(&mut *tx).await?;
+        let found: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND workspace_id = $2")
+            .bind(user_id)
+            .bind(by.workspace_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         let current = found.ok_or(StoreError::NotFound)?;
         if current == "admin" && (role != Role::Admin || !active) {
-            let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND role = 'admin' AND active = 1 AND id <> $2").bind(by.workspace_id).bind(user_id).fetch_one(&mut *tx).await?;
+            let admins: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND role = 'admin' AND active = 1 AND id <> $2",
+            )
+            .bind(by.workspace_id)
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
             if admins == 0 {
-                return Err(StoreError::Conflict("the workspace needs at least one active admin".into()));
+                return Err(StoreError::Conflict(
+                    "the workspace needs at least one active admin".into(),
+                ));
             }
         }
         sqlx::query("UPDATE users SET role = $1, ticket_scope = $2, active = $3 WHERE id = $4 AND workspace_id = $5")
@@ -213,10 +314,23 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if !active {
-            sqlx::query("DELETE FROM agent_sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM agent_sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
         }
         let data = serde_json::json!({ "role": role.as_str(), "teams_only": teams_only, "active": active }).to_string();
-        audit(&mut tx, by.workspace_id, Some(by.user_id), "user.updated", "user", Some(user_id), &data, now).await?;
+        audit(
+            &mut tx,
+            by.workspace_id,
+            Some(by.user_id),
+            "user.updated",
+            "user",
+            Some(user_id),
+            &data,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -224,20 +338,47 @@ impl Store {
     pub async fn remove_team_member(&self, by: &Actor, team_id: i64, user_id: i64) -> Result<()> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM team_members WHERE workspace_id = $1 AND team_id = $2 AND user_id = $3").bind(by.workspace_id).bind(team_id).bind(user_id).execute(&mut *tx).await?;
-        audit(&mut tx, by.workspace_id, Some(by.user_id), "team.member_removed", "team", Some(team_id), &serde_json::json!({ "user_id": user_id }).to_string(), now).await?;
+        sqlx::query("DELETE FROM team_members WHERE workspace_id = $1 AND team_id = $2 AND user_id = $3")
+            .bind(by.workspace_id)
+            .bind(team_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            by.workspace_id,
+            Some(by.user_id),
+            "team.member_removed",
+            "team",
+            Some(team_id),
+            &serde_json::json!({ "user_id": user_id }).to_string(),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Creates an invitation and returns the secret for its link.
-    pub async fn create_invite(&self, by: &Actor, email: &crate::domain::Email, role: Role, teams_only: bool) -> Result<String> {
+    pub async fn create_invite(
+        &self,
+        by: &Actor,
+        email: &crate::domain::Email,
+        role: Role,
+        teams_only: bool,
+    ) -> Result<String> {
         let now = now_ms();
         let secret = crate::auth::new_secret();
         let mut tx = self.write.begin().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE workspace_id = $1 AND email = $2").bind(by.workspace_id).bind(email.as_str()).fetch_optional(&mut *tx).await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE workspace_id = $1 AND email = $2")
+            .bind(by.workspace_id)
+            .bind(email.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
         if exists.is_some() {
-            return Err(StoreError::Conflict("a user with this e-mail exists in the workspace".into()));
+            return Err(StoreError::Conflict(
+                "a user with this e-mail exists in the workspace".into(),
+            ));
         }
         let id: i64 = sqlx::query_scalar("INSERT INTO invites (workspace_id, token_hash, email, role, teams_only, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
             .bind(by.workspace_id)
@@ -250,7 +391,17 @@ impl Store {
             .bind(now + INVITE_TTL_MS)
             .fetch_one(&mut *tx)
             .await?;
-        audit(&mut tx, by.workspace_id, Some(by.user_id), "invite.created", "invite", Some(id), &serde_json::json!({ "email": email.as_str() }).to_string(), now).await?;
+        audit(
+            &mut tx,
+            by.workspace_id,
+            Some(by.user_id),
+            "invite.created",
+            "invite",
+            Some(id),
+            &serde_json::json!({ "email": email.as_str() }).to_string(),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(secret)
     }
@@ -283,7 +434,11 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let (id, ws, email, role, teams_only, by) = row.ok_or(StoreError::NotFound)?;
-        let used = sqlx::query("UPDATE invites SET used_at = $1 WHERE id = $2 AND used_at IS NULL").bind(now).bind(id).execute(&mut *tx).await?;
+        let used = sqlx::query("UPDATE invites SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         if used.rows_affected() != 1 {
             return Err(StoreError::NotFound);
         }
@@ -301,7 +456,12 @@ impl Store {
     }
 
     pub async fn canned_answers(&self, workspace_id: i64) -> Result<Vec<Canned>> {
-        Ok(sqlx::query_as("SELECT id, shortcut, body FROM canned_answers WHERE workspace_id = $1 ORDER BY shortcut").bind(workspace_id).fetch_all(&self.read).await?)
+        Ok(
+            sqlx::query_as("SELECT id, shortcut, body FROM canned_answers WHERE workspace_id = $1 ORDER BY shortcut")
+                .bind(workspace_id)
+                .fetch_all(&self.read)
+                .await?,
+        )
     }
 
     /// Creates a canned answer, or replaces the one with the same shortcut.
@@ -333,12 +493,21 @@ impl Store {
     }
 
     pub async fn delete_canned(&self, by: &Actor, id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM canned_answers WHERE id = $1 AND workspace_id = $2").bind(id).bind(by.workspace_id).execute(&self.write).await?;
+        sqlx::query("DELETE FROM canned_answers WHERE id = $1 AND workspace_id = $2")
+            .bind(id)
+            .bind(by.workspace_id)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
     pub async fn labels(&self, workspace_id: i64) -> Result<Vec<Label>> {
-        Ok(sqlx::query_as("SELECT id, name, color FROM labels WHERE workspace_id = $1 ORDER BY name").bind(workspace_id).fetch_all(&self.read).await?)
+        Ok(
+            sqlx::query_as("SELECT id, name, color FROM labels WHERE workspace_id = $1 ORDER BY name")
+                .bind(workspace_id)
+                .fetch_all(&self.read)
+                .await?,
+        )
     }
 
     pub async fn create_label(&self, by: &Actor, name: &str, color: &str) -> Result<()> {
@@ -354,7 +523,11 @@ impl Store {
     }
 
     pub async fn delete_label(&self, by: &Actor, id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM labels WHERE id = $1 AND workspace_id = $2").bind(id).bind(by.workspace_id).execute(&self.write).await?;
+        sqlx::query("DELETE FROM labels WHERE id = $1 AND workspace_id = $2")
+            .bind(id)
+            .bind(by.workspace_id)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
@@ -362,14 +535,28 @@ impl Store {
     /// who exist, are active, may see the ticket and are not the author.
     /// Notifies the agents named in a note who may see its ticket (not its
     /// author), inside the note's transaction; returns who was told.
-    pub(super) async fn mention_in(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, author: &Actor, ticket: &Ticket, message_id: i64, mentioned: &[i64], ev: &mut Vec<NewEvent>) -> Result<Vec<i64>> {
+    pub(super) async fn mention_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        author: &Actor,
+        ticket: &Ticket,
+        message_id: i64,
+        mentioned: &[i64],
+        ev: &mut Vec<NewEvent>,
+    ) -> Result<Vec<i64>> {
         let now = now_ms();
         let mut out = Vec::new();
         for &uid in mentioned.iter().filter(|u| **u != author.user_id) {
             if out.contains(&uid) {
                 continue;
             }
-            let row: Option<(String, String)> = sqlx::query_as("SELECT role, ticket_scope FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1").bind(uid).bind(author.workspace_id).fetch_optional(&mut **tx).await?;
+            let row: Option<(String, String)> = sqlx::query_as(
+                "SELECT role, ticket_scope FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1",
+            )
+            .bind(uid)
+            .bind(author.workspace_id)
+            .fetch_optional(&mut **tx)
+            .await?;
             let Some((role, scope)) = row else { continue };
             let them = self.actor_of(uid, author.workspace_id, &role, &scope).await?;
             if !them.can_see(ticket.access()) {
@@ -384,7 +571,16 @@ impl Store {
                 .bind(now)
                 .execute(&mut **tx)
                 .await?;
-            ev.push(NewEvent::new(author.workspace_id, EventType::MentionCreated, EventActor::Agent(author.user_id)).ticket(ticket.id).message(message_id).changes(serde_json::json!({ "user_id": uid, "number": ticket.number })));
+            ev.push(
+                NewEvent::new(
+                    author.workspace_id,
+                    EventType::MentionCreated,
+                    EventActor::Agent(author.user_id),
+                )
+                .ticket(ticket.id)
+                .message(message_id)
+                .changes(serde_json::json!({ "user_id": uid, "number": ticket.number })),
+            );
             out.push(uid);
         }
         Ok(out)
@@ -404,7 +600,12 @@ impl Store {
     }
 
     pub async fn unread_notifications(&self, actor: &Actor) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE user_id = $1 AND read_at IS NULL LIMIT 100) x").bind(actor.user_id).fetch_one(&self.read).await?)
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE user_id = $1 AND read_at IS NULL LIMIT 100) x",
+        )
+        .bind(actor.user_id)
+        .fetch_one(&self.read)
+        .await?)
     }
 
     /// Marks as read the notifications of one ticket, or all.
@@ -423,15 +624,37 @@ impl Store {
 
     /// A ticket by its number, if the actor may see it.
     pub async fn ticket_by_number(&self, actor: &Actor, number: i64) -> Result<Ticket> {
-        let id: i64 = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND number = $2").bind(actor.workspace_id).bind(number).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND number = $2")
+            .bind(actor.workspace_id)
+            .bind(number)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         self.ticket(actor, id).await
     }
 
     pub async fn contact_details(&self, workspace_id: i64, id: i64) -> Result<ContactDetails> {
         let (name, email, attributes): (String, Option<String>, String) =
-            sqlx::query_as("SELECT name, email, attributes FROM contacts WHERE id = $1 AND workspace_id = $2").bind(id).bind(workspace_id).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
-        let identities: Vec<(String, String)> = sqlx::query_as("SELECT channel, value FROM contact_identities WHERE contact_id = $1 AND workspace_id = $2 ORDER BY id").bind(id).bind(workspace_id).fetch_all(&self.read).await?;
-        Ok(ContactDetails { id, name, email, attributes: serde_json::from_str(&attributes).unwrap_or_default(), identities })
+            sqlx::query_as("SELECT name, email, attributes FROM contacts WHERE id = $1 AND workspace_id = $2")
+                .bind(id)
+                .bind(workspace_id)
+                .fetch_optional(&self.read)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let identities: Vec<(String, String)> = sqlx::query_as(
+            "SELECT channel, value FROM contact_identities WHERE contact_id = $1 AND workspace_id = $2 ORDER BY id",
+        )
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(ContactDetails {
+            id,
+            name,
+            email,
+            attributes: serde_json::from_str(&attributes).unwrap_or_default(),
+            identities,
+        })
     }
 
     /// Up to `COUNT_CAP` tickets the actor may see in each view, counted
@@ -443,7 +666,10 @@ impl Store {
         let cap = sql.arg(COUNT_CAP);
         let scope = match (&actor.scope, actor.is_admin()) {
             (TicketScope::Teams(teams), false) if teams.is_empty() => format!(" AND assignee_id = {me}"),
-            (TicketScope::Teams(teams), false) => format!(" AND (assignee_id = {me} OR team_id IN ({}))", sql.list(teams.iter().copied())),
+            (TicketScope::Teams(teams), false) => format!(
+                " AND (assignee_id = {me} OR team_id IN ({}))",
+                sql.list(teams.iter().copied())
+            ),
             _ => String::new(),
         };
         let views = [
@@ -464,11 +690,19 @@ impl Store {
     /// ticket is claimed by a conditional update.
     pub async fn wake_snoozed(&self) -> Result<Vec<Event>> {
         let now = now_ms();
-        let due: Vec<(i64, i64)> = sqlx::query_as("SELECT id, workspace_id FROM tickets WHERE snoozed_until IS NOT NULL AND snoozed_until <= $1 LIMIT 500").bind(now).fetch_all(&self.read).await?;
+        let due: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, workspace_id FROM tickets WHERE snoozed_until IS NOT NULL AND snoozed_until <= $1 LIMIT 500",
+        )
+        .bind(now)
+        .fetch_all(&self.read)
+        .await?;
         let mut woken = Vec::new();
         for (id, ws) in due {
             let mut tx = self.write.begin().await?;
-            let was: Option<String> = sqlx::query_scalar("SELECT status FROM tickets WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            let was: Option<String> = sqlx::query_scalar("SELECT status FROM tickets WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
             let r = sqlx::query("UPDATE tickets SET snoozed_until = NULL, status = CASE WHEN status = 'pending' THEN 'open' ELSE status END, updated_at = $1 WHERE id = $2 AND snoozed_until IS NOT NULL AND snoozed_until <= $1")
                 .bind(now)
                 .bind(id)
@@ -481,7 +715,11 @@ impl Store {
                 if was.as_deref() == Some(Status::Pending.as_str()) {
                     changes["status"] = change(Status::Pending, Status::Open);
                 }
-                ev.push(NewEvent::new(ws, EventType::TicketUpdated, EventActor::System).ticket(id).changes(changes));
+                ev.push(
+                    NewEvent::new(ws, EventType::TicketUpdated, EventActor::System)
+                        .ticket(id)
+                        .changes(changes),
+                );
             }
             woken.extend(self.commit_with(tx, ev).await?);
         }
@@ -490,6 +728,12 @@ impl Store {
 
     /// How far the visitor has read a chat (message id).
     pub async fn visitor_read_up_to(&self, ticket_id: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT visitor_read_up_to FROM tickets WHERE id = $1").bind(ticket_id).fetch_optional(&self.read).await?.unwrap_or(0))
+        Ok(
+            sqlx::query_scalar("SELECT visitor_read_up_to FROM tickets WHERE id = $1")
+                .bind(ticket_id)
+                .fetch_optional(&self.read)
+                .await?
+                .unwrap_or(0),
+        )
     }
 }

@@ -24,17 +24,27 @@ impl Store {
             return Ok(false);
         }
         for e in events {
-            let (Some(d), Some(ticket_id), Some(message_id)) = (for_event(e), e.ticket_id, e.message_id) else { continue };
+            let (Some(d), Some(ticket_id), Some(message_id)) = (for_event(e), e.ticket_id, e.message_id) else {
+                continue;
+            };
             let t = match load_ticket(&mut tx, e.workspace_id, ticket_id, false).await {
                 Ok(t) => t,
                 Err(StoreError::NotFound) => continue,
                 Err(err) => return Err(err),
             };
-            let Some(to) = t.contact.email.as_deref().and_then(|a| Email::parse("email", a).ok()) else { continue };
-            let (body, external_id): (String, Option<String>) = match sqlx::query_as("SELECT body, external_id FROM messages WHERE id = $1 AND workspace_id = $2").bind(message_id).bind(e.workspace_id).fetch_optional(&mut *tx).await? {
-                Some(m) => m,
-                None => continue,
+            let Some(to) = t.contact.email.as_deref().and_then(|a| Email::parse("email", a).ok()) else {
+                continue;
             };
+            let (body, external_id): (String, Option<String>) =
+                match sqlx::query_as("SELECT body, external_id FROM messages WHERE id = $1 AND workspace_id = $2")
+                    .bind(message_id)
+                    .bind(e.workspace_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                {
+                    Some(m) => m,
+                    None => continue,
+                };
             let lang = mail_language(&mut tx, e.workspace_id).await?;
             let footer = || crate::i18n::text(&lang, "mail-reply-footer", &[]);
             let (subject, body, in_reply_to) = match d {
@@ -44,19 +54,43 @@ impl Store {
                 }
                 Delivery::ChatFollowUp => {
                     // Only when the visitor is not there to read it.
-                    let online: Option<i64> = sqlx::query_scalar("SELECT MAX(online) FROM chat_visitors WHERE contact_id = $1").bind(t.contact.id).fetch_one(&mut *tx).await?;
+                    let online: Option<i64> =
+                        sqlx::query_scalar("SELECT MAX(online) FROM chat_visitors WHERE contact_id = $1")
+                            .bind(t.contact.id)
+                            .fetch_one(&mut *tx)
+                            .await?;
                     if online.unwrap_or(0) != 0 {
                         continue;
                     }
-                    (format!("Re: {} [#{}]", t.subject, t.number), format!("{body}\n\n--\n{}", footer()), None)
+                    (
+                        format!("Re: {} [#{}]", t.subject, t.number),
+                        format!("{body}\n\n--\n{}", footer()),
+                        None,
+                    )
                 }
                 Delivery::Confirmation => {
-                    let subject = crate::i18n::text(&lang, "mail-confirmation-subject", &[("number", &t.number.to_string()), ("subject", &t.subject)]);
-                    let in_reply_to = external_id.as_deref().and_then(|x| x.strip_prefix("email:")).map(str::to_string);
+                    let subject = crate::i18n::text(
+                        &lang,
+                        "mail-confirmation-subject",
+                        &[("number", &t.number.to_string()), ("subject", &t.subject)],
+                    );
+                    let in_reply_to = external_id
+                        .as_deref()
+                        .and_then(|x| x.strip_prefix("email:"))
+                        .map(str::to_string);
                     (subject, super::mail::confirmation_text(&t, &lang), in_reply_to)
                 }
             };
-            let mail = OutMail { workspace_id: t.workspace_id, kind: d.outbox_kind(), ticket_id: Some(t.id), message_id: Some(message_id), to: &to, subject: &subject, body: &body, in_reply_to: in_reply_to.as_deref() };
+            let mail = OutMail {
+                workspace_id: t.workspace_id,
+                kind: d.outbox_kind(),
+                ticket_id: Some(t.id),
+                message_id: Some(message_id),
+                to: &to,
+                subject: &subject,
+                body: &body,
+                in_reply_to: in_reply_to.as_deref(),
+            };
             queue_in(&mut tx, &mail).await?;
         }
         tx.commit().await?;

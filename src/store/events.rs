@@ -16,7 +16,8 @@ use super::query::Sql;
 use super::*;
 use crate::domain::event::{Event, EventActor, EventType, NewEvent};
 
-const EVENT_COLS: &str = "id, workspace_id, type, ticket_id, message_id, contact_id, article_id, actor_type, actor_id, changes, created_at";
+const EVENT_COLS: &str =
+    "id, workspace_id, type, ticket_id, message_id, contact_id, article_id, actor_type, actor_id, changes, created_at";
 /// Events per INSERT statement (11 values each).
 const CHUNK: usize = 400;
 
@@ -47,8 +48,10 @@ impl TryFrom<EventRow> for Event {
             message_id: r.message_id,
             contact_id: r.contact_id,
             article_id: r.article_id,
-            actor: EventActor::from_parts(&r.actor_type, r.actor_id).ok_or_else(|| StoreError::Corrupt(format!("event {}: actor {}", r.id, r.actor_type)))?,
-            changes: serde_json::from_str(&r.changes).map_err(|e| StoreError::Corrupt(format!("event {}: {e}", r.id)))?,
+            actor: EventActor::from_parts(&r.actor_type, r.actor_id)
+                .ok_or_else(|| StoreError::Corrupt(format!("event {}: actor {}", r.id, r.actor_type)))?,
+            changes: serde_json::from_str(&r.changes)
+                .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", r.id)))?,
             created_at: r.created_at,
         })
     }
@@ -56,7 +59,11 @@ impl TryFrom<EventRow> for Event {
 
 /// Writes `events` inside the caller's transaction, as its last statement
 /// (see the module comment), and returns them with their ids, in order.
-pub(super) async fn append(tx: &mut Transaction<'_, Any>, backend: Backend, events: Vec<NewEvent>) -> Result<Vec<Event>> {
+pub(super) async fn append(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    events: Vec<NewEvent>,
+) -> Result<Vec<Event>> {
     let now = now_ms();
     let mut out = Vec::with_capacity(events.len());
     for chunk in events.chunks(CHUNK) {
@@ -85,7 +92,9 @@ pub(super) async fn append(tx: &mut Transaction<'_, Any>, backend: Backend, even
                 sql.arg(now),
             ];
             rows.push(if select {
-                let casts = ["bigint", "text", "bigint", "bigint", "bigint", "bigint", "text", "bigint", "text", "bigint"];
+                let casts = [
+                    "bigint", "text", "bigint", "bigint", "bigint", "bigint", "text", "bigint", "text", "bigint",
+                ];
                 let typed: Vec<String> = vals.iter().zip(casts).map(|(v, c)| format!("{v}::{c}")).collect();
                 format!("({}::bigint, {})", k + 1, typed.join(", "))
             } else {
@@ -97,10 +106,18 @@ pub(super) async fn append(tx: &mut Transaction<'_, Any>, backend: Backend, even
             sql.push(") AS v (k, ws, ty, t, m, c, a, at, ai, ch, ca)");
         }
         sql.push(" RETURNING id");
-        let mut ids: Vec<i64> = sql.query_as::<(i64,)>().fetch_all(&mut **tx).await?.into_iter().map(|(id,)| id).collect();
+        let mut ids: Vec<i64> = sql
+            .query_as::<(i64,)>()
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect();
         ids.sort_unstable();
         if ids.len() != chunk.len() {
-            return Err(StoreError::Corrupt("the event log took fewer rows than it was given".into()));
+            return Err(StoreError::Corrupt(
+                "the event log took fewer rows than it was given".into(),
+            ));
         }
         for (id, e) in ids.into_iter().zip(chunk) {
             out.push(Event {
@@ -133,42 +150,62 @@ impl Store {
     /// caller wakes the consumers (`Bus::logged`); they also look by
     /// themselves every second, so a write without a wake is only late.
     pub(crate) async fn commit_with(&self, mut tx: Transaction<'_, Any>, events: Vec<NewEvent>) -> Result<Vec<Event>> {
-        let logged = if events.is_empty() { vec![] } else { append(&mut tx, self.backend, events).await? };
+        let logged = if events.is_empty() {
+            vec![]
+        } else {
+            append(&mut tx, self.backend, events).await?
+        };
         tx.commit().await?;
         Ok(logged)
     }
 
     /// Events of every workspace after `after`, oldest first: for consumers.
     pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<Event>> {
-        let rows: Vec<EventRow> = sqlx::query_as(&format!("SELECT {EVENT_COLS} FROM events WHERE id > $1 ORDER BY id LIMIT $2")).bind(after).bind(limit.clamp(1, 10_000)).fetch_all(&self.read).await?;
+        let rows: Vec<EventRow> = sqlx::query_as(&format!(
+            "SELECT {EVENT_COLS} FROM events WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(limit.clamp(1, 10_000))
+        .fetch_all(&self.read)
+        .await?;
         rows.into_iter().map(Event::try_from).collect()
     }
 
     /// One workspace's events after `after`, oldest first: the feed.
     pub async fn workspace_events(&self, workspace_id: i64, after: i64, limit: i64) -> Result<Vec<Event>> {
-        let rows: Vec<EventRow> = sqlx::query_as(&format!("SELECT {EVENT_COLS} FROM events WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
-            .bind(workspace_id)
-            .bind(after)
-            .bind(limit.clamp(1, 1000))
-            .fetch_all(&self.read)
-            .await?;
+        let rows: Vec<EventRow> = sqlx::query_as(&format!(
+            "SELECT {EVENT_COLS} FROM events WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(workspace_id)
+        .bind(after)
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(&self.read)
+        .await?;
         rows.into_iter().map(Event::try_from).collect()
     }
 
     /// The newest event's id (0 for an empty log).
     pub async fn event_head(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM events").fetch_one(&self.read).await?.unwrap_or(0))
+        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM events")
+            .fetch_one(&self.read)
+            .await?
+            .unwrap_or(0))
     }
 
     /// The oldest event still kept (None for an empty log).
     pub async fn event_tail(&self) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(id) FROM events").fetch_one(&self.read).await?)
+        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(id) FROM events")
+            .fetch_one(&self.read)
+            .await?)
     }
 
     /// When event `id` was written, if the log holds it: tells whether a
     /// position kept elsewhere (a search index) belongs to this database.
     pub async fn event_created_at(&self, id: i64) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT created_at FROM events WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
+        Ok(sqlx::query_scalar("SELECT created_at FROM events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?)
     }
 
     /// Takes or renews the lease of consumer `name` for `owner` until
@@ -191,18 +228,31 @@ impl Store {
         .bind(name)
         .fetch_optional(&self.write)
         .await?;
-        Ok(row.map(|(position, owner, lease_until)| Lease { position, owner, lease_until }))
+        Ok(row.map(|(position, owner, lease_until)| Lease {
+            position,
+            owner,
+            lease_until,
+        }))
     }
 
     /// Gives a lease up (on shutdown), so another node need not wait it out.
     pub async fn release_lease(&self, name: &str, owner: &str) -> Result<()> {
-        sqlx::query("UPDATE event_consumers SET owner = NULL, lease_until = 0 WHERE name = $1 AND owner = $2").bind(name).bind(owner).execute(&self.write).await?;
+        sqlx::query("UPDATE event_consumers SET owner = NULL, lease_until = 0 WHERE name = $1 AND owner = $2")
+            .bind(name)
+            .bind(owner)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
     /// A consumer's position (None when it never ran).
     pub async fn consumer_position(&self, name: &str) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT position FROM event_consumers WHERE name = $1").bind(name).fetch_optional(&self.read).await?)
+        Ok(
+            sqlx::query_scalar("SELECT position FROM event_consumers WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.read)
+                .await?,
+        )
     }
 
     /// Deletes events older than `before` (ms) in batches of `batch`, never
@@ -211,7 +261,9 @@ impl Store {
     /// rebuilt, the realtime fan-out starts from the head.)
     /// Returns how many went.
     pub async fn prune_events(&self, before: i64, batch: i64) -> Result<u64> {
-        let floor: Option<i64> = sqlx::query_scalar("SELECT MIN(position) FROM event_consumers").fetch_one(&self.read).await?;
+        let floor: Option<i64> = sqlx::query_scalar("SELECT MIN(position) FROM event_consumers")
+            .fetch_one(&self.read)
+            .await?;
         let floor = floor.unwrap_or(i64::MAX);
         let mut total = 0;
         loop {

@@ -70,8 +70,19 @@ pub struct SearchReport {
 }
 
 impl Store {
-    async fn unique_slug(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, ws: i64, lang: &str, base: &str, except: i64) -> Result<String> {
-        let base = if base.is_empty() { "article".to_string() } else { base.to_string() };
+    async fn unique_slug(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        ws: i64,
+        lang: &str,
+        base: &str,
+        except: i64,
+    ) -> Result<String> {
+        let base = if base.is_empty() {
+            "article".to_string()
+        } else {
+            base.to_string()
+        };
         let taken: Vec<String> = sqlx::query_scalar("SELECT slug FROM kb_articles WHERE workspace_id = $1 AND language = $2 AND (slug = $3 OR slug LIKE $4) AND id <> $5")
             .bind(ws)
             .bind(lang)
@@ -80,7 +91,10 @@ impl Store {
             .bind(except)
             .fetch_all(&mut **tx)
             .await?;
-        Ok((1..).map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") }).find(|s| !taken.contains(s)).expect("a free slug"))
+        Ok((1..)
+            .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
+            .find(|s| !taken.contains(s))
+            .expect("a free slug"))
     }
 
     pub async fn create_article(&self, ws: i64, a: ArticleInput, by: i64) -> Result<(Article, Vec<Event>)> {
@@ -90,16 +104,39 @@ impl Store {
         let (body, html) = a.body.clone().unwrap_or_default();
         let mut tx = self.write.begin().await?;
         if let Some(Some(c)) = a.category_id {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM kb_categories WHERE id = $1 AND workspace_id = $2").bind(c).bind(ws).fetch_one(&mut *tx).await?;
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM kb_categories WHERE id = $1 AND workspace_id = $2")
+                .bind(c)
+                .bind(ws)
+                .fetch_one(&mut *tx)
+                .await?;
             if n == 0 {
-                return Err(crate::domain::Invalid::new("category_id", format!("no category {c} in this workspace")).into());
+                return Err(
+                    crate::domain::Invalid::new("category_id", format!("no category {c} in this workspace")).into(),
+                );
             }
         }
         let group: Option<i64> = match a.translation_of {
-            Some(t) => Some(sqlx::query_scalar("SELECT group_id FROM kb_articles WHERE id = $1 AND workspace_id = $2").bind(t).bind(ws).fetch_optional(&mut *tx).await?.ok_or_else(|| crate::domain::Invalid::new("translation_of", format!("no article {t} in this workspace")))?),
+            Some(t) => Some(
+                sqlx::query_scalar("SELECT group_id FROM kb_articles WHERE id = $1 AND workspace_id = $2")
+                    .bind(t)
+                    .bind(ws)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| {
+                        crate::domain::Invalid::new("translation_of", format!("no article {t} in this workspace"))
+                    })?,
+            ),
             None => None,
         };
-        let slug = self.unique_slug(&mut tx, ws, &lang, &a.slug.clone().unwrap_or_else(|| crate::domain::slugify(&title)), 0).await?;
+        let slug = self
+            .unique_slug(
+                &mut tx,
+                ws,
+                &lang,
+                &a.slug.clone().unwrap_or_else(|| crate::domain::slugify(&title)),
+                0,
+            )
+            .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO kb_articles (workspace_id, group_id, category_id, language, slug, title, body, body_html, tags, status, created_at, updated_at) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
         )
@@ -115,8 +152,22 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("UPDATE kb_articles SET group_id = $1 WHERE id = $2").bind(group.unwrap_or(id)).bind(id).execute(&mut *tx).await?;
-        super::people::audit(&mut tx, ws, Some(by), "kb.article_created", "kb_article", Some(id), "{}", now).await?;
+        sqlx::query("UPDATE kb_articles SET group_id = $1 WHERE id = $2")
+            .bind(group.unwrap_or(id))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        super::people::audit(
+            &mut tx,
+            ws,
+            Some(by),
+            "kb.article_created",
+            "kb_article",
+            Some(id),
+            "{}",
+            now,
+        )
+        .await?;
         let ev = NewEvent::new(ws, EventType::ArticleCreated, EventActor::Agent(by)).article(id).changes(serde_json::json!({ "title": &title, "language": &lang, "status": a.status.as_deref().unwrap_or("draft") }));
         let logged = self.commit_with(tx, vec![ev]).await?;
         Ok((self.article(ws, id).await?, logged))
@@ -164,7 +215,17 @@ impl Store {
         let (i, w) = (sql.arg(id), sql.arg(ws));
         sql.push(&format!(" WHERE id = {i} AND workspace_id = {w}"));
         sql.query().execute(&mut *tx).await?;
-        super::people::audit(&mut tx, ws, Some(by), "kb.article_updated", "kb_article", Some(id), "{}", now).await?;
+        super::people::audit(
+            &mut tx,
+            ws,
+            Some(by),
+            "kb.article_updated",
+            "kb_article",
+            Some(id),
+            "{}",
+            now,
+        )
+        .await?;
         let mut changes = serde_json::Map::new();
         if let Some(t) = a.title.as_ref().filter(|t| **t != before.title) {
             changes.insert("title".into(), change(&before.title, t));
@@ -175,7 +236,9 @@ impl Store {
         if a.body.is_some() {
             changes.insert("body".into(), true.into());
         }
-        let ev = NewEvent::new(ws, EventType::ArticleUpdated, EventActor::Agent(by)).article(id).changes(changes.into());
+        let ev = NewEvent::new(ws, EventType::ArticleUpdated, EventActor::Agent(by))
+            .article(id)
+            .changes(changes.into());
         let logged = self.commit_with(tx, vec![ev]).await?;
         Ok((self.article(ws, id).await?, logged))
     }
@@ -183,16 +246,42 @@ impl Store {
     pub async fn delete_article(&self, ws: i64, id: i64, by: i64) -> Result<Vec<Event>> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
-        let n = sqlx::query("DELETE FROM kb_articles WHERE id = $1 AND workspace_id = $2").bind(id).bind(ws).execute(&mut *tx).await?.rows_affected();
+        let n = sqlx::query("DELETE FROM kb_articles WHERE id = $1 AND workspace_id = $2")
+            .bind(id)
+            .bind(ws)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        super::people::audit(&mut tx, ws, Some(by), "kb.article_deleted", "kb_article", Some(id), "{}", now).await?;
-        self.commit_with(tx, vec![NewEvent::new(ws, EventType::ArticleDeleted, EventActor::Agent(by)).article(id)]).await
+        super::people::audit(
+            &mut tx,
+            ws,
+            Some(by),
+            "kb.article_deleted",
+            "kb_article",
+            Some(id),
+            "{}",
+            now,
+        )
+        .await?;
+        self.commit_with(
+            tx,
+            vec![NewEvent::new(ws, EventType::ArticleDeleted, EventActor::Agent(by)).article(id)],
+        )
+        .await
     }
 
     pub async fn article(&self, ws: i64, id: i64) -> Result<Article> {
-        sqlx::query_as(&format!("SELECT {ARTICLE_COLS} FROM kb_articles WHERE id = $1 AND workspace_id = $2")).bind(id).bind(ws).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)
+        sqlx::query_as(&format!(
+            "SELECT {ARTICLE_COLS} FROM kb_articles WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id)
+        .bind(ws)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound)
     }
 
     /// A published article by its address.
@@ -223,7 +312,13 @@ impl Store {
 
     /// Every published article of every workspace, in pages, for indexing.
     pub async fn published_articles_after(&self, after_id: i64, limit: i64) -> Result<Vec<(Article, String)>> {
-        let rows: Vec<Article> = sqlx::query_as(&format!("SELECT {ARTICLE_COLS} FROM kb_articles WHERE status = 'published' AND id > $1 ORDER BY id LIMIT $2")).bind(after_id).bind(limit).fetch_all(&self.read).await?;
+        let rows: Vec<Article> = sqlx::query_as(&format!(
+            "SELECT {ARTICLE_COLS} FROM kb_articles WHERE status = 'published' AND id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
         let mut out = Vec::with_capacity(rows.len());
         for a in rows {
             let slug = self.workspace(a.workspace_id).await?.slug;
@@ -249,11 +344,18 @@ impl Store {
             .fetch_one(&self.write)
             .await
             .map_err(|e| conflict_on_unique(e, "a category with this name exists in this language"))?;
-        Ok(Category { id, language: language.into(), slug, name: name.into(), position })
+        Ok(Category {
+            id,
+            language: language.into(),
+            slug,
+            name: name.into(),
+            position,
+        })
     }
 
     pub async fn categories(&self, ws: i64, language: Option<&str>) -> Result<Vec<Category>> {
-        let mut sql = query::Sql::new("SELECT id, language, slug, name, position FROM kb_categories WHERE workspace_id = ");
+        let mut sql =
+            query::Sql::new("SELECT id, language, slug, name, position FROM kb_categories WHERE workspace_id = ");
         let p = sql.arg(ws);
         sql.push(&p);
         if let Some(l) = language {
@@ -266,7 +368,14 @@ impl Store {
 
     pub async fn vote(&self, ws: i64, article_id: i64, helpful: bool) -> Result<()> {
         let col = if helpful { "helpful_yes" } else { "helpful_no" };
-        let n = sqlx::query(&format!("UPDATE kb_articles SET {col} = {col} + 1 WHERE id = $1 AND workspace_id = $2 AND status = 'published'")).bind(article_id).bind(ws).execute(&self.write).await?.rows_affected();
+        let n = sqlx::query(&format!(
+            "UPDATE kb_articles SET {col} = {col} + 1 WHERE id = $1 AND workspace_id = $2 AND status = 'published'"
+        ))
+        .bind(article_id)
+        .bind(ws)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -274,7 +383,11 @@ impl Store {
     }
 
     pub async fn count_view(&self, ws: i64, article_id: i64) -> Result<()> {
-        sqlx::query("UPDATE kb_articles SET views = views + 1 WHERE id = $1 AND workspace_id = $2").bind(article_id).bind(ws).execute(&self.write).await?;
+        sqlx::query("UPDATE kb_articles SET views = views + 1 WHERE id = $1 AND workspace_id = $2")
+            .bind(article_id)
+            .bind(ws)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
@@ -282,12 +395,14 @@ impl Store {
     /// (within 30 minutes) is linked, for "searched next" chains.
     pub async fn record_search(&self, ws: i64, session: &str, query: &str, language: &str, hits: i64) -> Result<i64> {
         let now = now_ms();
-        let prev: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM kb_searches WHERE workspace_id = $1 AND session = $2 AND created_at > $3")
-            .bind(ws)
-            .bind(session)
-            .bind(now - 30 * 60_000)
-            .fetch_one(&self.read)
-            .await?;
+        let prev: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(id) FROM kb_searches WHERE workspace_id = $1 AND session = $2 AND created_at > $3",
+        )
+        .bind(ws)
+        .bind(session)
+        .bind(now - 30 * 60_000)
+        .fetch_one(&self.read)
+        .await?;
         Ok(sqlx::query_scalar("INSERT INTO kb_searches (workspace_id, session, query, language, hits, previous_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
             .bind(ws)
             .bind(session)
@@ -308,15 +423,36 @@ impl Store {
 
     /// The visitor wrote to us after searching (chat, form): not deflected.
     pub async fn record_contact(&self, ws: i64, session: &str) -> Result<()> {
-        sqlx::query("UPDATE kb_searches SET contacted = 1 WHERE workspace_id = $1 AND session = $2 AND created_at > $3").bind(ws).bind(session).bind(now_ms() - 30 * 60_000).execute(&self.write).await?;
+        sqlx::query(
+            "UPDATE kb_searches SET contacted = 1 WHERE workspace_id = $1 AND session = $2 AND created_at > $3",
+        )
+        .bind(ws)
+        .bind(session)
+        .bind(now_ms() - 30 * 60_000)
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 
     pub async fn search_report(&self, ws: i64, since: i64) -> Result<SearchReport> {
-        let counts = |cond: &str| format!("SELECT query, COUNT(*) AS n FROM kb_searches WHERE workspace_id = $1 AND created_at >= $2{cond} GROUP BY query ORDER BY n DESC, query LIMIT 50");
-        let top: Vec<(String, i64)> = sqlx::query_as(&counts("")).bind(ws).bind(since).fetch_all(&self.read).await?;
-        let no_results: Vec<(String, i64)> = sqlx::query_as(&counts(" AND hits = 0")).bind(ws).bind(since).fetch_all(&self.read).await?;
-        let not_opened: Vec<(String, i64)> = sqlx::query_as(&counts(" AND hits > 0 AND opened_article_id IS NULL")).bind(ws).bind(since).fetch_all(&self.read).await?;
+        let counts = |cond: &str| {
+            format!("SELECT query, COUNT(*) AS n FROM kb_searches WHERE workspace_id = $1 AND created_at >= $2{cond} GROUP BY query ORDER BY n DESC, query LIMIT 50")
+        };
+        let top: Vec<(String, i64)> = sqlx::query_as(&counts(""))
+            .bind(ws)
+            .bind(since)
+            .fetch_all(&self.read)
+            .await?;
+        let no_results: Vec<(String, i64)> = sqlx::query_as(&counts(" AND hits = 0"))
+            .bind(ws)
+            .bind(since)
+            .fetch_all(&self.read)
+            .await?;
+        let not_opened: Vec<(String, i64)> = sqlx::query_as(&counts(" AND hits > 0 AND opened_article_id IS NULL"))
+            .bind(ws)
+            .bind(since)
+            .fetch_all(&self.read)
+            .await?;
         let next: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT p.query, s.query, COUNT(*) AS n FROM kb_searches s JOIN kb_searches p ON p.id = s.previous_id \
              WHERE s.workspace_id = $1 AND s.created_at >= $2 AND (p.hits = 0 OR p.opened_article_id IS NULL) AND p.query <> s.query \
@@ -335,6 +471,18 @@ impl Store {
         .bind(since)
         .fetch_one(&self.read)
         .await?;
-        Ok(SearchReport { searches, sessions, deflection_rate: if sessions > 0 { deflected as f64 / sessions as f64 } else { 0.0 }, top, no_results, not_opened, next })
+        Ok(SearchReport {
+            searches,
+            sessions,
+            deflection_rate: if sessions > 0 {
+                deflected as f64 / sessions as f64
+            } else {
+                0.0
+            },
+            top,
+            no_results,
+            not_opened,
+            next,
+        })
     }
 }

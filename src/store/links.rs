@@ -14,8 +14,15 @@ impl Store {
     /// Loads the link key, making it on first start.
     pub(super) async fn load_link_key(&self) -> Result<Vec<u8>> {
         let fresh = hex::encode(rand::random::<[u8; 32]>());
-        sqlx::query("INSERT INTO instance_keys (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(KEY).bind(&fresh).execute(&self.write).await?;
-        let v: String = sqlx::query_scalar("SELECT value FROM instance_keys WHERE name = $1").bind(KEY).fetch_one(&self.write).await?;
+        sqlx::query("INSERT INTO instance_keys (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(KEY)
+            .bind(&fresh)
+            .execute(&self.write)
+            .await?;
+        let v: String = sqlx::query_scalar("SELECT value FROM instance_keys WHERE name = $1")
+            .bind(KEY)
+            .fetch_one(&self.write)
+            .await?;
         hex::decode(v).map_err(|e| StoreError::Corrupt(format!("link key: {e}")))
     }
 
@@ -41,19 +48,27 @@ impl Store {
     /// `value.signature`, for values a page hands out and takes back
     /// (the time a form was shown) that must not be forged.
     pub async fn signed(&self, purpose: &str, value: &str) -> Result<String> {
-        Ok(format!("{value}.{}", Self::mac(&self.link_key().await?, &format!("{purpose}:{value}"))))
+        Ok(format!(
+            "{value}.{}",
+            Self::mac(&self.link_key().await?, &format!("{purpose}:{value}"))
+        ))
     }
 
     /// The value of a `signed` string, if the signature holds.
     pub async fn verified(&self, purpose: &str, signed: &str) -> Result<Option<String>> {
-        let Some((value, sig)) = signed.rsplit_once('.') else { return Ok(None) };
+        let Some((value, sig)) = signed.rsplit_once('.') else {
+            return Ok(None);
+        };
         let want = Self::mac(&self.link_key().await?, &format!("{purpose}:{value}"));
         Ok(crate::auth::constant_time_eq(want.as_bytes(), sig.as_bytes()).then(|| value.to_string()))
     }
 
     /// The private link token of a ticket.
     pub async fn ticket_link(&self, ticket_id: i64) -> Result<String> {
-        Ok(format!("{ticket_id}-{}", Self::sign(&self.link_key().await?, ticket_id)))
+        Ok(format!(
+            "{ticket_id}-{}",
+            Self::sign(&self.link_key().await?, ticket_id)
+        ))
     }
 
     /// The ticket a link token opens, if the token is genuine.

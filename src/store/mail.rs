@@ -17,7 +17,11 @@ pub const OWN_ID_PREFIX: &str = "sd.";
 
 /// Lower-case so mail systems that fold case keep it working.
 pub fn new_reply_token() -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(|c| (c as char).to_ascii_lowercase()).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(16)
+        .map(|c| (c as char).to_ascii_lowercase())
+        .collect()
 }
 
 fn thread_key(header_id: &str) -> &str {
@@ -87,7 +91,10 @@ impl Store {
     #[tracing::instrument(skip_all, fields(workspace_id = ws.id))]
     pub async fn ingest_mail(&self, ws: &Workspace, m: InboundMail) -> Result<(Ingested, Vec<Event>)> {
         match self.writer.ingest(ws.clone(), m).await? {
-            (Ingested::Appended(t, msg), logged) => Ok((Ingested::Appended(self.ticket_unchecked(ws.id, t.id).await?, msg), logged)),
+            (Ingested::Appended(t, msg), logged) => Ok((
+                Ingested::Appended(self.ticket_unchecked(ws.id, t.id).await?, msg),
+                logged,
+            )),
             other => Ok(other),
         }
     }
@@ -103,7 +110,12 @@ impl Store {
     }
 
     /// A contact known by phone number, made when new.
-    pub async fn contact_by_phone(&self, workspace_id: i64, phone: &str, name: &str) -> Result<(ContactSummary, Vec<Event>)> {
+    pub async fn contact_by_phone(
+        &self,
+        workspace_id: i64,
+        phone: &str,
+        name: &str,
+    ) -> Result<(ContactSummary, Vec<Event>)> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         let found: Option<(i64, String, Option<String>)> = sqlx::query_as("SELECT c.id, c.name, c.email FROM contact_identities i JOIN contacts c ON c.id = i.contact_id WHERE i.workspace_id = $1 AND i.channel = 'phone' AND i.value = $2")
@@ -116,13 +128,31 @@ impl Store {
         }
         let id: i64 = sqlx::query_scalar("INSERT INTO contacts (workspace_id, name, email, attributes, created_at, updated_at) VALUES ($1, $2, NULL, '{}', $3, $3) RETURNING id").bind(workspace_id).bind(name).bind(now).fetch_one(&mut *tx).await?;
         sqlx::query("INSERT INTO contact_identities (workspace_id, contact_id, channel, value, created_at) VALUES ($1, $2, 'phone', $3, $4)").bind(workspace_id).bind(id).bind(phone).bind(now).execute(&mut *tx).await?;
-        let ev = crate::domain::event::NewEvent::new(workspace_id, crate::domain::event::EventType::ContactCreated, crate::domain::event::EventActor::Contact(id)).contact(id).changes(serde_json::json!({ "channel": Channel::Phone, "name": name }));
+        let ev = crate::domain::event::NewEvent::new(
+            workspace_id,
+            crate::domain::event::EventType::ContactCreated,
+            crate::domain::event::EventActor::Contact(id),
+        )
+        .contact(id)
+        .changes(serde_json::json!({ "channel": Channel::Phone, "name": name }));
         let logged = self.commit_with(tx, vec![ev]).await?;
-        Ok((ContactSummary { id, name: name.to_string(), email: None }, logged))
+        Ok((
+            ContactSummary {
+                id,
+                name: name.to_string(),
+                email: None,
+            },
+            logged,
+        ))
     }
 
     /// Files uploaded with a form, attached to the ticket's first message.
-    pub async fn attach_to_message(&self, t: &Ticket, message_id: i64, files: &[(String, String, Vec<u8>)]) -> Result<()> {
+    pub async fn attach_to_message(
+        &self,
+        t: &Ticket,
+        message_id: i64,
+        files: &[(String, String, Vec<u8>)],
+    ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         insert_attachments(&mut tx, t.workspace_id, message_id, t.contact.id, files).await?;
         tx.commit().await?;
@@ -131,7 +161,13 @@ impl Store {
 
     /// Records delivery failures reported by a bounce; such addresses get no
     /// more mail from the outbox.
-    pub async fn record_bounce(&self, workspace_id: i64, addresses: &[String], header_id: &str, raw: &[u8]) -> Result<()> {
+    pub async fn record_bounce(
+        &self,
+        workspace_id: i64,
+        addresses: &[String],
+        header_id: &str,
+        raw: &[u8],
+    ) -> Result<()> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         for a in addresses {
@@ -149,7 +185,11 @@ impl Store {
     }
 
     pub async fn is_bounced(&self, workspace_id: i64, address: &str) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_bounces WHERE workspace_id = $1 AND address = $2").bind(workspace_id).bind(address).fetch_one(&self.read).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_bounces WHERE workspace_id = $1 AND address = $2")
+            .bind(workspace_id)
+            .bind(address)
+            .fetch_one(&self.read)
+            .await?;
         Ok(n > 0)
     }
 
@@ -160,8 +200,16 @@ impl Store {
     pub async fn claim_outbox(&self, limit: i64, own_relay_only: bool) -> Result<Vec<OutboxRow>> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
-        let skip = if self.backend == Backend::Postgres { " FOR UPDATE OF o SKIP LOCKED" } else { "" };
-        let own = if own_relay_only { " AND s.mail LIKE '%\"relay\":\"smtp%'" } else { "" };
+        let skip = if self.backend == Backend::Postgres {
+            " FOR UPDATE OF o SKIP LOCKED"
+        } else {
+            ""
+        };
+        let own = if own_relay_only {
+            " AND s.mail LIKE '%\"relay\":\"smtp%'"
+        } else {
+            ""
+        };
         let mut rows: Vec<OutboxRow> = sqlx::query_as(&format!(
             "SELECT o.id, o.workspace_id, o.kind, o.ticket_id, o.to_addr, o.subject, o.body, o.html, o.header_id, o.in_reply_to, o.attempts, w.slug, w.name AS workspace_name, t.reply_token, s.mail AS mail_settings \
              FROM outbox o JOIN workspaces w ON w.id = o.workspace_id LEFT JOIN tickets t ON t.id = o.ticket_id LEFT JOIN workspace_settings s ON s.workspace_id = o.workspace_id \
@@ -172,7 +220,11 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         for r in &rows {
-            sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 WHERE id = $2").bind(now + 60_000).bind(r.id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 WHERE id = $2")
+                .bind(now + 60_000)
+                .bind(r.id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         for r in &mut rows {
@@ -187,9 +239,18 @@ impl Store {
     pub async fn finish_outbox(&self, id: i64, outcome: std::result::Result<(), (String, Option<i64>)>) -> Result<()> {
         let now = now_ms();
         let q = match &outcome {
-            Ok(()) => sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2").bind(now).bind(id),
-            Err((e, Some(retry_at))) => sqlx::query("UPDATE outbox SET last_error = $1, next_attempt_at = $2 WHERE id = $3").bind(e.as_str()).bind(*retry_at).bind(id),
-            Err((e, None)) => sqlx::query("UPDATE outbox SET status = 'failed', last_error = $1 WHERE id = $2").bind(e.as_str()).bind(id),
+            Ok(()) => sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
+                .bind(now)
+                .bind(id),
+            Err((e, Some(retry_at))) => {
+                sqlx::query("UPDATE outbox SET last_error = $1, next_attempt_at = $2 WHERE id = $3")
+                    .bind(e.as_str())
+                    .bind(*retry_at)
+                    .bind(id)
+            }
+            Err((e, None)) => sqlx::query("UPDATE outbox SET status = 'failed', last_error = $1 WHERE id = $2")
+                .bind(e.as_str())
+                .bind(id),
         };
         q.execute(&self.write).await?;
         Ok(())
@@ -197,20 +258,39 @@ impl Store {
 
     /// Outbox rows by state, for the admin and tests: (to, subject, status, attempts).
     pub async fn outbox_states(&self, workspace_id: i64) -> Result<Vec<(String, String, String, i64)>> {
-        Ok(sqlx::query_as("SELECT to_addr, subject, status, attempts FROM outbox WHERE workspace_id = $1 ORDER BY id").bind(workspace_id).fetch_all(&self.read).await?)
+        Ok(
+            sqlx::query_as("SELECT to_addr, subject, status, attempts FROM outbox WHERE workspace_id = $1 ORDER BY id")
+                .bind(workspace_id)
+                .fetch_all(&self.read)
+                .await?,
+        )
     }
 }
 
 pub(super) fn confirmation_text(t: &Ticket, lang: &str) -> String {
     let number = t.number.to_string();
-    let name = if t.contact.name.is_empty() { t.contact.email.clone().unwrap_or_default() } else { t.contact.name.clone() };
-    crate::i18n::text(lang, "mail-confirmation-body", &[("name", &name), ("number", &number), ("subject", &t.subject)])
+    let name = if t.contact.name.is_empty() {
+        t.contact.email.clone().unwrap_or_default()
+    } else {
+        t.contact.name.clone()
+    };
+    crate::i18n::text(
+        lang,
+        "mail-confirmation-body",
+        &[("name", &name), ("number", &number), ("subject", &t.subject)],
+    )
 }
 
 /// The language the workspace writes its mail in.
 pub(super) async fn mail_language(tx: &mut Transaction<'_, Any>, workspace_id: i64) -> Result<String> {
-    let raw: Option<String> = sqlx::query_scalar("SELECT mail FROM workspace_settings WHERE workspace_id = $1").bind(workspace_id).fetch_optional(&mut **tx).await?;
-    let lang = raw.and_then(|r| serde_json::from_str::<super::mail_settings::MailSettings>(&r).ok()).map(|m| m.language).unwrap_or_default();
+    let raw: Option<String> = sqlx::query_scalar("SELECT mail FROM workspace_settings WHERE workspace_id = $1")
+        .bind(workspace_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let lang = raw
+        .and_then(|r| serde_json::from_str::<super::mail_settings::MailSettings>(&r).ok())
+        .map(|m| m.language)
+        .unwrap_or_default();
     Ok(crate::i18n::pick(Some(&lang)).to_string())
 }
 
@@ -219,13 +299,22 @@ pub(super) async fn mail_language(tx: &mut Transaction<'_, Any>, workspace_id: i
 /// the sender is that ticket's customer (a number is easy to guess).
 async fn find_thread(tx: &mut Transaction<'_, Any>, workspace_id: i64, m: &InboundMail) -> Result<Option<i64>> {
     if let Some(token) = m.reply_token.as_deref().filter(|t| !t.is_empty()) {
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND reply_token = $2").bind(workspace_id).bind(token.to_lowercase()).fetch_optional(&mut **tx).await?;
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND reply_token = $2")
+            .bind(workspace_id)
+            .bind(token.to_lowercase())
+            .fetch_optional(&mut **tx)
+            .await?;
         if id.is_some() {
             return Ok(id);
         }
     }
     for r in m.refs.iter().take(50) {
-        let id: Option<i64> = sqlx::query_scalar("SELECT ticket_id FROM mail_threads WHERE workspace_id = $1 AND header_id = $2").bind(workspace_id).bind(thread_key(r)).fetch_optional(&mut **tx).await?;
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT ticket_id FROM mail_threads WHERE workspace_id = $1 AND header_id = $2")
+                .bind(workspace_id)
+                .bind(thread_key(r))
+                .fetch_optional(&mut **tx)
+                .await?;
         if id.is_some() {
             return Ok(id);
         }
@@ -244,7 +333,13 @@ async fn find_thread(tx: &mut Transaction<'_, Any>, workspace_id: i64, m: &Inbou
     Ok(None)
 }
 
-async fn remember_id(tx: &mut Transaction<'_, Any>, workspace_id: i64, header_id: &str, ticket_id: i64, now: i64) -> Result<()> {
+async fn remember_id(
+    tx: &mut Transaction<'_, Any>,
+    workspace_id: i64,
+    header_id: &str,
+    ticket_id: i64,
+    now: i64,
+) -> Result<()> {
     sqlx::query("INSERT INTO mail_threads (workspace_id, header_id, ticket_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
         .bind(workspace_id)
         .bind(thread_key(header_id))
@@ -276,7 +371,12 @@ pub struct OutMail<'a> {
 /// mail was queued.
 pub(crate) async fn queue_in(tx: &mut Transaction<'_, Any>, m: &OutMail<'_>) -> Result<bool> {
     let now = now_ms();
-    let bounced: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_bounces WHERE workspace_id = $1 AND address = $2").bind(m.workspace_id).bind(m.to.as_str()).fetch_one(&mut **tx).await?;
+    let bounced: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM email_bounces WHERE workspace_id = $1 AND address = $2")
+            .bind(m.workspace_id)
+            .bind(m.to.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
     if bounced > 0 {
         return Ok(false);
     }
@@ -308,9 +408,19 @@ pub(crate) async fn queue_in(tx: &mut Transaction<'_, Any>, m: &OutMail<'_>) -> 
 
 /// Files one inbound mail inside the caller's transaction. `lock` takes
 /// row locks (PostgreSQL).
-pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Workspace, m: InboundMail, ev: &mut Vec<NewEvent>) -> Result<Ingested> {
+pub(super) async fn ingest_in(
+    tx: &mut Transaction<'_, Any>,
+    lock: bool,
+    ws: &Workspace,
+    m: InboundMail,
+    ev: &mut Vec<NewEvent>,
+) -> Result<Ingested> {
     let now = now_ms();
-    let seen: Option<i64> = sqlx::query_scalar("SELECT id FROM raw_emails WHERE workspace_id = $1 AND header_id = $2").bind(ws.id).bind(&m.header_id).fetch_optional(&mut **tx).await?;
+    let seen: Option<i64> = sqlx::query_scalar("SELECT id FROM raw_emails WHERE workspace_id = $1 AND header_id = $2")
+        .bind(ws.id)
+        .bind(&m.header_id)
+        .fetch_optional(&mut **tx)
+        .await?;
     if seen.is_some() {
         return Ok(Ingested::Duplicate);
     }
@@ -319,15 +429,28 @@ pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Wo
     let (ticket, message, created) = match ticket_id {
         Some(id) => {
             let t = load_ticket(tx, ws.id, id, lock).await?;
-            let new = NewMessage { kind: MessageKind::Reply, author: Author::Contact, body: m.text.clone(), html: m.html.clone(), external_id: Some(external_id) };
+            let new = NewMessage {
+                kind: MessageKind::Reply,
+                author: Author::Contact,
+                body: m.text.clone(),
+                html: m.html.clone(),
+                external_id: Some(external_id),
+            };
             let (msg, _) = add_message_in(tx, &t, new, ev).await?;
             (t, msg, false)
         }
         None => {
             let nt = NewTicket {
-                subject: if m.subject.trim().is_empty() { "(no subject)".into() } else { m.subject.chars().take(crate::domain::ticket::SUBJECT_MAX).collect() },
+                subject: if m.subject.trim().is_empty() {
+                    "(no subject)".into()
+                } else {
+                    m.subject.chars().take(crate::domain::ticket::SUBJECT_MAX).collect()
+                },
                 body: m.text.clone(),
-                contact: TicketContact::Email(NewContact { email: m.from.clone(), name: m.from_name.clone() }),
+                contact: TicketContact::Email(NewContact {
+                    email: m.from.clone(),
+                    name: m.from_name.clone(),
+                }),
                 channel: Channel::Email,
                 priority: Priority::Normal,
                 labels: vec![],
@@ -339,14 +462,23 @@ pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Wo
             let first = ev.len();
             let opened = create_in(tx, ws.id, nt, ev).await?;
             let t = opened.ticket;
-            let mut msg = opened.message.ok_or_else(|| StoreError::Corrupt("a new ticket has no first message".into()))?;
+            let mut msg = opened
+                .message
+                .ok_or_else(|| StoreError::Corrupt("a new ticket has no first message".into()))?;
             if let Some(h) = &m.html {
-                sqlx::query("UPDATE messages SET html = $1 WHERE id = $2").bind(h).bind(msg.id).execute(&mut **tx).await?;
+                sqlx::query("UPDATE messages SET html = $1 WHERE id = $2")
+                    .bind(h)
+                    .bind(msg.id)
+                    .execute(&mut **tx)
+                    .await?;
                 msg.html = Some(h.clone());
             }
             if m.automatic {
                 // Auto-replies open tickets but get no confirmation.
-                for e in ev[first..].iter_mut().filter(|e| e.kind == crate::domain::event::EventType::TicketCreated) {
+                for e in ev[first..]
+                    .iter_mut()
+                    .filter(|e| e.kind == crate::domain::event::EventType::TicketCreated)
+                {
                     e.changes["automatic"] = true.into();
                 }
             }
@@ -366,12 +498,22 @@ pub(super) async fn ingest_in(tx: &mut Transaction<'_, Any>, lock: bool, ws: &Wo
         .bind(now)
         .execute(&mut **tx)
         .await?;
-    Ok(if created { Ingested::Created(ticket, message) } else { Ingested::Appended(ticket, message) })
+    Ok(if created {
+        Ingested::Created(ticket, message)
+    } else {
+        Ingested::Appended(ticket, message)
+    })
 }
 
 /// Stores files (name, content type, bytes) sent with a message; each gets
 /// its own secret, the capability that serves it.
-async fn insert_attachments(tx: &mut Transaction<'_, Any>, workspace_id: i64, message_id: i64, contact_id: i64, files: &[(String, String, Vec<u8>)]) -> Result<()> {
+async fn insert_attachments(
+    tx: &mut Transaction<'_, Any>,
+    workspace_id: i64,
+    message_id: i64,
+    contact_id: i64,
+    files: &[(String, String, Vec<u8>)],
+) -> Result<()> {
     let now = now_ms();
     for (name, ct, data) in files {
         sqlx::query("INSERT INTO attachments (workspace_id, message_id, contact_id, name, content_type, size, secret, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")

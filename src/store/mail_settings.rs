@@ -45,7 +45,9 @@ impl MailSettings {
             Email::parse("address", &self.address)?;
         }
         if !self.relay.is_empty() {
-            self.relay.parse::<crate::mail::Relay>().map_err(|e| Invalid::new("relay", e))?;
+            self.relay
+                .parse::<crate::mail::Relay>()
+                .map_err(|e| Invalid::new("relay", e))?;
         }
         if !self.language.is_empty() && !crate::i18n::LANGS.contains(&self.language.as_str()) {
             return Err(Invalid::new("language", "must be one of en, ru, uk, fa"));
@@ -81,7 +83,10 @@ impl MailSettings {
 
 impl Store {
     pub async fn mail_settings(&self, workspace_id: i64) -> Result<MailSettings> {
-        let raw: Option<String> = sqlx::query_scalar("SELECT mail FROM workspace_settings WHERE workspace_id = $1").bind(workspace_id).fetch_optional(&self.read).await?;
+        let raw: Option<String> = sqlx::query_scalar("SELECT mail FROM workspace_settings WHERE workspace_id = $1")
+            .bind(workspace_id)
+            .fetch_optional(&self.read)
+            .await?;
         match raw {
             Some(r) => serde_json::from_str(&r).map_err(|e| StoreError::Corrupt(format!("mail settings: {e}"))),
             None => Ok(MailSettings::default()),
@@ -99,7 +104,17 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let shown = serde_json::to_string(&s.redacted()).unwrap_or_default();
-        super::people::audit(&mut tx, workspace_id, Some(by), "mail_settings.updated", "workspace", Some(workspace_id), &shown, now).await?;
+        super::people::audit(
+            &mut tx,
+            workspace_id,
+            Some(by),
+            "mail_settings.updated",
+            "workspace",
+            Some(workspace_id),
+            &shown,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -114,7 +129,15 @@ impl Store {
             .filter_map(|(id, slug, name, created_at, mail)| {
                 let m: MailSettings = serde_json::from_str(&mail).ok()?;
                 m.imap.as_ref()?;
-                Some((Workspace { id, slug, name, created_at }, m))
+                Some((
+                    Workspace {
+                        id,
+                        slug,
+                        name,
+                        created_at,
+                    },
+                    m,
+                ))
             })
             .collect())
     }

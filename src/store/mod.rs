@@ -10,16 +10,16 @@ pub mod chat;
 pub mod console;
 mod deliveries;
 pub mod events;
+pub mod kb;
+mod links;
 pub mod mail;
 pub mod mail_settings;
-mod links;
-pub mod kb;
-pub mod portal;
 mod people;
+pub mod portal;
 mod query;
 pub mod scratch;
-pub mod seed;
 pub mod search;
+pub mod seed;
 mod tickets;
 mod types;
 
@@ -45,7 +45,10 @@ impl Backend {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
         } else {
-            Err(StoreError::Config(format!("unsupported database URL (use sqlite://PATH or postgres://...): {}", redact_url(url))))
+            Err(StoreError::Config(format!(
+                "unsupported database URL (use sqlite://PATH or postgres://...): {}",
+                redact_url(url)
+            )))
         }
     }
 
@@ -123,7 +126,11 @@ impl Store {
         let backend = Backend::from_url(url)?;
         let store = match backend {
             Backend::Sqlite => {
-                let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+                let url = if url.contains('?') {
+                    url.to_string()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
                 let opts = AnyConnectOptions::from_str(&url)?;
                 let sync = sqlite_synchronous()?;
                 let pool = |max: u32| {
@@ -143,11 +150,29 @@ impl Store {
                 };
                 let write = pool(1).connect_with(opts.clone()).await?;
                 let read = pool(4).connect_with(opts).await?;
-                Store { backend, read, writer: batch::Writer::spawn(write.clone(), false, 1), write, link_key: Default::default(), ticket_index: Default::default() }
+                Store {
+                    backend,
+                    read,
+                    writer: batch::Writer::spawn(write.clone(), false, 1),
+                    write,
+                    link_key: Default::default(),
+                    ticket_index: Default::default(),
+                }
             }
             Backend::Postgres => {
-                let pool = AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30)).connect(url).await?;
-                Store { backend, read: pool.clone(), writer: batch::Writer::spawn(pool.clone(), true, 4), write: pool, link_key: Default::default(), ticket_index: Default::default() }
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await?;
+                Store {
+                    backend,
+                    read: pool.clone(),
+                    writer: batch::Writer::spawn(pool.clone(), true, 4),
+                    write: pool,
+                    link_key: Default::default(),
+                    ticket_index: Default::default(),
+                }
             }
         };
         store.migrate().await?;
@@ -177,7 +202,10 @@ impl Store {
     pub async fn notify_many(&self, channel: &str, payloads: &[String]) -> Result<()> {
         let mut sql = query::Sql::new("SELECT ");
         let c = sql.arg(channel);
-        let calls: Vec<String> = payloads.iter().map(|p| format!("pg_notify({c}, {})", sql.arg(p.as_str()))).collect();
+        let calls: Vec<String> = payloads
+            .iter()
+            .map(|p| format!("pg_notify({c}, {})", sql.arg(p.as_str())))
+            .collect();
         sql.push(&calls.join(", "));
         sql.query().execute(&self.write).await?;
         Ok(())
@@ -197,7 +225,9 @@ fn sqlite_synchronous() -> Result<&'static str> {
     match std::env::var("STOREDESK_SQLITE_SYNCHRONOUS").as_deref() {
         Err(_) | Ok("full") | Ok("FULL") => Ok("FULL"),
         Ok("normal") | Ok("NORMAL") => Ok("NORMAL"),
-        Ok(other) => Err(StoreError::Config(format!("STOREDESK_SQLITE_SYNCHRONOUS must be full or normal, not '{other}'"))),
+        Ok(other) => Err(StoreError::Config(format!(
+            "STOREDESK_SQLITE_SYNCHRONOUS must be full or normal, not '{other}'"
+        ))),
     }
 }
 
@@ -217,7 +247,10 @@ pub(crate) fn conflict_on_unique(e: sqlx::Error, message: &str) -> StoreError {
 mod tests {
     #[test]
     fn redacts_passwords() {
-        assert_eq!(super::redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            super::redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
     }

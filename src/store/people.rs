@@ -48,7 +48,13 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
         let slug = (1..)
-            .map(|n| if n == 1 { slug_base.to_string() } else { format!("{slug_base}-{n}") })
+            .map(|n| {
+                if n == 1 {
+                    slug_base.to_string()
+                } else {
+                    format!("{slug_base}-{n}")
+                }
+            })
             .find(|s| !taken.contains(s))
             .expect("an unused suffix exists");
         let ws: Workspace = sqlx::query_as("INSERT INTO workspaces (slug, name, next_ticket_number, created_at) VALUES ($1, $2, 1, $3) RETURNING id, slug, name, created_at")
@@ -59,17 +65,35 @@ impl Store {
             .await
             .map_err(|e| conflict_on_unique(e, "a workspace with this slug exists"))?;
         let user = insert_user(&mut tx, ws.id, &admin, now).await?;
-        audit(&mut tx, ws.id, Some(user.id), "workspace.created", "workspace", Some(ws.id), "{}", now).await?;
+        audit(
+            &mut tx,
+            ws.id,
+            Some(user.id),
+            "workspace.created",
+            "workspace",
+            Some(ws.id),
+            "{}",
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok((ws, user))
     }
 
     pub async fn workspace_by_slug(&self, slug: &str) -> Result<Workspace> {
-        sqlx::query_as("SELECT id, slug, name, created_at FROM workspaces WHERE slug = $1").bind(slug).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)
+        sqlx::query_as("SELECT id, slug, name, created_at FROM workspaces WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     pub async fn workspace(&self, id: i64) -> Result<Workspace> {
-        sqlx::query_as("SELECT id, slug, name, created_at FROM workspaces WHERE id = $1").bind(id).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)
+        sqlx::query_as("SELECT id, slug, name, created_at FROM workspaces WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// Every user with this e-mail in any workspace, with the workspace's slug.
@@ -89,11 +113,12 @@ impl Store {
 
     /// The password hash of an active user, for sign-in.
     pub async fn password_hash(&self, workspace_id: i64, email: &str) -> Result<Option<(i64, String)>> {
-        let row: Option<(i64, Option<String>)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE workspace_id = $1 AND email = $2 AND active = 1")
-            .bind(workspace_id)
-            .bind(email)
-            .fetch_optional(&self.read)
-            .await?;
+        let row: Option<(i64, Option<String>)> =
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE workspace_id = $1 AND email = $2 AND active = 1")
+                .bind(workspace_id)
+                .bind(email)
+                .fetch_optional(&self.read)
+                .await?;
         Ok(row.and_then(|(id, h)| h.map(|h| (id, h))))
     }
 
@@ -102,23 +127,40 @@ impl Store {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         let user = insert_user(&mut tx, workspace_id, &new, now).await?;
-        audit(&mut tx, workspace_id, Some(by), "user.created", "user", Some(user.id), "{}", now).await?;
+        audit(
+            &mut tx,
+            workspace_id,
+            Some(by),
+            "user.created",
+            "user",
+            Some(user.id),
+            "{}",
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
 
     pub async fn user(&self, workspace_id: i64, id: i64) -> Result<User> {
-        let r: UserRow = sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE workspace_id = $1 AND id = $2"))
-            .bind(workspace_id)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let r: UserRow = sqlx::query_as(&format!(
+            "SELECT {USER_COLS} FROM users WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(workspace_id)
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         r.try_into()
     }
 
     pub async fn list_users(&self, workspace_id: i64) -> Result<Vec<User>> {
-        let rows: Vec<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE workspace_id = $1 ORDER BY id")).bind(workspace_id).fetch_all(&self.read).await?;
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLS} FROM users WHERE workspace_id = $1 ORDER BY id"
+        ))
+        .bind(workspace_id)
+        .fetch_all(&self.read)
+        .await?;
         rows.into_iter().map(User::try_from).collect()
     }
 
@@ -126,24 +168,53 @@ impl Store {
     pub async fn create_team(&self, workspace_id: i64, name: &str, by: i64) -> Result<Team> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
-        let id: i64 = sqlx::query_scalar("INSERT INTO teams (workspace_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-            .bind(workspace_id)
-            .bind(name)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| conflict_on_unique(e, "a team with this name exists"))?;
-        audit(&mut tx, workspace_id, Some(by), "team.created", "team", Some(id), "{}", now).await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO teams (workspace_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+                .bind(workspace_id)
+                .bind(name)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| conflict_on_unique(e, "a team with this name exists"))?;
+        audit(
+            &mut tx,
+            workspace_id,
+            Some(by),
+            "team.created",
+            "team",
+            Some(id),
+            "{}",
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(Team { id, name: name.to_string(), member_ids: vec![], created_at: now })
+        Ok(Team {
+            id,
+            name: name.to_string(),
+            member_ids: vec![],
+            created_at: now,
+        })
     }
 
     pub async fn list_teams(&self, workspace_id: i64) -> Result<Vec<Team>> {
-        let teams: Vec<(i64, String, i64)> = sqlx::query_as("SELECT id, name, created_at FROM teams WHERE workspace_id = $1 ORDER BY id").bind(workspace_id).fetch_all(&self.read).await?;
-        let members: Vec<(i64, i64)> = sqlx::query_as("SELECT team_id, user_id FROM team_members WHERE workspace_id = $1 ORDER BY user_id").bind(workspace_id).fetch_all(&self.read).await?;
+        let teams: Vec<(i64, String, i64)> =
+            sqlx::query_as("SELECT id, name, created_at FROM teams WHERE workspace_id = $1 ORDER BY id")
+                .bind(workspace_id)
+                .fetch_all(&self.read)
+                .await?;
+        let members: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT team_id, user_id FROM team_members WHERE workspace_id = $1 ORDER BY user_id")
+                .bind(workspace_id)
+                .fetch_all(&self.read)
+                .await?;
         Ok(teams
             .into_iter()
-            .map(|(id, name, created_at)| Team { id, name, created_at, member_ids: members.iter().filter(|(t, _)| *t == id).map(|(_, u)| *u).collect() })
+            .map(|(id, name, created_at)| Team {
+                id,
+                name,
+                created_at,
+                member_ids: members.iter().filter(|(t, _)| *t == id).map(|(_, u)| *u).collect(),
+            })
             .collect())
     }
 
@@ -161,8 +232,25 @@ impl Store {
         if found != 2 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("INSERT INTO team_members (workspace_id, team_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING").bind(workspace_id).bind(team_id).bind(user_id).execute(&mut *tx).await?;
-        audit(&mut tx, workspace_id, Some(by), "team.member_added", "team", Some(team_id), &serde_json::json!({ "user_id": user_id }).to_string(), now).await?;
+        sqlx::query(
+            "INSERT INTO team_members (workspace_id, team_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(workspace_id)
+        .bind(team_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            workspace_id,
+            Some(by),
+            "team.member_added",
+            "team",
+            Some(team_id),
+            &serde_json::json!({ "user_id": user_id }).to_string(),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -179,7 +267,17 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-        audit(&mut tx, workspace_id, Some(user_id), "token.created", "api_token", Some(id), "{}", now).await?;
+        audit(
+            &mut tx,
+            workspace_id,
+            Some(user_id),
+            "token.created",
+            "api_token",
+            Some(id),
+            "{}",
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -192,12 +290,18 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(&self.read)
         .await?;
-        let Some((token_id, user_id, workspace_id, role, scope, last_used)) = row else { return Ok(None) };
+        let Some((token_id, user_id, workspace_id, role, scope, last_used)) = row else {
+            return Ok(None);
+        };
         let now = now_ms();
         // Recording every use would put a write on every request; once a
         // minute is enough to tell which tokens are alive.
         if last_used.is_none_or(|t| now - t > 60_000) {
-            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(token_id).execute(&self.write).await?;
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(token_id)
+                .execute(&self.write)
+                .await?;
         }
         self.actor_of(user_id, workspace_id, &role, &scope).await.map(Some)
     }
@@ -205,16 +309,31 @@ impl Store {
     pub(super) async fn actor_of(&self, user_id: i64, workspace_id: i64, role: &str, scope: &str) -> Result<Actor> {
         let role = Role::parse("role", role).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let scope = if scope == "teams" {
-            let teams: Vec<i64> = sqlx::query_scalar("SELECT team_id FROM team_members WHERE user_id = $1 AND workspace_id = $2").bind(user_id).bind(workspace_id).fetch_all(&self.read).await?;
+            let teams: Vec<i64> =
+                sqlx::query_scalar("SELECT team_id FROM team_members WHERE user_id = $1 AND workspace_id = $2")
+                    .bind(user_id)
+                    .bind(workspace_id)
+                    .fetch_all(&self.read)
+                    .await?;
             TicketScope::Teams(teams)
         } else {
             TicketScope::All
         };
-        Ok(Actor { user_id, workspace_id, role, scope })
+        Ok(Actor {
+            user_id,
+            workspace_id,
+            role,
+            scope,
+        })
     }
 }
 
-pub(super) async fn insert_user(tx: &mut sqlx::Transaction<'_, sqlx::Any>, workspace_id: i64, u: &NewUser, now: i64) -> Result<User> {
+pub(super) async fn insert_user(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    workspace_id: i64,
+    u: &NewUser,
+    now: i64,
+) -> Result<User> {
     let r: UserRow = sqlx::query_as(&format!(
         "INSERT INTO users (workspace_id, email, name, role, ticket_scope, password_hash, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING {USER_COLS}"
     ))
@@ -234,7 +353,16 @@ pub(super) async fn insert_user(tx: &mut sqlx::Transaction<'_, sqlx::Any>, works
 /// Appends to the audit trail inside the caller's transaction, so the trail
 /// and the change it records commit together.
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn audit(tx: &mut sqlx::Transaction<'_, sqlx::Any>, workspace_id: i64, actor_id: Option<i64>, action: &str, target_type: &str, target_id: Option<i64>, data: &str, now: i64) -> Result<()> {
+pub(super) async fn audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    workspace_id: i64,
+    actor_id: Option<i64>,
+    action: &str,
+    target_type: &str,
+    target_id: Option<i64>,
+    data: &str,
+    now: i64,
+) -> Result<()> {
     sqlx::query("INSERT INTO audit_events (workspace_id, actor_type, actor_id, action, target_type, target_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(workspace_id)
         .bind(if actor_id.is_some() { "user" } else { "system" })

@@ -11,9 +11,21 @@ impl Store {
     /// and queues the mail carrying it. Returns false (and sends nothing)
     /// for an unknown address or one that asked too often; the caller shows
     /// the same page either way, so addresses cannot be probed.
-    pub async fn portal_request(&self, ws: &Workspace, email: &crate::domain::Email, link_base: &str, ttl_ms: i64) -> Result<bool> {
+    pub async fn portal_request(
+        &self,
+        ws: &Workspace,
+        email: &crate::domain::Email,
+        link_base: &str,
+        ttl_ms: i64,
+    ) -> Result<bool> {
         let now = now_ms();
-        let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contact_identities WHERE workspace_id = $1 AND channel = 'email' AND value = $2").bind(ws.id).bind(email.as_str()).fetch_one(&self.read).await?;
+        let known: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM contact_identities WHERE workspace_id = $1 AND channel = 'email' AND value = $2",
+        )
+        .bind(ws.id)
+        .bind(email.as_str())
+        .fetch_one(&self.read)
+        .await?;
         let recent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM portal_tokens WHERE workspace_id = $1 AND email = $2 AND kind = 'login' AND created_at > $3").bind(ws.id).bind(email.as_str()).bind(now - 3_600_000).fetch_one(&self.read).await?;
         if known == 0 || recent >= 5 {
             return Ok(false);
@@ -32,7 +44,16 @@ impl Store {
         let url = format!("{}/p/{}/portal/login/{token}", link_base.trim_end_matches('/'), ws.slug);
         let subject = crate::i18n::text(&lang, "mail-portal-subject", &[("workspace", &ws.name)]);
         let body = crate::i18n::text(&lang, "mail-portal-body", &[("url", &url)]);
-        let mail = super::mail::OutMail { workspace_id: ws.id, kind: "portal_login", ticket_id: None, message_id: None, to: email, subject: &subject, body: &body, in_reply_to: None };
+        let mail = super::mail::OutMail {
+            workspace_id: ws.id,
+            kind: "portal_login",
+            ticket_id: None,
+            message_id: None,
+            to: email,
+            subject: &subject,
+            body: &body,
+            in_reply_to: None,
+        };
         super::mail::queue_in(&mut tx, &mail).await?;
         tx.commit().await?;
         Ok(true)
@@ -52,7 +73,12 @@ impl Store {
         if n == 0 {
             return Ok(None);
         }
-        let email: String = sqlx::query_scalar("SELECT email FROM portal_tokens WHERE workspace_id = $1 AND token_hash = $2").bind(ws).bind(crate::auth::token_hash(token)).fetch_one(&mut *tx).await?;
+        let email: String =
+            sqlx::query_scalar("SELECT email FROM portal_tokens WHERE workspace_id = $1 AND token_hash = $2")
+                .bind(ws)
+                .bind(crate::auth::token_hash(token))
+                .fetch_one(&mut *tx)
+                .await?;
         let session = crate::auth::new_token()[4..].to_string();
         sqlx::query("INSERT INTO portal_tokens (workspace_id, email, kind, token_hash, expires_at, created_at) VALUES ($1, $2, 'session', $3, $4, $5)")
             .bind(ws)
@@ -77,7 +103,11 @@ impl Store {
     }
 
     pub async fn portal_logout(&self, ws: i64, session: &str) -> Result<()> {
-        sqlx::query("DELETE FROM portal_tokens WHERE workspace_id = $1 AND token_hash = $2 AND kind = 'session'").bind(ws).bind(crate::auth::token_hash(session)).execute(&self.write).await?;
+        sqlx::query("DELETE FROM portal_tokens WHERE workspace_id = $1 AND token_hash = $2 AND kind = 'session'")
+            .bind(ws)
+            .bind(crate::auth::token_hash(session))
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 

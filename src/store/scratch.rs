@@ -15,7 +15,8 @@ pub async fn create(admin_url: &str, prefix: &str) -> Result<(String, String), s
 
 pub async fn drop(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
     let mut conn = PgConnection::connect(admin_url).await?;
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await?;
     conn.close().await
 }
 
@@ -40,8 +41,17 @@ pub fn with_database(url: &str, db: &str) -> String {
 mod tests {
     #[test]
     fn swaps_the_database() {
-        assert_eq!(super::with_database("postgres://p@h:5432/postgres", "x"), "postgres://p@h:5432/x");
-        assert_eq!(super::with_database("postgres://p@h:5432", "x"), "postgres://p@h:5432/x");
-        assert_eq!(super::with_database("postgres://h/a?sslmode=disable", "x"), "postgres://h/x?sslmode=disable");
+        assert_eq!(
+            super::with_database("postgres://p@h:5432/postgres", "x"),
+            "postgres://p@h:5432/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://p@h:5432", "x"),
+            "postgres://p@h:5432/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://h/a?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
     }
 }

@@ -32,7 +32,9 @@ pub struct IndexTicket {
 const SEARCH_CANDIDATES: usize = 1000;
 
 fn message_select() -> String {
-    format!("SELECT id, workspace_id, ticket_id, kind, SUBSTR(body, 1, {MAX_BODY_CHARS}) AS body, created_at FROM messages")
+    format!(
+        "SELECT id, workspace_id, ticket_id, kind, SUBSTR(body, 1, {MAX_BODY_CHARS}) AS body, created_at FROM messages"
+    )
 }
 
 impl Store {
@@ -43,7 +45,11 @@ impl Store {
     }
 
     pub fn ticket_index(&self) -> Option<TicketIndex> {
-        self.ticket_index.read().unwrap_or_else(|e| e.into_inner()).as_ref()?.upgrade()
+        self.ticket_index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()?
+            .upgrade()
     }
 
     /// Candidate tickets for an agent's search, best first; `None` without
@@ -66,7 +72,13 @@ impl Store {
 
     /// Messages of every workspace after `after`, in id order.
     pub async fn messages_for_index(&self, after: i64, limit: i64) -> Result<Vec<IndexMessage>> {
-        Ok(sqlx::query_as(&format!("{} WHERE id > $1 ORDER BY id LIMIT $2", message_select())).bind(after).bind(limit).fetch_all(&self.read).await?)
+        Ok(
+            sqlx::query_as(&format!("{} WHERE id > $1 ORDER BY id LIMIT $2", message_select()))
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?,
+        )
     }
 
     /// Those of `ids` that exist now.
@@ -98,6 +110,12 @@ impl Store {
         let mut sql = Sql::new("SELECT id FROM tickets WHERE contact_id IN (");
         let l = sql.list(contact_ids.iter().copied());
         sql.push(&l).push(")");
-        Ok(sql.query_as::<(i64,)>().fetch_all(&self.read).await?.into_iter().map(|(id,)| id).collect())
+        Ok(sql
+            .query_as::<(i64,)>()
+            .fetch_all(&self.read)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect())
     }
 }

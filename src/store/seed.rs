@@ -64,11 +64,23 @@ impl Store {
         let ws = match self.workspace_by_slug(DEMO_SLUG).await {
             Ok(w) => w,
             Err(StoreError::NotFound) => {
-                let admin = NewUser { email: Email::parse("email", DEMO_ADMIN)?, name: "Dana Admin".into(), role: Role::Admin, teams_only: false, password_hash: Some(password_hash.into()) };
+                let admin = NewUser {
+                    email: Email::parse("email", DEMO_ADMIN)?,
+                    name: "Dana Admin".into(),
+                    role: Role::Admin,
+                    teams_only: false,
+                    password_hash: Some(password_hash.into()),
+                };
                 let (ws, admin) = self.create_workspace("Demo Store", DEMO_SLUG, admin).await?;
                 let mut agents = vec![];
                 for i in 1..=AGENTS {
-                    let u = NewUser { email: Email::parse("email", &format!("agent{i}@demo-store.test"))?, name: format!("Agent {i}"), role: Role::Agent, teams_only: false, password_hash: Some(password_hash.into()) };
+                    let u = NewUser {
+                        email: Email::parse("email", &format!("agent{i}@demo-store.test"))?,
+                        name: format!("Agent {i}"),
+                        role: Role::Agent,
+                        teams_only: false,
+                        password_hash: Some(password_hash.into()),
+                    };
                     agents.push(self.create_user(ws.id, u, admin.id).await?.id);
                 }
                 for (k, name) in TEAMS.iter().enumerate() {
@@ -81,13 +93,27 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
-        let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE workspace_id = $1").bind(ws.id).fetch_one(&self.read).await?;
+        let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE workspace_id = $1")
+            .bind(ws.id)
+            .fetch_one(&self.read)
+            .await?;
         let want = tickets as i64;
         if have >= want {
-            return Ok(Seeded { workspace_id: ws.id, slug: ws.slug, created: 0, total: have });
+            return Ok(Seeded {
+                workspace_id: ws.id,
+                slug: ws.slug,
+                created: 0,
+                total: have,
+            });
         }
-        let users: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE workspace_id = $1 ORDER BY id").bind(ws.id).fetch_all(&self.read).await?;
-        let teams: Vec<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE workspace_id = $1 ORDER BY id").bind(ws.id).fetch_all(&self.read).await?;
+        let users: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE workspace_id = $1 ORDER BY id")
+            .bind(ws.id)
+            .fetch_all(&self.read)
+            .await?;
+        let teams: Vec<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE workspace_id = $1 ORDER BY id")
+            .bind(ws.id)
+            .fetch_all(&self.read)
+            .await?;
         let mut rng = SmallRng::seed_from_u64(have as u64 + 1);
         let now = now_ms();
         let span = 730 * 24 * 3600 * 1000_i64;
@@ -103,39 +129,84 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let (number0, tid0, cid0, mid0) = next;
-            let (mut contacts, mut rows, mut msgs, mut labels) = (Vec::with_capacity(batch), Vec::with_capacity(batch), Vec::with_capacity(batch * 2), Vec::new());
+            let (mut contacts, mut rows, mut msgs, mut labels) = (
+                Vec::with_capacity(batch),
+                Vec::with_capacity(batch),
+                Vec::with_capacity(batch * 2),
+                Vec::new(),
+            );
             let mut mid = mid0;
             for k in 0..batch {
                 let i = done + k;
                 let (tid, cid, number) = (tid0 + 1 + k as i64, cid0 + 1 + k as i64, number0 + k as i64);
                 // Older tickets first, so numbers grow with time like real ones.
                 let created = now - span + span * (have + i as i64) / want.max(1) + rng.gen_range(0..60_000);
-                let status = pick(&mut rng, &[("open", 3), ("pending", 2), ("resolved", 80), ("closed", 15)]);
-                let channel = pick(&mut rng, &[("email", 40), ("chat", 35), ("form", 15), ("api", 5), ("phone", 5)]);
+                let status = pick(
+                    &mut rng,
+                    &[("open", 3), ("pending", 2), ("resolved", 80), ("closed", 15)],
+                );
+                let channel = pick(
+                    &mut rng,
+                    &[("email", 40), ("chat", 35), ("form", 15), ("api", 5), ("phone", 5)],
+                );
                 let priority = pick(&mut rng, &[("normal", 80), ("high", 12), ("low", 5), ("urgent", 3)]);
-                let assignee = if status != "open" || rng.gen_bool(0.6) { users[rng.gen_range(0..users.len())].to_string() } else { "NULL".into() };
-                let team = if rng.gen_bool(0.6) { teams[rng.gen_range(0..teams.len())].to_string() } else { "NULL".into() };
+                let assignee = if status != "open" || rng.gen_bool(0.6) {
+                    users[rng.gen_range(0..users.len())].to_string()
+                } else {
+                    "NULL".into()
+                };
+                let team = if rng.gen_bool(0.6) {
+                    teams[rng.gen_range(0..teams.len())].to_string()
+                } else {
+                    "NULL".into()
+                };
                 let answered = status != "open" || rng.gen_bool(0.4);
                 let replied = created + rng.gen_range(60_000..36 * 3600 * 1000);
                 let last = if answered { replied } else { created };
                 let first_response = if answered { replied.to_string() } else { "NULL".into() };
-                let resolved = if matches!(status, "resolved" | "closed") { (replied + 60_000).to_string() } else { "NULL".into() };
-                let waiting = if answered { "NULL".to_string() } else { created.to_string() };
+                let resolved = if matches!(status, "resolved" | "closed") {
+                    (replied + 60_000).to_string()
+                } else {
+                    "NULL".into()
+                };
+                let waiting = if answered {
+                    "NULL".to_string()
+                } else {
+                    created.to_string()
+                };
                 let subject = format!("{} #{}", SUBJECTS[rng.gen_range(0..SUBJECTS.len())], 100_000 + i);
-                contacts.push(format!("({cid}, {}, 'Customer {i}', 'customer{i}@example.com', '{{}}', {created}, {created})", ws.id));
+                contacts.push(format!(
+                    "({cid}, {}, 'Customer {i}', 'customer{i}@example.com', '{{}}', {created}, {created})",
+                    ws.id
+                ));
                 rows.push(format!(
                     "({tid}, {}, {number}, '{subject}', '{status}', '{priority}', '{channel}', {cid}, {assignee}, {team}, {created}, {last}, {last}, {first_response}, {resolved}, 'seed{tid}', {waiting})",
                     ws.id
                 ));
                 mid += 1;
-                msgs.push(format!("({mid}, {}, {tid}, 'reply', 'contact', NULL, '{}', {created})", ws.id, BODIES[rng.gen_range(0..BODIES.len())]));
+                msgs.push(format!(
+                    "({mid}, {}, {tid}, 'reply', 'contact', NULL, '{}', {created})",
+                    ws.id,
+                    BODIES[rng.gen_range(0..BODIES.len())]
+                ));
                 if answered {
                     mid += 1;
-                    let by = if assignee == "NULL" { users[0].to_string() } else { assignee.clone() };
-                    msgs.push(format!("({mid}, {}, {tid}, 'reply', 'agent', {by}, '{REPLY}', {replied})", ws.id));
+                    let by = if assignee == "NULL" {
+                        users[0].to_string()
+                    } else {
+                        assignee.clone()
+                    };
+                    msgs.push(format!(
+                        "({mid}, {}, {tid}, 'reply', 'agent', {by}, '{REPLY}', {replied})",
+                        ws.id
+                    ));
                 }
                 if rng.gen_ratio(1, 10) {
-                    labels.push(format!("({}, {tid}, '{}')", ws.id, ["vip", "refund", "damaged", "wholesale"][rng.gen_range(0..4)]));
+                    labels.push(format!(
+                        "({}, {tid}, '{}')",
+                        ws.id,
+                        ["vip", "refund", "damaged", "wholesale"][rng.gen_range(0..4)]
+                    ));
                 }
             }
             for chunk in contacts.chunks(1000) {
@@ -153,9 +224,18 @@ impl Store {
                 sqlx::query(&format!("INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body, created_at) VALUES {}", chunk.join(","))).execute(&mut *tx).await?;
             }
             for chunk in labels.chunks(1000) {
-                sqlx::query(&format!("INSERT INTO ticket_labels (workspace_id, ticket_id, label) VALUES {}", chunk.join(","))).execute(&mut *tx).await?;
+                sqlx::query(&format!(
+                    "INSERT INTO ticket_labels (workspace_id, ticket_id, label) VALUES {}",
+                    chunk.join(",")
+                ))
+                .execute(&mut *tx)
+                .await?;
             }
-            sqlx::query("UPDATE workspaces SET next_ticket_number = $1 WHERE id = $2").bind(number0 + batch as i64).bind(ws.id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE workspaces SET next_ticket_number = $1 WHERE id = $2")
+                .bind(number0 + batch as i64)
+                .bind(ws.id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             done += batch;
         }
@@ -165,10 +245,17 @@ impl Store {
             }
             // A fresh bulk load has no visibility map yet: every index-only
             // scan would visit the heap until autovacuum comes by.
-            sqlx::query("VACUUM (ANALYZE) tickets, contacts, messages, ticket_labels").execute(&self.write).await?;
+            sqlx::query("VACUUM (ANALYZE) tickets, contacts, messages, ticket_labels")
+                .execute(&self.write)
+                .await?;
         } else {
             sqlx::query("ANALYZE").execute(&self.write).await?;
         }
-        Ok(Seeded { workspace_id: ws.id, slug: ws.slug, created: n, total: want })
+        Ok(Seeded {
+            workspace_id: ws.id,
+            slug: ws.slug,
+            created: n,
+            total: want,
+        })
     }
 }

@@ -52,7 +52,11 @@ impl TicketRow {
             status: Status::parse("status", &self.status).map_err(corrupt)?,
             priority: Priority::parse("priority", &self.priority).map_err(corrupt)?,
             channel: Channel::parse("channel", &self.channel).map_err(corrupt)?,
-            contact: ContactSummary { id: self.contact_id, name: self.contact_name, email: self.contact_email },
+            contact: ContactSummary {
+                id: self.contact_id,
+                name: self.contact_name,
+                email: self.contact_email,
+            },
             assignee_id: self.assignee_id,
             team_id: self.team_id,
             labels,
@@ -111,13 +115,18 @@ impl Store {
     /// another team's) is "not found" so ids reveal nothing.
     pub async fn ticket(&self, actor: &Actor, id: i64) -> Result<Ticket> {
         let mut conn = self.read.acquire().await?;
-        let row: TicketRow = sqlx::query_as(&format!("SELECT {TICKET_COLS} {TICKET_FROM} WHERE t.workspace_id = $1 AND t.id = $2"))
-            .bind(actor.workspace_id)
-            .bind(id)
-            .fetch_optional(&mut *conn)
+        let row: TicketRow = sqlx::query_as(&format!(
+            "SELECT {TICKET_COLS} {TICKET_FROM} WHERE t.workspace_id = $1 AND t.id = $2"
+        ))
+        .bind(actor.workspace_id)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let labels = labels_of(&mut conn, &[row.id])
             .await?
-            .ok_or(StoreError::NotFound)?;
-        let labels = labels_of(&mut conn, &[row.id]).await?.remove(&row.id).unwrap_or_default();
+            .remove(&row.id)
+            .unwrap_or_default();
         let t = row.into_ticket(labels)?;
         if !actor.can_see(t.access()) {
             return Err(StoreError::NotFound);
@@ -173,7 +182,9 @@ impl Store {
         }
         if let Some(label) = &f.label {
             let p = sql.arg(label.to_lowercase());
-            sql.push(&format!(" AND EXISTS (SELECT 1 FROM ticket_labels l WHERE l.ticket_id = t.id AND l.label = {p})"));
+            sql.push(&format!(
+                " AND EXISTS (SELECT 1 FROM ticket_labels l WHERE l.ticket_id = t.id AND l.label = {p})"
+            ));
         }
         if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let number = q.strip_prefix('#').unwrap_or(q).parse::<i64>().ok();
@@ -186,7 +197,9 @@ impl Store {
                     let mut set = Vec::new();
                     if let Some(n) = number {
                         let p = sql.arg(n);
-                        set.push(format!("(SELECT n.id FROM tickets n WHERE n.workspace_id = {ws} AND n.number = {p})"));
+                        set.push(format!(
+                            "(SELECT n.id FROM tickets n WHERE n.workspace_id = {ws} AND n.number = {p})"
+                        ));
                     }
                     if !ids.is_empty() {
                         set.push(sql.list(ids));
@@ -254,7 +267,10 @@ impl Store {
             let l = labels.remove(&r.id).unwrap_or_default();
             r.into_ticket(l)
         });
-        Ok(Page { items: items.collect::<Result<_>>()?, next_cursor })
+        Ok(Page {
+            items: items.collect::<Result<_>>()?,
+            next_cursor,
+        })
     }
 
     /// Applies a change and writes a system event into the conversation for
@@ -282,7 +298,11 @@ impl Store {
         if let Some(status) = patch.status.filter(|s| *s != before.status) {
             events.push(format!("Status changed from {} to {}", before.status, status));
             changes.insert("status".into(), change(before.status, status));
-            let clock = Clock { first_response_at: before.first_response_at, resolved_at: before.resolved_at }.on_status(before.status, status, now);
+            let clock = Clock {
+                first_response_at: before.first_response_at,
+                resolved_at: before.resolved_at,
+            }
+            .on_status(before.status, status, now);
             let p = sets.arg(status.as_str());
             sets.push(&format!(", status = {p}, resolved_at = "));
             match clock.resolved_at {
@@ -318,7 +338,10 @@ impl Store {
         }
         if let Some(team) = patch.team_id.filter(|t| *t != before.team_id) {
             if !actor.can_move_to_team(team) {
-                return Err(StoreError::Invalid(crate::domain::Invalid::new("team_id", "you can only move a ticket to one of your own teams")));
+                return Err(StoreError::Invalid(crate::domain::Invalid::new(
+                    "team_id",
+                    "you can only move a ticket to one of your own teams",
+                )));
             }
             changes.insert("team_id".into(), change(before.team_id, team));
             match team {
@@ -328,7 +351,9 @@ impl Store {
                         .bind(ws)
                         .fetch_optional(&mut *tx)
                         .await?
-                        .ok_or_else(|| crate::domain::Invalid::new("team_id", format!("no team {tid} in this workspace")))?;
+                        .ok_or_else(|| {
+                            crate::domain::Invalid::new("team_id", format!("no team {tid} in this workspace"))
+                        })?;
                     events.push(format!("Moved to team {name}"));
                     let p = sets.arg(tid);
                     sets.push(&format!(", team_id = {p}"));
@@ -341,14 +366,27 @@ impl Store {
         }
         if let Some(labels) = patch.labels.filter(|l| *l != before.labels) {
             changes.insert("labels".into(), change(&before.labels, &labels));
-            events.push(if labels.is_empty() { "Labels cleared".to_string() } else { format!("Labels set to {}", labels.join(", ")) });
-            sqlx::query("DELETE FROM ticket_labels WHERE ticket_id = $1").bind(id).execute(&mut *tx).await?;
+            events.push(if labels.is_empty() {
+                "Labels cleared".to_string()
+            } else {
+                format!("Labels set to {}", labels.join(", "))
+            });
+            sqlx::query("DELETE FROM ticket_labels WHERE ticket_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             set_labels(&mut tx, ws, id, &labels).await?;
         }
         match patch.snoozed_until {
             Some(Some(until)) if until > now => {
                 events.push(format!("Snoozed until {}", crate::domain::time::rfc3339(until)));
-                changes.insert("snoozed_until".into(), change(before.snoozed_until.map(crate::domain::time::rfc3339), crate::domain::time::rfc3339(until)));
+                changes.insert(
+                    "snoozed_until".into(),
+                    change(
+                        before.snoozed_until.map(crate::domain::time::rfc3339),
+                        crate::domain::time::rfc3339(until),
+                    ),
+                );
                 let p = sets.arg(until);
                 sets.push(&format!(", snoozed_until = {p}"));
                 if patch.status.is_none() && before.status != Status::Pending {
@@ -357,10 +395,18 @@ impl Store {
                     sets.push(", status = 'pending', resolved_at = NULL");
                 }
             }
-            Some(Some(_)) => return Err(StoreError::Invalid(crate::domain::Invalid::new("snoozed_until", "must be in the future"))),
+            Some(Some(_)) => {
+                return Err(StoreError::Invalid(crate::domain::Invalid::new(
+                    "snoozed_until",
+                    "must be in the future",
+                )))
+            }
             Some(None) if before.snoozed_until.is_some() => {
                 events.push("Snooze cleared".to_string());
-                changes.insert("snoozed_until".into(), change(before.snoozed_until.map(crate::domain::time::rfc3339), None::<String>));
+                changes.insert(
+                    "snoozed_until".into(),
+                    change(before.snoozed_until.map(crate::domain::time::rfc3339), None::<String>),
+                );
                 sets.push(", snoozed_until = NULL");
             }
             _ if patch.status.is_some_and(|s| s != before.status) && before.snoozed_until.is_some() => {
@@ -376,11 +422,37 @@ impl Store {
         sets.push(&format!(" WHERE id = {p}"));
         sets.query().execute(&mut *tx).await?;
         for e in &events {
-            insert_message(&mut tx, ws, id, &NewMessage { kind: MessageKind::Event, author: Author::Agent(actor.user_id), body: e.clone(), html: None, external_id: None }, now).await?;
+            insert_message(
+                &mut tx,
+                ws,
+                id,
+                &NewMessage {
+                    kind: MessageKind::Event,
+                    author: Author::Agent(actor.user_id),
+                    body: e.clone(),
+                    html: None,
+                    external_id: None,
+                },
+                now,
+            )
+            .await?;
         }
-        audit(&mut tx, ws, Some(actor.user_id), "ticket.updated", "ticket", Some(id), &serde_json::json!({ "changes": events }).to_string(), now).await?;
+        audit(
+            &mut tx,
+            ws,
+            Some(actor.user_id),
+            "ticket.updated",
+            "ticket",
+            Some(id),
+            &serde_json::json!({ "changes": events }).to_string(),
+            now,
+        )
+        .await?;
         let after = load_ticket(&mut tx, ws, id, false).await?;
-        let ev = NewEvent::new(ws, EventType::TicketUpdated, EventActor::Agent(actor.user_id)).ticket(id).contact(after.contact.id).changes(changes.into());
+        let ev = NewEvent::new(ws, EventType::TicketUpdated, EventActor::Agent(actor.user_id))
+            .ticket(id)
+            .contact(after.contact.id)
+            .changes(changes.into());
         let logged = self.commit_with(tx, vec![ev]).await?;
         Ok((after, logged))
     }
@@ -391,7 +463,14 @@ impl Store {
     #[tracing::instrument(skip_all, fields(workspace_id, ticket_id))]
     /// Agents named in a note (`mentions`) who may see the ticket are
     /// notified, in the same transaction.
-    pub async fn add_message(&self, workspace_id: i64, actor: Option<&Actor>, ticket_id: i64, new: NewMessage, mentions: &[i64]) -> Result<(Added, Vec<Event>)> {
+    pub async fn add_message(
+        &self,
+        workspace_id: i64,
+        actor: Option<&Actor>,
+        ticket_id: i64,
+        new: NewMessage,
+        mentions: &[i64],
+    ) -> Result<(Added, Vec<Event>)> {
         let mut tx = self.write.begin().await?;
         let t = load_ticket(&mut tx, workspace_id, ticket_id, self.backend == Backend::Postgres).await?;
         if actor.is_some_and(|a| !a.can_see(t.access())) {
@@ -405,19 +484,43 @@ impl Store {
                 mentioned = self.mention_in(&mut tx, a, &t, message.id, mentions, &mut ev).await?;
             }
         }
-        let after = if created { load_ticket(&mut tx, workspace_id, ticket_id, false).await? } else { t };
+        let after = if created {
+            load_ticket(&mut tx, workspace_id, ticket_id, false).await?
+        } else {
+            t
+        };
         let logged = self.commit_with(tx, ev).await?;
-        Ok((Added { message, created, ticket: after, mentioned }, logged))
+        Ok((
+            Added {
+                message,
+                created,
+                ticket: after,
+                mentioned,
+            },
+            logged,
+        ))
     }
 
     /// One message by id within a workspace, for event delivery.
     pub async fn message(&self, workspace_id: i64, id: i64) -> Result<Option<Message>> {
-        let row: Option<MessageRow> = sqlx::query_as(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND id = $2")).bind(workspace_id).bind(id).fetch_optional(&self.read).await?;
+        let row: Option<MessageRow> = sqlx::query_as(&format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(workspace_id)
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
         row.map(Message::try_from).transpose()
     }
 
     /// Messages of a ticket the actor may see, oldest first, after `after_id`.
-    pub async fn list_messages(&self, actor: &Actor, ticket_id: i64, after_id: i64, limit: i64) -> Result<Vec<Message>> {
+    pub async fn list_messages(
+        &self,
+        actor: &Actor,
+        ticket_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
         self.ticket(actor, ticket_id).await?;
         let rows: Vec<MessageRow> = sqlx::query_as(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id > $3 ORDER BY id LIMIT $4"))
             .bind(actor.workspace_id)
@@ -447,18 +550,36 @@ async fn labels_of(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> Result<HashMa
 
 async fn set_labels(tx: &mut Transaction<'_, Any>, workspace_id: i64, ticket_id: i64, labels: &[String]) -> Result<()> {
     for l in labels {
-        sqlx::query("INSERT INTO ticket_labels (workspace_id, ticket_id, label) VALUES ($1, $2, $3)").bind(workspace_id).bind(ticket_id).bind(l).execute(&mut **tx).await?;
+        sqlx::query("INSERT INTO ticket_labels (workspace_id, ticket_id, label) VALUES ($1, $2, $3)")
+            .bind(workspace_id)
+            .bind(ticket_id)
+            .bind(l)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }
 
 /// The name of a user of this workspace, or an error naming the bad id.
 async fn ensure_user(tx: &mut Transaction<'_, Any>, workspace_id: i64, user_id: i64) -> Result<String> {
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1").bind(user_id).bind(workspace_id).fetch_optional(&mut **tx).await?;
-    name.ok_or_else(|| crate::domain::Invalid::new("assignee_id", format!("no active agent {user_id} in this workspace")).into())
+    let name: Option<String> =
+        sqlx::query_scalar("SELECT name FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1")
+            .bind(user_id)
+            .bind(workspace_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    name.ok_or_else(|| {
+        crate::domain::Invalid::new("assignee_id", format!("no active agent {user_id} in this workspace")).into()
+    })
 }
 
-async fn find_or_create_contact(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64, ev: &mut Vec<NewEvent>) -> Result<ContactSummary> {
+async fn find_or_create_contact(
+    tx: &mut Transaction<'_, Any>,
+    workspace_id: i64,
+    c: &NewContact,
+    now: i64,
+    ev: &mut Vec<NewEvent>,
+) -> Result<ContactSummary> {
     if let Some(found) = contact_by_email(tx, workspace_id, c, now, ev).await? {
         return Ok(found);
     }
@@ -478,16 +599,35 @@ async fn find_or_create_contact(tx: &mut Transaction<'_, Any>, workspace_id: i64
         .fetch_optional(&mut **tx)
         .await?;
     if claimed.is_some() {
-        ev.push(NewEvent::new(workspace_id, EventType::ContactCreated, EventActor::Contact(id)).contact(id).changes(serde_json::json!({ "name": &name, "email": c.email.as_str() })));
-        return Ok(ContactSummary { id, name, email: Some(c.email.to_string()) });
+        ev.push(
+            NewEvent::new(workspace_id, EventType::ContactCreated, EventActor::Contact(id))
+                .contact(id)
+                .changes(serde_json::json!({ "name": &name, "email": c.email.as_str() })),
+        );
+        return Ok(ContactSummary {
+            id,
+            name,
+            email: Some(c.email.to_string()),
+        });
     }
     // A concurrent request (PostgreSQL) created this customer first: use
     // theirs and drop the duplicate made a moment ago.
-    sqlx::query("DELETE FROM contacts WHERE id = $1").bind(id).execute(&mut **tx).await?;
-    contact_by_email(tx, workspace_id, c, now, ev).await?.ok_or_else(|| StoreError::Conflict("the contact changed during the request; retry".into()))
+    sqlx::query("DELETE FROM contacts WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    contact_by_email(tx, workspace_id, c, now, ev)
+        .await?
+        .ok_or_else(|| StoreError::Conflict("the contact changed during the request; retry".into()))
 }
 
-async fn contact_by_email(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &NewContact, now: i64, ev: &mut Vec<NewEvent>) -> Result<Option<ContactSummary>> {
+async fn contact_by_email(
+    tx: &mut Transaction<'_, Any>,
+    workspace_id: i64,
+    c: &NewContact,
+    now: i64,
+    ev: &mut Vec<NewEvent>,
+) -> Result<Option<ContactSummary>> {
     let found: Option<(i64, String, Option<String>)> = sqlx::query_as(
         "SELECT c.id, c.name, c.email FROM contact_identities i JOIN contacts c ON c.id = i.contact_id WHERE i.workspace_id = $1 AND i.channel = 'email' AND i.value = $2",
     )
@@ -495,18 +635,35 @@ async fn contact_by_email(tx: &mut Transaction<'_, Any>, workspace_id: i64, c: &
     .bind(c.email.as_str())
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((id, mut name, email)) = found else { return Ok(None) };
+    let Some((id, mut name, email)) = found else {
+        return Ok(None);
+    };
     if name.is_empty() {
         if let Some(n) = c.name.as_deref().filter(|n| !n.is_empty()) {
-            sqlx::query("UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3").bind(n).bind(now).bind(id).execute(&mut **tx).await?;
-            ev.push(NewEvent::new(workspace_id, EventType::ContactUpdated, EventActor::Contact(id)).contact(id).changes(serde_json::json!({ "name": change("", n) })));
+            sqlx::query("UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3")
+                .bind(n)
+                .bind(now)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            ev.push(
+                NewEvent::new(workspace_id, EventType::ContactUpdated, EventActor::Contact(id))
+                    .contact(id)
+                    .changes(serde_json::json!({ "name": change("", n) })),
+            );
             name = n.to_string();
         }
     }
     Ok(Some(ContactSummary { id, name, email }))
 }
 
-pub(super) async fn insert_message(tx: &mut Transaction<'_, Any>, workspace_id: i64, ticket_id: i64, m: &NewMessage, now: i64) -> Result<Message> {
+pub(super) async fn insert_message(
+    tx: &mut Transaction<'_, Any>,
+    workspace_id: i64,
+    ticket_id: i64,
+    m: &NewMessage,
+    now: i64,
+) -> Result<Message> {
     let author_id = match m.author {
         Author::Agent(id) => Some(id),
         _ => None,
@@ -530,13 +687,27 @@ pub(super) async fn insert_message(tx: &mut Transaction<'_, Any>, workspace_id: 
 }
 
 /// Writes one new ticket inside the caller's transaction.
-pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, new: NewTicket, ev: &mut Vec<NewEvent>) -> Result<Opened> {
+pub(super) async fn create_in(
+    tx: &mut Transaction<'_, Any>,
+    workspace_id: i64,
+    new: NewTicket,
+    ev: &mut Vec<NewEvent>,
+) -> Result<Opened> {
     let now = now_ms();
     if let Some(ext) = &new.external_id {
-        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND external_id = $2").bind(workspace_id).bind(ext).fetch_optional(&mut **tx).await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND external_id = $2")
+                .bind(workspace_id)
+                .bind(ext)
+                .fetch_optional(&mut **tx)
+                .await?;
         if let Some(id) = existing {
             let t = load_ticket(tx, workspace_id, id, false).await?;
-            return Ok(Opened { ticket: t, created: false, message: None });
+            return Ok(Opened {
+                ticket: t,
+                created: false,
+                message: None,
+            });
         }
     }
     let contact = match &new.contact {
@@ -575,7 +746,20 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| conflict_on_unique(e, "a ticket with this external id exists"))?;
-    let first = insert_message(tx, workspace_id, id, &NewMessage { kind: MessageKind::Reply, author: new.author, body: new.body, html: None, external_id: new.message_external_id }, now).await?;
+    let first = insert_message(
+        tx,
+        workspace_id,
+        id,
+        &NewMessage {
+            kind: MessageKind::Reply,
+            author: new.author,
+            body: new.body,
+            html: None,
+            external_id: new.message_external_id,
+        },
+        now,
+    )
+    .await?;
     set_labels(tx, workspace_id, id, &new.labels).await?;
     let actor = event_actor(new.author, contact_id);
     ev.push(NewEvent::new(workspace_id, EventType::TicketCreated, actor).ticket(id).message(first.id).contact(contact_id).changes(serde_json::json!({
@@ -605,7 +789,11 @@ pub(super) async fn create_in(tx: &mut Transaction<'_, Any>, workspace_id: i64, 
         snoozed_until: None,
         waiting_since,
     };
-    Ok(Opened { ticket: t, created: true, message: Some(first) })
+    Ok(Opened {
+        ticket: t,
+        created: true,
+        message: Some(first),
+    })
 }
 
 /// Who an event names for a message's author on a ticket of `contact_id`.
@@ -623,43 +811,71 @@ fn message_event(workspace_id: i64, channel: Channel, contact_id: i64, m: &Messa
         None if m.author_type == crate::domain::AuthorType::Contact => EventActor::Contact(contact_id),
         None => EventActor::System,
     };
-    NewEvent::new(workspace_id, EventType::MessageCreated, actor).ticket(m.ticket_id).message(m.id).contact(contact_id).changes(serde_json::json!({ "kind": m.kind, "channel": channel }))
+    NewEvent::new(workspace_id, EventType::MessageCreated, actor)
+        .ticket(m.ticket_id)
+        .message(m.id)
+        .contact(contact_id)
+        .changes(serde_json::json!({ "kind": m.kind, "channel": channel }))
 }
 
 /// Reads a ticket inside a transaction; `lock` (PostgreSQL only: SQLite has
 /// one writer at a time and no FOR UPDATE) takes its row lock.
-pub(super) async fn load_ticket(tx: &mut Transaction<'_, Any>, workspace_id: i64, id: i64, lock: bool) -> Result<Ticket> {
+pub(super) async fn load_ticket(
+    tx: &mut Transaction<'_, Any>,
+    workspace_id: i64,
+    id: i64,
+    lock: bool,
+) -> Result<Ticket> {
     let lock = if lock { " FOR UPDATE OF t" } else { "" };
-    let row: TicketRow = sqlx::query_as(&format!("SELECT {TICKET_COLS} {TICKET_FROM} WHERE t.workspace_id = $1 AND t.id = $2{lock}"))
-        .bind(workspace_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let row: TicketRow = sqlx::query_as(&format!(
+        "SELECT {TICKET_COLS} {TICKET_FROM} WHERE t.workspace_id = $1 AND t.id = $2{lock}"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
     let labels = labels_of(tx, &[id]).await?.remove(&id).unwrap_or_default();
     row.into_ticket(labels)
 }
 
 /// Adds a message to a loaded (and, on PostgreSQL, locked) ticket inside the
 /// caller's transaction and keeps the ticket's clocks and status in step.
-pub(super) async fn add_message_in(tx: &mut Transaction<'_, Any>, t: &Ticket, new: NewMessage, ev: &mut Vec<NewEvent>) -> Result<(Message, bool)> {
+pub(super) async fn add_message_in(
+    tx: &mut Transaction<'_, Any>,
+    t: &Ticket,
+    new: NewMessage,
+    ev: &mut Vec<NewEvent>,
+) -> Result<(Message, bool)> {
     let now = now_ms();
     if let Some(ext) = &new.external_id {
-        let existing: Option<MessageRow> = sqlx::query_as(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND external_id = $2"))
-            .bind(t.workspace_id)
-            .bind(ext)
-            .fetch_optional(&mut **tx)
-            .await?;
+        let existing: Option<MessageRow> = sqlx::query_as(&format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND external_id = $2"
+        ))
+        .bind(t.workspace_id)
+        .bind(ext)
+        .fetch_optional(&mut **tx)
+        .await?;
         if let Some(m) = existing {
             if m.ticket_id != t.id {
-                return Err(StoreError::Conflict("this external_id belongs to a message of another ticket".into()));
+                return Err(StoreError::Conflict(
+                    "this external_id belongs to a message of another ticket".into(),
+                ));
             }
             return Ok((m.try_into()?, false));
         }
     }
     let msg = insert_message(tx, t.workspace_id, t.id, &new, now).await?;
-    let clock = Clock { first_response_at: t.first_response_at, resolved_at: t.resolved_at }.on_message(new.kind, new.author.kind(), now);
-    let status = if new.author == Author::Contact { status_after_contact_message(t.status) } else { t.status };
+    let clock = Clock {
+        first_response_at: t.first_response_at,
+        resolved_at: t.resolved_at,
+    }
+    .on_message(new.kind, new.author.kind(), now);
+    let status = if new.author == Author::Contact {
+        status_after_contact_message(t.status)
+    } else {
+        t.status
+    };
     let clock = clock.on_status(t.status, status, now);
     let public = new.kind == MessageKind::Reply;
     // A customer's word starts (or continues) their wait and wakes a
@@ -686,8 +902,30 @@ pub(super) async fn add_message_in(tx: &mut Transaction<'_, Any>, t: &Ticket, ne
         ev.push(message_event(t.workspace_id, t.channel, t.contact.id, &msg));
     }
     if status != t.status {
-        insert_message(tx, t.workspace_id, t.id, &NewMessage { kind: MessageKind::Event, author: Author::System, body: format!("Reopened by the customer ({} → {})", t.status, status), html: None, external_id: None }, now).await?;
-        ev.push(NewEvent::new(t.workspace_id, EventType::TicketUpdated, event_actor(new.author, t.contact.id)).ticket(t.id).contact(t.contact.id).changes(serde_json::json!({ "status": change(t.status, status) })));
+        insert_message(
+            tx,
+            t.workspace_id,
+            t.id,
+            &NewMessage {
+                kind: MessageKind::Event,
+                author: Author::System,
+                body: format!("Reopened by the customer ({} → {})", t.status, status),
+                html: None,
+                external_id: None,
+            },
+            now,
+        )
+        .await?;
+        ev.push(
+            NewEvent::new(
+                t.workspace_id,
+                EventType::TicketUpdated,
+                event_actor(new.author, t.contact.id),
+            )
+            .ticket(t.id)
+            .contact(t.contact.id)
+            .changes(serde_json::json!({ "status": change(t.status, status) })),
+        );
     }
     Ok((msg, true))
 }

@@ -89,7 +89,11 @@ pub struct Ticket {
 
 impl Ticket {
     pub fn access(&self) -> crate::domain::access::TicketAccess {
-        crate::domain::access::TicketAccess { team_id: self.team_id, assignee_id: self.assignee_id, status: self.status }
+        crate::domain::access::TicketAccess {
+            team_id: self.team_id,
+            assignee_id: self.assignee_id,
+            status: self.status,
+        }
     }
 }
 
@@ -186,7 +190,13 @@ pub struct TicketPatch {
 
 impl TicketPatch {
     pub fn is_empty(&self) -> bool {
-        self.subject.is_none() && self.status.is_none() && self.priority.is_none() && self.assignee_id.is_none() && self.team_id.is_none() && self.labels.is_none() && self.snoozed_until.is_none()
+        self.subject.is_none()
+            && self.status.is_none()
+            && self.priority.is_none()
+            && self.assignee_id.is_none()
+            && self.team_id.is_none()
+            && self.labels.is_none()
+            && self.snoozed_until.is_none()
     }
 }
 
@@ -238,7 +248,10 @@ impl Cursor {
 
     pub fn decode(raw: &str) -> Option<Self> {
         let (k, i) = raw.split_once('.')?;
-        Some(Cursor { key: k.parse().ok()?, id: i.parse().ok()? })
+        Some(Cursor {
+            key: k.parse().ok()?,
+            id: i.parse().ok()?,
+        })
     }
 }
 

@@ -14,8 +14,16 @@ crate::both_backends!(setup_token_serve_backup_restore, acknowledged_tickets_sur
 const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
 
 fn run(db: &TestDb, args: &[&str]) -> String {
-    let out = Command::new(BIN).args(["--database-url", &db.url]).args(args).output().expect("run storedesk");
-    assert!(out.status.success(), "storedesk {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args(["--database-url", &db.url])
+        .args(args)
+        .output()
+        .expect("run storedesk");
+    assert!(
+        out.status.success(),
+        "storedesk {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -29,11 +37,26 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start(db: &TestDb, port: u16) -> Server {
-    let child = Command::new(BIN).args(["--database-url", &db.url, "serve", "--listen", &format!("127.0.0.1:{port}")]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+    let child = Command::new(BIN)
+        .args([
+            "--database-url",
+            &db.url,
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
     let server = Server(child);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -49,7 +72,18 @@ async fn start(db: &TestDb, port: u16) -> Server {
 
 async fn setup_token_serve_backup_restore(db: Db) {
     let tdb = TestDb::new(db).await;
-    let slug = run(&tdb, &["setup", "--workspace", "Acme Shop", "--admin-email", "owner@acme.test", "--admin-password", "correct horse battery"]);
+    let slug = run(
+        &tdb,
+        &[
+            "setup",
+            "--workspace",
+            "Acme Shop",
+            "--admin-email",
+            "owner@acme.test",
+            "--admin-password",
+            "correct horse battery",
+        ],
+    );
     assert_eq!(slug, "acme-shop");
     let token = run(&tdb, &["token", "create", "--email", "owner@acme.test"]);
     assert!(token.starts_with("sdk_"));
@@ -59,7 +93,13 @@ async fn setup_token_serve_backup_restore(db: Db) {
     {
         let _server = start(&tdb, port).await;
         for i in 0..3 {
-            let r = client.post(format!("{base}/api/v1/tickets")).bearer_auth(&token).json(&json!({ "subject": format!("T{i}"), "message": "m", "contact": { "email": "a@shop.test" } })).send().await.unwrap();
+            let r = client
+                .post(format!("{base}/api/v1/tickets"))
+                .bearer_auth(&token)
+                .json(&json!({ "subject": format!("T{i}"), "message": "m", "contact": { "email": "a@shop.test" } }))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), StatusCode::CREATED);
         }
     }
@@ -68,22 +108,62 @@ async fn setup_token_serve_backup_restore(db: Db) {
     // Restore into an empty SQLite data dir, as a user moving machines would.
     let restored = TestDb::new(Db::Sqlite).await;
     let target = restored.dir.path();
-    let out = Command::new(BIN).args(["--data-dir", target.to_str().unwrap(), "restore", file.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "--data-dir",
+            target.to_str().unwrap(),
+            "restore",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let port = free_port();
     let _server = start(&restored, port).await;
-    let r: serde_json::Value = client.get(format!("http://127.0.0.1:{port}/api/v1/tickets")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    let subjects: Vec<&str> = r["items"].as_array().unwrap().iter().map(|t| t["subject"].as_str().unwrap()).collect();
+    let r: serde_json::Value = client
+        .get(format!("http://127.0.0.1:{port}/api/v1/tickets"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let subjects: Vec<&str> = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["subject"].as_str().unwrap())
+        .collect();
     assert_eq!(subjects, vec!["T2", "T1", "T0"]);
     // A second restore into the same place is refused, not merged.
-    let out = Command::new(BIN).args(["--data-dir", target.to_str().unwrap(), "restore", file.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "--data-dir",
+            target.to_str().unwrap(),
+            "restore",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
 }
 
 async fn acknowledged_tickets_survive_kill_9(db: Db) {
     let tdb = TestDb::new(db).await;
-    run(&tdb, &["setup", "--workspace", "Crash Shop", "--admin-email", "owner@crash.test", "--admin-password", "correct horse battery"]);
+    run(
+        &tdb,
+        &[
+            "setup",
+            "--workspace",
+            "Crash Shop",
+            "--admin-email",
+            "owner@crash.test",
+            "--admin-password",
+            "correct horse battery",
+        ],
+    );
     let token = run(&tdb, &["token", "create", "--email", "owner@crash.test"]);
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -121,18 +201,39 @@ async fn acknowledged_tickets_survive_kill_9(db: Db) {
         w.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 20, "only {} tickets acknowledged before the kill", acked.len());
+    assert!(
+        acked.len() >= 20,
+        "only {} tickets acknowledged before the kill",
+        acked.len()
+    );
 
     let _server = start(&tdb, port).await;
     let client = reqwest::Client::new();
     for (id, number) in &acked {
-        let r = client.get(format!("{base}/api/v1/tickets/{id}")).bearer_auth(&token).send().await.unwrap();
+        let r = client
+            .get(format!("{base}/api/v1/tickets/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "acknowledged ticket {id} lost");
         let t: serde_json::Value = r.json().await.unwrap();
         assert_eq!(t["number"], *number);
     }
-    let r: serde_json::Value = client.post(format!("{base}/api/v1/tickets")).bearer_auth(&token).json(&json!({ "subject": "after", "message": "m", "contact": { "email": "x@shop.test" } })).send().await.unwrap().json().await.unwrap();
+    let r: serde_json::Value = client
+        .post(format!("{base}/api/v1/tickets"))
+        .bearer_auth(&token)
+        .json(&json!({ "subject": "after", "message": "m", "contact": { "email": "x@shop.test" } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let max = acked.iter().map(|(_, n)| *n).max().unwrap();
     assert!(r["number"].as_i64().unwrap() > max);
-    eprintln!("kill -9 after {} acknowledged tickets: all present after restart", acked.len());
+    eprintln!(
+        "kill -9 after {} acknowledged tickets: all present after restart",
+        acked.len()
+    );
 }

@@ -21,8 +21,16 @@ crate::both_backends!(events_survive_kill_9);
 const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
 
 fn run(db: &TestDb, args: &[&str]) -> String {
-    let out = Command::new(BIN).args(["--database-url", &db.url]).args(args).output().expect("run storedesk");
-    assert!(out.status.success(), "storedesk {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args(["--database-url", &db.url])
+        .args(args)
+        .output()
+        .expect("run storedesk");
+    assert!(
+        out.status.success(),
+        "storedesk {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -61,17 +69,33 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts `storedesk serve` on `port` with its own data dir and waits for /healthz.
 async fn start(db: &TestDb, data_dir: &Path, port: u16, log_name: &str) -> Server {
     std::fs::create_dir_all(data_dir).unwrap();
     let log = db.dir.path().join(log_name);
-    let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap();
     let err = out.try_clone().unwrap();
     let child = Command::new(BIN)
-        .args(["--database-url", &db.url, "--data-dir", data_dir.to_str().unwrap(), "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--database-url",
+            &db.url,
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
         .spawn()
@@ -93,7 +117,10 @@ async fn start(db: &TestDb, data_dir: &Path, port: u16, log_name: &str) -> Serve
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 /// A word no other word in the test equals or stems to: consonants only, so
@@ -114,7 +141,10 @@ async fn all_events(c: &reqwest::Client, base: &str, token: &str) -> Vec<Value> 
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut req = c.get(format!("{base}/api/v1/events")).bearer_auth(token).query(&[("limit", "500")]);
+        let mut req = c
+            .get(format!("{base}/api/v1/events"))
+            .bearer_auth(token)
+            .query(&[("limit", "500")]);
         if let Some(cur) = &cursor {
             req = req.query(&[("after", cur.as_str())]);
         }
@@ -123,13 +153,24 @@ async fn all_events(c: &reqwest::Client, base: &str, token: &str) -> Vec<Value> 
         let text = r.text().await.unwrap();
         assert_eq!(status, StatusCode::OK, "GET /api/v1/events after {cursor:?}: {text}");
         let page: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
-        let events = page["events"].as_array().unwrap_or_else(|| panic!("no events array: {page}")).clone();
-        let next = page["next_cursor"].as_str().unwrap_or_else(|| panic!("next_cursor is always present: {page}")).to_string();
+        let events = page["events"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no events array: {page}"))
+            .clone();
+        let next = page["next_cursor"]
+            .as_str()
+            .unwrap_or_else(|| panic!("next_cursor is always present: {page}"))
+            .to_string();
         if events.is_empty() {
             return out;
         }
         assert!(events.len() <= 500, "limit=500 gave {} events", events.len());
-        assert_ne!(cursor.as_deref(), Some(next.as_str()), "next_cursor did not move after a page of {} events", events.len());
+        assert_ne!(
+            cursor.as_deref(),
+            Some(next.as_str()),
+            "next_cursor did not move after a page of {} events",
+            events.len()
+        );
         out.extend(events);
         cursor = Some(next);
     }
@@ -176,7 +217,18 @@ struct AckedChat {
 
 async fn events_survive_kill_9(db: Db) {
     let tdb = TestDb::new(db).await;
-    let slug = run(&tdb, &["setup", "--workspace", "Event Shop", "--admin-email", "owner@events.test", "--admin-password", "correct horse battery"]);
+    let slug = run(
+        &tdb,
+        &[
+            "setup",
+            "--workspace",
+            "Event Shop",
+            "--admin-email",
+            "owner@events.test",
+            "--admin-password",
+            "correct horse battery",
+        ],
+    );
     let token = run(&tdb, &["token", "create", "--email", "owner@events.test"]);
     let data_dir = tdb.dir.path().join("data");
     let port = free_port();
@@ -192,7 +244,12 @@ async fn events_survive_kill_9(db: Db) {
     // The visitors are connected before the stream starts.
     let mut visitors = Vec::new();
     for v in 0..4 {
-        let mut s = Socket::connect(&format!("ws://127.0.0.1:{port}/ws?workspace={slug}"), Some("http://shop.test")).await.expect("visitor socket");
+        let mut s = Socket::connect(
+            &format!("ws://127.0.0.1:{port}/ws?workspace={slug}"),
+            Some("http://shop.test"),
+        )
+        .await
+        .expect("visitor socket");
         s.send(json!({ "type": "hello", "token": null, "last_id": 0, "lang": "en", "page": { "url": "http://shop.test/cart", "title": "Cart" } })).await;
         let w = s.until("welcome").await;
         assert!(w["visitor_token"].is_string(), "{w}");
@@ -201,7 +258,13 @@ async fn events_survive_kill_9(db: Db) {
 
     let mut tasks = Vec::new();
     for w in 0..8 {
-        let (counter, tickets, errors, token, base) = (counter.clone(), tickets.clone(), errors.clone(), token.clone(), base.clone());
+        let (counter, tickets, errors, token, base) = (
+            counter.clone(),
+            tickets.clone(),
+            errors.clone(),
+            token.clone(),
+            base.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let c = client();
             loop {
@@ -275,12 +338,27 @@ async fn events_survive_kill_9(db: Db) {
         t.await.expect("writer task");
     }
     let errors = errors.lock().unwrap().clone();
-    assert!(errors.is_empty(), "the server refused writes before the kill: {errors:?}");
+    assert!(
+        errors.is_empty(),
+        "the server refused writes before the kill: {errors:?}"
+    );
     let tickets = tickets.lock().unwrap().clone();
     let chats = chats.lock().unwrap().clone();
-    assert!(tickets.len() >= 20, "only {} tickets acknowledged before the kill", tickets.len());
-    assert!(chats.len() >= 4, "only {} chat messages acknowledged before the kill", chats.len());
-    eprintln!("kill -9 after {} acknowledged tickets and {} acknowledged chat messages", tickets.len(), chats.len());
+    assert!(
+        tickets.len() >= 20,
+        "only {} tickets acknowledged before the kill",
+        tickets.len()
+    );
+    assert!(
+        chats.len() >= 4,
+        "only {} chat messages acknowledged before the kill",
+        chats.len()
+    );
+    eprintln!(
+        "kill -9 after {} acknowledged tickets and {} acknowledged chat messages",
+        tickets.len(),
+        chats.len()
+    );
 
     // Restart on the same database and data dir.
     let _server = start(&tdb, &data_dir, port, "server-2.log").await;
@@ -290,35 +368,73 @@ async fn events_survive_kill_9(db: Db) {
     // Ids are unique and in order.
     let mut seen = HashSet::new();
     for e in &events {
-        let id = e["id"].as_i64().unwrap_or_else(|| panic!("event without an integer id: {e}"));
+        let id = e["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("event without an integer id: {e}"));
         assert!(seen.insert(id), "event id {id} appears twice in the feed");
     }
     for pair in events.windows(2) {
-        assert!(pair[0]["id"].as_i64() < pair[1]["id"].as_i64(), "the feed is not in id order: {} then {}", pair[0], pair[1]);
+        assert!(
+            pair[0]["id"].as_i64() < pair[1]["id"].as_i64(),
+            "the feed is not in id order: {} then {}",
+            pair[0],
+            pair[1]
+        );
     }
     let mut ticket_created: HashMap<i64, Vec<&Value>> = HashMap::new();
     for e in events.iter().filter(|e| e["type"] == "ticket.created") {
-        ticket_created.entry(e["ticket_id"].as_i64().unwrap_or_else(|| panic!("ticket.created without ticket_id: {e}"))).or_default().push(e);
+        ticket_created
+            .entry(
+                e["ticket_id"]
+                    .as_i64()
+                    .unwrap_or_else(|| panic!("ticket.created without ticket_id: {e}")),
+            )
+            .or_default()
+            .push(e);
     }
     let mut message_created: HashMap<i64, Vec<&Value>> = HashMap::new();
     let mut messages_of_ticket: HashMap<i64, Vec<&Value>> = HashMap::new();
     for e in events.iter().filter(|e| e["type"] == "message.created") {
-        message_created.entry(e["message_id"].as_i64().unwrap_or_else(|| panic!("message.created without message_id: {e}"))).or_default().push(e);
-        messages_of_ticket.entry(e["ticket_id"].as_i64().unwrap_or_else(|| panic!("message.created without ticket_id: {e}"))).or_default().push(e);
+        message_created
+            .entry(
+                e["message_id"]
+                    .as_i64()
+                    .unwrap_or_else(|| panic!("message.created without message_id: {e}")),
+            )
+            .or_default()
+            .push(e);
+        messages_of_ticket
+            .entry(
+                e["ticket_id"]
+                    .as_i64()
+                    .unwrap_or_else(|| panic!("message.created without ticket_id: {e}")),
+            )
+            .or_default()
+            .push(e);
     }
     // Nothing is announced twice, acknowledged or not.
     for (t, es) in &ticket_created {
         assert_eq!(es.len(), 1, "ticket {t} has {} ticket.created events: {es:?}", es.len());
     }
     for (m, es) in &message_created {
-        assert_eq!(es.len(), 1, "message {m} has {} message.created events: {es:?}", es.len());
+        assert_eq!(
+            es.len(),
+            1,
+            "message {m} has {} message.created events: {es:?}",
+            es.len()
+        );
     }
 
     // Every acknowledged API ticket: one ticket.created and one message.created, for its first message.
     let firsts: Vec<(i64, Value)> = futures::stream::iter(tickets.iter().map(|t| {
         let (c, base, token, id) = (c.clone(), base.clone(), token.clone(), t.id);
         async move {
-            let r = c.get(format!("{base}/api/v1/tickets/{id}/messages")).bearer_auth(&token).send().await.unwrap();
+            let r = c
+                .get(format!("{base}/api/v1/tickets/{id}/messages"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), StatusCode::OK, "acknowledged ticket {id} lost");
             (id, r.json::<Value>().await.unwrap())
         }
@@ -328,28 +444,56 @@ async fn events_survive_kill_9(db: Db) {
     .await;
     let firsts: HashMap<i64, Value> = firsts.into_iter().collect();
     for t in &tickets {
-        let created = ticket_created.get(&t.id).unwrap_or_else(|| panic!("acknowledged ticket {} has no ticket.created event", t.id));
+        let created = ticket_created
+            .get(&t.id)
+            .unwrap_or_else(|| panic!("acknowledged ticket {} has no ticket.created event", t.id));
         let e = created[0];
         assert_eq!(e["changes"]["channel"], "api", "{e}");
         assert_eq!(e["actor"]["type"], "contact", "a ticket opened for a customer: {e}");
-        let msgs = messages_of_ticket.get(&t.id).unwrap_or_else(|| panic!("acknowledged ticket {} has no message.created event", t.id));
-        assert_eq!(msgs.len(), 1, "ticket {} has one message but {} message.created events: {msgs:?}", t.id, msgs.len());
+        let msgs = messages_of_ticket
+            .get(&t.id)
+            .unwrap_or_else(|| panic!("acknowledged ticket {} has no message.created event", t.id));
+        assert_eq!(
+            msgs.len(),
+            1,
+            "ticket {} has one message but {} message.created events: {msgs:?}",
+            t.id,
+            msgs.len()
+        );
         let first = &firsts[&t.id]["items"][0];
-        assert_eq!(msgs[0]["message_id"], first["id"], "the message.created of ticket {} is not about its first message {first}", t.id);
+        assert_eq!(
+            msgs[0]["message_id"], first["id"],
+            "the message.created of ticket {} is not about its first message {first}",
+            t.id
+        );
         assert_eq!(msgs[0]["actor"]["type"], "contact", "{}", msgs[0]);
     }
 
     // Every acknowledged chat message: one message.created; each visitor's first opened a chat ticket.
     let mut chat_ticket: HashMap<usize, i64> = HashMap::new();
     for m in &chats {
-        let es = message_created.get(&m.id).unwrap_or_else(|| panic!("acknowledged chat message {} (visitor {}, #{}) has no message.created event", m.id, m.visitor, m.seq));
+        let es = message_created.get(&m.id).unwrap_or_else(|| {
+            panic!(
+                "acknowledged chat message {} (visitor {}, #{}) has no message.created event",
+                m.id, m.visitor, m.seq
+            )
+        });
         let e = es[0];
         let tid = e["ticket_id"].as_i64().unwrap();
         assert_eq!(e["actor"]["type"], "contact", "{e}");
         let known = *chat_ticket.entry(m.visitor).or_insert(tid);
-        assert_eq!(known, tid, "visitor {}'s messages landed on two tickets: {e}", m.visitor);
+        assert_eq!(
+            known, tid,
+            "visitor {}'s messages landed on two tickets: {e}",
+            m.visitor
+        );
         if m.seq == 0 {
-            let created = ticket_created.get(&tid).unwrap_or_else(|| panic!("chat ticket {tid} opened by acknowledged message {} has no ticket.created event", m.id));
+            let created = ticket_created.get(&tid).unwrap_or_else(|| {
+                panic!(
+                    "chat ticket {tid} opened by acknowledged message {} has no ticket.created event",
+                    m.id
+                )
+            });
             assert_eq!(created[0]["changes"]["channel"], "chat", "{}", created[0]);
         } else {
             assert_eq!(e["changes"]["kind"], "reply", "{e}");
@@ -357,15 +501,25 @@ async fn events_survive_kill_9(db: Db) {
     }
 
     // The consumers catch up with the log after the restart.
-    let head = events.iter().filter_map(|e| e["id"].as_i64()).max().expect("some events") as f64;
+    let head = events
+        .iter()
+        .filter_map(|e| e["id"].as_i64())
+        .max()
+        .expect("some events") as f64;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let text = metrics(&c, &base).await.unwrap_or_default();
-        let (search, realtime) = (metric(&text, "storedesk_event_consumer_position", "search"), metric(&text, "storedesk_event_consumer_position", "realtime"));
+        let (search, realtime) = (
+            metric(&text, "storedesk_event_consumer_position", "search"),
+            metric(&text, "storedesk_event_consumer_position", "realtime"),
+        );
         if search.is_some_and(|p| p >= head) && realtime.is_some_and(|p| p >= head) {
             break;
         }
-        assert!(Instant::now() < deadline, "after 30 s the consumers are at search={search:?} realtime={realtime:?}, the log's head is {head}");
+        assert!(
+            Instant::now() < deadline,
+            "after 30 s the consumers are at search={search:?} realtime={realtime:?}, the log's head is {head}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
@@ -384,7 +538,13 @@ async fn events_survive_kill_9(db: Db) {
         let missing: Vec<(String, i64)> = futures::stream::iter(wanted.iter().cloned().map(|(w, id)| {
             let (c, base, token) = (c.clone(), base.clone(), token.clone());
             async move {
-                let r = c.get(format!("{base}/api/v1/tickets")).bearer_auth(&token).query(&[("q", w.as_str())]).send().await.unwrap();
+                let r = c
+                    .get(format!("{base}/api/v1/tickets"))
+                    .bearer_auth(&token)
+                    .query(&[("q", w.as_str())])
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status(), StatusCode::OK);
                 let v: Value = r.json().await.unwrap();
                 let found = v["items"].as_array().unwrap().iter().any(|t| t["id"] == id);
@@ -399,10 +559,20 @@ async fn events_survive_kill_9(db: Db) {
             break;
         }
         if first_round {
-            eprintln!("{} of {} words not found right after the search consumer caught up; polling", missing.len(), wanted.len());
+            eprintln!(
+                "{} of {} words not found right after the search consumer caught up; polling",
+                missing.len(),
+                wanted.len()
+            );
             first_round = false;
         }
-        assert!(Instant::now() < deadline, "search does not find {} of {} acknowledged words (word, ticket): {:?}", missing.len(), wanted.len(), &missing[..missing.len().min(20)]);
+        assert!(
+            Instant::now() < deadline,
+            "search does not find {} of {} acknowledged words (word, ticket): {:?}",
+            missing.len(),
+            wanted.len(),
+            &missing[..missing.len().min(20)]
+        );
         wanted = missing;
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -412,22 +582,43 @@ async fn events_survive_kill_9(db: Db) {
 async fn leaders(c: &reqwest::Client, bases: &[&str]) -> Vec<Option<f64>> {
     let mut out = Vec::new();
     for b in bases {
-        out.push(metrics(c, b).await.and_then(|t| metric(&t, "storedesk_event_consumer_leader", "outbox")));
+        out.push(
+            metrics(c, b)
+                .await
+                .and_then(|t| metric(&t, "storedesk_event_consumer_leader", "outbox")),
+        );
     }
     out
 }
 
 async fn read_outbox(pool: &sqlx::PgPool) -> Vec<(String, String, String)> {
-    sqlx::query_as("SELECT kind, body, status FROM outbox ORDER BY id").fetch_all(pool).await.expect("read the outbox")
+    sqlx::query_as("SELECT kind, body, status FROM outbox ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .expect("read the outbox")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_consumer_runs_on_one_node_and_fails_over() {
     let tdb = TestDb::new(Db::Postgres).await;
-    run(&tdb, &["setup", "--workspace", "Cluster Shop", "--admin-email", "owner@cluster.test", "--admin-password", "correct horse battery"]);
+    run(
+        &tdb,
+        &[
+            "setup",
+            "--workspace",
+            "Cluster Shop",
+            "--admin-email",
+            "owner@cluster.test",
+            "--admin-password",
+            "correct horse battery",
+        ],
+    );
     let token = run(&tdb, &["token", "create", "--email", "owner@cluster.test"]);
     let (port_a, port_b) = (free_port(), free_port());
-    let bases = [format!("http://127.0.0.1:{port_a}"), format!("http://127.0.0.1:{port_b}")];
+    let bases = [
+        format!("http://127.0.0.1:{port_a}"),
+        format!("http://127.0.0.1:{port_b}"),
+    ];
     let mut servers = vec![
         Some(start(&tdb, &tdb.dir.path().join("node-a"), port_a, "node-a.log").await),
         Some(start(&tdb, &tdb.dir.path().join("node-b"), port_b, "node-b.log").await),
@@ -458,9 +649,22 @@ async fn cluster_consumer_runs_on_one_node_and_fails_over() {
         let (c, base, token) = (c.clone(), bases[node].clone(), token.clone());
         async move {
             let tok = word("zr", n);
-            let r = c.post(format!("{base}/api/v1/tickets/{tid}/messages")).bearer_auth(&token).json(&json!({ "body": format!("Reply number {n}: your parcel {tok} is on its way."), "kind": "reply" })).send().await.unwrap();
+            let r = c
+                .post(format!("{base}/api/v1/tickets/{tid}/messages"))
+                .bearer_auth(&token)
+                .json(
+                    &json!({ "body": format!("Reply number {n}: your parcel {tok} is on its way."), "kind": "reply" }),
+                )
+                .send()
+                .await
+                .unwrap();
             let status = r.status();
-            assert_eq!(status, StatusCode::CREATED, "reply {n} through node {node}: {}", r.text().await.unwrap_or_default());
+            assert_eq!(
+                status,
+                StatusCode::CREATED,
+                "reply {n} through node {node}: {}",
+                r.text().await.unwrap_or_default()
+            );
             tok
         }
     };
@@ -473,7 +677,9 @@ async fn cluster_consumer_runs_on_one_node_and_fails_over() {
     // (so some are acknowledged and not yet turned into mail); replies keep
     // coming through the survivor. A reply whose answer was cut off may or
     // may not have been stored: it may get a mail, but never two.
-    let pool = sqlx::PgPool::connect(&tdb.url).await.expect("connect to the test database");
+    let pool = sqlx::PgPool::connect(&tdb.url)
+        .await
+        .expect("connect to the test database");
     let next = Arc::new(AtomicUsize::new(tokens.len()));
     let sent = Arc::new(Mutex::new(Vec::<String>::new()));
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -505,7 +711,10 @@ async fn cluster_consumer_runs_on_one_node_and_fails_over() {
         })
         .collect();
     let started = Instant::now();
-    while acked.lock().unwrap().len() < 20 && started.elapsed() < Duration::from_secs(10) && refused.lock().unwrap().is_empty() {
+    while acked.lock().unwrap().len() < 20
+        && started.elapsed() < Duration::from_secs(10)
+        && refused.lock().unwrap().is_empty()
+    {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     servers[leader].as_mut().unwrap().kill_9();
@@ -513,12 +722,29 @@ async fn cluster_consumer_runs_on_one_node_and_fails_over() {
         b.await.expect("reply task");
     }
     let refused = refused.lock().unwrap().clone();
-    assert!(refused.is_empty(), "the leader refused replies before the kill: {refused:?}");
+    assert!(
+        refused.is_empty(),
+        "the leader refused replies before the kill: {refused:?}"
+    );
     let acked = acked.lock().unwrap().clone();
-    let maybe: Vec<String> = sent.lock().unwrap().iter().filter(|t| !acked.contains(t)).cloned().collect();
+    let maybe: Vec<String> = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| !acked.contains(t))
+        .cloned()
+        .collect();
     tokens.extend(acked.iter().cloned());
-    let queued = read_outbox(&pool).await.iter().filter(|(kind, _, _)| kind == "reply").count();
-    eprintln!("{queued} reply mails queued when the leader was killed after {} acknowledged replies ({} in flight)", tokens.len(), maybe.len());
+    let queued = read_outbox(&pool)
+        .await
+        .iter()
+        .filter(|(kind, _, _)| kind == "reply")
+        .count();
+    eprintln!(
+        "{queued} reply mails queued when the leader was killed after {} acknowledged replies ({} in flight)",
+        tokens.len(),
+        maybe.len()
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut after_takeover = 0;
     let mut n = next.load(Ordering::SeqCst);
@@ -530,18 +756,40 @@ async fn cluster_consumer_runs_on_one_node_and_fails_over() {
         if l == Some(1.0) {
             after_takeover += 1;
         } else {
-            assert!(Instant::now() < deadline, "15 s after the leader's kill -9 the survivor still shows leader {l:?}");
+            assert!(
+                Instant::now() < deadline,
+                "15 s after the leader's kill -9 the survivor still shows leader {l:?}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-    eprintln!("{} replies acknowledged, {} of them after the kill", tokens.len(), tokens.len() - before_kill);
+    eprintln!(
+        "{} replies acknowledged, {} of them after the kill",
+        tokens.len(),
+        tokens.len() - before_kill
+    );
 
     // The outbox ends up with exactly one reply mail per acknowledged reply.
-    let mails = |rows: &[(String, String, String)], tok: &str| rows.iter().filter(|(kind, body, _)| kind == "reply" && body.contains(tok)).count();
+    let mails = |rows: &[(String, String, String)], tok: &str| {
+        rows.iter()
+            .filter(|(kind, body, _)| kind == "reply" && body.contains(tok))
+            .count()
+    };
     let check = |rows: &[(String, String, String)]| -> Vec<usize> {
-        let dup: Vec<(&String, usize)> = tokens.iter().chain(maybe.iter()).map(|t| (t, mails(rows, t))).filter(|(_, k)| *k > 1).collect();
+        let dup: Vec<(&String, usize)> = tokens
+            .iter()
+            .chain(maybe.iter())
+            .map(|t| (t, mails(rows, t)))
+            .filter(|(_, k)| *k > 1)
+            .collect();
         assert!(dup.is_empty(), "replies mailed more than once (token, mails): {dup:?}");
-        let strays: Vec<&String> = rows.iter().filter(|(kind, body, _)| kind == "reply" && !tokens.iter().chain(maybe.iter()).any(|t| body.contains(t.as_str()))).map(|(_, b, _)| b).collect();
+        let strays: Vec<&String> = rows
+            .iter()
+            .filter(|(kind, body, _)| {
+                kind == "reply" && !tokens.iter().chain(maybe.iter()).any(|t| body.contains(t.as_str()))
+            })
+            .map(|(_, b, _)| b)
+            .collect();
         assert!(strays.is_empty(), "reply mails that match no posted reply: {strays:?}");
         tokens.iter().map(|t| mails(rows, t)).collect()
     };
@@ -552,18 +800,39 @@ async fn cluster_consumer_runs_on_one_node_and_fails_over() {
         if per.iter().all(|k| *k == 1) {
             break;
         }
-        let missing: Vec<&String> = tokens.iter().zip(per.iter()).filter(|(_, k)| **k == 0).map(|(t, _)| t).collect();
-        assert!(Instant::now() < deadline, "after 20 s {} of {} acknowledged replies have no mail in the outbox: {missing:?}; outbox: {rows:?}", missing.len(), tokens.len());
+        let missing: Vec<&String> = tokens
+            .iter()
+            .zip(per.iter())
+            .filter(|(_, k)| **k == 0)
+            .map(|(t, _)| t)
+            .collect();
+        assert!(
+            Instant::now() < deadline,
+            "after 20 s {} of {} acknowledged replies have no mail in the outbox: {missing:?}; outbox: {rows:?}",
+            missing.len(),
+            tokens.len()
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     // A little later still one each: nothing is mailed a second time after the failover.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rows = read_outbox(&pool).await;
     let per = check(&rows);
-    assert!(per.iter().all(|k| *k == 1), "the outbox changed after all replies were queued: {per:?}");
-    assert!(rows.iter().filter(|(kind, _, _)| kind == "reply").all(|(_, _, status)| status == "pending"), "no relay: reply mail waits as pending: {rows:?}");
+    assert!(
+        per.iter().all(|k| *k == 1),
+        "the outbox changed after all replies were queued: {per:?}"
+    );
+    assert!(
+        rows.iter()
+            .filter(|(kind, _, _)| kind == "reply")
+            .all(|(_, _, status)| status == "pending"),
+        "no relay: reply mail waits as pending: {rows:?}"
+    );
     let in_flight_mailed = maybe.iter().filter(|t| mails(&rows, t) == 1).count();
-    eprintln!("{in_flight_mailed} of {} replies in flight at the kill were stored and mailed once", maybe.len());
+    eprintln!(
+        "{in_flight_mailed} of {} replies in flight at the kill were stored and mailed once",
+        maybe.len()
+    );
     pool.close().await;
     drop(servers);
 }

@@ -31,10 +31,20 @@ impl TestDb {
     pub async fn new(db: Db) -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         match db {
-            Db::Sqlite => TestDb { url: format!("sqlite://{}", dir.path().join("storedesk.db").display()), dir, pg_name: None },
+            Db::Sqlite => TestDb {
+                url: format!("sqlite://{}", dir.path().join("storedesk.db").display()),
+                dir,
+                pg_name: None,
+            },
             Db::Postgres => {
-                let (url, name) = scratch::create(&pg_admin_url(), "storedesk_test").await.expect("PostgreSQL must be running for the tests (scripts/test starts it)");
-                TestDb { url, dir, pg_name: Some(name) }
+                let (url, name) = scratch::create(&pg_admin_url(), "storedesk_test")
+                    .await
+                    .expect("PostgreSQL must be running for the tests (scripts/test starts it)");
+                TestDb {
+                    url,
+                    dir,
+                    pg_name: Some(name),
+                }
             }
         }
     }
@@ -46,7 +56,10 @@ impl Drop for TestDb {
             // Drop runs outside async; a short-lived runtime on its own
             // thread drops the database.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(async { scratch::drop(&pg_admin_url(), &name).await })
             })
             .join();
@@ -82,7 +95,18 @@ impl TestApp {
         let server = tokio::spawn(serve(listener, state, async move {
             let _ = stop_rx.await;
         }));
-        let mut app = TestApp { base, client: reqwest::Client::new(), store, token: String::new(), workspace_id: 0, admin_id: 0, svc, stop: Some(stop), server: Some(server), db };
+        let mut app = TestApp {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            token: String::new(),
+            workspace_id: 0,
+            admin_id: 0,
+            svc,
+            stop: Some(stop),
+            server: Some(server),
+            db,
+        };
         let (ws, admin, token) = app.workspace("Acme Shop").await;
         app.token = token;
         app.workspace_id = ws;
@@ -92,21 +116,47 @@ impl TestApp {
 
     /// A new workspace with an admin; returns (workspace id, admin id, token).
     pub async fn workspace(&self, name: &str) -> (i64, i64, String) {
-        let email = format!("owner+{:x}@{}.test", rand::random::<u32>(), storedesk::domain::slugify(name));
-        let admin = NewUser { email: Email::parse("email", &email).unwrap(), name: format!("{name} owner"), role: Role::Admin, teams_only: false, password_hash: None };
-        let (ws, user) = self.store.create_workspace(name, &storedesk::domain::slugify(name), admin).await.expect("workspace");
+        let email = format!(
+            "owner+{:x}@{}.test",
+            rand::random::<u32>(),
+            storedesk::domain::slugify(name)
+        );
+        let admin = NewUser {
+            email: Email::parse("email", &email).unwrap(),
+            name: format!("{name} owner"),
+            role: Role::Admin,
+            teams_only: false,
+            password_hash: None,
+        };
+        let (ws, user) = self
+            .store
+            .create_workspace(name, &storedesk::domain::slugify(name), admin)
+            .await
+            .expect("workspace");
         let token = storedesk::auth::new_token();
-        self.store.create_api_token(ws.id, user.id, "test", &storedesk::auth::token_hash(&token)).await.expect("token");
+        self.store
+            .create_api_token(ws.id, user.id, "test", &storedesk::auth::token_hash(&token))
+            .await
+            .expect("token");
         (ws.id, user.id, token)
     }
 
     /// An agent in the first workspace (optionally restricted to teams) with
     /// a token made through the API; returns (user id, token).
     pub async fn agent(&self, email: &str, teams_only: bool) -> (i64, String) {
-        let (s, u) = self.call(Method::POST, "/api/v1/users", &self.token, Some(serde_json::json!({ "email": email, "name": email, "teams_only": teams_only }))).await;
+        let (s, u) = self
+            .call(
+                Method::POST,
+                "/api/v1/users",
+                &self.token,
+                Some(serde_json::json!({ "email": email, "name": email, "teams_only": teams_only })),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{u}");
         let id = u["id"].as_i64().unwrap();
-        let (s, t) = self.call(Method::POST, &format!("/api/v1/users/{id}/tokens"), &self.token, None).await;
+        let (s, t) = self
+            .call(Method::POST, &format!("/api/v1/users/{id}/tokens"), &self.token, None)
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{t}");
         (id, t["token"].as_str().unwrap().to_string())
     }
@@ -126,14 +176,21 @@ impl TestApp {
     }
 
     pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path)).bearer_auth(token);
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }
         let res = req.send().await.expect("request");
         let status = res.status();
         let text = res.text().await.unwrap();
-        let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")) };
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+        };
         assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "500 from {path}: {v}");
         (status, v)
     }
@@ -207,10 +264,16 @@ impl Socket {
 
     pub async fn send(&mut self, v: Value) {
         use futures::SinkExt;
-        self.inner.send(tokio_tungstenite::tungstenite::Message::Text(v.to_string().into())).await.expect("send");
+        self.inner
+            .send(tokio_tungstenite::tungstenite::Message::Text(v.to_string().into()))
+            .await
+            .expect("send");
     }
 
-    pub async fn send_raw(&mut self, m: tokio_tungstenite::tungstenite::Message) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    pub async fn send_raw(
+        &mut self,
+        m: tokio_tungstenite::tungstenite::Message,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
         use futures::SinkExt;
         self.inner.send(m).await
     }
@@ -219,9 +282,13 @@ impl Socket {
     pub async fn next(&mut self) -> Option<Value> {
         use futures::StreamExt;
         loop {
-            let m = tokio::time::timeout(std::time::Duration::from_secs(10), self.inner.next()).await.expect("a frame within 10 s");
+            let m = tokio::time::timeout(std::time::Duration::from_secs(10), self.inner.next())
+                .await
+                .expect("a frame within 10 s");
             match m {
-                Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => return Some(serde_json::from_str(&t).expect("JSON frame")),
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                    return Some(serde_json::from_str(&t).expect("JSON frame"))
+                }
                 Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | None | Some(Err(_)) => return None,
                 Some(Ok(_)) => continue,
             }
@@ -231,7 +298,10 @@ impl Socket {
     /// Skips frames until one of this type arrives.
     pub async fn until(&mut self, kind: &str) -> Value {
         loop {
-            let f = self.next().await.unwrap_or_else(|| panic!("socket closed while waiting for {kind}"));
+            let f = self
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("socket closed while waiting for {kind}"));
             if f["type"] == kind {
                 return f;
             }
@@ -246,7 +316,12 @@ impl TestApp {
 
     /// A visitor socket after hello/welcome; returns it and the welcome.
     pub async fn visitor(&self, slug: &str, token: Option<&str>, last_id: i64) -> (Socket, Value) {
-        let mut s = Socket::connect(&format!("{}/ws?workspace={slug}", self.ws_url()), Some("http://shop.test")).await.expect("visitor socket");
+        let mut s = Socket::connect(
+            &format!("{}/ws?workspace={slug}", self.ws_url()),
+            Some("http://shop.test"),
+        )
+        .await
+        .expect("visitor socket");
         s.send(serde_json::json!({ "type": "hello", "token": token, "last_id": last_id, "lang": "en", "page": { "url": "http://shop.test/tshirt", "title": "T-shirt" }, "context": { "product": { "sku": "TS-1" } } })).await;
         let w = s.until("welcome").await;
         (s, w)
@@ -254,7 +329,9 @@ impl TestApp {
 
     /// The admin's agent stream.
     pub async fn agent_stream(&self, token: &str) -> Socket {
-        let mut s = Socket::connect(&format!("{}/api/v1/stream?token={token}", self.ws_url()), None).await.expect("agent socket");
+        let mut s = Socket::connect(&format!("{}/api/v1/stream?token={token}", self.ws_url()), None)
+            .await
+            .expect("agent socket");
         s.until("hello").await;
         s
     }
@@ -297,14 +374,25 @@ impl Sink {
         let sink = Sink::default();
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
-        tokio::spawn(storedesk::mail::smtp_server::serve(l, "sink.test".into(), Default::default(), std::sync::Arc::new(sink.clone())));
+        tokio::spawn(storedesk::mail::smtp_server::serve(
+            l,
+            "sink.test".into(),
+            Default::default(),
+            std::sync::Arc::new(sink.clone()),
+        ));
         (sink, addr)
     }
 
     /// Waits (up to 15 s) until `n` mails arrived; returns them as text.
     pub async fn wait(&self, n: usize) -> Vec<String> {
         for _ in 0..300 {
-            let got = self.got.lock().unwrap().iter().map(|e| String::from_utf8_lossy(&e.data).into_owned()).collect::<Vec<_>>();
+            let got = self
+                .got
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|e| String::from_utf8_lossy(&e.data).into_owned())
+                .collect::<Vec<_>>();
             if got.len() >= n {
                 return got;
             }
@@ -329,18 +417,37 @@ impl TestApp {
             smtp_tls_key: None,
         };
         let state = AppState::start(self.store.clone(), &self.db.url).await.unwrap();
-        storedesk::cli::start_mail(&state, &args).await.unwrap();
-        let handler = std::sync::Arc::new(storedesk::mail::inbound::Inbound { svc: state.svc.clone(), domain: MAIL_DOMAIN.into() });
-        tokio::spawn(storedesk::mail::smtp_server::serve(l, MAIL_DOMAIN.into(), Default::default(), handler));
+        storedesk::jobs::start_mail(&state, &args).await.unwrap();
+        let handler = std::sync::Arc::new(storedesk::mail::inbound::Inbound {
+            svc: state.svc.clone(),
+            domain: MAIL_DOMAIN.into(),
+        });
+        tokio::spawn(storedesk::mail::smtp_server::serve(
+            l,
+            MAIL_DOMAIN.into(),
+            Default::default(),
+            handler,
+        ));
         addr
     }
 }
 
 /// Sends a raw message over SMTP as a mail server would.
-pub async fn smtp_send(server: std::net::SocketAddr, from: &str, to: &str, raw: &str) -> Result<(), lettre::transport::smtp::Error> {
+pub async fn smtp_send(
+    server: std::net::SocketAddr,
+    from: &str,
+    to: &str,
+    raw: &str,
+) -> Result<(), lettre::transport::smtp::Error> {
     use lettre::AsyncTransport;
-    let t = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(server.ip().to_string()).port(server.port()).build();
-    let from = if from.is_empty() { None } else { Some(from.parse().unwrap()) };
+    let t = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(server.ip().to_string())
+        .port(server.port())
+        .build();
+    let from = if from.is_empty() {
+        None
+    } else {
+        Some(from.parse().unwrap())
+    };
     let env = lettre::address::Envelope::new(from, vec![to.parse().unwrap()]).unwrap();
     t.send_raw(&env, raw.replace('\n', "\r\n").as_bytes()).await.map(|_| ())
 }

@@ -18,7 +18,14 @@ use storedesk::store::Workspace;
 
 use crate::harness::{Db, TestApp, MAIL_DOMAIN};
 
-crate::both_backends!(two_mails_are_filed_once_and_left_seen, fetched_mail_is_moved_to_the_folder, a_reply_in_the_mailbox_continues_the_ticket, a_wrong_password_files_nothing, idle_picks_up_new_mail_at_once, tls_and_starttls_check_the_certificate);
+crate::both_backends!(
+    two_mails_are_filed_once_and_left_seen,
+    fetched_mail_is_moved_to_the_folder,
+    a_reply_in_the_mailbox_continues_the_ticket,
+    a_wrong_password_files_nothing,
+    idle_picks_up_new_mail_at_once,
+    tls_and_starttls_check_the_certificate
+);
 
 const USER: &str = "shop";
 const PASSWORD: &str = "s3cret-imap";
@@ -44,7 +51,10 @@ impl Dovecot {
     /// dovecot-core through ssl-cert), STARTTLS on the plain port and an
     /// implicit-TLS port as well.
     pub async fn start_with(tls: bool) -> Dovecot {
-        let bin = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"].into_iter().find(|p| std::path::Path::new(p).exists()).expect("Dovecot is not installed (scripts/test installs dovecot-imapd)");
+        let bin = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("Dovecot is not installed (scripts/test installs dovecot-imapd)");
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path().to_path_buf();
         use std::os::unix::fs::PermissionsExt;
@@ -55,12 +65,29 @@ impl Dovecot {
         std::os::unix::fs::chown(d.join("mail"), Some(MAIL_UID), Some(MAIL_UID)).unwrap();
         std::fs::write(d.join("users"), format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n")).unwrap();
         // Free port: bound and released; Dovecot takes it a moment later.
-        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
         let port = free();
         let p = d.display();
         let (ssl, tls_port) = if tls {
             let ok = Command::new("openssl")
-                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout"])
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-keyout",
+                ])
                 .arg(d.join("key.pem"))
                 .arg("-out")
                 .arg(d.join("cert.pem"))
@@ -69,7 +96,10 @@ impl Dovecot {
                 .expect("openssl")
                 .success();
             assert!(ok, "openssl could not make a certificate");
-            (format!("ssl = yes\nssl_cert = <{p}/cert.pem\nssl_key = <{p}/key.pem"), free())
+            (
+                format!("ssl = yes\nssl_cert = <{p}/cert.pem\nssl_key = <{p}/key.pem"),
+                free(),
+            )
         } else {
             ("ssl = no".to_string(), 0)
         };
@@ -116,8 +146,21 @@ service imap-login {{
 "#
         );
         std::fs::write(d.join("dovecot.conf"), conf).unwrap();
-        let child = Command::new(bin).arg("-F").arg("-c").arg(d.join("dovecot.conf")).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("start dovecot");
-        let mut dv = Dovecot { child, dir, addr: SocketAddr::from(([127, 0, 0, 1], port)), tls_addr: tls.then(|| SocketAddr::from(([127, 0, 0, 1], tls_port))) };
+        let child = Command::new(bin)
+            .arg("-F")
+            .arg("-c")
+            .arg(d.join("dovecot.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start dovecot");
+        let mut dv = Dovecot {
+            child,
+            dir,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            tls_addr: tls.then(|| SocketAddr::from(([127, 0, 0, 1], tls_port))),
+        };
         for _ in 0..200 {
             if let Ok(Some(status)) = dv.child.try_wait() {
                 panic!("dovecot exited ({status}):\n{}", dv.log());
@@ -182,14 +225,25 @@ impl Drop for Dovecot {
 }
 
 fn mail(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> String {
-    let extra = if extra.is_empty() { String::new() } else { format!("{extra}\n") };
+    let extra = if extra.is_empty() {
+        String::new()
+    } else {
+        format!("{extra}\n")
+    };
     format!("From: Ann Lee <{from}>\nTo: help@acme.test\nSubject: {subject}\nMessage-ID: <{id}>\nDate: Sat, 28 Nov 2026 10:00:00 +0000\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n{extra}\n{body}\n")
 }
 
 /// Saves the mailbox settings through the API, checks GET hides the
 /// password, and returns what the poller would work with.
 async fn configure(app: &TestApp, dv: &Dovecot, password: &str, move_to: &str) -> (Inbound, Workspace, ImapSettings) {
-    let (s, v) = app.call(Method::PUT, "/api/v1/mail", &app.token, Some(dv.settings(password, move_to))).await;
+    let (s, v) = app
+        .call(
+            Method::PUT,
+            "/api/v1/mail",
+            &app.token,
+            Some(dv.settings(password, move_to)),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = app.get("/api/v1/mail").await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -202,7 +256,14 @@ async fn configure(app: &TestApp, dv: &Dovecot, password: &str, move_to: &str) -
     assert_eq!(ws.id, app.workspace_id);
     let imap = m.imap.unwrap();
     assert_eq!(imap.password, password, "the password itself is kept");
-    (Inbound { svc: app.svc.clone(), domain: MAIL_DOMAIN.into() }, ws, imap)
+    (
+        Inbound {
+            svc: app.svc.clone(),
+            domain: MAIL_DOMAIN.into(),
+        },
+        ws,
+        imap,
+    )
 }
 
 async fn email_tickets(app: &TestApp) -> Vec<Value> {
@@ -215,17 +276,37 @@ async fn two_mails_are_filed_once_and_left_seen(db: Db) {
     let app = TestApp::spawn(db).await;
     let dv = Dovecot::start().await;
     let (inbound, ws, imap) = configure(&app, &dv, PASSWORD, "").await;
-    dv.append(&mail("ann@shop.test", "Where is my order?", "one@shop.test", "", "I paid yesterday.")).await;
-    dv.append(&mail("bob@shop.test", "Wrong size", "two@shop.test", "", "The shoes are too small.")).await;
+    dv.append(&mail(
+        "ann@shop.test",
+        "Where is my order?",
+        "one@shop.test",
+        "",
+        "I paid yesterday.",
+    ))
+    .await;
+    dv.append(&mail(
+        "bob@shop.test",
+        "Wrong size",
+        "two@shop.test",
+        "",
+        "The shoes are too small.",
+    ))
+    .await;
     assert_eq!(dv.seen("INBOX").await, vec![false, false]);
 
     assert_eq!(poll_once(&inbound, &ws, &imap).await.unwrap(), 2, "{}", dv.log());
     let tickets = email_tickets(&app).await;
     assert_eq!(tickets.len(), 2);
-    let mut subjects: Vec<_> = tickets.iter().map(|t| t["subject"].as_str().unwrap().to_string()).collect();
+    let mut subjects: Vec<_> = tickets
+        .iter()
+        .map(|t| t["subject"].as_str().unwrap().to_string())
+        .collect();
     subjects.sort();
     assert_eq!(subjects, ["Where is my order?", "Wrong size"]);
-    let ann = tickets.iter().find(|t| t["contact"]["email"] == "ann@shop.test").expect("Ann's ticket");
+    let ann = tickets
+        .iter()
+        .find(|t| t["contact"]["email"] == "ann@shop.test")
+        .expect("Ann's ticket");
     assert_eq!(ann["contact"]["name"], "Ann Lee");
 
     // Marked on the server, so the next round takes nothing.
@@ -241,7 +322,14 @@ async fn fetched_mail_is_moved_to_the_folder(db: Db) {
     s.create("Done").await.unwrap();
     s.logout().await.unwrap();
     let (inbound, ws, imap) = configure(&app, &dv, PASSWORD, "Done").await;
-    dv.append(&mail("ann@shop.test", "Refund", "refund@shop.test", "", "Please refund order 1042.")).await;
+    dv.append(&mail(
+        "ann@shop.test",
+        "Refund",
+        "refund@shop.test",
+        "",
+        "Please refund order 1042.",
+    ))
+    .await;
 
     assert_eq!(poll_once(&inbound, &ws, &imap).await.unwrap(), 1, "{}", dv.log());
     assert_eq!(email_tickets(&app).await.len(), 1);
@@ -254,17 +342,37 @@ async fn a_reply_in_the_mailbox_continues_the_ticket(db: Db) {
     let app = TestApp::spawn(db).await;
     let dv = Dovecot::start().await;
     let (inbound, ws, imap) = configure(&app, &dv, PASSWORD, "").await;
-    dv.append(&mail("ann@shop.test", "Broken zipper", "first@shop.test", "", "The zipper broke on day one.")).await;
+    dv.append(&mail(
+        "ann@shop.test",
+        "Broken zipper",
+        "first@shop.test",
+        "",
+        "The zipper broke on day one.",
+    ))
+    .await;
     assert_eq!(poll_once(&inbound, &ws, &imap).await.unwrap(), 1);
     let tickets = email_tickets(&app).await;
     assert_eq!(tickets.len(), 1);
     let tid = tickets[0]["id"].as_i64().unwrap();
 
-    dv.append(&mail("ann@shop.test", "Re: Broken zipper", "second@shop.test", "In-Reply-To: <first@shop.test>\nReferences: <first@shop.test>", "Here is a photo.")).await;
+    dv.append(&mail(
+        "ann@shop.test",
+        "Re: Broken zipper",
+        "second@shop.test",
+        "In-Reply-To: <first@shop.test>\nReferences: <first@shop.test>",
+        "Here is a photo.",
+    ))
+    .await;
     assert_eq!(poll_once(&inbound, &ws, &imap).await.unwrap(), 1);
     assert_eq!(email_tickets(&app).await.len(), 1, "no second ticket");
     let (_, msgs) = app.get(&format!("/api/v1/tickets/{tid}/messages")).await;
-    let bodies: Vec<_> = msgs["items"].as_array().unwrap().iter().filter(|m| m["author_type"] == "contact").map(|m| m["body"].as_str().unwrap().trim().to_string()).collect();
+    let bodies: Vec<_> = msgs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["author_type"] == "contact")
+        .map(|m| m["body"].as_str().unwrap().trim().to_string())
+        .collect();
     assert_eq!(bodies, ["The zipper broke on day one.", "Here is a photo."]);
 }
 
@@ -272,29 +380,54 @@ async fn a_wrong_password_files_nothing(db: Db) {
     let app = TestApp::spawn(db).await;
     let dv = Dovecot::start().await;
     let (inbound, ws, imap) = configure(&app, &dv, "not-the-password", "").await;
-    dv.append(&mail("ann@shop.test", "Hello?", "hello@shop.test", "", "Anyone there?")).await;
+    dv.append(&mail("ann@shop.test", "Hello?", "hello@shop.test", "", "Anyone there?"))
+        .await;
 
     let err = poll_once(&inbound, &ws, &imap).await.unwrap_err();
     let text = format!("{err:#}");
     assert!(text.contains("LOGIN"), "{text}");
-    assert!(!text.contains("not-the-password"), "the password is not in the error: {text}");
+    assert!(
+        !text.contains("not-the-password"),
+        "the password is not in the error: {text}"
+    );
     assert!(email_tickets(&app).await.is_empty());
-    assert_eq!(dv.seen("INBOX").await, vec![false], "left for when the password is fixed");
+    assert_eq!(
+        dv.seen("INBOX").await,
+        vec![false],
+        "left for when the password is fixed"
+    );
 }
 
 async fn idle_picks_up_new_mail_at_once(db: Db) {
     let app = TestApp::spawn(db).await;
     let dv = Dovecot::start().await;
     configure(&app, &dv, PASSWORD, "").await;
-    dv.append(&mail("ann@shop.test", "Before", "before@shop.test", "", "Already waiting.")).await;
+    dv.append(&mail(
+        "ann@shop.test",
+        "Before",
+        "before@shop.test",
+        "",
+        "Already waiting.",
+    ))
+    .await;
     // As `serve` runs it: a 60 s interval, so only IDLE can explain the
     // second mail arriving within seconds.
-    let inbound = Inbound { svc: app.svc.clone(), domain: MAIL_DOMAIN.into() };
+    let inbound = Inbound {
+        svc: app.svc.clone(),
+        domain: MAIL_DOMAIN.into(),
+    };
     let poller = tokio::spawn(run(inbound, Duration::from_secs(60)));
     wait_for_tickets(&app, 1, &dv).await;
     // Give the watcher a moment to enter IDLE, then deliver.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    dv.append(&mail("bob@shop.test", "After", "after@shop.test", "", "Sent while idling.")).await;
+    dv.append(&mail(
+        "bob@shop.test",
+        "After",
+        "after@shop.test",
+        "",
+        "Sent while idling.",
+    ))
+    .await;
     let tickets = wait_for_tickets(&app, 2, &dv).await;
     assert!(tickets.iter().any(|t| t["subject"] == "After"));
     assert_eq!(dv.seen("INBOX").await, vec![true, true]);
@@ -316,7 +449,8 @@ async fn tls_and_starttls_check_the_certificate(db: Db) {
     let app = TestApp::spawn(db).await;
     let dv = Dovecot::start_with(true).await;
     let (inbound, ws, mut imap) = configure(&app, &dv, PASSWORD, "").await;
-    dv.append(&mail("ann@shop.test", "Over TLS", "tls@shop.test", "", "Secret.")).await;
+    dv.append(&mail("ann@shop.test", "Over TLS", "tls@shop.test", "", "Secret."))
+        .await;
     // A self-signed certificate is not trusted: no login, in either mode,
     // and no falling back to plain text.
     imap.tls = "starttls".into();
@@ -327,5 +461,10 @@ async fn tls_and_starttls_check_the_certificate(db: Db) {
     let err = format!("{:#}", poll_once(&inbound, &ws, &imap).await.unwrap_err());
     assert!(err.contains("TLS handshake") && err.contains("certificate"), "{err}");
     assert!(email_tickets(&app).await.is_empty());
-    assert_eq!(dv.log().matches("Login: user=<shop>").count(), 1, "only the test's own APPEND logged in: {}", dv.log());
+    assert_eq!(
+        dv.log().matches("Login: user=<shop>").count(),
+        1,
+        "only the test's own APPEND logged in: {}",
+        dv.log()
+    );
 }

@@ -7,14 +7,22 @@ use serde_json::{json, Value};
 
 use crate::harness::{Db, TestApp};
 
-crate::both_backends!(search_finds_word_forms_contacts_subjects_and_changes, search_never_shows_other_teams_tickets);
+crate::both_backends!(
+    search_finds_word_forms_contacts_subjects_and_changes,
+    search_never_shows_other_teams_tickets
+);
 
 /// Ticket ids `token` gets for `q`.
 pub async fn ids(app: &TestApp, token: &str, q: &str) -> Vec<i64> {
     let path = format!("/api/v1/tickets?q={}", urlencode(q));
     let (s, r) = app.call(Method::GET, &path, token, None).await;
     assert_eq!(s, StatusCode::OK, "{r}");
-    r["items"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect()
+    r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect()
 }
 
 /// Asks until the answer to `q` is `want` (in the list's order: newest
@@ -32,11 +40,24 @@ pub async fn search_until(app: &TestApp, token: &str, q: &str, want: &[i64]) {
 }
 
 fn urlencode(q: &str) -> String {
-    q.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    q.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 async fn open(app: &TestApp, subject: &str, message: &str, email: &str, name: &str) -> Value {
-    let (s, t) = app.post("/api/v1/tickets", json!({ "subject": subject, "message": message, "contact": { "email": email, "name": name } })).await;
+    let (s, t) = app
+        .post(
+            "/api/v1/tickets",
+            json!({ "subject": subject, "message": message, "contact": { "email": email, "name": name } }),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{t}");
     t
 }
@@ -44,10 +65,35 @@ async fn open(app: &TestApp, subject: &str, message: &str, email: &str, name: &s
 async fn search_finds_word_forms_contacts_subjects_and_changes(db: Db) {
     let app = TestApp::spawn(db).await;
     let t = &app.token;
-    let refund = open(&app, "Payment question", "I paid twice and want a refund for order 1042.", "ann.lee@shop.test", "Ann Lee").await["id"].as_i64().unwrap();
-    let parcel = open(&app, "Parcel never arrived", "Still waiting since Monday.", "bob@mail.test", "Bob").await;
+    let refund = open(
+        &app,
+        "Payment question",
+        "I paid twice and want a refund for order 1042.",
+        "ann.lee@shop.test",
+        "Ann Lee",
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let parcel = open(
+        &app,
+        "Parcel never arrived",
+        "Still waiting since Monday.",
+        "bob@mail.test",
+        "Bob",
+    )
+    .await;
     let (parcel, parcel_number) = (parcel["id"].as_i64().unwrap(), parcel["number"].as_i64().unwrap());
-    let russian = open(&app, "Возврат денег", "Верните деньги за заказы, пожалуйста.", "olga@shop.test", "Ольга").await["id"].as_i64().unwrap();
+    let russian = open(
+        &app,
+        "Возврат денег",
+        "Верните деньги за заказы, пожалуйста.",
+        "olga@shop.test",
+        "Ольга",
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
 
     search_until(&app, t, "refunds", &[refund]).await; // another form of a word in the message
     search_until(&app, t, "ann.lee@shop.test", &[refund]).await; // the contact's address
@@ -56,19 +102,46 @@ async fn search_finds_word_forms_contacts_subjects_and_changes(db: Db) {
     search_until(&app, t, "заказ", &[russian]).await;
     search_until(&app, t, "ольга возврат", &[russian]).await; // words from the contact and the subject
     search_until(&app, t, "1042", &[refund]).await; // a number in a message
-    assert_eq!(ids(&app, t, &format!("#{parcel_number}")).await, [parcel], "a ticket by its number");
-    assert_eq!(ids(&app, t, "refund parcel").await, Vec::<i64>::new(), "every word must match");
-    assert_eq!(ids(&app, t, "the").await, Vec::<i64>::new(), "stop words alone find nothing");
+    assert_eq!(
+        ids(&app, t, &format!("#{parcel_number}")).await,
+        [parcel],
+        "a ticket by its number"
+    );
+    assert_eq!(
+        ids(&app, t, "refund parcel").await,
+        Vec::<i64>::new(),
+        "every word must match"
+    );
+    assert_eq!(
+        ids(&app, t, "the").await,
+        Vec::<i64>::new(),
+        "stop words alone find nothing"
+    );
 
     // Later messages, notes and a new subject are found too, and the old
     // subject no longer is.
-    let (s, _) = app.post(&format!("/api/v1/tickets/{parcel}/messages"), json!({ "body": "The courier says the box was damaged." })).await;
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/tickets/{parcel}/messages"),
+            json!({ "body": "The courier says the box was damaged." }),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, _) = app.post(&format!("/api/v1/tickets/{refund}/messages"), json!({ "body": "VIP customer, be quick", "kind": "note" })).await;
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/tickets/{refund}/messages"),
+            json!({ "body": "VIP customer, be quick", "kind": "note" }),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     search_until(&app, t, "couriers", &[parcel]).await;
     search_until(&app, t, "vip", &[refund]).await;
-    let (s, _) = app.patch(&format!("/api/v1/tickets/{parcel}"), json!({ "subject": "Insurance claim" })).await;
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/tickets/{parcel}"),
+            json!({ "subject": "Insurance claim" }),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     search_until(&app, t, "arrived", &[]).await;
     search_until(&app, t, "insurance claims", &[parcel]).await;
@@ -87,13 +160,36 @@ async fn search_never_shows_other_teams_tickets(db: Db) {
     let (_, delivery) = app.post("/api/v1/teams", json!({ "name": "Delivery" })).await;
     let (billing, delivery) = (billing["id"].as_i64().unwrap(), delivery["id"].as_i64().unwrap());
     let (kate, kate_token) = app.agent("kate@acme.test", true).await;
-    assert_eq!(app.post(&format!("/api/v1/teams/{billing}/members"), json!({ "user_id": kate })).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.post(&format!("/api/v1/teams/{billing}/members"), json!({ "user_id": kate }))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
 
-    let mine = open(&app, "Broken zipper", "The zipper broke on day one.", "ann@shop.test", "Ann").await["id"].as_i64().unwrap();
-    let theirs = open(&app, "Broken zipper again", "Second jacket, same zipper.", "zoe@private.test", "Zoe").await;
+    let mine = open(
+        &app,
+        "Broken zipper",
+        "The zipper broke on day one.",
+        "ann@shop.test",
+        "Ann",
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let theirs = open(
+        &app,
+        "Broken zipper again",
+        "Second jacket, same zipper.",
+        "zoe@private.test",
+        "Zoe",
+    )
+    .await;
     let (theirs, theirs_number) = (theirs["id"].as_i64().unwrap(), theirs["number"].as_i64().unwrap());
-    app.patch(&format!("/api/v1/tickets/{mine}"), json!({ "team_id": billing })).await;
-    app.patch(&format!("/api/v1/tickets/{theirs}"), json!({ "team_id": delivery })).await;
+    app.patch(&format!("/api/v1/tickets/{mine}"), json!({ "team_id": billing }))
+        .await;
+    app.patch(&format!("/api/v1/tickets/{theirs}"), json!({ "team_id": delivery }))
+        .await;
 
     search_until(&app, &app.token, "zipper", &[theirs, mine]).await;
     search_until(&app, &app.token, "zoe@private.test", &[theirs]).await;
@@ -113,12 +209,34 @@ async fn search_never_shows_other_teams_tickets(db: Db) {
 async fn search_a_ticket_written_on_one_node_is_found_on_another() {
     let app = TestApp::spawn(Db::Postgres).await;
     let (node_b, _stop) = app.second_node().await;
-    let t = open(&app, "Gift card", "The gift card code is refused at checkout.", "gift@shop.test", "Gil").await["id"].as_i64().unwrap();
+    let t = open(
+        &app,
+        "Gift card",
+        "The gift card code is refused at checkout.",
+        "gift@shop.test",
+        "Gil",
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
     let on_b = |q: &'static str| {
         let (client, base, token) = (app.client.clone(), node_b.clone(), app.token.clone());
         async move {
-            let r: Value = client.get(format!("{base}/api/v1/tickets?q={q}")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
-            r["items"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect::<Vec<i64>>()
+            let r: Value = client
+                .get(format!("{base}/api/v1/tickets?q={q}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_i64().unwrap())
+                .collect::<Vec<i64>>()
         }
     };
     let mut found = vec![];
@@ -130,7 +248,9 @@ async fn search_a_ticket_written_on_one_node_is_found_on_another() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(found, [t], "node B's index got the ticket");
-    let (s, _) = app.patch(&format!("/api/v1/tickets/{t}"), json!({ "subject": "Voucher" })).await;
+    let (s, _) = app
+        .patch(&format!("/api/v1/tickets/{t}"), json!({ "subject": "Voucher" }))
+        .await;
     assert_eq!(s, StatusCode::OK);
     for _ in 0..200 {
         found = on_b("voucher").await;

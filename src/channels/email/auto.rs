@@ -13,18 +13,12 @@ pub(super) fn detect(msg: &Message<'_>, body: &Message<'_>, from: Option<&Mailbo
         .and_then(|p| p.content_type())
         .filter(|ct| {
             ct.ctype().eq_ignore_ascii_case("multipart")
-                && ct
-                    .subtype()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+                && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
         })
         .and_then(|ct| ct.attribute("report-type"))
         .map(|t| t.trim().to_ascii_lowercase());
 
-    let status_parts: Vec<&MessagePart<'_>> = body
-        .parts
-        .iter()
-        .filter(|p| is_delivery_status(p))
-        .collect();
+    let status_parts: Vec<&MessagePart<'_>> = body.parts.iter().filter(|p| is_delivery_status(p)).collect();
     let local = from.and_then(|f| f.address.split('@').next()).unwrap_or("");
     let from_daemon = local == "mailer-daemon";
     let from_postmaster = local == "postmaster";
@@ -88,8 +82,7 @@ fn is_delivery_status(part: &MessagePart<'_>) -> bool {
     part.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("message")
             && ct.subtype().is_some_and(|s| {
-                s.eq_ignore_ascii_case("delivery-status")
-                    || s.eq_ignore_ascii_case("global-delivery-status")
+                s.eq_ignore_ascii_case("delivery-status") || s.eq_ignore_ascii_case("global-delivery-status")
             })
     })
 }
@@ -167,15 +160,9 @@ mod tests {
             parse(raw.as_bytes()).unwrap().auto
         };
         assert_eq!(kind("Auto-Submitted: no\r\n"), AutoKind::Human);
-        assert_eq!(
-            kind("Auto-Submitted: auto-generated\r\n"),
-            AutoKind::AutoReply
-        );
+        assert_eq!(kind("Auto-Submitted: auto-generated\r\n"), AutoKind::AutoReply);
         assert_eq!(kind("X-Autoreply: yes\r\n"), AutoKind::AutoReply);
-        assert_eq!(
-            kind("X-Autorespond: Out of office\r\n"),
-            AutoKind::AutoReply
-        );
+        assert_eq!(kind("X-Autorespond: Out of office\r\n"), AutoKind::AutoReply);
         assert_eq!(kind("Precedence: junk\r\n"), AutoKind::Bulk);
         assert_eq!(kind("Precedence: auto_reply\r\n"), AutoKind::Bulk);
         assert_eq!(kind("List-Id: <shop.lists.test>\r\n"), AutoKind::Bulk);
@@ -187,10 +174,7 @@ mod tests {
             kind("Auto-Submitted: auto-replied\r\nPrecedence: bulk\r\n"),
             AutoKind::AutoReply
         );
-        let daemon = parse(
-            b"From: MAILER-DAEMON@mx.test\r\nSubject: failure notice\r\n\r\nHi. This is qmail",
-        )
-        .unwrap();
+        let daemon = parse(b"From: MAILER-DAEMON@mx.test\r\nSubject: failure notice\r\n\r\nHi. This is qmail").unwrap();
         assert_eq!(daemon.auto, AutoKind::Bounce { failed: vec![] });
     }
 }

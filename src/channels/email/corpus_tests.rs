@@ -73,11 +73,7 @@ fn check(e: Expect<'_>) -> ParsedMail {
         Some(e.from),
         "{name}: from"
     );
-    assert_eq!(
-        m.message_id.as_deref(),
-        Some(e.message_id),
-        "{name}: message_id"
-    );
+    assert_eq!(m.message_id.as_deref(), Some(e.message_id), "{name}: message_id");
     assert_eq!(m.in_reply_to, e.in_reply_to, "{name}: in_reply_to");
     assert_eq!(m.references, e.references, "{name}: references");
     assert_eq!(m.auto, e.auto, "{name}: auto");
@@ -114,10 +110,7 @@ fn check(e: Expect<'_>) -> ParsedMail {
             "<iframe",
             "<style",
         ] {
-            assert!(
-                !lower.contains(bad),
-                "{name}: sanitised html keeps {bad}: {html}"
-            );
+            assert!(!lower.contains(bad), "{name}: sanitised html keeps {bad}: {html}");
         }
     }
     m
@@ -134,8 +127,7 @@ fn email_corpus_fixture_list_is_complete_and_crlf() {
     assert_eq!(on_disk, FIXTURES);
     for name in FIXTURES {
         let bytes = raw(name);
-        let bare_lf = bytes.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r')
-            || bytes.first() == Some(&b'\n');
+        let bare_lf = bytes.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r') || bytes.first() == Some(&b'\n');
         assert!(!bare_lf, "{name} has a bare LF");
     }
 }
@@ -157,10 +149,7 @@ fn email_corpus_gmail_reply() {
         ..Default::default()
     });
     assert_eq!(m.from.unwrap().name.as_deref(), Some("Ann Smith"));
-    assert_eq!(
-        m.to,
-        ["support+t8kq2z@mail.storedesk.test", "billing@acme.test"]
-    );
+    assert_eq!(m.to, ["support+t8kq2z@mail.storedesk.test", "billing@acme.test"]);
     assert_eq!(m.date, Some(1_717_407_055_000));
     assert_eq!(ticket_ref(&m.subject), Some(42));
     assert!(m.html.unwrap().contains("the blue mug is missing"));
@@ -172,8 +161,7 @@ fn email_corpus_outlook_original_message() {
         file: "outlook_original_message.eml",
         subject: "RE: [#43] Refund for returned jacket",
         from: "klaus.bauer@contoso.example",
-        message_id:
-            "AM9PR03MB70012F3E0F1C2D4B8E9A1B2CC4F92@AM9PR03MB7001.eurprd03.prod.outlook.com",
+        message_id: "AM9PR03MB70012F3E0F1C2D4B8E9A1B2CC4F92@AM9PR03MB7001.eurprd03.prod.outlook.com",
         in_reply_to: &["20240603160000.1234.7@mail.storedesk.test"],
         references: &["20240603160000.1234.7@mail.storedesk.test"],
         new_text: &["the jacket was sent back on Friday", "Klaus Bauer"],
@@ -190,8 +178,7 @@ fn email_corpus_outlook_from_block() {
         file: "outlook_from_block.eml",
         subject: "RE: [#51] Delivery appointment",
         from: "maria.rossi@outlook.example",
-        message_id:
-            "DB9P193MB1428C0FFEE4B3D2A1E5F6A7B8C9D0E1F2@DB9P193MB1428.EURP193.PROD.OUTLOOK.COM",
+        message_id: "DB9P193MB1428C0FFEE4B3D2A1E5F6A7B8C9D0E1F2@DB9P193MB1428.EURP193.PROD.OUTLOOK.COM",
         in_reply_to: &["20240605090200.777.3@mail.storedesk.test"],
         references: &["20240605090200.777.3@mail.storedesk.test"],
         new_text: &["Thursday works for me", "Maria"],
@@ -211,11 +198,7 @@ fn email_corpus_thunderbird_bottom_post_with_signature() {
         in_reply_to: &["20240606120000.555.1@mail.storedesk.test"],
         references: &["20240606120000.555.1@mail.storedesk.test"],
         new_text: &["I ordered the shoes in 44", "An exchange would be great."],
-        quoted: &[
-            "which size did you order",
-            "Lindenstr. 5",
-            "Acme Support wrote:",
-        ],
+        quoted: &["which size did you order", "Lindenstr. 5", "Acme Support wrote:"],
         ..Default::default()
     });
     assert_eq!(m.to, ["support+zz9yqw@mail.storedesk.test"]);
@@ -261,10 +244,7 @@ fn email_corpus_cyrillic_koi8r_and_windows_1251() {
         message_id: "1717483272.112233@yandex.example",
         in_reply_to: &["20240603101500.9.1@mail.storedesk.test"],
         references: &["20240603101500.9.1@mail.storedesk.test"],
-        new_text: &[
-            "Заказ 1042 до сих пор не пришёл",
-            "Верните, пожалуйста, деньги.",
-        ],
+        new_text: &["Заказ 1042 до сих пор не пришёл", "Верните, пожалуйста, деньги."],
         quoted: &["написал(а):", "Ваш заказ передан в доставку."],
         ..Default::default()
     });
@@ -347,10 +327,7 @@ fn email_corpus_dsn_bounce() {
         "{original}"
     );
     assert!(original.contains("Message-ID: <20240610120001.99.1@mail.storedesk.test>"));
-    assert!(
-        !original.contains("Undelivered Mail Returned"),
-        "{original}"
-    );
+    assert!(!original.contains("Undelivered Mail Returned"), "{original}");
     assert!(!original.contains("--4VxYz1234"), "{original}");
 }
 
@@ -382,10 +359,7 @@ fn email_corpus_newsletter_is_bulk() {
     });
     assert_eq!(m.reply_to.unwrap().address, "no-reply@news.shop.example");
     let html = m.html.unwrap();
-    assert!(
-        html.contains("<b>garden furniture</b>")
-            && html.contains("href=\"https://news.shop.example/sale")
-    );
+    assert!(html.contains("<b>garden furniture</b>") && html.contains("href=\"https://news.shop.example/sale"));
     assert!(!html.contains("background"));
 }
 
@@ -406,10 +380,7 @@ fn email_corpus_html_only_is_sanitised() {
     );
     let html = m.html.unwrap();
     assert!(html.contains("<b>#1077</b>"), "{html}");
-    assert!(
-        html.contains("href=\"https://tracking.example/1077\""),
-        "{html}"
-    );
+    assert!(html.contains("href=\"https://tracking.example/1077\""), "{html}");
     for bad in [
         "steal",
         "document.cookie",
@@ -471,18 +442,9 @@ fn email_reply_token_and_slug() {
         reply_token("Acme <acme-shop+tok@mail.storedesk.test>", "acme-shop", d).as_deref(),
         Some("tok")
     );
-    assert_eq!(
-        reply_token("acme-shop@mail.storedesk.test", "acme-shop", d),
-        None
-    );
-    assert_eq!(
-        reply_token("acme-shop+@mail.storedesk.test", "acme-shop", d),
-        None
-    );
-    assert_eq!(
-        reply_token("other+tok@mail.storedesk.test", "acme-shop", d),
-        None
-    );
+    assert_eq!(reply_token("acme-shop@mail.storedesk.test", "acme-shop", d), None);
+    assert_eq!(reply_token("acme-shop+@mail.storedesk.test", "acme-shop", d), None);
+    assert_eq!(reply_token("other+tok@mail.storedesk.test", "acme-shop", d), None);
     assert_eq!(reply_token("acme-shop+tok@evil.test", "acme-shop", d), None);
     assert_eq!(reply_token("not an address", "acme-shop", d), None);
 

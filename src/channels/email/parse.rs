@@ -4,9 +4,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use mail_parser::{
-    Addr, Encoding, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
-};
+use mail_parser::{Addr, Encoding, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
 // Declared here rather than in email/mod.rs so that file stays a bare list of
 // the channel's modules.
@@ -87,23 +85,18 @@ pub fn parse(raw: &[u8]) -> Option<ParsedMail> {
 fn salvage(msg: &Message<'_>) -> Option<Vec<u8>> {
     let root = msg.parts.first()?;
     let ct = root.content_type()?;
-    if !ct.ctype().eq_ignore_ascii_case("multipart") || matches!(root.body, PartType::Multipart(_))
-    {
+    if !ct.ctype().eq_ignore_ascii_case("multipart") || matches!(root.body, PartType::Multipart(_)) {
         return None;
     }
     let body = msg.raw_message().get(root.offset_body as usize..)?;
     let text = String::from_utf8_lossy(body.get(..body.len().min(4096))?);
     let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
     let boundary = first.strip_prefix("--")?;
-    if boundary.is_empty()
-        || boundary.len() > 200
-        || boundary.contains(|c: char| c.is_whitespace() || c == '"')
-    {
+    if boundary.is_empty() || boundary.len() > 200 || boundary.contains(|c: char| c.is_whitespace() || c == '"') {
         return None;
     }
     let subtype = ct.subtype().unwrap_or("mixed");
-    let mut raw =
-        format!("Content-Type: multipart/{subtype}; boundary=\"{boundary}\"\r\n\r\n").into_bytes();
+    let mut raw = format!("Content-Type: multipart/{subtype}; boundary=\"{boundary}\"\r\n\r\n").into_bytes();
     raw.extend_from_slice(body);
     Some(raw)
 }
@@ -170,11 +163,7 @@ fn mailbox(addr: &Addr<'_>) -> Option<Mailbox> {
 }
 
 fn clean_id(id: &str) -> Option<String> {
-    let id = id
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .trim();
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>').trim();
     (!id.is_empty()).then(|| id.to_string())
 }
 
@@ -201,9 +190,7 @@ fn body_text(msg: &Message<'_>) -> String {
         };
         let chunk = match &part.body {
             PartType::Text(t) => t.to_string(),
-            PartType::Html(h) => {
-                guard(|| mail_parser::decoders::html::html_to_text(h)).unwrap_or_default()
-            }
+            PartType::Html(h) => guard(|| mail_parser::decoders::html::html_to_text(h)).unwrap_or_default(),
             _ => continue,
         };
         chunks.push(normalize_newlines(&chunk));
@@ -211,10 +198,7 @@ fn body_text(msg: &Message<'_>) -> String {
     let joined = chunks.join("\n\n");
     // Keep leading spaces of the first line (they may be indentation) but
     // drop blank lines around the body.
-    joined
-        .trim_start_matches(['\n', '\r'])
-        .trim_end()
-        .to_string()
+    joined.trim_start_matches(['\n', '\r']).trim_end().to_string()
 }
 
 fn normalize_newlines(s: &str) -> String {

@@ -28,10 +28,7 @@ pub(super) fn visible(text: &str, forward: bool) -> String {
         _ => lines.clone(),
     };
 
-    while kept
-        .last()
-        .is_some_and(|l| is_quote(l) || l.trim().is_empty())
-    {
+    while kept.last().is_some_and(|l| is_quote(l) || l.trim().is_empty()) {
         kept.pop();
     }
     if let Some(sig) = kept.iter().position(|l| l.trim_end_matches('\r') == "-- ") {
@@ -59,7 +56,9 @@ fn is_quote(line: &str) -> bool {
 
 /// Bidi marks wrap Persian and Hebrew attribution lines in some clients.
 fn clean(line: &str) -> &str {
-    line.trim_matches(|c: char| c.is_whitespace() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+    line.trim_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
 }
 
 fn is_forward_marker(line: &str) -> bool {
@@ -146,10 +145,7 @@ fn attribution_start(lines: &[&str], i: usize) -> Option<usize> {
         return Some(i);
     }
     // Gmail in other locales drops the verb: "пн, 3 июн. 2024 г. в 10:15, Ann <ann@x>:".
-    if next_is_quote
-        && line.ends_with(':')
-        && (line.contains('@') || line.chars().any(|c| c.is_ascii_digit()))
-    {
+    if next_is_quote && line.ends_with(':') && (line.contains('@') || line.chars().any(|c| c.is_ascii_digit())) {
         return Some(i);
     }
     None
@@ -160,9 +156,7 @@ fn is_original_separator(line: &str) -> bool {
     if !l.starts_with("---") {
         return false;
     }
-    let inner = l
-        .trim_matches(|c: char| c == '-' || c.is_whitespace())
-        .to_lowercase();
+    let inner = l.trim_matches(|c: char| c == '-' || c.is_whitespace()).to_lowercase();
     [
         "original message",
         "исходное сообщение",
@@ -217,13 +211,8 @@ fn is_outlook_header(lines: &[&str], i: usize) -> bool {
     if !field_name(lines[i]).is_some_and(|n| FROM.contains(&n.as_str())) {
         return false;
     }
-    let next: Vec<String> = lines[i + 1..]
-        .iter()
-        .take(6)
-        .filter_map(|l| field_name(l))
-        .collect();
-    next.iter().any(|n| SENT.contains(&n.as_str()))
-        && next.iter().any(|n| SUBJECT.contains(&n.as_str()))
+    let next: Vec<String> = lines[i + 1..].iter().take(6).filter_map(|l| field_name(l)).collect();
+    next.iter().any(|n| SENT.contains(&n.as_str())) && next.iter().any(|n| SUBJECT.contains(&n.as_str()))
 }
 
 /// `[#123]` anywhere in a subject → 123.
@@ -308,10 +297,7 @@ pub(super) fn is_forward(subject: &str) -> bool {
 /// One leading prefix: (the rest, whether it was a forward prefix).
 fn strip_prefix(s: &str) -> Option<(&str, bool)> {
     let s = s.trim_start();
-    let (idx, colon) = s
-        .char_indices()
-        .take(24)
-        .find(|(_, c)| *c == ':' || *c == '：')?;
+    let (idx, colon) = s.char_indices().take(24).find(|(_, c)| *c == ':' || *c == '：')?;
     let word = strip_counter(s[..idx].trim()).to_lowercase();
     let rest = &s[idx + colon.len_utf8()..];
     if REPLY_PREFIXES.contains(&word.as_str()) {
@@ -392,8 +378,7 @@ mod tests {
 
     #[test]
     fn email_quotes_plain_prose_is_untouched() {
-        let t =
-            "From: the docs I read, this should work.\nMy friend wrote: nothing.\nDate: tomorrow";
+        let t = "From: the docs I read, this should work.\nMy friend wrote: nothing.\nDate: tomorrow";
         assert_eq!(visible(t, false), t);
     }
 
@@ -425,10 +410,7 @@ mod tests {
             ("Відп: Замовлення", "Замовлення"),
             ("پاسخ: سفارش من کجاست؟", "سفارش من کجاست؟"),
             ("SV: VS: Tilaus", "Tilaus"),
-            (
-                "Automatic reply: [#42] Where is my order?",
-                "Where is my order?",
-            ),
+            ("Automatic reply: [#42] Where is my order?", "Where is my order?"),
             ("Order: 1042 missing", "Order: 1042 missing"),
             ("Re:", ""),
             ("", ""),

@@ -24,13 +24,23 @@ pub struct FeedParams {
 fn cursor(raw: Option<&str>) -> ApiResult<i64> {
     match raw.map(str::trim).filter(|c| !c.is_empty()) {
         None => Ok(0),
-        Some(c) => c.parse::<i64>().ok().filter(|n| *n >= 0 && c.len() <= 19).ok_or_else(|| AppError::bad_request("invalid_cursor", "the cursor is not one this API gave out")),
+        Some(c) => c
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0 && c.len() <= 19)
+            .ok_or_else(|| AppError::bad_request("invalid_cursor", "the cursor is not one this API gave out")),
     }
 }
 
-pub async fn list(State(s): State<AppState>, actor: Actor, ApiQuery(p): ApiQuery<FeedParams>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiQuery(p): ApiQuery<FeedParams>,
+) -> ApiResult<Json<Value>> {
     if !actor.can_manage_workspace() {
-        return Err(AppError::forbidden("only an admin of the workspace may read its event feed"));
+        return Err(AppError::forbidden(
+            "only an admin of the workspace may read its event feed",
+        ));
     }
     let limit = p.limit.unwrap_or(100);
     if !(1..=LIMIT_MAX).contains(&limit) {

@@ -8,17 +8,19 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
+use crate::domain::ids::ArticleId;
 use crate::domain::{optional_text, required_text, Actor, Invalid};
 use crate::error::{ApiResult, AppError};
 use crate::http::extract::{nullable, parse_id, ApiJson, ApiQuery};
-use crate::domain::ids::ArticleId;
 use crate::store::kb::{Article, ArticleInput};
 
 fn admin(a: &Actor) -> ApiResult<()> {
     if a.can_manage_workspace() {
         Ok(())
     } else {
-        Err(AppError::forbidden("only an admin of the workspace may change the knowledge base"))
+        Err(AppError::forbidden(
+            "only an admin of the workspace may change the knowledge base",
+        ))
     }
 }
 
@@ -53,17 +55,52 @@ pub fn input(b: ArticleBody, creating: bool) -> Result<ArticleInput, Invalid> {
     };
     let language = match (b.language, creating) {
         (Some(l), _) if crate::i18n::LANGS.contains(&l.as_str()) => Some(l),
-        (Some(l), _) => return Err(Invalid::new("language", format!("'{}' is not one of: en, ru, uk, fa", l.chars().take(20).collect::<String>()))),
+        (Some(l), _) => {
+            return Err(Invalid::new(
+                "language",
+                format!(
+                    "'{}' is not one of: en, ru, uk, fa",
+                    l.chars().take(20).collect::<String>()
+                ),
+            ))
+        }
         (None, true) => return Err(Invalid::new("language", "is required: en, ru, uk or fa")),
         (None, false) => None,
     };
     if !creating && language.is_some() {
-        return Err(Invalid::new("language", "cannot change; create a translation with translation_of instead"));
+        return Err(Invalid::new(
+            "language",
+            "cannot change; create a translation with translation_of instead",
+        ));
     }
-    let status = b.status.map(|s| if s == "draft" || s == "published" { Ok(s) } else { Err(Invalid::new("status", "draft or published")) }).transpose()?;
-    let tags = b.tags.map(|t| crate::domain::ticket::normalize_labels(&t).map_err(|e| Invalid::new("tags", e.message))).transpose()?;
-    let slug = b.slug.map(|s| optional_text("slug", &crate::domain::slugify(&s), 80)).transpose()?;
-    Ok(ArticleInput { title, body, language, status, category_id: b.category_id, tags, slug, translation_of: b.translation_of })
+    let status = b
+        .status
+        .map(|s| {
+            if s == "draft" || s == "published" {
+                Ok(s)
+            } else {
+                Err(Invalid::new("status", "draft or published"))
+            }
+        })
+        .transpose()?;
+    let tags = b
+        .tags
+        .map(|t| crate::domain::ticket::normalize_labels(&t).map_err(|e| Invalid::new("tags", e.message)))
+        .transpose()?;
+    let slug = b
+        .slug
+        .map(|s| optional_text("slug", &crate::domain::slugify(&s), 80))
+        .transpose()?;
+    Ok(ArticleInput {
+        title,
+        body,
+        language,
+        status,
+        category_id: b.category_id,
+        tags,
+        slug,
+        translation_of: b.translation_of,
+    })
 }
 
 pub async fn reindex(s: &AppState, ws: i64, a: Option<&Article>, id: i64) {
@@ -79,17 +116,29 @@ pub async fn reindex(s: &AppState, ws: i64, a: Option<&Article>, id: i64) {
     }
 }
 
-pub async fn create(State(s): State<AppState>, actor: Actor, ApiJson(b): ApiJson<ArticleBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiJson(b): ApiJson<ArticleBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     admin(&actor)?;
     let a = s.svc.create_article(&actor, input(b, true)?).await?;
     reindex(&s, actor.workspace_id, Some(&a), a.id).await;
     Ok((StatusCode::CREATED, Json(json!(a))))
 }
 
-pub async fn update(State(s): State<AppState>, actor: Actor, Path(id): Path<String>, ApiJson(b): ApiJson<ArticleBody>) -> ApiResult<Json<Value>> {
+pub async fn update(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ArticleBody>,
+) -> ApiResult<Json<Value>> {
     admin(&actor)?;
     let id = parse_id(&id, "article")?;
-    s.store.article(actor.workspace_id, id).await.map_err(|_| AppError::not_found("article"))?;
+    s.store
+        .article(actor.workspace_id, id)
+        .await
+        .map_err(|_| AppError::not_found("article"))?;
     let a = s.svc.update_article(&actor, ArticleId(id), input(b, false)?).await?;
     reindex(&s, actor.workspace_id, Some(&a), a.id).await;
     Ok(Json(json!(a)))
@@ -98,14 +147,21 @@ pub async fn update(State(s): State<AppState>, actor: Actor, Path(id): Path<Stri
 pub async fn delete(State(s): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
     admin(&actor)?;
     let id = parse_id(&id, "article")?;
-    s.svc.delete_article(&actor, ArticleId(id)).await.map_err(|_| AppError::not_found("article"))?;
+    s.svc
+        .delete_article(&actor, ArticleId(id))
+        .await
+        .map_err(|_| AppError::not_found("article"))?;
     reindex(&s, actor.workspace_id, None, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn show(State(s): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = parse_id(&id, "article")?;
-    let a = s.store.article(actor.workspace_id, id).await.map_err(|_| AppError::not_found("article"))?;
+    let a = s
+        .store
+        .article(actor.workspace_id, id)
+        .await
+        .map_err(|_| AppError::not_found("article"))?;
     Ok(Json(json!(a)))
 }
 
@@ -116,7 +172,9 @@ pub struct ListQuery {
 }
 
 pub async fn list(State(s): State<AppState>, actor: Actor, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "items": s.store.list_articles(actor.workspace_id, q.language.as_deref(), false).await? })))
+    Ok(Json(
+        json!({ "items": s.store.list_articles(actor.workspace_id, q.language.as_deref(), false).await? }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -128,17 +186,31 @@ pub struct CategoryBody {
     position: i64,
 }
 
-pub async fn create_category(State(s): State<AppState>, actor: Actor, ApiJson(b): ApiJson<CategoryBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_category(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiJson(b): ApiJson<CategoryBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     admin(&actor)?;
     if !crate::i18n::LANGS.contains(&b.language.as_str()) {
         return Err(Invalid::new("language", "en, ru, uk or fa").into());
     }
-    let c = s.store.create_category(actor.workspace_id, &b.language, &required_text("name", &b.name, 200)?, b.position).await?;
+    let c = s
+        .store
+        .create_category(
+            actor.workspace_id,
+            &b.language,
+            &required_text("name", &b.name, 200)?,
+            b.position,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(json!(c))))
 }
 
 pub async fn categories(State(s): State<AppState>, actor: Actor) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "items": s.store.categories(actor.workspace_id, None).await? })))
+    Ok(Json(
+        json!({ "items": s.store.categories(actor.workspace_id, None).await? }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -150,14 +222,25 @@ pub struct ReportQuery {
 
 /// Search analytics: top queries, queries without results, results nobody
 /// opened, what people searched next, deflection. `?format=csv` for a sheet.
-pub async fn report(State(s): State<AppState>, actor: Actor, Query(q): Query<ReportQuery>) -> Result<Response, AppError> {
+pub async fn report(
+    State(s): State<AppState>,
+    actor: Actor,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, AppError> {
     admin(&actor)?;
     let days = q.days.unwrap_or(30).clamp(1, 366);
-    let r = s.store.search_report(actor.workspace_id, crate::store::now_ms() - days * 86_400_000).await?;
+    let r = s
+        .store
+        .search_report(actor.workspace_id, crate::store::now_ms() - days * 86_400_000)
+        .await?;
     if q.format.as_deref() == Some("csv") {
         let cell = |v: &str| format!("\"{}\"", v.replace('"', "\"\""));
         let mut csv = String::from("kind,query,next_query,count\n");
-        for (k, rows) in [("top", &r.top), ("no_results", &r.no_results), ("not_opened", &r.not_opened)] {
+        for (k, rows) in [
+            ("top", &r.top),
+            ("no_results", &r.no_results),
+            ("not_opened", &r.not_opened),
+        ] {
             for (qq, n) in rows {
                 csv.push_str(&format!("{k},{},,{n}\n", cell(qq)));
             }
@@ -165,7 +248,17 @@ pub async fn report(State(s): State<AppState>, actor: Actor, Query(q): Query<Rep
         for (a, b, n) in &r.next {
             csv.push_str(&format!("searched_next,{},{},{n}\n", cell(a), cell(b)));
         }
-        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"search-report.csv\"")], csv).into_response());
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"search-report.csv\"",
+                ),
+            ],
+            csv,
+        )
+            .into_response());
     }
     Ok(Json(json!(r)).into_response())
 }

@@ -12,7 +12,9 @@ use crate::domain::ticket::{normalize_labels, PostKind, BODY_MAX, NAME_MAX, SUBJ
 use crate::domain::{optional_text, required_text, Actor, Channel, Email, Invalid, Priority, Status};
 use crate::error::{ApiResult, AppError};
 use crate::http::extract::{nullable, parse_id, ApiJson, ApiQuery};
-use crate::store::{AssigneeFilter, Cursor, NewContact, NewTicket, Opened, TicketContact, TicketFilter, TicketPatch, TicketSort};
+use crate::store::{
+    AssigneeFilter, Cursor, NewContact, NewTicket, Opened, TicketContact, TicketFilter, TicketPatch, TicketSort,
+};
 
 const EXTERNAL_ID_MAX: usize = 200;
 
@@ -44,27 +46,61 @@ pub struct ContactIn {
 }
 
 fn external_id(raw: Option<String>) -> Result<Option<String>, Invalid> {
-    raw.map(|e| required_text("external_id", &e, EXTERNAL_ID_MAX)).transpose()
+    raw.map(|e| required_text("external_id", &e, EXTERNAL_ID_MAX))
+        .transpose()
 }
 
-pub async fn create(State(s): State<AppState>, actor: Actor, headers: axum::http::HeaderMap, ApiJson(b): ApiJson<CreateTicket>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create(
+    State(s): State<AppState>,
+    actor: Actor,
+    headers: axum::http::HeaderMap,
+    ApiJson(b): ApiJson<CreateTicket>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     // An Idempotency-Key header works like external_id: a retry returns the
     // ticket the first attempt made.
-    let key = headers.get("idempotency-key").map(|v| v.to_str().map(str::to_string).map_err(|_| Invalid::new("Idempotency-Key", "must be visible ASCII"))).transpose()?;
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map(str::to_string)
+                .map_err(|_| Invalid::new("Idempotency-Key", "must be visible ASCII"))
+        })
+        .transpose()?;
     let new = NewTicket {
         subject: required_text("subject", &b.subject, SUBJECT_MAX)?,
         body: required_text("message", &b.message, BODY_MAX)?,
         contact: TicketContact::Email(NewContact {
             email: Email::parse("contact.email", &b.contact.email)?,
-            name: b.contact.name.map(|n| optional_text("contact.name", n.trim(), NAME_MAX)).transpose()?,
+            name: b
+                .contact
+                .name
+                .map(|n| optional_text("contact.name", n.trim(), NAME_MAX))
+                .transpose()?,
         }),
-        channel: b.channel.map(|c| Channel::parse("channel", &c)).transpose()?.unwrap_or(Channel::Api),
-        priority: b.priority.map(|p| Priority::parse("priority", &p)).transpose()?.unwrap_or(Priority::Normal),
+        channel: b
+            .channel
+            .map(|c| Channel::parse("channel", &c))
+            .transpose()?
+            .unwrap_or(Channel::Api),
+        priority: b
+            .priority
+            .map(|p| Priority::parse("priority", &p))
+            .transpose()?
+            .unwrap_or(Priority::Normal),
         labels: normalize_labels(&b.labels)?,
         author: match b.author.as_deref() {
             None | Some("contact") => crate::store::Author::Contact,
             Some("agent") => crate::store::Author::Agent(actor.user_id),
-            Some(other) => return Err(Invalid::new("author", format!("'{}' is not one of: contact, agent", other.chars().take(40).collect::<String>())).into()),
+            Some(other) => {
+                return Err(Invalid::new(
+                    "author",
+                    format!(
+                        "'{}' is not one of: contact, agent",
+                        other.chars().take(40).collect::<String>()
+                    ),
+                )
+                .into())
+            }
         },
         external_id: external_id(b.external_id.or(key))?,
         message_external_id: None,
@@ -75,7 +111,10 @@ pub async fn create(State(s): State<AppState>, actor: Actor, headers: axum::http
     if !actor.can_see(ticket.access()) {
         // A restricted agent may open a ticket they then cannot see; the
         // ticket exists, but its details stay with the teams that own it.
-        return Ok((code, Json(json!({ "id": ticket.id, "number": ticket.number, "status": ticket.status }))));
+        return Ok((
+            code,
+            Json(json!({ "id": ticket.id, "number": ticket.number, "status": ticket.status })),
+        ));
     }
     Ok((code, Json(json!(ticket))))
 }
@@ -96,16 +135,27 @@ pub struct ListParams {
     limit: Option<i64>,
 }
 
-pub async fn list(State(s): State<AppState>, actor: Actor, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Value>> {
     let statuses = match p.status.as_deref() {
         None | Some("") | Some("all") => vec![],
-        Some(list) => list.split(',').map(|v| Status::parse("status", v.trim())).collect::<Result<_, _>>()?,
+        Some(list) => list
+            .split(',')
+            .map(|v| Status::parse("status", v.trim()))
+            .collect::<Result<_, _>>()?,
     };
     let assignee = match p.assignee.as_deref() {
         None | Some("") | Some("any") => None,
         Some("me") => Some(AssigneeFilter::User(actor.user_id)),
         Some("none") => Some(AssigneeFilter::Nobody),
-        Some(id) => Some(AssigneeFilter::User(id.parse().map_err(|_| Invalid::new("assignee", "use an agent id, 'me', 'none' or 'any'"))?)),
+        Some(id) => {
+            Some(AssigneeFilter::User(id.parse().map_err(|_| {
+                Invalid::new("assignee", "use an agent id, 'me', 'none' or 'any'")
+            })?))
+        }
     };
     let sort = match p.sort.as_deref() {
         None | Some("created") => TicketSort::Created,
@@ -127,7 +177,13 @@ pub async fn list(State(s): State<AppState>, actor: Actor, ApiQuery(p): ApiQuery
         contact_id: p.contact,
         q: p.q.map(|q| optional_text("q", &q, 200)).transpose()?,
         sort,
-        cursor: p.cursor.map(|c| Cursor::decode(&c).ok_or_else(|| AppError::bad_request("invalid_cursor", "the cursor is not one this API gave out"))).transpose()?,
+        cursor: p
+            .cursor
+            .map(|c| {
+                Cursor::decode(&c)
+                    .ok_or_else(|| AppError::bad_request("invalid_cursor", "the cursor is not one this API gave out"))
+            })
+            .transpose()?,
         limit,
     };
     let page = s.store.list_tickets(&actor, &filter).await?;
@@ -155,21 +211,36 @@ pub struct UpdateTicket {
     snoozed_until: Option<Option<String>>,
 }
 
-pub async fn update(State(s): State<AppState>, actor: Actor, Path(id): Path<String>, ApiJson(b): ApiJson<UpdateTicket>) -> ApiResult<Json<Value>> {
+pub async fn update(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<UpdateTicket>,
+) -> ApiResult<Json<Value>> {
     let id = parse_id(&id, "ticket")?;
     let patch = TicketPatch {
-        subject: b.subject.map(|v| required_text("subject", &v, SUBJECT_MAX)).transpose()?,
+        subject: b
+            .subject
+            .map(|v| required_text("subject", &v, SUBJECT_MAX))
+            .transpose()?,
         status: b.status.map(|v| Status::parse("status", &v)).transpose()?,
         priority: b.priority.map(|v| Priority::parse("priority", &v)).transpose()?,
         assignee_id: b.assignee_id,
         team_id: b.team_id,
         labels: b.labels.map(|l| normalize_labels(&l)).transpose()?,
-        snoozed_until: b.snoozed_until.map(|v| v.map(|t| crate::domain::time::parse("snoozed_until", &t)).transpose()).transpose()?,
+        snoozed_until: b
+            .snoozed_until
+            .map(|v| v.map(|t| crate::domain::time::parse("snoozed_until", &t)).transpose())
+            .transpose()?,
     };
     if patch.is_empty() {
         return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "nothing to change: send at least one of subject, status, priority, assignee_id, team_id, labels, snoozed_until"));
     }
-    let t = s.svc.update_ticket(&actor, TicketId(id), patch).await.map_err(not_found("ticket"))?;
+    let t = s
+        .svc
+        .update_ticket(&actor, TicketId(id), patch)
+        .await
+        .map_err(not_found("ticket"))?;
     Ok(Json(json!(t)))
 }
 
@@ -183,13 +254,34 @@ pub struct AddMessage {
     external_id: Option<String>,
 }
 
-pub async fn add_message(State(s): State<AppState>, actor: Actor, Path(id): Path<String>, ApiJson(b): ApiJson<AddMessage>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn add_message(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<AddMessage>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let id = parse_id(&id, "ticket")?;
     // Fails closed: anything but "reply" or "note" is refused, never sent.
-    let kind = b.kind.as_deref().map(|k| PostKind::parse("kind", k)).transpose()?.unwrap_or(PostKind::Reply);
+    let kind = b
+        .kind
+        .as_deref()
+        .map(|k| PostKind::parse("kind", k))
+        .transpose()?
+        .unwrap_or(PostKind::Reply);
     let body = required_text("body", &b.body, BODY_MAX)?;
-    let added = s.svc.post_as_agent(&actor, TicketId(id), kind, body, external_id(b.external_id)?).await.map_err(not_found("ticket"))?;
-    Ok((if added.created { StatusCode::CREATED } else { StatusCode::OK }, Json(json!(added.message))))
+    let added = s
+        .svc
+        .post_as_agent(&actor, TicketId(id), kind, body, external_id(b.external_id)?)
+        .await
+        .map_err(not_found("ticket"))?;
+    Ok((
+        if added.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(json!(added.message)),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -199,13 +291,22 @@ pub struct MessageParams {
     limit: Option<i64>,
 }
 
-pub async fn messages(State(s): State<AppState>, actor: Actor, Path(id): Path<String>, ApiQuery(p): ApiQuery<MessageParams>) -> ApiResult<Json<Value>> {
+pub async fn messages(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<MessageParams>,
+) -> ApiResult<Json<Value>> {
     let id = parse_id(&id, "ticket")?;
     let limit = p.limit.unwrap_or(200);
     if !(1..=500).contains(&limit) {
         return Err(Invalid::new("limit", "must be between 1 and 500").into());
     }
-    let items = s.store.list_messages(&actor, id, p.after.unwrap_or(0), limit).await.map_err(not_found("ticket"))?;
+    let items = s
+        .store
+        .list_messages(&actor, id, p.after.unwrap_or(0), limit)
+        .await
+        .map_err(not_found("ticket"))?;
     Ok(Json(json!({ "items": items })))
 }
 

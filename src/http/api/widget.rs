@@ -14,15 +14,26 @@ use crate::store::chat::WidgetSettings;
 pub async fn get(State(s): State<AppState>, actor: Actor, headers: HeaderMap) -> ApiResult<Json<Value>> {
     let w = s.store.widget_settings(actor.workspace_id).await?;
     let ws = s.store.workspace(actor.workspace_id).await?;
-    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("HOST");
-    Ok(Json(json!({ "settings": w, "snippet": format!("<script src=\"//{host}/widget.js\" data-workspace=\"{}\" async></script>", ws.slug) })))
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("HOST");
+    Ok(Json(
+        json!({ "settings": w, "snippet": format!("<script src=\"//{host}/widget.js\" data-workspace=\"{}\" async></script>", ws.slug) }),
+    ))
 }
 
-pub async fn put(State(s): State<AppState>, actor: Actor, ApiJson(w): ApiJson<WidgetSettings>) -> ApiResult<Json<Value>> {
+pub async fn put(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiJson(w): ApiJson<WidgetSettings>,
+) -> ApiResult<Json<Value>> {
     if !actor.can_manage_workspace() {
         return Err(AppError::forbidden("only an admin of the workspace may do this"));
     }
     w.validate()?;
-    s.store.save_widget_settings(actor.workspace_id, &w, actor.user_id).await?;
+    s.store
+        .save_widget_settings(actor.workspace_id, &w, actor.user_id)
+        .await?;
     Ok(Json(json!({ "settings": w })))
 }

@@ -22,12 +22,18 @@ pub(super) fn admin_only(s: &Session) -> Result<(), PageError> {
 }
 
 fn admin_page(s: &Session, name: &str, section: &str, n: &Notice, ctx: minijinja::Value) -> Response {
-    page(s, name, "admin", minijinja::context! { tab => section, ok => n.ok, err => n.err, ..ctx })
+    page(
+        s,
+        name,
+        "admin",
+        minijinja::context! { tab => section, ok => n.ok, err => n.err, ..ctx },
+    )
 }
 
 async fn agents_page(s: &AppState, session: &Session, n: &Notice, link: Option<String>) -> PageResult {
     let ws = session.actor.workspace_id;
-    let (users, teams, invites) = tokio::try_join!(s.store.list_users(ws), s.store.list_teams(ws), s.store.list_invites(ws))?;
+    let (users, teams, invites) =
+        tokio::try_join!(s.store.list_users(ws), s.store.list_teams(ws), s.store.list_invites(ws))?;
     let now = crate::store::now_ms();
     let users: Vec<_> = users
         .iter()
@@ -41,7 +47,13 @@ async fn agents_page(s: &AppState, session: &Session, n: &Notice, link: Option<S
         .filter(|i| i.used_at.is_none() && i.expires_at > now)
         .map(|i| minijinja::context! { email => i.email, role => i.role, expires => super::when(i.expires_at) })
         .collect();
-    Ok(admin_page(session, "console_admin_agents.html", "agents", n, minijinja::context! { users, invites, link }))
+    Ok(admin_page(
+        session,
+        "console_admin_agents.html",
+        "agents",
+        n,
+        minijinja::context! { users, invites, link },
+    ))
 }
 
 pub async fn agents(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
@@ -64,12 +76,20 @@ fn base_url(headers: &HeaderMap) -> String {
 }
 
 /// The link is shown once, on this response; only its hash is kept.
-pub async fn invite(State(s): State<AppState>, headers: HeaderMap, Posted(session, f): Posted<InviteForm>) -> PageResult {
+pub async fn invite(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Posted(session, f): Posted<InviteForm>,
+) -> PageResult {
     admin_only(&session)?;
     let to = "/app/admin/agents";
     let email = Email::parse("email", &f.email).or_back(to)?;
     let role = Role::parse("role", &f.role).unwrap_or(Role::Agent);
-    let secret = s.store.create_invite(&session.actor, &email, role, f.teams_only.is_some()).await.or_back(to)?;
+    let secret = s
+        .store
+        .create_invite(&session.actor, &email, role, f.teams_only.is_some())
+        .await
+        .or_back(to)?;
     let link = format!("{}/invite/{secret}", base_url(&headers));
     agents_page(&s, &session, &Notice::default(), Some(link)).await
 }
@@ -84,11 +104,18 @@ pub struct AgentForm {
     active: Option<String>,
 }
 
-pub async fn update_agent(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, f): Posted<AgentForm>) -> PageResult {
+pub async fn update_agent(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Posted(session, f): Posted<AgentForm>,
+) -> PageResult {
     admin_only(&session)?;
     let to = "/app/admin/agents";
     let role = Role::parse("role", &f.role).or_back(to)?;
-    s.store.update_user(&session.actor, id, role, f.teams_only.is_some(), f.active.is_some()).await.or_back(to)?;
+    s.store
+        .update_user(&session.actor, id, role, f.teams_only.is_some(), f.active.is_some())
+        .await
+        .or_back(to)?;
     Ok(Redirect::to(to).into_response())
 }
 
@@ -99,12 +126,26 @@ pub async fn teams(State(s): State<AppState>, Agent(session): Agent, Query(n): Q
     let teams: Vec<_> = teams
         .iter()
         .map(|t| {
-            let members: Vec<_> = users.iter().filter(|u| t.member_ids.contains(&u.id)).map(|u| minijinja::context! { id => u.id, name => u.name }).collect();
-            let others: Vec<_> = users.iter().filter(|u| u.active && !t.member_ids.contains(&u.id)).map(|u| minijinja::context! { id => u.id, name => u.name }).collect();
+            let members: Vec<_> = users
+                .iter()
+                .filter(|u| t.member_ids.contains(&u.id))
+                .map(|u| minijinja::context! { id => u.id, name => u.name })
+                .collect();
+            let others: Vec<_> = users
+                .iter()
+                .filter(|u| u.active && !t.member_ids.contains(&u.id))
+                .map(|u| minijinja::context! { id => u.id, name => u.name })
+                .collect();
             minijinja::context! { id => t.id, name => t.name, members, others }
         })
         .collect();
-    Ok(admin_page(&session, "console_admin_teams.html", "teams", &n, minijinja::context! { teams }))
+    Ok(admin_page(
+        &session,
+        "console_admin_teams.html",
+        "teams",
+        &n,
+        minijinja::context! { teams },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -117,7 +158,10 @@ pub async fn create_team(State(s): State<AppState>, Posted(session, f): Posted<T
     admin_only(&session)?;
     let to = "/app/admin/teams";
     let name = required_text("name", &f.name, crate::domain::ticket::NAME_MAX).or_back(to)?;
-    s.store.create_team(session.actor.workspace_id, &name, session.actor.user_id).await.or_back(to)?;
+    s.store
+        .create_team(session.actor.workspace_id, &name, session.actor.user_id)
+        .await
+        .or_back(to)?;
     Ok(Redirect::to(to).into_response())
 }
 
@@ -128,12 +172,18 @@ pub struct MemberForm {
     action: String,
 }
 
-pub async fn team_members(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, f): Posted<MemberForm>) -> PageResult {
+pub async fn team_members(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Posted(session, f): Posted<MemberForm>,
+) -> PageResult {
     admin_only(&session)?;
     let r = if f.action == "remove" {
         s.store.remove_team_member(&session.actor, id, f.user_id).await
     } else {
-        s.store.add_team_member(session.actor.workspace_id, id, f.user_id, session.actor.user_id).await
+        s.store
+            .add_team_member(session.actor.workspace_id, id, f.user_id, session.actor.user_id)
+            .await
     };
     r.or_back("/app/admin/teams")?;
     Ok(Redirect::to("/app/admin/teams").into_response())
@@ -142,7 +192,13 @@ pub async fn team_members(State(s): State<AppState>, Path(id): Path<i64>, Posted
 pub async fn canned(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
     admin_only(&session)?;
     let items = s.store.canned_answers(session.actor.workspace_id).await?;
-    Ok(admin_page(&session, "console_admin_canned.html", "canned", &n, minijinja::context! { items }))
+    Ok(admin_page(
+        &session,
+        "console_admin_canned.html",
+        "canned",
+        &n,
+        minijinja::context! { items },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -173,7 +229,11 @@ pub async fn save_canned(State(s): State<AppState>, Posted(session, f): Posted<C
     Ok(Redirect::to(to).into_response())
 }
 
-pub async fn delete_canned(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, _): Posted<Nothing>) -> PageResult {
+pub async fn delete_canned(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Posted(session, _): Posted<Nothing>,
+) -> PageResult {
     admin_only(&session)?;
     let _ = s.store.delete_canned(&session.actor, id).await;
     Ok(Redirect::to("/app/admin/canned").into_response())
@@ -182,7 +242,13 @@ pub async fn delete_canned(State(s): State<AppState>, Path(id): Path<i64>, Poste
 pub async fn labels(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
     admin_only(&session)?;
     let items = s.store.labels(session.actor.workspace_id).await?;
-    Ok(admin_page(&session, "console_admin_labels.html", "labels", &n, minijinja::context! { items }))
+    Ok(admin_page(
+        &session,
+        "console_admin_labels.html",
+        "labels",
+        &n,
+        minijinja::context! { items },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -202,13 +268,23 @@ pub async fn create_label(State(s): State<AppState>, Posted(session, f): Posted<
     admin_only(&session)?;
     let to = "/app/admin/labels";
     let labels = crate::domain::ticket::normalize_labels(&[f.name]).or_back(to)?;
-    let Ok([name]) = <[String; 1]>::try_from(labels) else { return Err(PageError::back(to, "name: one label")) };
-    let color = if is_color(&f.color) { f.color } else { "#64748b".to_string() };
+    let Ok([name]) = <[String; 1]>::try_from(labels) else {
+        return Err(PageError::back(to, "name: one label"));
+    };
+    let color = if is_color(&f.color) {
+        f.color
+    } else {
+        "#64748b".to_string()
+    };
     s.store.create_label(&session.actor, &name, &color).await.or_back(to)?;
     Ok(Redirect::to(to).into_response())
 }
 
-pub async fn delete_label(State(s): State<AppState>, Path(id): Path<i64>, Posted(session, _): Posted<Nothing>) -> PageResult {
+pub async fn delete_label(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Posted(session, _): Posted<Nothing>,
+) -> PageResult {
     admin_only(&session)?;
     let _ = s.store.delete_label(&session.actor, id).await;
     Ok(Redirect::to("/app/admin/labels").into_response())
@@ -219,26 +295,61 @@ const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 pub async fn hours(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
     admin_only(&session)?;
     let w = s.store.widget_settings(session.actor.workspace_id).await?;
-    let days: Vec<_> = DAYS.iter().map(|d| minijinja::context! { key => d, range => w.hours.week.get(*d).cloned().unwrap_or_default() }).collect();
-    Ok(admin_page(&session, "console_admin_hours.html", "hours", &n, minijinja::context! { days, offset => w.hours.utc_offset_minutes }))
+    let days: Vec<_> = DAYS
+        .iter()
+        .map(|d| minijinja::context! { key => d, range => w.hours.week.get(*d).cloned().unwrap_or_default() })
+        .collect();
+    Ok(admin_page(
+        &session,
+        "console_admin_hours.html",
+        "hours",
+        &n,
+        minijinja::context! { days, offset => w.hours.utc_offset_minutes },
+    ))
 }
 
-pub async fn save_hours(State(s): State<AppState>, Posted(session, f): Posted<std::collections::HashMap<String, String>>) -> PageResult {
+pub async fn save_hours(
+    State(s): State<AppState>,
+    Posted(session, f): Posted<std::collections::HashMap<String, String>>,
+) -> PageResult {
     admin_only(&session)?;
     let to = "/app/admin/hours";
     let mut w = s.store.widget_settings(session.actor.workspace_id).await?;
-    w.hours.utc_offset_minutes = f.get("offset").and_then(|v| v.trim().parse().ok()).ok_or_else(|| PageError::back(to, "UTC offset: minutes, e.g. 120"))?;
-    w.hours.week = DAYS.iter().filter_map(|d| f.get(*d).map(|v| v.trim()).filter(|v| !v.is_empty()).map(|v| (d.to_string(), v.to_string()))).collect();
+    w.hours.utc_offset_minutes = f
+        .get("offset")
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| PageError::back(to, "UTC offset: minutes, e.g. 120"))?;
+    w.hours.week = DAYS
+        .iter()
+        .filter_map(|d| {
+            f.get(*d)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .map(|v| (d.to_string(), v.to_string()))
+        })
+        .collect();
     w.validate().or_back(to)?;
-    s.store.save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id).await.or_back(to)?;
+    s.store
+        .save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id)
+        .await
+        .or_back(to)?;
     Ok(back(to, "ok", "saved"))
 }
 
-pub async fn widget(State(s): State<AppState>, Agent(session): Agent, headers: HeaderMap, Query(n): Query<Notice>) -> PageResult {
+pub async fn widget(
+    State(s): State<AppState>,
+    Agent(session): Agent,
+    headers: HeaderMap,
+    Query(n): Query<Notice>,
+) -> PageResult {
     admin_only(&session)?;
     let ws = session.actor.workspace_id;
     let (w, workspace) = tokio::try_join!(s.store.widget_settings(ws), s.store.workspace(ws))?;
-    let snippet = format!("<script src=\"{}/widget.js\" data-workspace=\"{}\" async></script>", base_url(&headers), workspace.slug);
+    let snippet = format!(
+        "<script src=\"{}/widget.js\" data-workspace=\"{}\" async></script>",
+        base_url(&headers),
+        workspace.slug
+    );
     let ctx = minijinja::context! {
         w => minijinja::context! { greeting => w.greeting, color => w.color, prechat_name => w.prechat_name, prechat_email => w.prechat_email, origins => w.allowed_origins.join("\n"), offline => w.offline_message },
         snippet,
@@ -271,9 +382,18 @@ pub async fn save_widget(State(s): State<AppState>, Posted(session, f): Posted<W
     w.color = f.color.trim().to_string();
     w.prechat_name = f.prechat_name;
     w.prechat_email = f.prechat_email;
-    w.allowed_origins = f.origins.lines().map(str::trim).filter(|o| !o.is_empty()).map(str::to_string).collect();
+    w.allowed_origins = f
+        .origins
+        .lines()
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_string)
+        .collect();
     w.offline_message = f.offline.trim().to_string();
     w.validate().or_back(to)?;
-    s.store.save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id).await.or_back(to)?;
+    s.store
+        .save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id)
+        .await
+        .or_back(to)?;
     Ok(back(to, "ok", "saved"))
 }

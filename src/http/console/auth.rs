@@ -7,7 +7,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::{back, cookie, limited, page, texts, Addr, Agent, Nothing, Notice, OrBack, PageError, PageResult, Posted, Say, COOKIE};
+use super::{
+    back, cookie, limited, page, texts, Addr, Agent, Nothing, Notice, OrBack, PageError, PageResult, Posted, Say,
+    COOKIE,
+};
 use crate::app::AppState;
 use crate::store::console::SESSION_IDLE_MS;
 
@@ -20,7 +23,10 @@ fn pre_cookie(value: &str) -> String {
 }
 
 fn session_cookie(secret: &str) -> String {
-    format!("{COOKIE}={secret}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax", SESSION_IDLE_MS / 1000)
+    format!(
+        "{COOKIE}={secret}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
+        SESSION_IDLE_MS / 1000
+    )
 }
 
 fn pre_ok(headers: &HeaderMap, field: &str) -> bool {
@@ -32,7 +38,10 @@ fn pre_ok(headers: &HeaderMap, field: &str) -> bool {
 fn public_page(headers: &HeaderMap, name: &str, status: StatusCode, ctx: minijinja::Value) -> Response {
     let lang = super::super::pages::lang_of(None, headers);
     let token = crate::auth::new_secret();
-    let mut r = super::super::pages::render(name, minijinja::context! { lang, dir => crate::i18n::dir(lang), t => texts(lang), csrf => token, ..ctx });
+    let mut r = super::super::pages::render(
+        name,
+        minijinja::context! { lang, dir => crate::i18n::dir(lang), t => texts(lang), csrf => token, ..ctx },
+    );
     *r.status_mut() = status;
     if let Ok(v) = pre_cookie(&token).parse() {
         r.headers_mut().append(header::SET_COOKIE, v);
@@ -54,7 +63,12 @@ fn safe_next(n: Option<&str>) -> String {
 }
 
 pub async fn login_page(headers: HeaderMap, Query(q): Query<Next>) -> Response {
-    public_page(&headers, "console_login.html", StatusCode::OK, minijinja::context! { next => safe_next(q.next.as_deref()) })
+    public_page(
+        &headers,
+        "console_login.html",
+        StatusCode::OK,
+        minijinja::context! { next => safe_next(q.next.as_deref()) },
+    )
 }
 
 #[derive(Deserialize)]
@@ -74,7 +88,11 @@ pub struct Login {
 async fn check_login(s: &AppState, email: &str, password: &str) -> crate::store::Result<Option<(i64, i64)>> {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let email = email.trim().to_lowercase();
-    let users = if email.is_empty() || email.len() > 320 { vec![] } else { s.store.users_by_email(&email).await? };
+    let users = if email.is_empty() || email.len() > 320 {
+        vec![]
+    } else {
+        s.store.users_by_email(&email).await?
+    };
     let mut candidates = vec![];
     for (u, _) in users.into_iter().filter(|(u, _)| u.active) {
         if let Some((id, hash)) = s.store.password_hash(u.workspace_id, &u.email).await? {
@@ -88,7 +106,10 @@ async fn check_login(s: &AppState, email: &str, password: &str) -> crate::store:
             crate::auth::verify_password(&password, dummy);
             return None;
         }
-        candidates.into_iter().find(|(_, _, h)| crate::auth::verify_password(&password, h)).map(|(ws, id, _)| (ws, id))
+        candidates
+            .into_iter()
+            .find(|(_, _, h)| crate::auth::verify_password(&password, h))
+            .map(|(ws, id, _)| (ws, id))
     })
     .await
     .map_err(|e| crate::store::StoreError::Config(e.to_string()))
@@ -98,13 +119,23 @@ pub async fn login(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Fo
     limited(&s, addr.0)?;
     let next = safe_next(f.next.as_deref());
     let again = |status, key: &str| {
-        let error = texts(super::super::pages::lang_of(None, &headers)).get_attr(key).map(|v| v.to_string()).unwrap_or_default();
-        PageError::from(public_page(&headers, "console_login.html", status, minijinja::context! { next, error, email => f.email }))
+        let error = texts(super::super::pages::lang_of(None, &headers))
+            .get_attr(key)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        PageError::from(public_page(
+            &headers,
+            "console_login.html",
+            status,
+            minijinja::context! { next, error, email => f.email },
+        ))
     };
     if !pre_ok(&headers, &f.csrf) {
         return Err(again(StatusCode::FORBIDDEN, "err-expired"));
     }
-    let (ws, user_id) = check_login(&s, &f.email, &f.password).await?.ok_or_else(|| again(StatusCode::UNAUTHORIZED, "err-login"))?;
+    let (ws, user_id) = check_login(&s, &f.email, &f.password)
+        .await?
+        .ok_or_else(|| again(StatusCode::UNAUTHORIZED, "err-login"))?;
     let secret = s.store.create_session(ws, user_id).await?;
     Ok(([(header::SET_COOKIE, session_cookie(&secret))], Redirect::to(&next)).into_response())
 }
@@ -115,13 +146,32 @@ pub async fn logout(State(s): State<AppState>, Posted(session, _): Posted<Nothin
     ([(header::SET_COOKIE, gone)], Redirect::to("/login")).into_response()
 }
 
-pub async fn invite_page(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Path(secret): Path<String>) -> PageResult {
+pub async fn invite_page(
+    State(s): State<AppState>,
+    addr: Addr,
+    headers: HeaderMap,
+    Path(secret): Path<String>,
+) -> PageResult {
     limited(&s, addr.0)?;
     let Some((_, inv, workspace)) = s.store.invite(&secret).await? else {
-        return Ok(public_page(&headers, "console_invite.html", StatusCode::GONE, minijinja::context! { gone => true }));
+        return Ok(public_page(
+            &headers,
+            "console_invite.html",
+            StatusCode::GONE,
+            minijinja::context! { gone => true },
+        ));
     };
-    let intro = crate::i18n::text(super::super::pages::lang_of(None, &headers), "console-invite-intro", &[("workspace", &workspace), ("email", &inv.email)]);
-    Ok(public_page(&headers, "console_invite.html", StatusCode::OK, minijinja::context! { email => inv.email, workspace, intro }))
+    let intro = crate::i18n::text(
+        super::super::pages::lang_of(None, &headers),
+        "console-invite-intro",
+        &[("workspace", &workspace), ("email", &inv.email)],
+    );
+    Ok(public_page(
+        &headers,
+        "console_invite.html",
+        StatusCode::OK,
+        minijinja::context! { email => inv.email, workspace, intro },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -136,16 +186,38 @@ pub struct Accept {
     csrf: String,
 }
 
-pub async fn accept_invite(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Path(secret): Path<String>, Form(f): Form<Accept>) -> PageResult {
+pub async fn accept_invite(
+    State(s): State<AppState>,
+    addr: Addr,
+    headers: HeaderMap,
+    Path(secret): Path<String>,
+    Form(f): Form<Accept>,
+) -> PageResult {
     limited(&s, addr.0)?;
     let lang = super::super::pages::lang_of(None, &headers);
     let t = texts(lang);
     let msg = |k: &str| t.get_attr(k).map(|v| v.to_string()).unwrap_or_default();
     let Ok(Some((_, inv, workspace))) = s.store.invite(&secret).await else {
-        return Ok(public_page(&headers, "console_invite.html", StatusCode::GONE, minijinja::context! { gone => true }));
+        return Ok(public_page(
+            &headers,
+            "console_invite.html",
+            StatusCode::GONE,
+            minijinja::context! { gone => true },
+        ));
     };
-    let intro = crate::i18n::text(lang, "console-invite-intro", &[("workspace", &workspace), ("email", &inv.email)]);
-    let again = |error: String| PageError::from(public_page(&headers, "console_invite.html", StatusCode::UNPROCESSABLE_ENTITY, minijinja::context! { email => inv.email, workspace, intro, error, name => f.name }));
+    let intro = crate::i18n::text(
+        lang,
+        "console-invite-intro",
+        &[("workspace", &workspace), ("email", &inv.email)],
+    );
+    let again = |error: String| {
+        PageError::from(public_page(
+            &headers,
+            "console_invite.html",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            minijinja::context! { email => inv.email, workspace, intro, error, name => f.name },
+        ))
+    };
     if !pre_ok(&headers, &f.csrf) {
         return Err(again(msg("err-expired")));
     }
@@ -160,15 +232,29 @@ pub async fn accept_invite(State(s): State<AppState>, addr: Addr, headers: Heade
         return Err(again(msg("err-password-match")));
     }
     let password = f.password.clone();
-    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await.unwrap_or_default();
-    let user = s.store.accept_invite(&secret, name, &hash).await.map_err(|e| again(e.say()))?;
+    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+        .await
+        .unwrap_or_default();
+    let user = s
+        .store
+        .accept_invite(&secret, name, &hash)
+        .await
+        .map_err(|e| again(e.say()))?;
     let secret = s.store.create_session(user.workspace_id, user.id).await?;
     Ok(([(header::SET_COOKIE, session_cookie(&secret))], Redirect::to("/app")).into_response())
 }
 
 pub async fn settings_page(Agent(session): Agent, Query(n): Query<Notice>) -> Response {
-    let langs: Vec<(&str, String)> = crate::i18n::LANGS.iter().map(|l| (*l, crate::i18n::text(l, "console-lang-name", &[]))).collect();
-    page(&session, "console_settings.html", "settings", minijinja::context! { langs, current => session.lang, ok => n.ok, err => n.err })
+    let langs: Vec<(&str, String)> = crate::i18n::LANGS
+        .iter()
+        .map(|l| (*l, crate::i18n::text(l, "console-lang-name", &[])))
+        .collect();
+    page(
+        &session,
+        "console_settings.html",
+        "settings",
+        minijinja::context! { langs, current => session.lang, ok => n.ok, err => n.err },
+    )
 }
 
 #[derive(Deserialize)]
@@ -185,9 +271,17 @@ pub async fn change_password(State(s): State<AppState>, Posted(session, f): Post
     let to = "/app/settings";
     let t = texts(crate::i18n::pick(Some(&session.lang)));
     let msg = |k: &str| t.get_attr(k).map(|v| v.to_string()).unwrap_or_default();
-    let hash = s.store.user_password_hash(session.actor.workspace_id, session.actor.user_id).await.ok().flatten().unwrap_or_default();
+    let hash = s
+        .store
+        .user_password_hash(session.actor.workspace_id, session.actor.user_id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let current = f.current.clone();
-    let ok = tokio::task::spawn_blocking(move || crate::auth::verify_password(&current, &hash)).await.unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || crate::auth::verify_password(&current, &hash))
+        .await
+        .unwrap_or(false);
     if !ok {
         return Err(PageError::back(to, &msg("err-current-password")));
     }
@@ -198,7 +292,9 @@ pub async fn change_password(State(s): State<AppState>, Posted(session, f): Post
         return Err(PageError::back(to, &msg("err-password-match")));
     }
     let password = f.password.clone();
-    let new_hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await.unwrap_or_default();
+    let new_hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+        .await
+        .unwrap_or_default();
     s.store.change_password(&session, &new_hash).await.or_back(to)?;
     Ok(back(to, "ok", &msg("password-changed")))
 }
@@ -213,7 +309,10 @@ pub async fn change_language(State(s): State<AppState>, Posted(session, f): Post
     if !crate::i18n::LANGS.contains(&f.lang.as_str()) {
         return Err(PageError::back(to, "unknown language"));
     }
-    s.store.set_user_lang(session.actor.workspace_id, session.actor.user_id, &f.lang).await.or_back(to)?;
+    s.store
+        .set_user_lang(session.actor.workspace_id, session.actor.user_id, &f.lang)
+        .await
+        .or_back(to)?;
     Ok(Redirect::to(to).into_response())
 }
 
@@ -223,7 +322,12 @@ pub async fn notifications(State(s): State<AppState>, Agent(session): Agent) -> 
         .into_iter()
         .map(|n| minijinja::context! { number => n.ticket_number, subject => n.subject, author => n.author, body => n.body.chars().take(300).collect::<String>(), when => super::when(n.created_at), unread => n.read_at.is_none() })
         .collect();
-    Ok(page(&session, "console_notifications.html", "notifications", minijinja::context! { items }))
+    Ok(page(
+        &session,
+        "console_notifications.html",
+        "notifications",
+        minijinja::context! { items },
+    ))
 }
 
 pub async fn read_notifications(State(s): State<AppState>, Posted(session, _): Posted<Nothing>) -> Response {

@@ -43,7 +43,9 @@ fn some(v: &Option<String>) -> Option<&str> {
 
 impl InboxQuery {
     fn view(&self) -> &'static str {
-        some(&self.view).and_then(|v| VIEWS.iter().find(|x| **x == v).copied()).unwrap_or("open")
+        some(&self.view)
+            .and_then(|v| VIEWS.iter().find(|x| **x == v).copied())
+            .unwrap_or("open")
     }
 
     /// The filter this query asks for; unknown values are ignored rather
@@ -90,7 +92,16 @@ impl InboxQuery {
     /// This query as a URL with some parameters replaced.
     fn url(&self, base: &str, changes: &[(&str, Option<&str>)]) -> String {
         let mut pairs: Vec<(&str, String)> = vec![];
-        let fields = [("view", &self.view), ("team", &self.team), ("channel", &self.channel), ("priority", &self.priority), ("label", &self.label), ("assignee", &self.assignee), ("sort", &self.sort), ("q", &self.q)];
+        let fields = [
+            ("view", &self.view),
+            ("team", &self.team),
+            ("channel", &self.channel),
+            ("priority", &self.priority),
+            ("label", &self.label),
+            ("assignee", &self.assignee),
+            ("sort", &self.sort),
+            ("q", &self.q),
+        ];
         for (k, v) in fields {
             match changes.iter().find(|(c, _)| *c == k) {
                 Some((_, Some(new))) => pairs.push((k, new.to_string())),
@@ -132,9 +143,18 @@ fn shown(n: i64) -> String {
 }
 
 /// Everything the list part of the inbox shows.
-async fn list_ctx(s: &AppState, session: &Session, q: &InboxQuery, users: &[User], teams: &[Team]) -> Result<minijinja::Value, AppError> {
+async fn list_ctx(
+    s: &AppState,
+    session: &Session,
+    q: &InboxQuery,
+    users: &[User],
+    teams: &[Team],
+) -> Result<minijinja::Value, AppError> {
     let filter = q.filter(session);
-    let (page, counts) = tokio::try_join!(s.store.list_tickets(&session.actor, &filter), s.store.view_counts(&session.actor))?;
+    let (page, counts) = tokio::try_join!(
+        s.store.list_tickets(&session.actor, &filter),
+        s.store.view_counts(&session.actor)
+    )?;
     let names: HashMap<i64, String> = users.iter().map(|u| (u.id, u.name.clone())).collect();
     let team_names: HashMap<i64, String> = teams.iter().map(|t| (t.id, t.name.clone())).collect();
     let now = crate::store::now_ms();
@@ -173,9 +193,18 @@ async fn list_ctx(s: &AppState, session: &Session, q: &InboxQuery, users: &[User
 
 pub async fn show(State(s): State<AppState>, Agent(session): Agent, Query(q): Query<InboxQuery>) -> PageResult {
     let ws = session.actor.workspace_id;
-    let (users, teams, labels, unread) = tokio::try_join!(s.store.list_users(ws), s.store.list_teams(ws), s.store.labels(ws), s.store.unread_notifications(&session.actor))?;
+    let (users, teams, labels, unread) = tokio::try_join!(
+        s.store.list_users(ws),
+        s.store.list_teams(ws),
+        s.store.labels(ws),
+        s.store.unread_notifications(&session.actor)
+    )?;
     let list = list_ctx(&s, &session, &q, &users, &teams).await?;
-    let users: Vec<_> = users.into_iter().filter(|u| u.active).map(|u| minijinja::context! { id => u.id, name => u.name }).collect();
+    let users: Vec<_> = users
+        .into_iter()
+        .filter(|u| u.active)
+        .map(|u| minijinja::context! { id => u.id, name => u.name })
+        .collect();
     let teams: Vec<_> = teams.into_iter().map(|t| minijinja::context! { id => t.id, name => t.name, url => q.url("/app", &[("team", Some(&t.id.to_string()))]) }).collect();
     let channels: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
     let ctx = minijinja::context! {
@@ -192,9 +221,16 @@ pub async fn show(State(s): State<AppState>, Agent(session): Agent, Query(q): Qu
 }
 
 /// Just the list and counts, for the live refresh.
-pub async fn list_fragment(State(s): State<AppState>, Agent(session): Agent, Query(q): Query<InboxQuery>) -> PageResult {
+pub async fn list_fragment(
+    State(s): State<AppState>,
+    Agent(session): Agent,
+    Query(q): Query<InboxQuery>,
+) -> PageResult {
     let ws = session.actor.workspace_id;
     let (users, teams) = tokio::try_join!(s.store.list_users(ws), s.store.list_teams(ws))?;
     let list = list_ctx(&s, &session, &q, &users, &teams).await?;
-    Ok(super::super::pages::render("console_inbox_list.html", minijinja::context! { list, ..super::frame(&session, "inbox") }))
+    Ok(super::super::pages::render(
+        "console_inbox_list.html",
+        minijinja::context! { list, ..super::frame(&session, "inbox") },
+    ))
 }

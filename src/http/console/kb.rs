@@ -6,8 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::admin::admin_only;
 use super::super::pages::not_found;
+use super::admin::admin_only;
 use super::{back, page, Agent, Nothing, Notice, OrBack, PageError, PageResult, Posted};
 use crate::app::AppState;
 use crate::http::api::kb::{input, reindex, ArticleBody};
@@ -16,7 +16,12 @@ pub async fn list(State(s): State<AppState>, Agent(session): Agent, Query(n): Qu
     admin_only(&session)?;
     let ws = session.actor.workspace_id;
     let since = crate::store::now_ms() - 30 * 86_400_000;
-    let (articles, categories, report, workspace) = tokio::try_join!(s.store.list_articles(ws, None, false), s.store.categories(ws, None), s.store.search_report(ws, since), s.store.workspace(ws))?;
+    let (articles, categories, report, workspace) = tokio::try_join!(
+        s.store.list_articles(ws, None, false),
+        s.store.categories(ws, None),
+        s.store.search_report(ws, since),
+        s.store.workspace(ws)
+    )?;
     let cats: std::collections::HashMap<i64, String> = categories.iter().map(|c| (c.id, c.name.clone())).collect();
     let articles: Vec<_> = articles
         .iter()
@@ -29,7 +34,12 @@ pub async fn list(State(s): State<AppState>, Agent(session): Agent, Query(n): Qu
     Ok(page(&session, "console_admin_kb.html", "admin", ctx))
 }
 
-pub async fn edit(State(s): State<AppState>, Agent(session): Agent, Path(id): Path<String>, Query(n): Query<Notice>) -> PageResult {
+pub async fn edit(
+    State(s): State<AppState>,
+    Agent(session): Agent,
+    Path(id): Path<String>,
+    Query(n): Query<Notice>,
+) -> PageResult {
     admin_only(&session)?;
     let ws = session.actor.workspace_id;
     let article = match id.as_str() {
@@ -41,9 +51,18 @@ pub async fn edit(State(s): State<AppState>, Agent(session): Agent, Path(id): Pa
     };
     let categories = s.store.categories(ws, None).await.unwrap_or_default();
     let all = s.store.list_articles(ws, None, false).await.unwrap_or_default();
-    let others: Vec<_> = all.iter().filter(|a| article.as_ref().is_none_or(|x| x.group_id != a.group_id)).map(|a| minijinja::context! { id => a.id, title => a.title, language => a.language }).collect();
+    let others: Vec<_> = all
+        .iter()
+        .filter(|a| article.as_ref().is_none_or(|x| x.group_id != a.group_id))
+        .map(|a| minijinja::context! { id => a.id, title => a.title, language => a.language })
+        .collect();
     let a = article.map(|a| minijinja::context! { id => a.id, title => a.title, body => a.body, language => a.language, status => a.status, category_id => a.category_id, tags => a.tags, slug => a.slug });
-    Ok(page(&session, "console_admin_kb_edit.html", "admin", minijinja::context! { tab => "kb", ok => n.ok, err => n.err, a, categories, others, langs => crate::i18n::LANGS }))
+    Ok(page(
+        &session,
+        "console_admin_kb_edit.html",
+        "admin",
+        minijinja::context! { tab => "kb", ok => n.ok, err => n.err, a, categories, others, langs => crate::i18n::LANGS },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -66,7 +85,11 @@ pub struct ArticleForm {
     translation_of: String,
 }
 
-pub async fn save(State(s): State<AppState>, Path(id): Path<String>, Posted(session, f): Posted<ArticleForm>) -> PageResult {
+pub async fn save(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Posted(session, f): Posted<ArticleForm>,
+) -> PageResult {
     admin_only(&session)?;
     let ws = session.actor.workspace_id;
     let existing = if id == "new" { None } else { id.parse::<i64>().ok() };
@@ -80,7 +103,14 @@ pub async fn save(State(s): State<AppState>, Path(id): Path<String>, Posted(sess
         language: if existing.is_none() { f.language } else { None },
         status: Some(f.status),
         category_id: Some(f.category_id.parse().ok()),
-        tags: Some(f.tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()),
+        tags: Some(
+            f.tags
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
         slug: Some(f.slug).filter(|s| !s.trim().is_empty()),
         translation_of: f.translation_of.parse().ok(),
     };
@@ -123,6 +153,9 @@ pub async fn create_category(State(s): State<AppState>, Posted(session, f): Post
         return Err(PageError::back(to, "language: en, ru, uk or fa"));
     }
     let name = crate::domain::required_text("name", &f.name, 200).or_back(to)?;
-    s.store.create_category(session.actor.workspace_id, &f.language, &name, f.position.unwrap_or(0)).await.or_back(to)?;
+    s.store
+        .create_category(session.actor.workspace_id, &f.language, &name, f.position.unwrap_or(0))
+        .await
+        .or_back(to)?;
     Ok(Redirect::to(to).into_response())
 }

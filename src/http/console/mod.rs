@@ -55,19 +55,48 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/kb/categories", post(kb::create_category))
         .route("/app/admin/kb/{id}", get(kb::edit).post(kb::save))
         .route("/app/admin/kb/{id}/delete", post(kb::delete))
-        .route("/static/console.js", get(|| async { asset("application/javascript; charset=utf-8", include_str!("../../../static/console.js")) }))
-        .route("/static/console.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../../../static/console.css")) }))
+        .route(
+            "/static/console.js",
+            get(|| async {
+                asset(
+                    "application/javascript; charset=utf-8",
+                    include_str!("../../../static/console.js"),
+                )
+            }),
+        )
+        .route(
+            "/static/console.css",
+            get(|| async { asset("text/css; charset=utf-8", include_str!("../../../static/console.css")) }),
+        )
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache"), (header::X_CONTENT_TYPE_OPTIONS, "nosniff")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// The signed-in agent. Without a session a page asks them to sign in.
 pub struct Agent(pub Session);
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| c.trim().strip_prefix(name).and_then(|r| r.strip_prefix('=')).map(str::to_string))
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(name)
+                .and_then(|r| r.strip_prefix('='))
+                .map(str::to_string)
+        })
 }
 
 impl FromRequestParts<AppState> for Agent {
@@ -84,14 +113,21 @@ impl FromRequestParts<AppState> for Agent {
                 Err(e) => return Err(crate::error::AppError::from(e).into_response()),
             }
         }
-        if parts.method == Method::GET && !parts.uri.path().ends_with("/conversation") && parts.uri.path() != "/app/list" {
+        if parts.method == Method::GET
+            && !parts.uri.path().ends_with("/conversation")
+            && parts.uri.path() != "/app/list"
+        {
             let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/app");
             let to = format!("/login?next={}", urlencode(next));
             return Err(Redirect::to(&to).into_response());
         }
         // A form posted after the session ended goes to sign-in (its text
         // is lost, but the agent is not left looking at an error).
-        let wants_json = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("json"));
+        let wants_json = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("json"));
         if parts.method == Method::POST && !wants_json {
             return Err(Redirect::to("/login").into_response());
         }
@@ -121,7 +157,9 @@ struct CsrfField {
 /// A post must come from our own pages: the Origin a browser sends must be
 /// this host.
 pub fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     origin.split_once("://").is_some_and(|(_, h)| h == host)
 }
@@ -136,12 +174,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
         if !same_origin(&parts.headers) {
             return Err(forbidden("the form was posted from another site"));
         }
-        let bytes = Bytes::from_request(Request::from_parts(parts, body), s).await.map_err(IntoResponse::into_response)?;
-        let field: CsrfField = serde_urlencoded::from_bytes(&bytes).map_err(|_| forbidden("the form is missing its CSRF token; reload the page"))?;
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let field: CsrfField = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| forbidden("the form is missing its CSRF token; reload the page"))?;
         if !crate::auth::constant_time_eq(field.csrf.as_bytes(), session.csrf.as_bytes()) {
-            return Err(forbidden("the form's CSRF token does not match this session; reload the page"));
+            return Err(forbidden(
+                "the form's CSRF token does not match this session; reload the page",
+            ));
         }
-        let form: T = serde_urlencoded::from_bytes(&bytes).map_err(|e| crate::error::AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string()).into_response())?;
+        let form: T = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            crate::error::AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string())
+                .into_response()
+        })?;
         Ok(Posted(session, form))
     }
 }
@@ -153,7 +199,9 @@ pub fn texts(lang: &str) -> minijinja::Value {
     use std::sync::{Mutex, OnceLock};
     static CACHE: OnceLock<Mutex<HashMap<String, minijinja::Value>>> = OnceLock::new();
     let mut m = CACHE.get_or_init(Default::default).lock().expect("texts lock");
-    m.entry(lang.to_string()).or_insert_with(|| minijinja::Value::from_serialize(crate::i18n::group(lang, "console-"))).clone()
+    m.entry(lang.to_string())
+        .or_insert_with(|| minijinja::Value::from_serialize(crate::i18n::group(lang, "console-")))
+        .clone()
 }
 
 /// The frame every console page shares: who is signed in, their language
@@ -280,7 +328,12 @@ pub fn limited(s: &AppState, addr: SocketAddr) -> Result<(), PageError> {
     if s.limits.logins.allow(addr.ip()) {
         return Ok(());
     }
-    Err(crate::error::AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many attempts; wait a minute").into())
+    Err(crate::error::AppError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "too many attempts; wait a minute",
+    )
+    .into())
 }
 
 pub type Addr = ConnectInfo<SocketAddr>;

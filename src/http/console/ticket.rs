@@ -11,16 +11,21 @@ use serde::Deserialize;
 use super::super::pages::not_found;
 use super::{page, Agent, OrBack, PageError, PageResult, Posted};
 use crate::app::AppState;
+use crate::domain::ids::TicketId;
+use crate::domain::ticket::PostKind;
 use crate::domain::ticket::{normalize_labels, BODY_MAX};
 use crate::domain::{required_text, Actor, AuthorType, MessageKind, Priority, Status};
 use crate::error::AppError;
-use crate::domain::ids::TicketId;
-use crate::domain::ticket::PostKind;
 use crate::store::console::Session;
 use crate::store::{Ticket, TicketFilter, TicketPatch, TicketSort, User};
 
 async fn open(s: &AppState, actor: &Actor, number: &str) -> Result<Ticket, PageError> {
-    let n = number.trim_start_matches('#').parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(not_found)?;
+    let n = number
+        .trim_start_matches('#')
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(not_found)?;
     s.store.ticket_by_number(actor, n).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => not_found().into(),
         e => e.into(),
@@ -42,7 +47,12 @@ pub fn expand(body: &str, t: &Ticket, agent: &str) -> String {
     .fold(body.to_string(), |acc, (k, v)| acc.replace(k, v))
 }
 
-async fn conversation_ctx(s: &AppState, session: &Session, t: &Ticket, users: &[User]) -> Result<minijinja::Value, AppError> {
+async fn conversation_ctx(
+    s: &AppState,
+    session: &Session,
+    t: &Ticket,
+    users: &[User],
+) -> Result<minijinja::Value, AppError> {
     let ws = session.actor.workspace_id;
     let messages = s.store.list_messages(&session.actor, t.id, 0, 500).await?;
     let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
@@ -70,7 +80,9 @@ async fn conversation_ctx(s: &AppState, session: &Session, t: &Ticket, users: &[
             }
         })
         .collect();
-    Ok(minijinja::context! { messages => items, last_id => ids.last().copied().unwrap_or(0), truncated => messages.len() >= 500 })
+    Ok(
+        minijinja::context! { messages => items, last_id => ids.last().copied().unwrap_or(0), truncated => messages.len() >= 500 },
+    )
 }
 
 pub async fn show(State(s): State<AppState>, Agent(session): Agent, Path(number): Path<String>) -> PageResult {
@@ -80,7 +92,12 @@ pub async fn show(State(s): State<AppState>, Agent(session): Agent, Path(number)
 
 async fn render(s: &AppState, session: &Session, t: &Ticket) -> PageResult {
     let ws = session.actor.workspace_id;
-    let earlier = TicketFilter { contact_id: Some(t.contact.id), sort: TicketSort::Created, limit: 20, ..Default::default() };
+    let earlier = TicketFilter {
+        contact_id: Some(t.contact.id),
+        sort: TicketSort::Created,
+        limit: 20,
+        ..Default::default()
+    };
     let (users, teams, labels, canned, contact, history, visitor) = tokio::try_join!(
         s.store.list_users(ws),
         s.store.list_teams(ws),
@@ -92,20 +109,49 @@ async fn render(s: &AppState, session: &Session, t: &Ticket) -> PageResult {
     )?;
     let conversation = conversation_ctx(s, session, t, &users).await?;
     let _ = s.store.read_notifications(&session.actor, Some(t.id)).await;
-    let canned: Vec<_> = canned.into_iter().map(|c| serde_json::json!({ "shortcut": c.shortcut, "body": expand(&c.body, t, &session.name) })).collect();
-    let agents: Vec<_> = users.iter().filter(|u| u.active).map(|u| minijinja::context! { id => u.id, name => u.name, handle => u.email.split('@').next().unwrap_or("") }).collect();
+    let canned: Vec<_> = canned
+        .into_iter()
+        .map(|c| serde_json::json!({ "shortcut": c.shortcut, "body": expand(&c.body, t, &session.name) }))
+        .collect();
+    let agents: Vec<_> = users
+        .iter()
+        .filter(|u| u.active)
+        .map(|u| minijinja::context! { id => u.id, name => u.name, handle => u.email.split('@').next().unwrap_or("") })
+        .collect();
     let history: Vec<_> = history
         .items
         .iter()
         .filter(|h| h.id != t.id)
         .map(|h| minijinja::context! { number => h.number, subject => h.subject, status => h.status.as_str(), channel => h.channel.as_str(), when => super::when(h.created_at) })
         .collect();
-    let attributes: Vec<(String, String)> = contact.attributes.as_object().map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect()).unwrap_or_default();
+    let attributes: Vec<(String, String)> = contact
+        .attributes
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let context: Vec<(String, String)> = visitor
         .as_ref()
         .and_then(|v| v.get("context"))
         .and_then(|c| c.as_object())
-        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect())
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let ctx = minijinja::context! {
         ticket => minijinja::context! {
@@ -131,11 +177,18 @@ async fn render(s: &AppState, session: &Session, t: &Ticket) -> PageResult {
 }
 
 /// Just the conversation, for the live refresh.
-pub async fn conversation_fragment(State(s): State<AppState>, Agent(session): Agent, Path(number): Path<String>) -> PageResult {
+pub async fn conversation_fragment(
+    State(s): State<AppState>,
+    Agent(session): Agent,
+    Path(number): Path<String>,
+) -> PageResult {
     let t = open(&s, &session.actor, &number).await?;
     let users = s.store.list_users(session.actor.workspace_id).await?;
     let conversation = conversation_ctx(&s, &session, &t, &users).await?;
-    Ok(super::super::pages::render("console_conversation.html", minijinja::context! { conversation, ..super::frame(&session, "ticket") }))
+    Ok(super::super::pages::render(
+        "console_conversation.html",
+        minijinja::context! { conversation, ..super::frame(&session, "ticket") },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -146,13 +199,21 @@ pub struct MessageForm {
     kind: String,
 }
 
-pub async fn post_message(State(s): State<AppState>, Path(number): Path<String>, Posted(session, f): Posted<MessageForm>) -> PageResult {
+pub async fn post_message(
+    State(s): State<AppState>,
+    Path(number): Path<String>,
+    Posted(session, f): Posted<MessageForm>,
+) -> PageResult {
     let t = open(&s, &session.actor, &number).await?;
     let url = format!("/app/t/{}", t.number);
     // Fails closed: a kind the form does not offer is refused, never sent.
     let kind = PostKind::parse("kind", &f.kind).or_back(&url)?;
     let body = required_text("body", f.body.trim_end(), BODY_MAX).or_back(&url)?;
-    let added = s.svc.post_as_agent(&session.actor, TicketId(t.id), kind, body, None).await.or_back(&url)?;
+    let added = s
+        .svc
+        .post_as_agent(&session.actor, TicketId(t.id), kind, body, None)
+        .await
+        .or_back(&url)?;
     Ok(Redirect::to(&format!("{url}#m{}", added.message.id)).into_response())
 }
 
@@ -185,7 +246,8 @@ fn snooze_until(f: &UpdateForm, now: i64) -> Result<Option<Option<i64>>, String>
         Some("7d") => Some(Some(now + 168 * H)),
         Some("at") => {
             let raw = f.snooze_at.as_deref().unwrap_or("");
-            let local = chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M").map_err(|_| "snooze: pick a date and time".to_string())?;
+            let local = chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+                .map_err(|_| "snooze: pick a date and time".to_string())?;
             // getTimezoneOffset() is UTC minus local, in minutes.
             let offset = f.tz_offset.unwrap_or(0).clamp(-14 * 60, 14 * 60);
             Some(Some(local.and_utc().timestamp_millis() + offset * 60_000))
@@ -198,8 +260,20 @@ fn patch_of(f: &UpdateForm, session: &Session) -> Result<TicketPatch, String> {
     let id = |raw: &str| raw.parse::<i64>().map_err(|_| format!("'{raw}' is not an id"));
     Ok(TicketPatch {
         subject: None,
-        status: f.status.as_deref().filter(|v| !v.is_empty()).map(|v| Status::parse("status", v)).transpose().map_err(|e| e.to_string())?,
-        priority: f.priority.as_deref().filter(|v| !v.is_empty()).map(|v| Priority::parse("priority", v)).transpose().map_err(|e| e.to_string())?,
+        status: f
+            .status
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .map(|v| Status::parse("status", v))
+            .transpose()
+            .map_err(|e| e.to_string())?,
+        priority: f
+            .priority
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .map(|v| Priority::parse("priority", v))
+            .transpose()
+            .map_err(|e| e.to_string())?,
         assignee_id: match f.assignee.as_deref() {
             None | Some("") => None,
             Some("me") => Some(Some(session.actor.user_id)),
@@ -211,20 +285,45 @@ fn patch_of(f: &UpdateForm, session: &Session) -> Result<TicketPatch, String> {
             Some("none") => Some(None),
             Some(v) => Some(Some(id(v)?)),
         },
-        labels: f.labels.as_deref().map(|l| normalize_labels(&l.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect::<Vec<_>>())).transpose().map_err(|e| e.to_string())?,
+        labels: f
+            .labels
+            .as_deref()
+            .map(|l| {
+                normalize_labels(
+                    &l.split(',')
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_string)
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .transpose()
+            .map_err(|e| e.to_string())?,
         snoozed_until: snooze_until(f, crate::store::now_ms())?,
     })
 }
 
-pub async fn update(State(s): State<AppState>, Path(number): Path<String>, Posted(session, f): Posted<UpdateForm>) -> PageResult {
+pub async fn update(
+    State(s): State<AppState>,
+    Path(number): Path<String>,
+    Posted(session, f): Posted<UpdateForm>,
+) -> PageResult {
     let t = open(&s, &session.actor, &number).await?;
     let url = format!("/app/t/{}", t.number);
     let patch = patch_of(&f, &session).or_back(&url)?;
     if patch.is_empty() {
         return Ok(Redirect::to(&url).into_response());
     }
-    let after = s.svc.update_ticket(&session.actor, TicketId(t.id), patch).await.or_back(&url)?;
+    let after = s
+        .svc
+        .update_ticket(&session.actor, TicketId(t.id), patch)
+        .await
+        .or_back(&url)?;
     // Handing a ticket to someone else may take it out of reach.
-    let to = if session.actor.can_see(after.access()) { url.as_str() } else { "/app" };
+    let to = if session.actor.can_see(after.access()) {
+        url.as_str()
+    } else {
+        "/app"
+    };
     Ok(Redirect::to(to).into_response())
 }

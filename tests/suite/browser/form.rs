@@ -20,7 +20,8 @@ const WAIT: Duration = Duration::from_secs(15);
 const HUMAN_DELAY: Duration = Duration::from_millis(3500);
 
 /// What the page is, for failure messages.
-const EXPLAIN: &str = "return { url: location.href, title: document.title, dir: document.documentElement.getAttribute('dir'),\n\
+const EXPLAIN: &str =
+    "return { url: location.href, title: document.title, dir: document.documentElement.getAttribute('dir'),\n\
      text: document.body ? document.body.innerText.slice(0, 2000) : null };";
 
 /// Polls `script` (a function body) until it returns something truthy.
@@ -48,7 +49,12 @@ async fn form_ticket(app: &TestApp, subject: &str) -> Value {
     loop {
         let (s, list) = app.get("/api/v1/tickets?channel=form").await;
         assert_eq!(s, StatusCode::OK, "{list}");
-        if let Some(t) = list["items"].as_array().unwrap().iter().find(|t| t["subject"] == subject) {
+        if let Some(t) = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["subject"] == subject)
+        {
             return t.clone();
         }
         assert!(Instant::now() < deadline, "no form ticket {subject:?} in {list}");
@@ -60,7 +66,13 @@ async fn form_ticket(app: &TestApp, subject: &str) -> Value {
 async fn customer_bodies(app: &TestApp, tid: i64) -> Vec<String> {
     let (s, msgs) = app.get(&format!("/api/v1/tickets/{tid}/messages")).await;
     assert_eq!(s, StatusCode::OK, "{msgs}");
-    msgs["items"].as_array().unwrap().iter().filter(|m| m["author_type"] == "contact").map(|m| m["body"].as_str().unwrap_or("").to_string()).collect()
+    msgs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["author_type"] == "contact")
+        .map(|m| m["body"].as_str().unwrap_or("").to_string())
+        .collect()
 }
 
 async fn public_ticket_form_in_a_real_browser(db: Db) {
@@ -103,7 +115,10 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
     assert_eq!(shape["website_value"], "", "the honeypot starts empty: {shape}");
     assert_eq!(shape["website_hidden"], true, "the honeypot is not visible: {shape}");
     assert_eq!(shape["started"], "hidden", "{shape}");
-    assert!(shape["started_value"].as_str().is_some_and(|v| !v.is_empty()), "{shape}");
+    assert!(
+        shape["started_value"].as_str().is_some_and(|v| !v.is_empty()),
+        "{shape}"
+    );
     assert!(shape["files"].is_null() || shape["files"] == "file", "{shape}");
     assert_eq!(shape["dir"], "ltr", "{shape}");
 
@@ -124,7 +139,13 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
     assert_eq!(filled["valid"], true, "the filled form is valid: {filled}");
     assert_eq!(filled["website"], "", "{filled}");
     // While the subject is typed, the help centre suggests an answer.
-    let suggested = page_wait(&b, "an article suggestion", "var a = document.querySelector('#kb-suggest [data-sd=suggestion]'); return a ? a.textContent : null;", vec![]).await;
+    let suggested = page_wait(
+        &b,
+        "an article suggestion",
+        "var a = document.querySelector('#kb-suggest [data-sd=suggestion]'); return a ? a.textContent : null;",
+        vec![],
+    )
+    .await;
     assert_eq!(suggested, art["title"], "{suggested}");
     b.save_screenshot("form-en.png").await;
 
@@ -145,21 +166,42 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("a ticket number like #1, got {number_text:?}: {done}"));
     let link = done["href"].as_str().unwrap().to_string();
-    assert!(link.starts_with(&format!("{}/p/{slug}/t/", app.base)), "the private link {link} is on this app: {done}");
-    b.execute("document.activeElement && document.activeElement.blur(); return true;", vec![]).await;
+    assert!(
+        link.starts_with(&format!("{}/p/{slug}/t/", app.base)),
+        "the private link {link} is on this app: {done}"
+    );
+    b.execute(
+        "document.activeElement && document.activeElement.blur(); return true;",
+        vec![],
+    )
+    .await;
     b.save_screenshot("form-done-en.png").await;
 
     // The confirmation mail reached the relay, with the same link.
     let got = sink.wait(1).await;
-    let parsed = storedesk::channels::email::parse::parse(got[0].as_bytes()).unwrap_or_else(|| panic!("a parsable mail: {}", got[0]));
-    assert!(parsed.to.iter().any(|t| t.contains("ann@shop.test")), "to the customer: {:?}\n{}", parsed.to, got[0]);
+    let parsed = storedesk::channels::email::parse::parse(got[0].as_bytes())
+        .unwrap_or_else(|| panic!("a parsable mail: {}", got[0]));
+    assert!(
+        parsed.to.iter().any(|t| t.contains("ann@shop.test")),
+        "to the customer: {:?}\n{}",
+        parsed.to,
+        got[0]
+    );
     let mailed: Vec<String> = parsed
         .text
         .split_whitespace()
         .filter(|w| w.contains(&format!("/p/{slug}/t/")))
-        .map(|w| w.trim_matches(|c: char| matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | '"' | '\'' | ',' | ';')).trim_end_matches('.').to_string())
+        .map(|w| {
+            w.trim_matches(|c: char| matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | '"' | '\'' | ',' | ';'))
+                .trim_end_matches('.')
+                .to_string()
+        })
         .collect();
-    assert!(mailed.contains(&link), "the mail has the page's link {link}; links in it: {mailed:?}\n{}", parsed.text);
+    assert!(
+        mailed.contains(&link),
+        "the mail has the page's link {link}; links in it: {mailed:?}\n{}",
+        parsed.text
+    );
 
     // The agents' side: a form ticket with this number, contact and message.
     let ticket = form_ticket(&app, subject).await;
@@ -169,11 +211,16 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
     assert_eq!(ticket["contact"]["email"], "ann@shop.test", "{ticket}");
     assert_eq!(ticket["contact"]["name"], "Ann Lee", "{ticket}");
     let bodies = customer_bodies(&app, tid).await;
-    assert!(bodies.first().is_some_and(|b| b.contains(message)), "the message, stored as typed: {bodies:?}");
+    assert!(
+        bodies.first().is_some_and(|b| b.contains(message)),
+        "the message, stored as typed: {bodies:?}"
+    );
 
     // The agent answers through the API.
     let answer = "We found your payment: the order is #1042 and ships today.";
-    let (s, reply) = app.post(&format!("/api/v1/tickets/{tid}/messages"), json!({ "body": answer })).await;
+    let (s, reply) = app
+        .post(&format!("/api/v1/tickets/{tid}/messages"), json!({ "body": answer }))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{reply}");
 
     // The private link shows both, the customer's markup as plain text.
@@ -189,10 +236,33 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
         vec![json!(answer)],
     )
     .await;
-    assert!(seen["h1"].as_str().is_some_and(|h| h.contains(subject) && h.contains(&number_text)), "{seen}");
-    assert!(seen["customer"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().contains(message)), "the customer's message shows literally: {seen}");
-    assert!(seen["scripts"].as_array().unwrap().iter().all(|s| !s.as_str().unwrap().contains("alert")), "no script from the message in the page: {seen}");
-    assert_eq!(seen["scripts"], json!([]), "the private page has no script at all: {seen}");
+    assert!(
+        seen["h1"]
+            .as_str()
+            .is_some_and(|h| h.contains(subject) && h.contains(&number_text)),
+        "{seen}"
+    );
+    assert!(
+        seen["customer"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains(message)),
+        "the customer's message shows literally: {seen}"
+    );
+    assert!(
+        seen["scripts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| !s.as_str().unwrap().contains("alert")),
+        "no script from the message in the page: {seen}"
+    );
+    assert_eq!(
+        seen["scripts"],
+        json!([]),
+        "the private page has no script at all: {seen}"
+    );
     assert_eq!(seen["textarea"], true, "{seen}");
 
     // The customer answers on the page; the agent sees it through the API.
@@ -218,7 +288,11 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
     loop {
         let bodies = customer_bodies(&app, tid).await;
         if bodies.iter().any(|b| b.trim() == follow_up) {
-            assert_eq!(bodies.len(), 2, "the first message and the answer, once each: {bodies:?}");
+            assert_eq!(
+                bodies.len(),
+                2,
+                "the first message and the answer, once each: {bodies:?}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "the agent never saw the answer: {bodies:?}");
@@ -239,7 +313,11 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
     assert_eq!(fa["dir"], "rtl", "{fa}");
     assert_eq!(fa["computed"], "rtl", "{fa}");
     assert_eq!(fa["message"], true, "{fa}");
-    b.execute("document.activeElement && document.activeElement.blur(); return true;", vec![]).await;
+    b.execute(
+        "document.activeElement && document.activeElement.blur(); return true;",
+        vec![],
+    )
+    .await;
     b.save_screenshot("form-fa.png").await;
 
     b.quit().await;

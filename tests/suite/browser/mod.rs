@@ -38,7 +38,9 @@ async fn store_site(app_base: &str, slug: &str) -> StoreSite {
     let page = PAGE.replace("{{HOST}}", app_base).replace("{{SLUG}}", slug);
     let task = tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             let page = page.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
@@ -54,7 +56,10 @@ async fn store_site(app_base: &str, slug: &str) -> StoreSite {
                 let (status, ctype, body) = if target.starts_with("/favicon") {
                     ("404 Not Found", "text/plain", "not found".to_string())
                 } else {
-                    let lang = target.split_once("lang=").map(|(_, l)| l.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>()).unwrap_or_else(|| "en".into());
+                    let lang = target
+                        .split_once("lang=")
+                        .map(|(_, l)| l.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>())
+                        .unwrap_or_else(|| "en".into());
                     ("200 OK", "text/html; charset=utf-8", page.replace("{{LANG}}", &lang))
                 };
                 let res = format!("HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}", body.len());
@@ -96,9 +101,23 @@ impl Driver {
     /// Loads the store page and opens the chat panel.
     async fn open_store(&self, url: &str) {
         self.goto(url).await;
-        self.wait("the launcher in the shadow root", "return !!q('[data-sd=launcher]');", vec![]).await;
-        self.run("var p = q('[data-sd=panel]'); if (p.hidden) q('[data-sd=launcher]').click(); return true;", vec![]).await;
-        self.wait("the open panel", "var p = q('[data-sd=panel]'); return !p.hidden && p.getBoundingClientRect().height > 100;", vec![]).await;
+        self.wait(
+            "the launcher in the shadow root",
+            "return !!q('[data-sd=launcher]');",
+            vec![],
+        )
+        .await;
+        self.run(
+            "var p = q('[data-sd=panel]'); if (p.hidden) q('[data-sd=launcher]').click(); return true;",
+            vec![],
+        )
+        .await;
+        self.wait(
+            "the open panel",
+            "var p = q('[data-sd=panel]'); return !p.hidden && p.getBoundingClientRect().height > 100;",
+            vec![],
+        )
+        .await;
     }
 
     /// Fills the pre-chat fields the widget asks for, types `text` and presses Enter.
@@ -128,7 +147,9 @@ impl Driver {
                 vec![json!(from), json!(text)],
             )
             .await;
-        v.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("a numeric data-id, got {v}"))
+        v.as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("a numeric data-id, got {v}"))
     }
 
     async fn save_screenshot(&self, name: &str) {
@@ -151,14 +172,25 @@ async fn chat_ticket(app: &TestApp, text: &str) -> Value {
         if let Some(t) = list["items"].as_array().unwrap().iter().find(|t| t["subject"] == text) {
             return t.clone();
         }
-        assert!(std::time::Instant::now() < deadline, "no chat ticket {text:?} in {list}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no chat ticket {text:?} in {list}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// A conversation in the widget, answered by the agent; returns (ticket id,
 /// visitor message id, reply id).
-async fn converse(app: &TestApp, agent: &mut Socket, b: &Driver, question: &str, answer: &str, name: &str, email: &str) -> (i64, i64, i64) {
+async fn converse(
+    app: &TestApp,
+    agent: &mut Socket,
+    b: &Driver,
+    question: &str,
+    answer: &str,
+    name: &str,
+    email: &str,
+) -> (i64, i64, i64) {
     b.send_message(question, name, email).await;
     let asked = b.message_id("visitor", question).await;
 
@@ -166,26 +198,45 @@ async fn converse(app: &TestApp, agent: &mut Socket, b: &Driver, question: &str,
     let ticket = chat_ticket(app, question).await;
     let tid = ticket["id"].as_i64().unwrap();
     assert_eq!(ticket["channel"], "chat");
-    assert_eq!(ticket["contact"]["email"], email, "the pre-chat e-mail reached the contact: {ticket}");
+    assert_eq!(
+        ticket["contact"]["email"], email,
+        "the pre-chat e-mail reached the contact: {ticket}"
+    );
     let (_, msgs) = app.get(&format!("/api/v1/tickets/{tid}/messages")).await;
     assert_eq!(msgs["items"][0]["body"], question, "{msgs}");
     assert_eq!(msgs["items"][0]["id"], asked);
 
     // The agent types, reads, then answers through the REST API.
-    agent.send(json!({ "type": "typing", "ticket_id": tid, "on": true })).await;
-    b.wait("the agent typing indicator", "var t = q('[data-sd=typing]'); return t && !t.hidden;", vec![]).await;
-    agent.send(json!({ "type": "read", "ticket_id": tid, "up_to": asked })).await;
+    agent
+        .send(json!({ "type": "typing", "ticket_id": tid, "on": true }))
+        .await;
+    b.wait(
+        "the agent typing indicator",
+        "var t = q('[data-sd=typing]'); return t && !t.hidden;",
+        vec![],
+    )
+    .await;
+    agent
+        .send(json!({ "type": "read", "ticket_id": tid, "up_to": asked }))
+        .await;
     b.wait(
         "the Seen mark under the visitor's message",
         "var s = q('[data-sd=seen]'); return !!s && s.parentNode.getAttribute('data-id') === String(arguments[0]);",
         vec![json!(asked)],
     )
     .await;
-    let (s, reply) = app.post(&format!("/api/v1/tickets/{tid}/messages"), json!({ "body": answer })).await;
+    let (s, reply) = app
+        .post(&format!("/api/v1/tickets/{tid}/messages"), json!({ "body": answer }))
+        .await;
     assert_eq!(s, reqwest::StatusCode::CREATED, "{reply}");
     let replied = b.message_id("agent", answer).await;
     assert_eq!(replied, reply["id"].as_i64().unwrap());
-    b.wait("the typing indicator to go", "return q('[data-sd=typing]').hidden;", vec![]).await;
+    b.wait(
+        "the typing indicator to go",
+        "return q('[data-sd=typing]').hidden;",
+        vec![],
+    )
+    .await;
     // The open panel tells the agent the reply was read.
     loop {
         let f = agent.until("visitor_read").await;
@@ -215,7 +266,10 @@ async fn widget_chat_in_a_real_browser(db: Db) {
     assert_eq!(s["role"], "dialog");
     assert_eq!(s["live"], "polite");
     assert!(s["launcher"].as_str().is_some_and(|l| !l.is_empty()), "{s}");
-    assert_eq!(s["font"], "none", "the store's `button {{ text-transform: uppercase }}` does not reach into the widget");
+    assert_eq!(
+        s["font"], "none",
+        "the store's `button {{ text-transform: uppercase }}` does not reach into the widget"
+    );
 
     let question = "Is this T-shirt available in white?";
     let answer = "Yes! Size M in white is in stock.";
@@ -224,7 +278,12 @@ async fn widget_chat_in_a_real_browser(db: Db) {
     // The page context reached the agent side.
     let (_, t) = app.get(&format!("/api/v1/tickets/{tid}")).await;
     let contact = t["contact"]["id"].as_i64().unwrap();
-    let state = app.store.visitor_state(app.workspace_id, contact).await.unwrap().expect("visitor state");
+    let state = app
+        .store
+        .visitor_state(app.workspace_id, contact)
+        .await
+        .unwrap()
+        .expect("visitor state");
     assert_eq!(state["context"]["product"]["sku"], "TSHIRT-BLK-M", "{state}");
     assert_eq!(state["page"]["title"], "Classic T-shirt — Acme Shop");
 
@@ -237,8 +296,17 @@ async fn widget_chat_in_a_real_browser(db: Db) {
         vec![json!(asked), json!(replied)],
     )
     .await;
-    b.wait("the online status", "return q('[data-sd=status]').getAttribute('data-online') === 'true';", vec![]).await;
-    b.run("document.activeElement && document.activeElement.blur(); return true;", vec![]).await;
+    b.wait(
+        "the online status",
+        "return q('[data-sd=status]').getAttribute('data-online') === 'true';",
+        vec![],
+    )
+    .await;
+    b.run(
+        "document.activeElement && document.activeElement.blur(); return true;",
+        vec![],
+    )
+    .await;
     b.save_screenshot("widget-en.png").await;
 
     // Persian, a new visitor (fresh storage): right to left, launcher on the left.
@@ -249,16 +317,31 @@ async fn widget_chat_in_a_real_browser(db: Db) {
     assert_eq!(s["attr"], "rtl");
     assert_eq!(s["lang"], "fa");
     assert_eq!(s["status"], "آنلاین");
-    assert!(s["left"].as_f64().unwrap() < 640.0, "the launcher is bottom-left in rtl: {s}");
+    assert!(
+        s["left"].as_f64().unwrap() < 640.0,
+        "the launcher is bottom-left in rtl: {s}"
+    );
     assert_eq!(s["messages"], 0, "a new visitor sees no one else's chat: {s}");
-    converse(&app, &mut agent, &b, "سلام، این تی‌شرت رنگ سفید هم دارد؟", "بله، سایز M سفید موجود است.", "سارا", "sara@shop.test").await;
-    b.run("document.activeElement && document.activeElement.blur(); return true;", vec![]).await;
+    converse(
+        &app,
+        &mut agent,
+        &b,
+        "سلام، این تی‌شرت رنگ سفید هم دارد؟",
+        "بله، سایز M سفید موجود است.",
+        "سارا",
+        "sara@shop.test",
+    )
+    .await;
+    b.run(
+        "document.activeElement && document.activeElement.blur(); return true;",
+        vec![],
+    )
+    .await;
     b.save_screenshot("widget-fa.png").await;
 
     b.quit().await;
     drop(site);
 }
-
 
 /// A TCP proxy in front of the app whose connections can be cut (and new
 /// ones refused) to see the widget lose its socket and come back.
@@ -276,14 +359,18 @@ impl Proxy {
         let (up, rx) = tokio::sync::watch::channel(true);
         let task = tokio::spawn(async move {
             loop {
-                let Ok((mut client, _)) = listener.accept().await else { return };
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
                 let mut rx = rx.clone();
                 if !*rx.borrow_and_update() {
                     continue; // refused: dropped at once
                 }
                 let target = target.clone();
                 tokio::spawn(async move {
-                    let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else { return };
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
                         _ = rx.changed() => {}
@@ -315,11 +402,18 @@ async fn widget_resends_after_the_connection_drops(db: Db) {
     b.open_store(&format!("{}/tshirt?lang=en", site.base)).await;
     b.send_message("Do you ship to Norway?", "Ole", "ole@shop.test").await;
     let first = b.message_id("visitor", "Do you ship to Norway?").await;
-    let tid = chat_ticket(&app, "Do you ship to Norway?").await["id"].as_i64().unwrap();
+    let tid = chat_ticket(&app, "Do you ship to Norway?").await["id"]
+        .as_i64()
+        .unwrap();
 
     // The network goes away: the widget says so and keeps what is typed.
     proxy.set(false);
-    b.wait("the reconnecting notice", "var n = q('.notice'); return n && !n.hidden;", vec![]).await;
+    b.wait(
+        "the reconnecting notice",
+        "var n = q('.notice'); return n && !n.hidden;",
+        vec![],
+    )
+    .await;
     b.send_message("And to Iceland?", "", "").await;
     let pending = b
         .wait(
@@ -331,7 +425,12 @@ async fn widget_resends_after_the_connection_drops(db: Db) {
         .await;
     assert_eq!(pending, "And to Iceland?");
     // Meanwhile the agent answers.
-    let (s, reply) = app.post(&format!("/api/v1/tickets/{tid}/messages"), json!({ "body": "Yes, we ship to Norway." })).await;
+    let (s, reply) = app
+        .post(
+            &format!("/api/v1/tickets/{tid}/messages"),
+            json!({ "body": "Yes, we ship to Norway." }),
+        )
+        .await;
     assert_eq!(s, reqwest::StatusCode::CREATED, "{reply}");
 
     // Back online: the widget reconnects by itself, resumes (the reply
@@ -350,8 +449,17 @@ async fn widget_resends_after_the_connection_drops(db: Db) {
     )
     .await;
     let (_, msgs) = app.get(&format!("/api/v1/tickets/{tid}/messages")).await;
-    let bodies: Vec<&str> = msgs["items"].as_array().unwrap().iter().filter(|m| m["kind"] == "reply").map(|m| m["body"].as_str().unwrap()).collect();
-    assert_eq!(bodies, ["Do you ship to Norway?", "Yes, we ship to Norway.", "And to Iceland?"]);
+    let bodies: Vec<&str> = msgs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "reply")
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["Do you ship to Norway?", "Yes, we ship to Norway.", "And to Iceland?"]
+    );
     b.quit().await;
     drop(agent);
 }
@@ -376,7 +484,13 @@ async fn widget_request_and_call_back_forms(db: Db) {
         vec![],
     )
     .await;
-    let link = b.wait("the request's number and link", "var a = q('[data-sd=request-link]'); return a ? a.href : null;", vec![]).await;
+    let link = b
+        .wait(
+            "the request's number and link",
+            "var a = q('[data-sd=request-link]'); return a ? a.href : null;",
+            vec![],
+        )
+        .await;
     assert!(link.as_str().unwrap().contains(&format!("/p/{slug}/t/")), "{link}");
     let (_, list) = app.get("/api/v1/tickets?channel=form").await;
     assert_eq!(list["items"][0]["subject"], "Colour change");

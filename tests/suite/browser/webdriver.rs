@@ -21,14 +21,22 @@ pub struct Driver {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Driver {
     /// Starts chromedriver and a headless Chromium with a fresh profile.
     pub async fn start() -> Driver {
         let port = free_port();
-        let exe = if std::path::Path::new("/usr/bin/chromedriver").exists() { "/usr/bin/chromedriver" } else { "chromedriver" };
+        let exe = if std::path::Path::new("/usr/bin/chromedriver").exists() {
+            "/usr/bin/chromedriver"
+        } else {
+            "chromedriver"
+        };
         let child = Command::new(exe)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
@@ -37,8 +45,18 @@ impl Driver {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {exe} ({e}); scripts/test installs chromium and chromium-driver"));
         let profile = tempfile::tempdir().expect("profile dir");
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
-        let mut d = Driver { port, base: format!("http://127.0.0.1:{port}"), client, session: None, child, _profile: profile };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client");
+        let mut d = Driver {
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+            client,
+            session: None,
+            child,
+            _profile: profile,
+        };
 
         // Wait until the driver answers and says it is ready.
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -53,7 +71,10 @@ impl Driver {
             if let Ok(Some(status)) = d.child.try_wait() {
                 panic!("chromedriver exited at start: {status}");
             }
-            assert!(Instant::now() < deadline, "chromedriver did not become ready on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready on port {port}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
 
@@ -74,7 +95,10 @@ impl Driver {
             "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
             "goog:loggingPrefs": { "browser": "ALL" },
         } } });
-        let v = d.raw(reqwest::Method::POST, "/session", Some(caps)).await.unwrap_or_else(|e| panic!("cannot open a Chromium session: {e}"));
+        let v = d
+            .raw(reqwest::Method::POST, "/session", Some(caps))
+            .await
+            .unwrap_or_else(|e| panic!("cannot open a Chromium session: {e}"));
         d.session = Some(v["sessionId"].as_str().expect("sessionId").to_string());
         d
     }
@@ -87,33 +111,54 @@ impl Driver {
         }
         let res = req.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
         let status = res.status();
-        let v: Value = res.json().await.map_err(|e| format!("{method} {path}: not JSON: {e}"))?;
+        let v: Value = res
+            .json()
+            .await
+            .map_err(|e| format!("{method} {path}: not JSON: {e}"))?;
         if !status.is_success() {
-            return Err(format!("{method} {path} → {status}: {} {}", v["value"]["error"], v["value"]["message"]));
+            return Err(format!(
+                "{method} {path} → {status}: {} {}",
+                v["value"]["error"], v["value"]["message"]
+            ));
         }
         Ok(v["value"].clone())
     }
 
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let sid = self.session.as_deref().expect("session");
-        self.raw(method, &format!("/session/{sid}{path}"), body).await.unwrap_or_else(|e| panic!("webdriver: {e}"))
+        self.raw(method, &format!("/session/{sid}{path}"), body)
+            .await
+            .unwrap_or_else(|e| panic!("webdriver: {e}"))
     }
 
     /// Navigates and waits for the page's load event.
     pub async fn goto(&self, url: &str) {
-        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
     }
 
     /// Runs `script` as a function body (arguments in `arguments`) and
     /// returns what it returns.
     pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
-        self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": args }))).await
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
     }
 
     /// Runs `script` until it returns something other than null, false, 0
     /// or ""; returns that. Panics after `timeout`, printing `explain`'s
     /// result and the browser's console.
-    pub async fn wait_for(&self, what: &str, script: &str, args: Vec<Value>, timeout: Duration, explain: &str) -> Value {
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        script: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+        explain: &str,
+    ) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
             let v = self.execute(script, args.clone()).await;
@@ -139,8 +184,25 @@ impl Driver {
     /// The browser console so far (Chromium's logging extension), one entry a line.
     pub async fn console(&self) -> String {
         let sid = self.session.as_deref().unwrap_or("");
-        match self.raw(reqwest::Method::POST, &format!("/session/{sid}/se/log"), Some(json!({ "type": "browser" }))).await {
-            Ok(Value::Array(entries)) => entries.iter().map(|e| format!("  [{}] {}", e["level"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""))).collect::<Vec<_>>().join("\n"),
+        match self
+            .raw(
+                reqwest::Method::POST,
+                &format!("/session/{sid}/se/log"),
+                Some(json!({ "type": "browser" })),
+            )
+            .await
+        {
+            Ok(Value::Array(entries)) => entries
+                .iter()
+                .map(|e| {
+                    format!(
+                        "  [{}] {}",
+                        e["level"].as_str().unwrap_or(""),
+                        e["message"].as_str().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
             Ok(v) => v.to_string(),
             Err(e) => format!("(no console: {e})"),
         }
@@ -162,7 +224,12 @@ impl Driver {
         for c in held {
             actions.push(json!({ "type": "keyUp", "value": c.to_string() }));
         }
-        self.cmd(reqwest::Method::POST, "/actions", Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }))).await;
+        self.cmd(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        )
+        .await;
         self.cmd(reqwest::Method::DELETE, "/actions", None).await;
     }
 
@@ -177,7 +244,9 @@ impl Driver {
     /// Ends the session (Chromium exits) and the driver.
     pub async fn quit(mut self) {
         if let Some(sid) = self.session.take() {
-            let _ = self.raw(reqwest::Method::DELETE, &format!("/session/{sid}"), None).await;
+            let _ = self
+                .raw(reqwest::Method::DELETE, &format!("/session/{sid}"), None)
+                .await;
         }
         // Drop stops the driver.
     }
@@ -215,7 +284,10 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
         } as u32)
     }
     let clean: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    let body = clean.strip_suffix(b"==").or_else(|| clean.strip_suffix(b"=")).unwrap_or(&clean);
+    let body = clean
+        .strip_suffix(b"==")
+        .or_else(|| clean.strip_suffix(b"="))
+        .unwrap_or(&clean);
     let mut out = Vec::with_capacity(body.len() * 3 / 4);
     for chunk in body.chunks(4) {
         let mut n = 0u32;
