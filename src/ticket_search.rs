@@ -112,7 +112,12 @@ async fn resume(store: &Store, index: &TicketIndex) -> anyhow::Result<Watermark>
     if index.doc_count() > 0 {
         tracing::warn!("the ticket search index was built from another database (or before a restore, or the log moved past it); rebuilding it");
     }
-    // The head first: whatever commits after it is applied from the log.
+    start_build(store, index).await
+}
+
+/// Empties the index and notes the log's head first: whatever commits after
+/// it is applied from the log once the build (`building_after`) is done.
+async fn start_build(store: &Store, index: &TicketIndex) -> anyhow::Result<Watermark> {
     let event_id = store.event_head().await?;
     let event_created_at = if event_id > 0 {
         store.event_created_at(event_id).await?.unwrap_or_default()
@@ -178,6 +183,14 @@ async fn catch_up(store: &Store, index: &TicketIndex, mark: &mut Watermark) -> a
         if page[0].id > mark.event_id + 1 && store.event_tail().await?.is_some_and(|t| t > mark.event_id + 1) {
             // The events after our position were pruned: start over.
             anyhow::bail!("the event log was pruned past this index's position");
+        }
+        if page.iter().any(|e| e.kind == EventType::TicketsImported) {
+            // A bulk load wrote rows without their events: read the tables again.
+            tracing::info!("tickets were imported in bulk; rebuilding the ticket search index");
+            tickets.clear();
+            *mark = start_build(store, index).await?;
+            build(store, index, mark).await?;
+            continue;
         }
         let full = page.len() as i64 == PAGE;
         apply(store, index, &page, &mut tickets).await?;
@@ -361,5 +374,26 @@ mod tests {
             index.search(other_ws, "gift", 10).unwrap().is_empty(),
             "the old database's tickets are gone"
         );
+    }
+
+    /// A bulk load (the demo seed) writes rows without their events; its one
+    /// `tickets.imported` event makes the index read the tables again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn search_tickets_index_reads_a_bulk_load() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, ws) = new_store(tmp.path(), "a.db").await;
+        ticket(&store, ws, "Gift card", "My gift card code does not work").await;
+        let index = TicketIndex::open(Some(&tmp.path().join("index"))).unwrap();
+        let mut mark = catch_up_once(&store, &index).await;
+        let before = index.doc_count();
+        let seeded = store.seed(30, "not a real hash").await.unwrap();
+        catch_up(&store, &index, &mut mark).await.unwrap();
+        assert!(
+            index.doc_count() >= before + 60,
+            "{} documents after seeding {} tickets",
+            index.doc_count(),
+            seeded.created
+        );
+        assert!(mark.building_after.is_none());
     }
 }

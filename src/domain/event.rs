@@ -20,6 +20,7 @@ string_enum!(
         ArticleCreated => "article.created",
         ArticleUpdated => "article.updated",
         ArticleDeleted => "article.deleted",
+        TicketsImported => "tickets.imported",
     }
 );
 

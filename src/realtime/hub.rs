@@ -366,7 +366,7 @@ pub(super) async fn deliver_event(hub: &Hub, store: &Store, e: &Event, hint: Opt
                 tracing::warn!(error = %err, "knowledge-base index not updated");
             }
         }
-        EventType::ContactCreated | EventType::ContactUpdated => {}
+        EventType::ContactCreated | EventType::ContactUpdated | EventType::TicketsImported => {}
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! multi-row inserts of generated values (no user input), many thousands
 //! per statement, so a million tickets take seconds, not hours.
 
+use crate::domain::event::{EventActor, EventType, NewEvent};
 use rand::rngs::StdRng as SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -236,7 +237,12 @@ impl Store {
                 .bind(ws.id)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
+            // A bulk load is recorded as one event rather than one per row:
+            // consumers that derive state from the rows (the search index)
+            // start over from the tables when they see it.
+            let ev = NewEvent::new(ws.id, EventType::TicketsImported, EventActor::System)
+                .changes(serde_json::json!({ "tickets": batch, "first_number": number0 }));
+            self.commit_with(tx, vec![ev]).await?;
             done += batch;
         }
         if self.backend == Backend::Postgres {
