@@ -23,7 +23,6 @@ CREATE TABLE events (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX events_workspace_idx ON events (workspace_id, id);
-CREATE INDEX events_created_idx ON events (created_at);
 
 -- Where each consumer of the log stands. A cluster consumer (rules,
 -- webhooks, the outbox feeder) is run by the node holding its lease; a node

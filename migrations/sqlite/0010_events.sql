@@ -23,7 +23,6 @@ CREATE TABLE events (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX events_workspace_idx ON events (workspace_id, id);
-CREATE INDEX events_created_idx ON events (created_at);
 
 CREATE TABLE event_consumers (
     name TEXT PRIMARY KEY,

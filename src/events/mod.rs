@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::domain::event::Event;
 use crate::store::Store;
 
 /// How often a consumer looks at the log without being woken.
@@ -25,21 +26,66 @@ pub const POLL: Duration = Duration::from_secs(1);
 /// Events read per page.
 pub const PAGE: i64 = 500;
 
-/// The newest event id this node knows of. Cheap to clone.
+/// Events this node committed itself, kept for a moment: its consumers read
+/// them from here instead of the database. Ids are handed out without gaps
+/// (see `store::events`), so a run of consecutive ids here is exactly what
+/// the log holds there; anything missing (another node's events, a commit
+/// whose writer has not handed them over yet) is read from the database.
+const TAIL: usize = 16_384;
+
+/// The newest event id this node knows of, and the tail it wrote. Cheap to clone.
 #[derive(Clone)]
 pub struct LogHead {
     tx: std::sync::Arc<watch::Sender<i64>>,
+    tail: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<i64, Event>>>,
 }
 
 impl Default for LogHead {
     fn default() -> Self {
         Self {
             tx: std::sync::Arc::new(watch::channel(0).0),
+            tail: Default::default(),
         }
     }
 }
 
 impl LogHead {
+    /// Events this node just committed: kept for its consumers, then the
+    /// head moves.
+    pub fn committed(&self, events: &[Event]) {
+        let Some(last) = events.last() else { return };
+        {
+            let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+            for e in events {
+                tail.insert(e.id, e.clone());
+            }
+            while tail.len() > TAIL {
+                tail.pop_first();
+            }
+        }
+        self.advance(last.id);
+    }
+
+    /// Up to `limit` events after `after`: from the tail when it holds the
+    /// next ones, else from the database.
+    pub async fn read_after(&self, store: &Store, after: i64, limit: i64) -> crate::store::Result<Vec<Event>> {
+        {
+            let tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+            let run: Vec<Event> = tail
+                .range(after + 1..)
+                .map(|(_, e)| e)
+                .take(limit.max(1) as usize)
+                .enumerate()
+                .take_while(|(i, e)| e.id == after + 1 + *i as i64)
+                .map(|(_, e)| e.clone())
+                .collect();
+            if !run.is_empty() {
+                return Ok(run);
+            }
+        }
+        store.events_after(after, limit).await
+    }
+
     /// Moves the head forward (never back) and wakes whoever waits.
     pub fn advance(&self, id: i64) {
         let moved = self.tx.send_if_modified(|h| {
@@ -73,7 +119,7 @@ pub async fn wait_past(
     position: i64,
     stop: &mut watch::Receiver<bool>,
 ) -> bool {
-    if *stop.borrow() {
+    if crate::jobs::stopping(stop) {
         return false;
     }
     if *rx.borrow_and_update() > position {
@@ -81,7 +127,7 @@ pub async fn wait_past(
     }
     tokio::select! {
         _ = rx.changed() => true,
-        _ = stop.changed() => !*stop.borrow(),
+        _ = crate::jobs::stopped(stop) => false,
         _ = tokio::time::sleep(POLL) => {
             match store.event_head().await {
                 Ok(h) => head.advance(h),

@@ -3,7 +3,8 @@
 //! What goes out is decided by `domain::delivery`; the writes, with the
 //! feeder's position in the same transaction, by `Store::deliver_events`.
 
-use super::cluster::Handler;
+use super::cluster::{Handled, Handler};
+use crate::domain::delivery::for_event;
 use crate::domain::event::Event;
 use crate::store::Store;
 
@@ -12,7 +13,23 @@ pub const NAME: &str = "outbox";
 pub struct Feeder;
 
 impl Handler for Feeder {
-    async fn handle(&self, store: &Store, name: &str, owner: &str, events: &[Event]) -> crate::store::Result<bool> {
-        store.deliver_events(name, owner, events).await
+    async fn handle(
+        &self,
+        store: &Store,
+        name: &str,
+        owner: &str,
+        events: &[Event],
+        save: bool,
+    ) -> crate::store::Result<Handled> {
+        // Most events send nothing (notes, customers' words, status changes):
+        // such a page writes nothing unless the position is due to be saved.
+        if !save && !events.iter().any(|e| for_event(e).is_some()) {
+            return Ok(Handled::Done { saved: false });
+        }
+        Ok(if store.deliver_events(name, owner, events).await? {
+            Handled::Done { saved: true }
+        } else {
+            Handled::LeaseLost
+        })
     }
 }

@@ -48,7 +48,7 @@ impl Shutdown {
         self.keep(tokio::spawn(async move {
             tokio::select! {
                 _ = task => {}
-                _ = stop.wait_for(|s| *s) => {}
+                _ = stopped(&mut stop) => {}
             }
         }));
     }
@@ -64,6 +64,18 @@ impl Shutdown {
     pub fn watch(&self) -> watch::Receiver<bool> {
         self.tx.subscribe()
     }
+}
+
+/// Whether the node is stopping: signalled, or its state (which holds the
+/// sender) is gone. A task must not take a dropped sender for "go on": its
+/// `changed()` would answer at once, forever.
+pub fn stopping(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow() || stop.has_changed().is_err()
+}
+
+/// Completes once the node stops (see `stopping`).
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 /// Settings of the background tasks.
@@ -131,11 +143,7 @@ where
     loop {
         tokio::select! {
             _ = tick.tick() => task().await,
-            _ = stop.changed() => {
-                if *stop.borrow() {
-                    return;
-                }
-            }
+            _ = stopped(&mut stop) => return,
         }
     }
 }

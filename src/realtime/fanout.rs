@@ -28,7 +28,7 @@ pub async fn run(
             return;
         }
         loop {
-            let page = match store.events_after(position, PAGE).await {
+            let page = match head.read_after(&store, position, PAGE).await {
                 Ok(p) => p,
                 Err(StoreError::Database(sqlx::Error::PoolClosed)) => return,
                 Err(e) => {

@@ -221,7 +221,7 @@ impl Bus {
     pub fn logged(&self, events: &[Event], hint: Hint) {
         let Some(last) = events.last() else { return };
         self.hints.put(events, &hint);
-        self.head.advance(last.id);
+        self.head.committed(events);
         if let Some(pg) = &self.pg {
             pg.notify_head(last.id);
         }

@@ -12,14 +12,11 @@
 
 use sqlx::{Any, Transaction};
 
-use super::query::Sql;
 use super::*;
 use crate::domain::event::{Event, EventActor, EventType, NewEvent};
 
 const EVENT_COLS: &str =
     "id, workspace_id, type, ticket_id, message_id, contact_id, article_id, actor_type, actor_id, changes, created_at";
-/// Events per INSERT statement (11 values each).
-const CHUNK: usize = 400;
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -65,77 +62,66 @@ pub(super) async fn append(
     events: Vec<NewEvent>,
 ) -> Result<Vec<Event>> {
     let now = now_ms();
-    let mut out = Vec::with_capacity(events.len());
-    for chunk in events.chunks(CHUNK) {
-        let n = chunk.len() as i64;
-        let (mut sql, select) = match backend {
-            Backend::Sqlite => (Sql::new("INSERT INTO events (workspace_id, type, ticket_id, message_id, contact_id, article_id, actor_type, actor_id, changes, created_at) VALUES "), false),
-            Backend::Postgres => {
-                let mut sql = Sql::new("WITH c AS (UPDATE event_clock SET last_id = last_id + ");
-                let p = sql.arg(n);
-                sql.push(&format!("{p} WHERE id = 1 RETURNING last_id - {p}::bigint AS base) INSERT INTO events (id, workspace_id, type, ticket_id, message_id, contact_id, article_id, actor_type, actor_id, changes, created_at) SELECT c.base + v.k, v.ws, v.ty, v.t, v.m, v.c, v.a, v.at, v.ai, v.ch, v.ca FROM c, (VALUES "));
-                (sql, true)
-            }
-        };
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (k, e) in chunk.iter().enumerate() {
-            let vals = [
-                sql.arg(e.workspace_id),
-                sql.arg(e.kind.as_str()),
-                sql.arg(e.ticket_id),
-                sql.arg(e.message_id),
-                sql.arg(e.contact_id),
-                sql.arg(e.article_id),
-                sql.arg(e.actor.kind()),
-                sql.arg(e.actor.id()),
-                sql.arg(e.changes.to_string()),
-                sql.arg(now),
-            ];
-            rows.push(if select {
-                let casts = [
-                    "bigint", "text", "bigint", "bigint", "bigint", "bigint", "text", "bigint", "text", "bigint",
-                ];
-                let typed: Vec<String> = vals.iter().zip(casts).map(|(v, c)| format!("{v}::{c}")).collect();
-                format!("({}::bigint, {})", k + 1, typed.join(", "))
-            } else {
-                format!("({})", vals.join(", "))
-            });
-        }
-        sql.push(&rows.join(", "));
-        if select {
-            sql.push(") AS v (k, ws, ty, t, m, c, a, at, ai, ch, ca)");
-        }
-        sql.push(" RETURNING id");
-        let mut ids: Vec<i64> = sql
-            .query_as::<(i64,)>()
-            .fetch_all(&mut **tx)
-            .await?
-            .into_iter()
-            .map(|(id,)| id)
-            .collect();
-        ids.sort_unstable();
-        if ids.len() != chunk.len() {
-            return Err(StoreError::Corrupt(
-                "the event log took fewer rows than it was given".into(),
-            ));
-        }
-        for (id, e) in ids.into_iter().zip(chunk) {
-            out.push(Event {
-                id,
-                workspace_id: e.workspace_id,
-                kind: e.kind,
-                ticket_id: e.ticket_id,
-                message_id: e.message_id,
-                contact_id: e.contact_id,
-                article_id: e.article_id,
-                actor: e.actor,
-                changes: e.changes.clone(),
-                created_at: now,
-            });
-        }
+    // One statement whatever the number of events: one round trip while the
+    // clock is held, and one text that stays prepared. The rows travel as
+    // one JSON array, in order.
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            serde_json::json!({
+                "k": k as i64 + 1, "ws": e.workspace_id, "ty": e.kind.as_str(), "t": e.ticket_id, "m": e.message_id,
+                "c": e.contact_id, "a": e.article_id, "at": e.actor.kind(), "ai": e.actor.id(), "ch": &e.changes,
+            })
+        })
+        .collect();
+    let rows = serde_json::Value::Array(rows).to_string();
+    let q = match backend {
+        Backend::Sqlite => sqlx::query_as::<_, (i64,)>(SQLITE_APPEND).bind(rows).bind(now),
+        Backend::Postgres => sqlx::query_as::<_, (i64,)>(POSTGRES_APPEND)
+            .bind(rows)
+            .bind(now)
+            .bind(events.len() as i64),
+    };
+    let mut ids: Vec<i64> = q.fetch_all(&mut **tx).await?.into_iter().map(|(id,)| id).collect();
+    ids.sort_unstable();
+    if ids.len() != events.len() {
+        return Err(StoreError::Corrupt(
+            "the event log took fewer rows than it was given".into(),
+        ));
     }
-    Ok(out)
+    Ok(ids
+        .into_iter()
+        .zip(events)
+        .map(|(id, e)| Event {
+            id,
+            workspace_id: e.workspace_id,
+            kind: e.kind,
+            ticket_id: e.ticket_id,
+            message_id: e.message_id,
+            contact_id: e.contact_id,
+            article_id: e.article_id,
+            actor: e.actor,
+            changes: e.changes,
+            created_at: now,
+        })
+        .collect())
 }
+
+/// SQLite assigns the ids itself, in the order the rows are inserted.
+const SQLITE_APPEND: &str = "INSERT INTO events (workspace_id, type, ticket_id, message_id, contact_id, article_id, \
+     actor_type, actor_id, changes, created_at) \
+     SELECT value ->> 'ws', value ->> 'ty', value ->> 't', value ->> 'm', value ->> 'c', value ->> 'a', \
+     value ->> 'at', value ->> 'ai', value -> 'ch', $2 FROM json_each($1) ORDER BY CAST(key AS INTEGER) RETURNING id";
+
+/// PostgreSQL takes the ids from the clock (see the module comment).
+const POSTGRES_APPEND: &str = "WITH c AS (UPDATE event_clock SET last_id = last_id + $3 WHERE id = 1 \
+     RETURNING last_id - $3::bigint AS base) \
+     INSERT INTO events (id, workspace_id, type, ticket_id, message_id, contact_id, article_id, actor_type, actor_id, \
+     changes, created_at) \
+     SELECT c.base + u.k, u.ws, u.ty, u.t, u.m, u.c, u.a, u.at, u.ai, u.ch::text, $2::bigint \
+     FROM c, jsonb_to_recordset($1::jsonb) AS u (k bigint, ws bigint, ty text, t bigint, m bigint, c bigint, \
+     a bigint, at text, ai bigint, ch jsonb) RETURNING id";
 
 /// A cluster consumer's standing, as its lease row holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,14 +221,28 @@ impl Store {
         }))
     }
 
-    /// Gives a lease up (on shutdown), so another node need not wait it out.
-    pub async fn release_lease(&self, name: &str, owner: &str) -> Result<()> {
-        sqlx::query("UPDATE event_consumers SET owner = NULL, lease_until = 0 WHERE name = $1 AND owner = $2")
-            .bind(name)
-            .bind(owner)
-            .execute(&self.write)
-            .await?;
+    /// Gives a lease up (on shutdown), saving how far its holder got, so
+    /// another node takes over at once.
+    pub async fn release_lease(&self, name: &str, owner: &str, position: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE event_consumers SET owner = NULL, lease_until = 0, \
+             position = CASE WHEN position < $3 THEN $3 ELSE position END WHERE name = $1 AND owner = $2",
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(position)
+        .execute(&self.write)
+        .await?;
         Ok(())
+    }
+
+    /// Saves a cluster consumer's position while `owner` holds its lease;
+    /// false when it does not any more.
+    pub async fn save_leased_position(&self, name: &str, owner: &str, position: i64) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let held = advance_in(&mut tx, name, owner, position).await?;
+        tx.commit().await?;
+        Ok(held)
     }
 
     /// A consumer's position (None when it never ran).
@@ -267,7 +267,11 @@ impl Store {
         let floor = floor.unwrap_or(i64::MAX);
         let mut total = 0;
         loop {
-            let n = sqlx::query("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < $1 AND id <= $2 ORDER BY id LIMIT $3)")
+            // The oldest `batch` by id (ids follow time), those of them old
+            // enough: no index on created_at to keep up on every write.
+            let n = sqlx::query(
+                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= $2 ORDER BY id LIMIT $3) AND created_at < $1",
+            )
                 .bind(before)
                 .bind(floor)
                 .bind(batch)

@@ -78,6 +78,9 @@ pub struct TestApp {
     /// The app's use cases (for entry points a test drives itself, such as
     /// the IMAP poller or an SMTP listener of its own).
     pub svc: storedesk::service::Services,
+    /// More app states on this database (a mail node): kept for as long as
+    /// the app, since a node's tasks stop when its state is dropped.
+    nodes: std::sync::Mutex<Vec<AppState>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     pub db: TestDb,
@@ -103,6 +106,7 @@ impl TestApp {
             workspace_id: 0,
             admin_id: 0,
             svc,
+            nodes: Default::default(),
             stop: Some(stop),
             server: Some(server),
             db,
@@ -422,6 +426,7 @@ impl TestApp {
             svc: state.svc.clone(),
             domain: MAIL_DOMAIN.into(),
         });
+        self.nodes.lock().unwrap().push(state);
         tokio::spawn(storedesk::mail::smtp_server::serve(
             l,
             MAIL_DOMAIN.into(),
