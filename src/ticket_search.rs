@@ -54,7 +54,7 @@ async fn run(store: Store, head: LogHead, weak: WeakTicketIndex, mut stop: watch
             if m.building_after.is_some() {
                 build(&store, &index, m).await?;
             }
-            catch_up(&store, &index, m).await
+            catch_up(&store, &head, &index, m).await
         }
         .await;
         if let Err(e) = result {
@@ -173,12 +173,12 @@ async fn build(store: &Store, index: &TicketIndex, mark: &mut Watermark) -> anyh
 }
 
 /// Applies the events after `mark` and commits.
-async fn catch_up(store: &Store, index: &TicketIndex, mark: &mut Watermark) -> anyhow::Result<()> {
+async fn catch_up(store: &Store, head: &LogHead, index: &TicketIndex, mark: &mut Watermark) -> anyhow::Result<()> {
     let mut last_commit = Instant::now();
     let mut tickets = HashSet::new();
     let mut changed = false;
     loop {
-        let page = store.events_after(mark.event_id, PAGE).await?;
+        let page = head.read_after(store, mark.event_id, PAGE).await?;
         let Some(last) = page.last() else { break };
         if page[0].id > mark.event_id + 1 && store.event_tail().await?.is_some_and(|t| t > mark.event_id + 1) {
             // The events after our position were pruned: start over.
@@ -215,7 +215,12 @@ async fn catch_up(store: &Store, index: &TicketIndex, mark: &mut Watermark) -> a
 
 /// Stages what a page of events changed: new messages, and the tickets
 /// whose subject or contact may have changed.
-async fn apply(store: &Store, index: &TicketIndex, events: &[Event], tickets: &mut HashSet<i64>) -> anyhow::Result<()> {
+async fn apply(
+    store: &Store,
+    index: &TicketIndex,
+    events: &[std::sync::Arc<Event>],
+    tickets: &mut HashSet<i64>,
+) -> anyhow::Result<()> {
     let mut messages = Vec::new();
     let mut contacts = Vec::new();
     for e in events {
@@ -333,7 +338,7 @@ mod tests {
         if mark.building_after.is_some() {
             build(store, index, &mut mark).await.unwrap();
         }
-        catch_up(store, index, &mut mark).await.unwrap();
+        catch_up(store, &LogHead::default(), index, &mut mark).await.unwrap();
         mark
     }
 
@@ -387,7 +392,7 @@ mod tests {
         let mut mark = catch_up_once(&store, &index).await;
         let before = index.doc_count();
         let seeded = store.seed(30, "not a real hash").await.unwrap();
-        catch_up(&store, &index, &mut mark).await.unwrap();
+        catch_up(&store, &LogHead::default(), &index, &mut mark).await.unwrap();
         assert!(
             index.doc_count() >= before + 60,
             "{} documents after seeding {} tickets",

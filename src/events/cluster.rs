@@ -25,6 +25,9 @@ use crate::store::{now_ms, Store, StoreError};
 pub const LEASE: Duration = Duration::from_secs(5);
 /// How often the holder renews it.
 pub const RENEW: Duration = Duration::from_millis(1500);
+/// How long a consumer waits after a page to let the next one gather: mail
+/// may go a moment later; the node is not woken for every commit.
+pub const GATHER: Duration = Duration::from_millis(100);
 /// How long a position moved by pages without effects may stay unsaved.
 pub const SAVE: Duration = Duration::from_secs(1);
 
@@ -45,7 +48,7 @@ pub trait Handler: Send + Sync + 'static {
         store: &Store,
         name: &str,
         owner: &str,
-        events: &[Event],
+        events: &[std::sync::Arc<Event>],
         save: bool,
     ) -> impl Future<Output = crate::store::Result<Handled>> + Send;
 }
@@ -119,6 +122,11 @@ pub async fn run<H: Handler>(
                                 (saved, saved_at) = (position, Instant::now());
                             }
                             record_position(name, position);
+                            if page.len() < PAGE as usize {
+                                // Let a busy log gather a page rather than
+                                // wake this consumer for every commit.
+                                tokio::time::sleep(GATHER).await;
+                            }
                         }
                         Ok(Handled::LeaseLost) => lost = true,
                         Err(e) => {

@@ -37,7 +37,7 @@ const TAIL: usize = 16_384;
 #[derive(Clone)]
 pub struct LogHead {
     tx: std::sync::Arc<watch::Sender<i64>>,
-    tail: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<i64, Event>>>,
+    tail: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<i64, std::sync::Arc<Event>>>>,
 }
 
 impl Default for LogHead {
@@ -57,7 +57,7 @@ impl LogHead {
         {
             let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
             for e in events {
-                tail.insert(e.id, e.clone());
+                tail.insert(e.id, std::sync::Arc::new(e.clone()));
             }
             while tail.len() > TAIL {
                 tail.pop_first();
@@ -68,10 +68,15 @@ impl LogHead {
 
     /// Up to `limit` events after `after`: from the tail when it holds the
     /// next ones, else from the database.
-    pub async fn read_after(&self, store: &Store, after: i64, limit: i64) -> crate::store::Result<Vec<Event>> {
+    pub async fn read_after(
+        &self,
+        store: &Store,
+        after: i64,
+        limit: i64,
+    ) -> crate::store::Result<Vec<std::sync::Arc<Event>>> {
         {
             let tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
-            let run: Vec<Event> = tail
+            let run: Vec<std::sync::Arc<Event>> = tail
                 .range(after + 1..)
                 .map(|(_, e)| e)
                 .take(limit.max(1) as usize)
@@ -83,7 +88,12 @@ impl LogHead {
                 return Ok(run);
             }
         }
-        store.events_after(after, limit).await
+        Ok(store
+            .events_after(after, limit)
+            .await?
+            .into_iter()
+            .map(std::sync::Arc::new)
+            .collect())
     }
 
     /// Moves the head forward (never back) and wakes whoever waits.

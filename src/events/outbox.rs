@@ -18,7 +18,7 @@ impl Handler for Feeder {
         store: &Store,
         name: &str,
         owner: &str,
-        events: &[Event],
+        events: &[std::sync::Arc<Event>],
         save: bool,
     ) -> crate::store::Result<Handled> {
         // Most events send nothing (notes, customers' words, status changes):

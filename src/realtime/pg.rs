@@ -14,6 +14,8 @@ const CHANNEL: &str = "storedesk_events";
 pub struct Notifier {
     node: u64,
     outgoing: mpsc::Sender<String>,
+    /// The newest head this node committed, and what wakes the sender.
+    head: std::sync::Arc<(std::sync::atomic::AtomicI64, tokio::sync::Notify)>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -65,19 +67,45 @@ impl Notifier {
             }
         });
         // NOTIFYs leave from one task, many per statement when busy, so a
-        // burst costs few round trips and publishers never wait. Head
-        // notices in one burst collapse into the newest.
+        // burst costs few round trips and publishers never wait. The log's
+        // head is sent once per round, the newest: the other nodes only need
+        // to know that it moved.
         let (outgoing, mut rx) = mpsc::channel::<String>(16_384);
+        let head_out = std::sync::Arc::new((std::sync::atomic::AtomicI64::new(0), tokio::sync::Notify::new()));
+        let pending = head_out.clone();
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(64);
-            while rx.recv_many(&mut batch, 64).await > 0 {
+            let mut sent = 0;
+            loop {
+                tokio::select! {
+                    n = rx.recv_many(&mut batch, 64) => if n == 0 { return },
+                    _ = pending.1.notified() => {}
+                }
+                let head = pending.0.load(std::sync::atomic::Ordering::Acquire);
+                if head > sent {
+                    if let Ok(p) = serde_json::to_string(&Envelope {
+                        node,
+                        signal: None,
+                        head: Some(head),
+                    }) {
+                        batch.push(p);
+                    }
+                    sent = head;
+                }
+                if batch.is_empty() {
+                    continue;
+                }
                 if let Err(e) = store.notify_many(CHANNEL, &batch).await {
                     tracing::warn!(error = %e, "NOTIFY failed; other nodes see these changes at their next look");
                 }
                 batch.clear();
             }
         });
-        Ok(Self { node, outgoing })
+        Ok(Self {
+            node,
+            outgoing,
+            head: head_out,
+        })
     }
 
     fn send(&self, env: &Envelope) {
@@ -98,10 +126,7 @@ impl Notifier {
     }
 
     pub fn notify_head(&self, id: i64) {
-        self.send(&Envelope {
-            node: self.node,
-            signal: None,
-            head: Some(id),
-        });
+        self.head.0.fetch_max(id, std::sync::atomic::Ordering::AcqRel);
+        self.head.1.notify_one();
     }
 }

@@ -14,7 +14,7 @@ impl Store {
     /// Queues the mail `events` call for and moves consumer `name` past
     /// them, only while `owner` holds its lease. Returns false (and writes
     /// nothing) when the lease was lost.
-    pub async fn deliver_events(&self, name: &str, owner: &str, events: &[Event]) -> Result<bool> {
+    pub async fn deliver_events(&self, name: &str, owner: &str, events: &[std::sync::Arc<Event>]) -> Result<bool> {
         let Some(last) = events.last() else { return Ok(true) };
         let mut tx = self.write.begin().await?;
         // First: it takes the consumer's row lock, so a node that lost the
