@@ -11,8 +11,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::chat::{post_in, Visitor};
 use super::events::append;
 use super::mail::{ingest_in, InboundMail, Ingested};
-use super::tickets::create_in;
-use super::{Backend, Message, NewTicket, Opened, Result, StoreError, Ticket, Workspace};
+use super::tickets::{create_in, resolve_contact};
+use super::{
+    Backend, ContactSummary, Message, NewTicket, Opened, Result, StoreError, Ticket, TicketContact, Workspace,
+};
 use crate::domain::event::{Event, NewEvent};
 
 const MAX_BATCH: usize = 64;
@@ -50,9 +52,24 @@ enum Done {
 impl Job {
     /// Makes the job's writes and stages its events in `ev`.
     async fn run(&self, tx: &mut Transaction<'_, Any>, lock: bool, ev: &mut Vec<NewEvent>) -> Result<Done> {
+        self.run_with(tx, lock, ev, None).await
+    }
+
+    /// As `run`, with a new ticket's customer already found (`known`).
+    async fn run_with(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        lock: bool,
+        ev: &mut Vec<NewEvent>,
+        known: Option<ContactSummary>,
+    ) -> Result<Done> {
         match self {
             Job::CreateTicket { workspace_id, new, .. } => {
-                create_in(tx, *workspace_id, new.clone(), ev).await.map(Done::Ticket)
+                let mut new = new.clone();
+                if let Some(c) = known {
+                    new.contact = TicketContact::Known(c);
+                }
+                create_in(tx, *workspace_id, new, ev).await.map(Done::Ticket)
             }
             Job::PostChat {
                 visitor,
@@ -182,10 +199,34 @@ async fn run(pool: &AnyPool, lock: bool, batch: &mut Vec<Job>) {
         let mut results = Vec::with_capacity(batch.len());
         let together: Result<Vec<Event>> = async {
             let mut tx = pool.begin().await?;
-            let mut staged = Vec::new();
+            // Every new ticket's customer first: a ticket takes the
+            // workspace's number row, held to commit on PostgreSQL, so the
+            // less that follows the first number, the sooner the next batch
+            // of that workspace runs. Their events stay with their tickets.
+            let mut found = Vec::with_capacity(batch.len());
             for job in batch.iter() {
+                found.push(match job {
+                    Job::CreateTicket { workspace_id, new, .. } if lock => {
+                        let mut ev = Vec::new();
+                        Some((
+                            resolve_contact(&mut tx, *workspace_id, &new.contact, &mut ev).await?,
+                            ev,
+                        ))
+                    }
+                    _ => None,
+                });
+            }
+            let mut staged = Vec::new();
+            for (job, found) in batch.iter().zip(found) {
                 let before = staged.len();
-                results.push((job.run(&mut tx, lock, &mut staged).await?, staged.len() - before));
+                let known = found.map(|(c, ev)| {
+                    staged.extend(ev);
+                    c
+                });
+                results.push((
+                    job.run_with(&mut tx, lock, &mut staged, known).await?,
+                    staged.len() - before,
+                ));
             }
             // One append for the whole batch: on PostgreSQL one hold of the
             // event clock, as late as possible.

@@ -710,10 +710,7 @@ pub(super) async fn create_in(
             });
         }
     }
-    let contact = match &new.contact {
-        TicketContact::Email(c) => find_or_create_contact(tx, workspace_id, c, now, ev).await?,
-        TicketContact::Known(c) => c.clone(),
-    };
+    let contact = resolve_contact(tx, workspace_id, &new.contact, ev).await?;
     let contact_id = contact.id;
     if let Author::Agent(id) = new.author {
         ensure_user(tx, workspace_id, id).await?;
@@ -794,6 +791,19 @@ pub(super) async fn create_in(
         created: true,
         message: Some(first),
     })
+}
+
+/// The customer of a new ticket, found or made by e-mail.
+pub(super) async fn resolve_contact(
+    tx: &mut Transaction<'_, Any>,
+    workspace_id: i64,
+    contact: &TicketContact,
+    ev: &mut Vec<NewEvent>,
+) -> Result<ContactSummary> {
+    match contact {
+        TicketContact::Email(c) => find_or_create_contact(tx, workspace_id, c, now_ms(), ev).await,
+        TicketContact::Known(c) => Ok(c.clone()),
+    }
 }
 
 /// Who an event names for a message's author on a ticket of `contact_id`.
