@@ -19,7 +19,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::domain::event::Event;
-use crate::store::Store;
+use std::sync::Arc;
+
+use crate::store::chat::ChatMessage;
+use crate::store::{Message, Store, Ticket};
 
 /// How often a consumer looks at the log without being woken.
 pub const POLL: Duration = Duration::from_secs(1);
@@ -33,31 +36,73 @@ pub const PAGE: i64 = 500;
 /// whose writer has not handed them over yet) is read from the database.
 const TAIL: usize = 16_384;
 
+/// What the writer of events already holds (the ticket, the message), kept
+/// beside them in the tail so this node's fan-out need not read it back.
+/// Other nodes' events come without it and are read from the database.
+#[derive(Debug, Clone, Default)]
+pub struct Hint {
+    pub ticket: Option<Arc<Ticket>>,
+    pub message: Option<Arc<Message>>,
+    pub chat: Option<Arc<ChatMessage>>,
+}
+
+impl Hint {
+    pub fn ticket(t: &Ticket) -> Self {
+        Self {
+            ticket: Some(Arc::new(t.clone())),
+            ..Default::default()
+        }
+    }
+
+    pub fn message(mut self, m: &Message) -> Self {
+        self.message = Some(Arc::new(m.clone()));
+        self
+    }
+
+    pub fn chat(mut self, m: &ChatMessage) -> Self {
+        self.chat = Some(Arc::new(m.clone()));
+        self
+    }
+}
+
+/// An event this node committed, and what its writer held.
+struct Tailed {
+    event: Arc<Event>,
+    hint: Arc<Hint>,
+}
+
 /// The newest event id this node knows of, and the tail it wrote. Cheap to clone.
 #[derive(Clone)]
 pub struct LogHead {
-    tx: std::sync::Arc<watch::Sender<i64>>,
-    tail: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<i64, std::sync::Arc<Event>>>>,
+    tx: Arc<watch::Sender<i64>>,
+    tail: Arc<std::sync::Mutex<std::collections::BTreeMap<i64, Tailed>>>,
 }
 
 impl Default for LogHead {
     fn default() -> Self {
         Self {
-            tx: std::sync::Arc::new(watch::channel(0).0),
+            tx: Arc::new(watch::channel(0).0),
             tail: Default::default(),
         }
     }
 }
 
 impl LogHead {
-    /// Events this node just committed: kept for its consumers, then the
-    /// head moves.
-    pub fn committed(&self, events: &[Event]) {
+    /// Events this node just committed, with what their writer held: kept
+    /// for its consumers, then the head moves.
+    pub fn committed(&self, events: &[Event], hint: Hint) {
         let Some(last) = events.last() else { return };
         {
+            let hint = Arc::new(hint);
             let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
             for e in events {
-                tail.insert(e.id, std::sync::Arc::new(e.clone()));
+                tail.insert(
+                    e.id,
+                    Tailed {
+                        event: Arc::new(e.clone()),
+                        hint: hint.clone(),
+                    },
+                );
             }
             while tail.len() > TAIL {
                 tail.pop_first();
@@ -68,17 +113,12 @@ impl LogHead {
 
     /// Up to `limit` events after `after`: from the tail when it holds the
     /// next ones, else from the database.
-    pub async fn read_after(
-        &self,
-        store: &Store,
-        after: i64,
-        limit: i64,
-    ) -> crate::store::Result<Vec<std::sync::Arc<Event>>> {
+    pub async fn read_after(&self, store: &Store, after: i64, limit: i64) -> crate::store::Result<Vec<Arc<Event>>> {
         {
             let tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
-            let run: Vec<std::sync::Arc<Event>> = tail
+            let run: Vec<Arc<Event>> = tail
                 .range(after + 1..)
-                .map(|(_, e)| e)
+                .map(|(_, t)| &t.event)
                 .take(limit.max(1) as usize)
                 .enumerate()
                 .take_while(|(i, e)| e.id == after + 1 + *i as i64)
@@ -92,8 +132,17 @@ impl LogHead {
             .events_after(after, limit)
             .await?
             .into_iter()
-            .map(std::sync::Arc::new)
+            .map(Arc::new)
             .collect())
+    }
+
+    /// What the writer of event `id` held, when this node wrote it.
+    pub fn hint(&self, id: i64) -> Option<Arc<Hint>> {
+        self.tail
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .map(|t| t.hint.clone())
     }
 
     /// Moves the head forward (never back) and wakes whoever waits.

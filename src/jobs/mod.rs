@@ -57,10 +57,6 @@ impl Shutdown {
         self.tasks.lock().unwrap_or_else(|e| e.into_inner()).push(task);
     }
 
-    pub fn is_set(&self) -> bool {
-        *self.tx.borrow()
-    }
-
     pub fn watch(&self) -> watch::Receiver<bool> {
         self.tx.subscribe()
     }
@@ -105,7 +101,7 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
         crate::events::outbox::Feeder,
         shutdown.watch(),
     )));
-    shutdown.keep(tokio::spawn(every(Duration::from_secs(20), shutdown.watch(), {
+    shutdown.spawn(every(Duration::from_secs(20), {
         let svc = svc.clone();
         move || {
             let svc = svc.clone();
@@ -115,8 +111,8 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
                 }
             }
         }
-    })));
-    shutdown.keep(tokio::spawn(every(Duration::from_secs(3600), shutdown.watch(), {
+    }));
+    shutdown.spawn(every(Duration::from_secs(3600), {
         let store = svc.store.clone();
         move || {
             let store = store.clone();
@@ -130,21 +126,20 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
                 }
             }
         }
-    })));
+    }));
 }
 
-/// Runs `task` every `period` (the first time after one period) until stopped.
-async fn every<F, Fut>(period: Duration, mut stop: watch::Receiver<bool>, task: F)
+/// Runs `task` every `period`, the first time after one period (stopped
+/// with the node by `Shutdown::spawn`).
+async fn every<F, Fut>(period: Duration, task: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
-        tokio::select! {
-            _ = tick.tick() => task().await,
-            _ = stopped(&mut stop) => return,
-        }
+        tick.tick().await;
+        task().await;
     }
 }
 

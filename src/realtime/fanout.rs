@@ -7,20 +7,12 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::hub::{deliver_event, Hub};
-use super::Hints;
 use crate::events::{record_position, wait_past, LogHead, PAGE};
 use crate::store::{Store, StoreError};
 
 pub const NAME: &str = "realtime";
 
-pub async fn run(
-    hub: Arc<Hub>,
-    store: Store,
-    head: LogHead,
-    hints: Arc<Hints>,
-    mut position: i64,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn run(hub: Arc<Hub>, store: Store, head: LogHead, mut position: i64, mut stop: watch::Receiver<bool>) {
     let mut rx = head.subscribe();
     record_position(NAME, position);
     loop {
@@ -39,12 +31,11 @@ pub async fn run(
             };
             let Some(last) = page.last().map(|e| e.id) else { break };
             for e in &page {
-                if let Err(err) = deliver_event(&hub, &store, e, hints.take(e.id)).await {
+                if let Err(err) = deliver_event(&hub, &store, e, head.hint(e.id)).await {
                     tracing::warn!(error = %err, event_id = e.id, "event not delivered to sockets");
                 }
             }
             position = last;
-            hints.forget_up_to(position);
             record_position(NAME, position);
             if (page.len() as i64) < PAGE {
                 break;

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::{Hint, Kind, PartyName, Signal};
+use super::{Kind, PartyName, Signal};
 use crate::domain::event::{Event, EventType};
 use crate::domain::Actor;
+use crate::events::Hint;
 use crate::store::{Store, Ticket};
 
 /// Frames waiting for one socket. Bounded: a socket this far behind is cut.
@@ -285,7 +286,21 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
 
 /// Turns one logged change into frames for this node's sockets (and keeps
 /// this node's knowledge-base index in step).
-pub(super) async fn deliver_event(hub: &Hub, store: &Store, e: &Event, hint: Option<Hint>) -> crate::store::Result<()> {
+/// Not found as nothing; any other error stays one.
+fn existing<T>(r: crate::store::Result<T>) -> crate::store::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(crate::store::StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) async fn deliver_event(
+    hub: &Hub,
+    store: &Store,
+    e: &Event,
+    hint: Option<Arc<Hint>>,
+) -> crate::store::Result<()> {
     let ws = e.workspace_id;
     let hint = hint.unwrap_or_default();
     match e.kind {
@@ -294,10 +309,9 @@ pub(super) async fn deliver_event(hub: &Hub, store: &Store, e: &Event, hint: Opt
             if !hub.has_agents(ws) {
                 return Ok(());
             }
-            let t = match ticket_of(store, ws, hint.ticket.as_ref(), ticket_id).await {
-                Ok(t) => t,
-                Err(crate::store::StoreError::NotFound) => return Ok(()),
-                Err(err) => return Err(err),
+            // A ticket gone since (its workspace deleted) has nobody to tell.
+            let Some(t) = existing(ticket_of(store, ws, hint.ticket.as_ref(), ticket_id).await)? else {
+                return Ok(());
             };
             let kind = if e.kind == EventType::TicketCreated {
                 "ticket_created"
@@ -322,10 +336,8 @@ pub(super) async fn deliver_event(hub: &Hub, store: &Store, e: &Event, hint: Opt
                 }
             }
             if hub.has_agents(ws) {
-                let t = match ticket_of(store, ws, hint.ticket.as_ref(), ticket_id).await {
-                    Ok(t) => t,
-                    Err(crate::store::StoreError::NotFound) => return Ok(()),
-                    Err(err) => return Err(err),
+                let Some(t) = existing(ticket_of(store, ws, hint.ticket.as_ref(), ticket_id).await)? else {
+                    return Ok(());
                 };
                 let m = match hint.message.as_ref().filter(|m| m.id == message_id) {
                     Some(m) => Some(m.clone()),

@@ -15,16 +15,15 @@ mod pg;
 
 pub use hub::{AgentConn, ConnGuard, Hub};
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::domain::event::Event;
-use crate::events::LogHead;
-use crate::store::chat::{ChatMessage, Party};
-use crate::store::{Message, Store, Ticket};
+use crate::events::{Hint, LogHead};
+use crate::store::chat::Party;
+use crate::store::{Store, Ticket};
 
 /// A signal: something of the moment, delivered and forgotten.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,61 +96,6 @@ impl Signal {
     }
 }
 
-/// What the writer of events already holds, so the fan-out on this node
-/// need not read it back. Other nodes read from the database.
-#[derive(Debug, Clone, Default)]
-pub struct Hint {
-    pub ticket: Option<Arc<Ticket>>,
-    pub message: Option<Arc<Message>>,
-    pub chat: Option<Arc<ChatMessage>>,
-}
-
-impl Hint {
-    pub fn ticket(t: &Ticket) -> Self {
-        Self {
-            ticket: Some(Arc::new(t.clone())),
-            ..Default::default()
-        }
-    }
-
-    pub fn message(mut self, m: &Message) -> Self {
-        self.message = Some(Arc::new(m.clone()));
-        self
-    }
-
-    pub fn chat(mut self, m: &ChatMessage) -> Self {
-        self.chat = Some(Arc::new(m.clone()));
-        self
-    }
-}
-
-/// Hints by event id, taken by the fan-out. Bounded: hints of events the
-/// fan-out already passed are dropped.
-#[derive(Default)]
-pub struct Hints(Mutex<HashMap<i64, Hint>>);
-
-const MAX_HINTS: usize = 50_000;
-
-impl Hints {
-    fn put(&self, events: &[Event], hint: &Hint) {
-        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if m.len() > MAX_HINTS {
-            m.clear();
-        }
-        for e in events {
-            m.insert(e.id, hint.clone());
-        }
-    }
-
-    fn take(&self, id: i64) -> Option<Hint> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&id)
-    }
-
-    fn forget_up_to(&self, id: i64) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).retain(|k, _| *k > id);
-    }
-}
-
 /// The event bus of one node.
 #[derive(Clone)]
 pub struct Bus {
@@ -160,7 +104,6 @@ pub struct Bus {
     pg: Option<Arc<pg::Notifier>>,
     /// The newest event id this node knows of; wakes its consumers.
     pub head: LogHead,
-    hints: Arc<Hints>,
     /// This node's name, for leases.
     pub node: String,
 }
@@ -179,15 +122,7 @@ impl Bus {
         head.advance(store.event_head().await?);
         let (tx, rx) = mpsc::channel::<Signal>(16_384);
         tokio::spawn(hub::dispatch(hub.clone(), store.clone(), rx));
-        let hints = Arc::new(Hints::default());
-        tokio::spawn(fanout::run(
-            hub.clone(),
-            store.clone(),
-            head.clone(),
-            hints.clone(),
-            head.get(),
-            stop,
-        ));
+        tokio::spawn(fanout::run(hub.clone(), store.clone(), head.clone(), head.get(), stop));
         let pg = match (store.backend(), database_url) {
             (crate::store::Backend::Postgres, Some(url)) => Some(Arc::new(
                 pg::Notifier::start(url, store, tx.clone(), head.clone()).await?,
@@ -200,7 +135,6 @@ impl Bus {
             hub,
             pg,
             head,
-            hints,
             node,
         })
     }
@@ -220,8 +154,7 @@ impl Bus {
     /// and on other nodes; `hint` spares this node's fan-out some reads.
     pub fn logged(&self, events: &[Event], hint: Hint) {
         let Some(last) = events.last() else { return };
-        self.hints.put(events, &hint);
-        self.head.committed(events);
+        self.head.committed(events, hint);
         if let Some(pg) = &self.pg {
             pg.notify_head(last.id);
         }

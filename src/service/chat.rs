@@ -3,7 +3,7 @@
 use super::Services;
 use crate::domain::ids::WorkspaceId;
 use crate::domain::Email;
-use crate::realtime::Hint;
+use crate::events::Hint;
 use crate::store::chat::{Posted, Visitor};
 use crate::store::{ContactSummary, Result};
 

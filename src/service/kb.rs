@@ -3,7 +3,7 @@
 use super::Services;
 use crate::domain::ids::ArticleId;
 use crate::domain::Actor;
-use crate::realtime::Hint;
+use crate::events::Hint;
 use crate::store::kb::{Article, ArticleInput};
 use crate::store::Result;
 

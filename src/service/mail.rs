@@ -1,7 +1,7 @@
 //! Mail from customers, from the SMTP listener and the IMAP poller alike.
 
 use super::Services;
-use crate::realtime::Hint;
+use crate::events::Hint;
 use crate::store::mail::{InboundMail, Ingested};
 use crate::store::{Result, Workspace};
 

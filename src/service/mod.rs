@@ -14,7 +14,8 @@ mod tickets;
 pub use tickets::Writer;
 
 use crate::domain::event::Event;
-use crate::realtime::{Bus, Hint};
+use crate::events::Hint;
+use crate::realtime::Bus;
 use crate::store::Store;
 
 /// The use cases of one node. Cheap to clone.

@@ -5,7 +5,7 @@ use crate::domain::ids::{TicketId, WorkspaceId};
 use crate::domain::mention::{mentioned, Handle};
 use crate::domain::ticket::PostKind;
 use crate::domain::{Actor, MessageKind};
-use crate::realtime::Hint;
+use crate::events::Hint;
 use crate::store::{Added, Author, NewMessage, NewTicket, Opened, Result, Ticket, TicketPatch};
 
 /// Who writes a message into a conversation.
