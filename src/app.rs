@@ -28,6 +28,44 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     pub metrics: PrometheusHandle,
     pub started: Arc<std::time::Instant>,
+    /// How this node is reached from outside.
+    pub site: Arc<Site>,
+}
+
+/// How the node is reached from outside. Absolute links (canonical URLs,
+/// sitemaps, sign-in and invitation links) are built from `public_url`,
+/// never from the `Host` or `X-Forwarded-*` a client sends: those are the
+/// client's to forge, and a shared cache or a mail would keep the forgery.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// e.g. `https://help.acme.test`, without a trailing slash.
+    pub public_url: String,
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `/metrics` on the main listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetricsAccess {
+    Open,
+    /// A bearer token, kept as its SHA-256.
+    Token([u8; 32]),
+    /// Served on its own listener (`--metrics-listen`) instead.
+    Elsewhere,
+}
+
+impl Site {
+    pub fn new(public_url: &str) -> Self {
+        Self {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            metrics: MetricsAccess::Open,
+        }
+    }
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Self::new("http://localhost:8080")
+    }
 }
 
 impl AppState {
@@ -71,6 +109,7 @@ impl AppState {
             limits: Arc::new(Limits::default()),
             metrics,
             started: Arc::new(std::time::Instant::now()),
+            site: Arc::new(Site::default()),
         })
     }
 }

@@ -12,7 +12,7 @@ use crate::store::{redact_url, NewUser, Store};
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init_logging(cli.log_format == "json");
     match cli.command {
-        Command::Serve(args) => run_server(&cli.db, args).await,
+        Command::Serve(args) => run_server(&cli.db, *args).await,
         Command::Setup {
             workspace,
             admin_email,
@@ -140,9 +140,28 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     let options = crate::jobs::Options {
         event_retention: std::time::Duration::from_secs(args.event_retention_days.max(1) * 86_400),
     };
-    let state = AppState::start_with(store.clone(), &url, Some(&db.data_dir), options).await?;
+    let mut state = AppState::start_with(store.clone(), &url, Some(&db.data_dir), options).await?;
     let mut mail = args.mail.clone();
     mail.public_url = mail.public_url.or_else(|| Some(format!("http://{}", args.listen)));
+    let mut site = crate::app::Site::new(mail.public_url.as_deref().unwrap_or_default());
+    site.metrics = match &args.metrics_token {
+        Some(t) => crate::app::MetricsAccess::Token(<sha2::Sha256 as sha2::Digest>::digest(t.as_bytes()).into()),
+        None => crate::app::MetricsAccess::Open,
+    };
+    if let Some(addr) = args.metrics_listen {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+        let router = crate::http::metrics_router(state.clone(), site.clone());
+        let mut stop = state.shutdown.watch();
+        tokio::spawn(async move {
+            let _ = axum::serve(l, router)
+                .with_graceful_shutdown(async move { crate::jobs::stopped(&mut stop).await })
+                .await;
+        });
+        site.metrics = crate::app::MetricsAccess::Elsewhere;
+    }
+    state.site = std::sync::Arc::new(site);
     crate::jobs::start_mail(&state, &mail).await?;
     let jobs = state.shutdown.clone();
     serve(listener, state, shutdown_signal()).await?;

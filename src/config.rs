@@ -49,7 +49,7 @@ impl DbArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create a workspace and its first admin; prints the workspace slug.
     Setup {
         #[arg(long)]
@@ -185,6 +185,13 @@ pub struct ServeArgs {
     /// are pruned once every cluster consumer has passed them.
     #[arg(long, env = "STOREDESK_EVENT_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3650))]
     pub event_retention_days: u64,
+    /// Serve `/metrics` on this address instead of the main listener
+    /// (e.g. 127.0.0.1:9090, reachable by Prometheus only).
+    #[arg(long, env = "STOREDESK_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Require `Authorization: Bearer TOKEN` on `/metrics` (16 characters or more).
+    #[arg(long, env = "STOREDESK_METRICS_TOKEN", hide_env_values = true, value_parser = metrics_token)]
+    pub metrics_token: Option<String>,
     #[command(flatten)]
     pub mail: MailArgs,
 }
@@ -212,4 +219,11 @@ pub struct MailArgs {
     /// e.g. https://help.acme.test; default http://LISTEN.
     #[arg(long, env = "STOREDESK_PUBLIC_URL")]
     pub public_url: Option<String>,
+}
+
+fn metrics_token(v: &str) -> Result<String, String> {
+    if v.len() < 16 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("the metrics token must be 16 characters or more, without spaces".into());
+    }
+    Ok(v.to_string())
 }

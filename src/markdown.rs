@@ -11,10 +11,11 @@ fn options() -> Options {
 pub fn to_html(md: &str) -> String {
     let mut out = String::with_capacity(md.len() * 3 / 2);
     html::push_html(&mut out, Parser::new_ext(md, options()));
-    ammonia::Builder::default()
-        .link_rel(Some("noopener nofollow"))
-        .clean(&out)
-        .to_string()
+    let mut b = ammonia::Builder::default();
+    b.link_rel(Some("noopener nofollow"));
+    // Nested deeper than any article needs (a wall of `>` quotes, raw
+    // `<div>`s): shown as its plain words instead of rendered.
+    crate::sanitize::clean(&b, &out).unwrap_or_else(|_| format!("<p>{}</p>", crate::sanitize::escape(&to_text(md))))
 }
 
 /// The words of the article, for the search index and snippets.
@@ -32,6 +33,17 @@ pub fn to_text(md: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn deep_nesting_is_shown_as_text() {
+        let md = format!("{}deep words", "> ".repeat(30_000));
+        let html = super::to_html(&md);
+        assert_eq!(html, "<p>deep words</p>");
+        let raw = format!("{}<b>x</b>{}", "<div>".repeat(5_000), "</div>".repeat(5_000));
+        assert!(!super::to_html(&raw).contains("<div>"));
+        // Ordinary nesting renders.
+        assert!(super::to_html("> quoted\n>> twice").contains("<blockquote>"));
+    }
+
     #[test]
     fn html_is_sanitised_and_text_is_plain() {
         let md = "# Returns\n\nSend it back **within 14 days**. <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>";

@@ -73,6 +73,7 @@ pub async fn run(messages: usize, concurrency: usize, backend: &str, pg_admin_ur
             }
         })
         .await;
+        let hostile = nested_html(smtp, &to, s.addr).await;
         s.finish().await?;
         for (path, r) in [("direct", direct), ("smtp", via_smtp)] {
             let (rate, lat) = r?;
@@ -86,8 +87,69 @@ pub async fn run(messages: usize, concurrency: usize, backend: &str, pg_admin_ur
                 pct(&lat, 1.0)
             );
         }
+        let (answered, health) = hostile?;
+        println!(
+            "{b:<10} hostile: two mails of {NESTED} nested <div>s ({:.1} MB each) at once answered in {:.2} s; /healthz meanwhile p50 {:.2} ms, max {:.2} ms ({} probes)",
+            nested_mail("x", "y").len() as f64 / 1e6,
+            answered.as_secs_f64(),
+            pct(&health, 0.5),
+            pct(&health, 1.0),
+            health.len()
+        );
     }
     Ok(())
+}
+
+/// Nesting depth of the hostile mail (issue 12's repro: 126 s of CPU before
+/// the depth budget).
+const NESTED: usize = 200_000;
+
+fn nested_mail(to: &str, id: &str) -> String {
+    format!(
+        "From: a@cust.test\r\nTo: {to}\r\nSubject: deep\r\nMessage-ID: <{id}@cust.test>\r\nContent-Type: text/html\r\n\r\n{}x{}\r\n",
+        "<div>".repeat(NESTED),
+        "</div>".repeat(NESTED)
+    )
+}
+
+/// Two deeply nested HTML mails over SMTP at once, timing the answer and
+/// probing `/healthz` on the web side until both are in.
+async fn nested_html(
+    smtp: std::net::SocketAddr,
+    to: &str,
+    web: std::net::SocketAddr,
+) -> anyhow::Result<(Duration, Vec<Duration>)> {
+    let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(smtp.port())
+        .build();
+    let env = lettre::address::Envelope::new(Some("a@cust.test".parse()?), vec![to.parse()?])?;
+    let sends: Vec<_> = (0..2)
+        .map(|i| {
+            let (t, env, raw) = (transport.clone(), env.clone(), nested_mail(to, &format!("deep{i}")));
+            tokio::spawn(async move {
+                let start = Instant::now();
+                t.send_raw(&env, raw.as_bytes()).await.map(|_| start.elapsed())
+            })
+        })
+        .collect();
+    let client = reqwest::Client::new();
+    let mut health = Vec::new();
+    while !sends.iter().all(|s| s.is_finished()) {
+        let t = Instant::now();
+        client
+            .get(format!("http://{web}/healthz"))
+            .send()
+            .await?
+            .error_for_status()?;
+        health.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut answered = Duration::ZERO;
+    for s in sends {
+        answered = answered.max(s.await??);
+    }
+    health.sort();
+    Ok((answered, health))
 }
 
 /// A customer's mail: half open new threads, half answer earlier ones.

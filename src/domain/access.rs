@@ -58,6 +58,17 @@ pub struct TicketAccess {
     pub status: Status,
 }
 
+impl TicketAccess {
+    /// A new ticket no rule has routed: no team, nobody assigned.
+    pub fn unrouted() -> Self {
+        Self {
+            team_id: None,
+            assignee_id: None,
+            status: Status::Open,
+        }
+    }
+}
+
 impl Actor {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin

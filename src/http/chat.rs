@@ -120,7 +120,7 @@ pub async fn upload(
     Path(slug): Path<String>,
     ApiQuery(q): ApiQuery<UploadQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<Response> {
     limited(&s, addr)?;
     let ws = workspace(&s, &slug).await?;
@@ -150,6 +150,25 @@ pub async fn upload(
             format!("attach images (PNG, JPEG, GIF, WebP) or PDF, not '{ct}'"),
         ));
     }
+    // Read only once the sender and the type are known to be good, and not
+    // at all when the declared length is over the limit.
+    let too_large = || {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("files are limited to {} MiB", ATTACHMENT_MAX >> 20),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > ATTACHMENT_MAX) {
+        return Err(too_large());
+    }
+    let body = axum::body::to_bytes(body, ATTACHMENT_MAX)
+        .await
+        .map_err(|_| too_large())?;
     if body.is_empty() {
         return Err(AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -326,6 +345,36 @@ struct Page {
     title: String,
 }
 
+/// Whether a socket failed on a frame over the size limit.
+pub(super) fn too_big(e: &axum::Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|e| e.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+}
+
+/// Ends a socket with 1009 (RFC 6455 §7.4.1) so the client can tell an
+/// oversize frame from a network failure.
+pub(super) async fn close_too_big<S>(sink: &mut S) -> Result<(), axum::Error>
+where
+    S: futures::Sink<WsMessage, Error = axum::Error> + Unpin,
+{
+    metrics::counter!("storedesk_ws_oversize_total").increment(1);
+    let reason = format!("frames are limited to {FRAME_MAX} bytes");
+    sink.send(WsMessage::Close(Some(axum::extract::ws::CloseFrame {
+        code: axum::extract::ws::close_code::SIZE,
+        reason: reason.into(),
+    })))
+    .await
+}
+
+/// The visitor's page as the widget reports it: kept only when it is a web
+/// address, since agents open it from the sidebar.
+fn page_url(url: &str) -> String {
+    crate::sanitize::web_link(url)
+        .map(|u| clip(u, 2000))
+        .unwrap_or_default()
+}
+
 fn error_frame(code: &str, message: impl Into<String>) -> String {
     json!({ "type": "error", "code": code, "message": message.into() }).to_string()
 }
@@ -348,6 +397,7 @@ impl VisitorSession {
         let first = tokio::time::timeout(HELLO_WAIT, stream.next()).await;
         let hello = match first {
             Ok(Some(Ok(WsMessage::Text(t)))) => serde_json::from_str::<Incoming>(&t).ok(),
+            Ok(Some(Err(e))) if too_big(&e) => return Ok(close_too_big(&mut sink).await?),
             _ => None,
         };
         let Some(Incoming::Hello {
@@ -395,7 +445,7 @@ impl VisitorSession {
             .touch_visitor(
                 visitor.id,
                 true,
-                Some((&clip(&page.url, 2000), &clip(&page.title, 300))),
+                Some((&page_url(&page.url), &clip(&page.title, 300))),
                 ctx.as_deref(),
                 ua.as_deref(),
                 Some(lang),
@@ -474,6 +524,7 @@ impl VisitorSession {
                         }
                         Some(Ok(WsMessage::Close(_))) | None => break Ok(()),
                         Some(Ok(_)) => {}
+                        Some(Err(e)) if too_big(&e) => break close_too_big(&mut sink).await.map_err(Into::into),
                         Some(Err(e)) => break Err(e.into()),
                     }
                 },
@@ -595,7 +646,7 @@ impl VisitorSession {
                 if ctx.as_ref().is_some_and(|c| c.len() > 8192) {
                     return Err(crate::domain::Invalid::new("context", "at most 8 KiB").into());
                 }
-                let page = page.map(|p| (clip(&p.url, 2000), clip(&p.title, 300)));
+                let page = page.map(|p| (page_url(&p.url), clip(&p.title, 300)));
                 s.store
                     .touch_visitor(
                         self.visitor.id,

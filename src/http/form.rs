@@ -255,7 +255,7 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
     let lang = super::pages::lang_of(q.lang.as_deref(), &headers);
-    let outcome = handle_form(&s, addr, &slug, lang, &headers, m, callback).await;
+    let outcome = handle_form(&s, addr, &slug, lang, m, callback).await;
     let cors = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
     match (outcome, json) {
         (Outcome::Other(r), _) => r,
@@ -306,15 +306,7 @@ async fn handle(
     }
 }
 
-async fn handle_form(
-    s: &AppState,
-    addr: SocketAddr,
-    slug: &str,
-    lang: &str,
-    headers: &HeaderMap,
-    m: Multipart,
-    callback: bool,
-) -> Outcome {
+async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, m: Multipart, callback: bool) -> Outcome {
     let ws = match super::pages::open_workspace(s, addr, slug).await {
         Ok(w) => w,
         Err(r) => return Outcome::Other(r),
@@ -467,7 +459,7 @@ async fn handle_form(
     match s.store.ticket_link(ticket.id).await {
         Ok(l) => Outcome::Done {
             number: ticket.number,
-            link: format!("{}/p/{slug}/t/{l}", super::helpcentre::base_url(headers)),
+            link: format!("{}/p/{slug}/t/{l}", s.site.public_url),
         },
         Err(e) => Outcome::Other(AppError::from(e).into_response()),
     }

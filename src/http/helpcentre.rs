@@ -46,19 +46,6 @@ async fn workspace(s: &AppState, addr: SocketAddr, slug: &str) -> Result<Workspa
     })
 }
 
-/// This server's address as the client reached it (for absolute links).
-pub fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
-    format!("{proto}://{host}")
-}
-
 /// A visitor without a session id is known by a daily hash of their address,
 /// so analytics can chain their searches without storing the address.
 fn session_of(q: &KbQuery, addr: SocketAddr) -> String {
@@ -216,7 +203,7 @@ pub async fn index(
     if !rest.is_empty() {
         groups.push(minijinja::context! { name => crate::i18n::text(lang, "kb-title", &[]), articles => rest });
     }
-    let base = base_url(&headers);
+    let base = &s.site.public_url;
     super::pages::render_public(
         "kb_index.html",
         minijinja::context! {
@@ -232,7 +219,6 @@ pub async fn category(
     State(s): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path((slug, lang, category)): Path<(String, String, String)>,
-    headers: HeaderMap,
 ) -> Response {
     let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
@@ -257,7 +243,7 @@ pub async fn category(
         .filter(|a| a.category_id == Some(c.id))
         .map(|a| minijinja::context! { title => a.title, url => format!("{home}/{}/{}", a.language, a.slug) })
         .collect();
-    let base = base_url(&headers);
+    let base = &s.site.public_url;
     let lang = crate::i18n::pick(Some(&lang));
     super::pages::render_public(
         "kb_index.html",
@@ -274,7 +260,6 @@ pub async fn article(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path((slug, lang, article)): Path<(String, String, String)>,
     Query(q): Query<KbQuery>,
-    headers: HeaderMap,
 ) -> Response {
     let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
@@ -288,7 +273,7 @@ pub async fn article(
         let _ = s.store.record_open(ws.id, sid, a.id).await;
     }
     let lang = crate::i18n::pick(Some(&a.language));
-    let base = base_url(&headers);
+    let base = &s.site.public_url;
     let home = format!("/p/{slug}/kb");
     let translations = s.store.translations(ws.id, a.group_id).await.unwrap_or_default();
     let name_of = |c: &str| LANG_NAMES.iter().find(|(l, _)| *l == c).map(|(_, n)| *n).unwrap_or("");
@@ -369,13 +354,12 @@ pub async fn sitemap(
     State(s): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(slug): Path<String>,
-    headers: HeaderMap,
 ) -> Response {
     let ws = match workspace(&s, addr, &slug).await {
         Ok(w) => w,
         Err(r) => return *r,
     };
-    let base = base_url(&headers);
+    let base = &s.site.public_url;
     let articles = s.store.list_articles(ws.id, None, true).await.unwrap_or_default();
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",

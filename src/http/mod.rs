@@ -16,7 +16,7 @@ pub mod stream;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, options, post};
 use axum::Router;
@@ -92,6 +92,16 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, workspace_id = tracing::field::Empty)
         }))
         .layer(SetRequestIdLayer::new(x_request_id, NextRequestId::default()))
+        .layer(axum::middleware::map_response(json_errors))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for `--metrics-listen`.
+pub fn metrics_router(mut state: AppState, site: crate::app::Site) -> Router {
+    state.site = std::sync::Arc::new(site);
+    Router::new()
+        .route("/metrics", get(meta::metrics))
+        .fallback(not_found)
         .with_state(state)
 }
 
@@ -117,6 +127,46 @@ impl MakeRequestId for NextRequestId {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!("{:08x}-{n}", self.prefix).parse().ok().map(RequestId::new)
     }
+}
+
+/// Rejections from axum's own extractors (a body over the limit, a path
+/// that is not UTF-8, a WebSocket request without its upgrade headers) come
+/// as plain text; every error this server answers is the JSON envelope.
+/// Pages keep their HTML errors.
+async fn json_errors(res: Response) -> Response {
+    let status = res.status();
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let message = match text.trim() {
+        "" => status.canonical_reason().unwrap_or("error").to_string(),
+        t => t.to_string(),
+    };
+    let code = match status.as_u16() {
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "timeout",
+        413 => "too_large",
+        415 => "unsupported_media_type",
+        422 => "invalid",
+        429 => "rate_limited",
+        500..=599 => "internal",
+        _ => "bad_request",
+    };
+    let json = AppError::new(status, code, message).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, json.into_body())
 }
 
 async fn not_found(req: Request<axum::body::Body>) -> Response {

@@ -110,12 +110,7 @@ pub async fn ask(
     if a.website.is_empty() {
         if let Err(e) = s
             .store
-            .portal_request(
-                &ws,
-                &email,
-                &super::helpcentre::base_url(&headers),
-                crate::store::portal::LOGIN_TTL_MS,
-            )
+            .portal_request(&ws, &email, &s.site.public_url, crate::store::portal::LOGIN_TTL_MS)
             .await
         {
             return AppError::from(e).into_response();

@@ -144,6 +144,7 @@ async fn run(s: AppState, actor: Actor, name: String, socket: WebSocket) -> anyh
                 }
                 Some(Ok(WsMessage::Close(_))) | None => break Ok(()),
                 Some(Ok(_)) => {}
+                Some(Err(e)) if super::chat::too_big(&e) => break super::chat::close_too_big(&mut sink).await.map_err(Into::into),
                 Some(Err(e)) => break Err(e.into()),
             },
             _ = beat.tick() => {

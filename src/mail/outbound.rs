@@ -91,7 +91,7 @@ pub fn compose(
     let html = row.html.clone().unwrap_or_else(|| {
         format!(
             "<div dir=\"auto\" style=\"white-space:pre-wrap\">{}</div>",
-            escape(&text)
+            crate::sanitize::escape(&text)
         )
     });
     b.multipart(MultiPart::alternative_plain_html(text, html))
@@ -111,13 +111,6 @@ impl header::Header for AutoSubmitted {
     fn display(&self) -> header::HeaderValue {
         header::HeaderValue::new(Self::name(), "auto-generated".into())
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Sends what is due, then waits a moment; runs until the process ends.

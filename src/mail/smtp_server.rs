@@ -35,6 +35,10 @@ pub struct Limits {
     pub max_message: usize,
     pub max_recipients: usize,
     pub idle: Duration,
+    /// Connections open at once, in all and from one address: a sender
+    /// that opens more is told to come back later (421).
+    pub max_sessions: usize,
+    pub max_per_peer: usize,
     /// Offered as STARTTLS when a certificate is configured.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
@@ -45,6 +49,8 @@ impl Default for Limits {
             max_message: 25 * 1024 * 1024,
             max_recipients: 50,
             idle: Duration::from_secs(300),
+            max_sessions: 500,
+            max_per_peer: 10,
             tls: None,
         }
     }
@@ -70,8 +76,9 @@ pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Re
 
 /// Accepts connections until the listener fails; each in its own task.
 pub async fn serve<H: Handler>(listener: TcpListener, hostname: String, limits: Limits, handler: Arc<H>) {
+    let open = Arc::new(Sessions::default());
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let (mut stream, peer) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "smtp accept failed");
@@ -79,12 +86,56 @@ pub async fn serve<H: Handler>(listener: TcpListener, hostname: String, limits: 
                 continue;
             }
         };
+        let Some(slot) = open.take(peer.ip(), &limits) else {
+            metrics::counter!("storedesk_smtp_refused_total", "reason" => "too_many_connections").increment(1);
+            tokio::spawn(async move {
+                let _ = stream
+                    .write_all(b"421 4.7.0 too many connections from your address, try again later\r\n")
+                    .await;
+            });
+            continue;
+        };
         let (handler, hostname, limits) = (handler.clone(), hostname.clone(), limits.clone());
         tokio::spawn(async move {
+            let _slot = slot;
             if let Err(e) = session(stream, peer, &hostname, &limits, &*handler).await {
                 tracing::debug!(error = %e, %peer, "smtp session ended");
             }
         });
+    }
+}
+
+/// Open sessions, in all and per client address.
+#[derive(Default)]
+struct Sessions(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+struct Slot(Arc<Sessions>, std::net::IpAddr);
+
+impl Sessions {
+    fn take(self: &Arc<Self>, ip: std::net::IpAddr, limits: &Limits) -> Option<Slot> {
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = open.values().sum();
+        let mine = open.entry(ip).or_default();
+        if total >= limits.max_sessions || *mine >= limits.max_per_peer {
+            if *mine == 0 {
+                open.remove(&ip);
+            }
+            return None;
+        }
+        *mine += 1;
+        Some(Slot(self.clone(), ip))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.0 .0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.1);
+            }
+        }
     }
 }
 
@@ -252,6 +303,12 @@ where
 
 /// Reads DATA up to the lone dot, undoing dot-stuffing. None when the
 /// message is over the limit (the rest is read and dropped).
+///
+/// Only `<CRLF>.<CRLF>` ends DATA (RFC 5321 §4.1.1.4): a dot line after a
+/// bare LF, or a dot ended by a bare LF, is content. Otherwise one message
+/// could carry a second with a forged envelope (SMTP smuggling). Lines that
+/// end in a bare LF are stored as if they ended in CRLF, as Postfix does
+/// with `smtpd_forbid_bare_newline = normalize`.
 async fn read_data<R: tokio::io::AsyncBufRead + Unpin>(
     r: &mut R,
     limits: &Limits,
@@ -260,25 +317,31 @@ async fn read_data<R: tokio::io::AsyncBufRead + Unpin>(
     let mut data = Vec::new();
     let mut over = false;
     let mut line = Vec::new();
+    // The DATA command line itself ended the previous line.
+    let mut after_crlf = true;
     loop {
         line.clear();
         quick_ack(fd);
         let n = tokio::time::timeout(limits.idle, r.read_until(b'\n', &mut line))
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle in DATA"))??;
-        if n == 0 {
+        if n == 0 || !line.ends_with(b"\n") {
             return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed in DATA"));
         }
-        if line == b".\r\n" || line == b".\n" {
+        let crlf = line.ends_with(b"\r\n");
+        if after_crlf && line == b".\r\n" {
             return Ok(if over { None } else { Some(data) });
         }
-        let content = if line.starts_with(b"..") { &line[1..] } else { &line[..] };
-        if data.len() + content.len() > limits.max_message {
+        let body = &line[..line.len() - if crlf { 2 } else { 1 }];
+        let body = if body.starts_with(b"..") { &body[1..] } else { body };
+        after_crlf = crlf;
+        if data.len() + body.len() + 2 > limits.max_message {
             over = true;
-            data.clear();
+            data = Vec::new();
         }
         if !over {
-            data.extend_from_slice(content);
+            data.extend_from_slice(body);
+            data.extend_from_slice(b"\r\n");
         }
     }
 }

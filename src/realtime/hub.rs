@@ -8,6 +8,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{Kind, PartyName, Signal};
+use crate::domain::access::TicketAccess;
 use crate::domain::event::{Event, EventType};
 use crate::domain::Actor;
 use crate::events::Hint;
@@ -143,11 +144,13 @@ impl Hub {
         }
     }
 
-    fn to_agents(&self, ws: i64, ticket: Option<&Ticket>, frame: Frame) {
+    /// To the workspace's agents who may see a ticket with `access`; all of
+    /// them when None (frames about agents, not customers).
+    fn to_agents(&self, ws: i64, access: Option<TicketAccess>, frame: Frame) {
         let mut m = self.agents.lock().expect("hub lock");
         if let Some(slots) = m.get_mut(&ws) {
             slots.retain(|(s, a)| {
-                if ticket.is_some_and(|t| !a.actor.can_see(t.access())) {
+                if access.is_some_and(|t| !a.actor.can_see(t)) {
                     return true;
                 }
                 s.tx.try_send(frame.clone()).is_ok()
@@ -220,7 +223,7 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
                 );
                 if hub.has_agents(ws) {
                     let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
-                    hub.to_agents(ws, Some(&t), frame(json!({ "type": "typing", "ticket_id": ticket_id, "on": on, "from": "agent", "user_id": user_id, "name": name })));
+                    hub.to_agents(ws, Some(t.access()), frame(json!({ "type": "typing", "ticket_id": ticket_id, "on": on, "from": "agent", "user_id": user_id, "name": name })));
                 }
             }
             PartyName::Visitor => {
@@ -228,7 +231,7 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
                     let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
                     hub.to_agents(
                         ws,
-                        Some(&t),
+                        Some(t.access()),
                         frame(json!({ "type": "typing", "ticket_id": ticket_id, "on": on, "from": "visitor" })),
                     );
                 }
@@ -248,7 +251,7 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
                     let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
                     hub.to_agents(
                         ws,
-                        Some(&t),
+                        Some(t.access()),
                         frame(json!({ "type": "visitor_read", "ticket_id": ticket_id, "up_to": up_to })),
                     );
                 }
@@ -277,7 +280,10 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
                     None => None,
                 };
                 let state = store.visitor_state(ws, *contact_id).await?;
-                hub.to_agents(ws, t.as_deref(), frame(json!({ "type": "visitor", "ticket_id": ticket_id, "contact_id": contact_id, "online": online, "state": state })));
+                // A visitor without a chat yet would start an unrouted one:
+                // only agents who see unrouted tickets learn of them.
+                let access = t.map_or(TicketAccess::unrouted(), |t| t.access());
+                hub.to_agents(ws, Some(access), frame(json!({ "type": "visitor", "ticket_id": ticket_id, "contact_id": contact_id, "online": online, "state": state })));
             }
         }
     }
@@ -318,7 +324,7 @@ pub(super) async fn deliver_event(
             } else {
                 "ticket_updated"
             };
-            hub.to_agents(ws, Some(&t), frame(json!({ "type": kind, "ticket": &*t })));
+            hub.to_agents(ws, Some(t.access()), frame(json!({ "type": kind, "ticket": &*t })));
         }
         EventType::MessageCreated => {
             let (Some(ticket_id), Some(message_id)) = (e.ticket_id, e.message_id) else {
@@ -346,7 +352,7 @@ pub(super) async fn deliver_event(
                 if let Some(m) = m {
                     hub.to_agents(
                         ws,
-                        Some(&t),
+                        Some(t.access()),
                         frame(json!({ "type": "message", "ticket_id": t.id, "message": &*m })),
                     );
                 }

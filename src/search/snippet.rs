@@ -45,13 +45,13 @@ pub fn make(body: &str, lang: Lang, terms: &HashSet<String>) -> String {
     }
     let mut pos = start;
     for (from, to, _) in matches.iter().filter(|(from, to, _)| *from >= start && *to <= end) {
-        escape_into(&body[pos..*from], &mut out);
+        crate::sanitize::escape_into(&body[pos..*from], &mut out);
         out.push_str("<mark>");
-        escape_into(&body[*from..*to], &mut out);
+        crate::sanitize::escape_into(&body[*from..*to], &mut out);
         out.push_str("</mark>");
         pos = *to;
     }
-    escape_into(&body[pos..end], &mut out);
+    crate::sanitize::escape_into(&body[pos..end], &mut out);
     if end < body.len() {
         out.push('…');
     }
@@ -111,19 +111,6 @@ fn backward(s: &str, to: usize, n: usize) -> usize {
         .rev()
         .nth(n.saturating_sub(1))
         .map_or(0, |(i, _)| i)
-}
-
-fn escape_into(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
 }
 
 #[cfg(test)]

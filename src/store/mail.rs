@@ -49,6 +49,8 @@ pub struct InboundMail {
     pub automatic: bool,
     pub ticket_number: Option<i64>,
     pub reply_token: Option<String>,
+    /// Labels a new ticket starts with (`needs-review` for unreadable mail).
+    pub labels: Vec<String>,
     pub mail_from: String,
     pub rcpt: String,
     pub raw: Vec<u8>,
@@ -97,6 +99,17 @@ impl Store {
             )),
             other => Ok(other),
         }
+    }
+
+    /// The raw mails filed on a ticket, oldest first, as they arrived.
+    pub async fn raw_mails(&self, workspace_id: i64, ticket_id: i64) -> Result<Vec<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT raw FROM raw_emails WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY id")
+                .bind(workspace_id)
+                .bind(ticket_id)
+                .fetch_all(&self.read)
+                .await?,
+        )
     }
 
     /// How many tickets an address opened since a time (for rate limits).
@@ -453,7 +466,7 @@ pub(super) async fn ingest_in(
                 }),
                 channel: Channel::Email,
                 priority: Priority::Normal,
-                labels: vec![],
+                labels: m.labels.clone(),
                 author: Author::Contact,
                 external_id: None,
                 message_external_id: Some(external_id.clone()),

@@ -93,7 +93,8 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::start(store.clone(), &db.url).await.expect("state");
+        let mut state = AppState::start(store.clone(), &db.url).await.expect("state");
+        state.site = std::sync::Arc::new(storedesk::app::Site::new(&base));
         let svc = state.svc.clone();
         let server = tokio::spawn(serve(listener, state, async move {
             let _ = stop_rx.await;
@@ -299,6 +300,21 @@ impl Socket {
         }
     }
 
+    /// Reads until the server closes; the close code it sent, if any.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        use futures::StreamExt;
+        loop {
+            let m = tokio::time::timeout(std::time::Duration::from_secs(10), self.inner.next())
+                .await
+                .expect("closed within 10 s");
+            match m {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(f))) => return f.map(|f| f.code.into()),
+                None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     /// Skips frames until one of this type arrives.
     pub async fn until(&mut self, kind: &str) -> Value {
         loop {
@@ -455,4 +471,41 @@ pub async fn smtp_send(
     };
     let env = lettre::address::Envelope::new(from, vec![to.parse().unwrap()]).unwrap();
     t.send_raw(&env, raw.replace('\n', "\r\n").as_bytes()).await.map(|_| ())
+}
+
+/// One SMTP conversation with exactly the bytes given for DATA (no
+/// dot-stuffing, no line-ending repair), as a hostile client would send them.
+/// Returns every reply the server wrote until it closed.
+pub async fn smtp_raw(server: std::net::SocketAddr, from: &str, to: &str, data: &[u8]) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let s = tokio::net::TcpStream::connect(server).await.unwrap();
+    let mut r = BufReader::new(s);
+    let mut out = String::new();
+    async fn reply(r: &mut BufReader<tokio::net::TcpStream>, out: &mut String) {
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).await.unwrap() == 0 {
+                return;
+            }
+            out.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return;
+            }
+        }
+    }
+    reply(&mut r, &mut out).await;
+    for cmd in [
+        "EHLO client.test".to_string(),
+        format!("MAIL FROM:<{from}>"),
+        format!("RCPT TO:<{to}>"),
+        "DATA".into(),
+    ] {
+        r.get_mut().write_all(format!("{cmd}\r\n").as_bytes()).await.unwrap();
+        reply(&mut r, &mut out).await;
+    }
+    r.get_mut().write_all(data).await.unwrap();
+    r.get_mut().write_all(b"QUIT\r\n").await.unwrap();
+    let mut rest = String::new();
+    let _ = tokio::io::AsyncReadExt::read_to_string(&mut r, &mut rest).await;
+    out + &rest
 }

@@ -12,6 +12,7 @@ mod durability;
 mod email;
 mod events;
 mod form;
+mod hardening;
 mod imap;
 mod isolation;
 mod kb;

@@ -217,18 +217,18 @@ fn body_html(msg: &Message<'_>) -> Option<String> {
     if html.is_empty() {
         return None;
     }
-    Some(sanitize_html(&html.join("\n")).trim().to_string())
+    sanitize_html(&html.join("\n")).map(|h| h.trim().to_string())
 }
 
 /// Ammonia's defaults already drop scripts, styles, event handlers, forms and
 /// embeds; `cid:` is allowed so inline images can later be pointed at the
 /// stored attachment, and a `<title>` would otherwise leak into the body.
-fn sanitize_html(html: &str) -> String {
-    ammonia::Builder::default()
-        .add_url_schemes(&["cid"])
-        .add_clean_content_tags(&["title"])
-        .clean(html)
-        .to_string()
+/// HTML over the budget is not rendered: the text stands in for it and the
+/// raw mail is kept.
+fn sanitize_html(html: &str) -> Option<String> {
+    let mut b = ammonia::Builder::default();
+    b.add_url_schemes(&["cid"]).add_clean_content_tags(&["title"]);
+    crate::sanitize::clean(&b, html).ok()
 }
 
 fn attachments(msg: &Message<'_>) -> Vec<ParsedAttachment> {

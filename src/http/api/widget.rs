@@ -1,7 +1,6 @@
 //! The chat widget's settings and the snippet to embed it.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -11,15 +10,11 @@ use crate::error::{ApiResult, AppError};
 use crate::http::extract::ApiJson;
 use crate::store::chat::WidgetSettings;
 
-pub async fn get(State(s): State<AppState>, actor: Actor, headers: HeaderMap) -> ApiResult<Json<Value>> {
+pub async fn get(State(s): State<AppState>, actor: Actor) -> ApiResult<Json<Value>> {
     let w = s.store.widget_settings(actor.workspace_id).await?;
     let ws = s.store.workspace(actor.workspace_id).await?;
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("HOST");
     Ok(Json(
-        json!({ "settings": w, "snippet": format!("<script src=\"//{host}/widget.js\" data-workspace=\"{}\" async></script>", ws.slug) }),
+        json!({ "settings": w, "snippet": format!("<script src=\"{}/widget.js\" data-workspace=\"{}\" async></script>", s.site.public_url, ws.slug) }),
     ))
 }
 

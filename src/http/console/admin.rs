@@ -2,7 +2,6 @@
 //! business hours and the chat widget with its embed snippet.
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -71,16 +70,8 @@ pub struct InviteForm {
     teams_only: Option<String>,
 }
 
-fn base_url(headers: &HeaderMap) -> String {
-    super::super::helpcentre::base_url(headers)
-}
-
 /// The link is shown once, on this response; only its hash is kept.
-pub async fn invite(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Posted(session, f): Posted<InviteForm>,
-) -> PageResult {
+pub async fn invite(State(s): State<AppState>, Posted(session, f): Posted<InviteForm>) -> PageResult {
     admin_only(&session)?;
     let to = "/app/admin/agents";
     let email = Email::parse("email", &f.email).or_back(to)?;
@@ -90,7 +81,7 @@ pub async fn invite(
         .create_invite(&session.actor, &email, role, f.teams_only.is_some())
         .await
         .or_back(to)?;
-    let link = format!("{}/invite/{secret}", base_url(&headers));
+    let link = format!("{}/invite/{secret}", s.site.public_url);
     agents_page(&s, &session, &Notice::default(), Some(link)).await
 }
 
@@ -336,19 +327,13 @@ pub async fn save_hours(
     Ok(back(to, "ok", "saved"))
 }
 
-pub async fn widget(
-    State(s): State<AppState>,
-    Agent(session): Agent,
-    headers: HeaderMap,
-    Query(n): Query<Notice>,
-) -> PageResult {
+pub async fn widget(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
     admin_only(&session)?;
     let ws = session.actor.workspace_id;
     let (w, workspace) = tokio::try_join!(s.store.widget_settings(ws), s.store.workspace(ws))?;
     let snippet = format!(
         "<script src=\"{}/widget.js\" data-workspace=\"{}\" async></script>",
-        base_url(&headers),
-        workspace.slug
+        s.site.public_url, workspace.slug
     );
     let ctx = minijinja::context! {
         w => minijinja::context! { greeting => w.greeting, color => w.color, prechat_name => w.prechat_name, prechat_email => w.prechat_email, origins => w.allowed_origins.join("\n"), offline => w.offline_message },

@@ -162,7 +162,7 @@ async fn render(s: &AppState, session: &Session, t: &Ticket) -> PageResult {
         conversation,
         contact => minijinja::context! { id => contact.id, name => contact.name, email => contact.email, identities => contact.identities, attributes },
         visitor => visitor.as_ref().map(|v| minijinja::context! {
-            online => v["online"].as_bool().unwrap_or(false), url => v["page"]["url"].as_str(), title => v["page"]["title"].as_str(),
+            online => v["online"].as_bool().unwrap_or(false), url => v["page"]["url"].as_str().and_then(crate::sanitize::web_link), title => v["page"]["title"].as_str(),
             user_agent => v["user_agent"].as_str(), lang => v["lang"].as_str(), seen => v["last_seen_at"].as_str(), context,
         }),
         history,
