@@ -41,6 +41,8 @@ pub struct Site {
     /// e.g. `https://help.acme.test`, without a trailing slash.
     pub public_url: String,
     pub metrics: MetricsAccess,
+    /// Proxies whose `Forwarded`/`X-Forwarded-For` name the client.
+    pub trusted_proxies: crate::http::client_addr::TrustedProxies,
 }
 
 /// Who may read `/metrics` on the main listener.
@@ -58,6 +60,7 @@ impl Site {
         Self {
             public_url: public_url.trim_end_matches('/').to_string(),
             metrics: MetricsAccess::Open,
+            trusted_proxies: Default::default(),
         }
     }
 }

@@ -144,6 +144,7 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     let mut mail = args.mail.clone();
     mail.public_url = mail.public_url.or_else(|| Some(format!("http://{}", args.listen)));
     let mut site = crate::app::Site::new(mail.public_url.as_deref().unwrap_or_default());
+    site.trusted_proxies = args.trusted_proxies.clone();
     site.metrics = match &args.metrics_token {
         Some(t) => crate::app::MetricsAccess::Token(<sha2::Sha256 as sha2::Digest>::digest(t.as_bytes()).into()),
         None => crate::app::MetricsAccess::Open,

@@ -185,6 +185,11 @@ pub struct ServeArgs {
     /// are pruned once every cluster consumer has passed them.
     #[arg(long, env = "STOREDESK_EVENT_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3650))]
     pub event_retention_days: u64,
+    /// Reverse proxies (addresses or networks, comma-separated, e.g.
+    /// `127.0.0.1,10.0.0.0/8`) whose `Forwarded`/`X-Forwarded-For` header
+    /// names the client; from anyone else those headers are ignored.
+    #[arg(long, env = "STOREDESK_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: crate::http::client_addr::TrustedProxies,
     /// Serve `/metrics` on this address instead of the main listener
     /// (e.g. 127.0.0.1:9090, reachable by Prometheus only).
     #[arg(long, env = "STOREDESK_METRICS_LISTEN")]

@@ -47,16 +47,11 @@ pub async fn widget_js() -> impl IntoResponse {
 }
 
 fn limited(s: &AppState, addr: SocketAddr) -> ApiResult<()> {
-    if s.limits.public.allow(addr.ip()) {
-        Ok(())
-    } else {
-        metrics::counter!("storedesk_rate_limited_total", "what" => "public").increment(1);
-        Err(AppError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many requests from your address; wait a little",
-        ))
-    }
+    s.limits.public.check(
+        addr.ip(),
+        "public",
+        "too many requests from your address; wait a little",
+    )
 }
 
 async fn workspace(s: &AppState, slug: &str) -> ApiResult<Workspace> {
@@ -257,14 +252,11 @@ pub async fn visitor_socket(
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    if !s.limits.connects.allow(addr.ip()) {
-        metrics::counter!("storedesk_rate_limited_total", "what" => "ws_connect").increment(1);
-        return Err(AppError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many connections from your address; wait a little",
-        ));
-    }
+    s.limits.connects.check(
+        addr.ip(),
+        "ws_connect",
+        "too many connections from your address; wait a little",
+    )?;
     let ws = workspace(&s, &q.workspace).await?;
     let settings = s.store.widget_settings(ws.id).await?;
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
@@ -281,11 +273,9 @@ pub async fn visitor_socket(
         .sockets
         .acquire(addr.ip(), s.limits.max_sockets_per_ip)
         .ok_or_else(|| {
-            AppError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many open chats from your address",
-            )
+            metrics::counter!("storedesk_rate_limited_total", "what" => "ws_open").increment(1);
+            // A slot frees when one of the address's chats closes.
+            AppError::rate_limited("too many open chats from your address", 10)
         })?;
     Ok(upgrade
         .max_message_size(FRAME_MAX)

@@ -31,16 +31,10 @@ pub struct KbQuery {
 
 /// Every public request: within the address's rate, for a real workspace.
 async fn workspace(s: &AppState, addr: SocketAddr, slug: &str) -> Result<Workspace, Box<Response>> {
-    if !s.limits.public.allow(addr.ip()) {
-        return Err(Box::new(
-            AppError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many requests; wait a little",
-            )
-            .into_response(),
-        ));
-    }
+    s.limits
+        .public
+        .check(addr.ip(), "public", "too many requests; wait a little")
+        .map_err(|e| Box::new(e.into_response()))?;
     s.store.workspace_by_slug(slug).await.map_err(|_| {
         Box::new(AppError::new(StatusCode::NOT_FOUND, "unknown_workspace", "no such workspace").into_response())
     })

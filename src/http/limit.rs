@@ -55,6 +55,17 @@ impl PerIp {
         }
     }
 
+    /// Takes a token for `ip`, or gives the 429 to answer: `what` names the
+    /// limit in metrics, and Retry-After is when the next token is due.
+    pub fn check(&self, ip: IpAddr, what: &'static str, message: &str) -> Result<(), crate::error::AppError> {
+        if self.allow(ip) {
+            return Ok(());
+        }
+        metrics::counter!("storedesk_rate_limited_total", "what" => what).increment(1);
+        let wait = (1.0 / self.rate.per_sec.max(0.001)).ceil() as u64;
+        Err(crate::error::AppError::rate_limited(message, wait))
+    }
+
     pub fn allow(&self, ip: IpAddr) -> bool {
         let mut m = self.buckets.lock().expect("limiter lock");
         if m.len() > 100_000 {

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod chat;
+pub mod client_addr;
 pub mod console;
 pub mod extract;
 pub mod form;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(SetRequestIdLayer::new(x_request_id, NextRequestId::default()))
         .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client_addr::client_addr))
         .with_state(state)
 }
 

@@ -113,13 +113,9 @@ pub async fn open_workspace(
     addr: std::net::SocketAddr,
     slug: &str,
 ) -> Result<crate::store::Workspace, Response> {
-    if !s.limits.public.allow(addr.ip()) {
-        return Err(crate::error::AppError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many requests; wait a little",
-        )
-        .into_response());
-    }
+    s.limits
+        .public
+        .check(addr.ip(), "public", "too many requests; wait a little")
+        .map_err(IntoResponse::into_response)?;
     s.store.workspace_by_slug(slug).await.map_err(|_| not_found())
 }

@@ -205,15 +205,17 @@ async fn metrics_labels_come_from_a_closed_set(db: Db) {
     assert!(!text.contains("FOOBAR") && !text.contains("PROPFIND") && !text.contains("XXXX"));
 
     // With a token, /metrics wants it; on its own listener, the main one has none.
-    let mut state = storedesk::app::AppState::start(app.store.clone(), &app.db.url)
-        .await
-        .unwrap();
-    let mut site = storedesk::app::Site::new(&app.base);
-    site.metrics = storedesk::app::MetricsAccess::Token(sha2::Sha256::digest(b"a-long-metrics-token").into());
-    state.site = std::sync::Arc::new(site.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let guarded = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(storedesk::app::serve(l, state.clone(), std::future::pending()));
+    let hash: [u8; 32] = sha2::Sha256::digest(b"a-long-metrics-token").into();
+    let with = |access: storedesk::app::MetricsAccess| {
+        move |s: &mut storedesk::app::AppState| {
+            let mut site = (*s.site).clone();
+            site.metrics = access;
+            s.site = std::sync::Arc::new(site);
+        }
+    };
+    let guarded = app
+        .serve_variant(with(storedesk::app::MetricsAccess::Token(hash)))
+        .await;
     let (status, body) = metrics_text(&app, &guarded, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -229,12 +231,11 @@ async fn metrics_labels_come_from_a_closed_set(db: Db) {
         StatusCode::OK
     );
 
-    site.metrics = storedesk::app::MetricsAccess::Elsewhere;
-    state.site = std::sync::Arc::new(site);
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let main = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(storedesk::app::serve(l, state.clone(), std::future::pending()));
+    let main = app.serve_variant(with(storedesk::app::MetricsAccess::Elsewhere)).await;
     assert_eq!(metrics_text(&app, &main, None).await.0, StatusCode::NOT_FOUND);
+    let state = storedesk::app::AppState::start(app.store.clone(), &app.db.url)
+        .await
+        .unwrap();
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let side = format!("http://{}", l.local_addr().unwrap());
     let router = storedesk::http::metrics_router(state, storedesk::app::Site::new(&app.base));

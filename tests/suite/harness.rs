@@ -119,6 +119,20 @@ impl TestApp {
         app
     }
 
+    /// Another HTTP server on this database whose state `change` adjusts
+    /// (its site settings, its limits); returns its base URL. It runs until
+    /// the test ends.
+    pub async fn serve_variant(&self, change: impl FnOnce(&mut AppState)) -> String {
+        let mut state = AppState::start(self.store.clone(), &self.db.url).await.expect("state");
+        state.site = std::sync::Arc::new(storedesk::app::Site::new(&self.base));
+        change(&mut state);
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", l.local_addr().unwrap());
+        self.nodes.lock().unwrap().push(state.clone());
+        tokio::spawn(serve(l, state, std::future::pending()));
+        base
+    }
+
     /// A new workspace with an admin; returns (workspace id, admin id, token).
     pub async fn workspace(&self, name: &str) -> (i64, i64, String) {
         let email = format!(

@@ -8,6 +8,7 @@ mod chat;
 mod cli;
 mod conformance;
 mod console;
+mod deploy;
 mod durability;
 mod email;
 mod events;

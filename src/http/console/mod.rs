@@ -325,15 +325,9 @@ impl<T, E: Say> OrBack<T> for Result<T, E> {
 
 /// Sign-in attempts count against the address's public rate.
 pub fn limited(s: &AppState, addr: SocketAddr) -> Result<(), PageError> {
-    if s.limits.logins.allow(addr.ip()) {
-        return Ok(());
-    }
-    Err(crate::error::AppError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "too many attempts; wait a minute",
-    )
-    .into())
+    Ok(s.limits
+        .logins
+        .check(addr.ip(), "logins", "too many attempts; wait a minute")?)
 }
 
 pub type Addr = ConnectInfo<SocketAddr>;

@@ -1,0 +1,64 @@
+//! Running on a real host: behind a reverse proxy, with the limits a busy
+//! store meets.
+
+use reqwest::StatusCode;
+
+use crate::harness::{Db, TestApp};
+
+crate::both_backends!(limits_key_on_the_client_behind_a_trusted_proxy);
+
+/// Requests to a public page until one is refused; how many got through
+/// and the refusal.
+async fn until_limited(
+    app: &TestApp,
+    base: &str,
+    forwarded_for: &dyn Fn(usize) -> String,
+) -> (usize, reqwest::Response) {
+    for i in 0..500 {
+        let r = app
+            .client
+            .get(format!("{base}/p/acme-shop/chat/config"))
+            .header("x-forwarded-for", forwarded_for(i))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            return (i, r);
+        }
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    panic!("never limited");
+}
+
+async fn limits_key_on_the_client_behind_a_trusted_proxy(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let proxied = app
+        .serve_variant(|s| {
+            let mut site = (*s.site).clone();
+            site.trusted_proxies = "127.0.0.1/32, ::1".parse().unwrap();
+            s.site = std::sync::Arc::new(site);
+        })
+        .await;
+    // Through the proxy, 200 shoppers each get their own allowance...
+    for i in 0..200 {
+        let r = app
+            .client
+            .get(format!("{proxied}/p/acme-shop/chat/config"))
+            .header("x-forwarded-for", format!("198.51.100.{}", i % 250))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "shopper {i}");
+    }
+    // ... one shopper is still limited, and told when to come back; a
+    // forged address before the proxy's own entry does not help.
+    let (n, r) = until_limited(&app, &proxied, &|i| format!("6.6.6.{}, 203.0.113.9", i % 250)).await;
+    assert!((50..=80).contains(&n), "{n}");
+    assert_eq!(r.headers()["retry-after"], "1");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+
+    // Without --trusted-proxies the header is the client's to forge and is ignored.
+    let (n, _) = until_limited(&app, &app.base, &|i| format!("198.51.100.{}", i % 250)).await;
+    assert!((50..=80).contains(&n), "{n}");
+}
