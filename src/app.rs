@@ -56,6 +56,22 @@ pub enum MetricsAccess {
 }
 
 impl Site {
+    /// Whether shoppers and agents reach us over https: then cookies are
+    /// `Secure`. Over plain http a browser would drop a `Secure` cookie and
+    /// sign-in could never work.
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The attributes every cookie of ours carries besides its SameSite.
+    pub fn cookie_flags(&self) -> &'static str {
+        if self.https() {
+            "HttpOnly; Secure"
+        } else {
+            "HttpOnly"
+        }
+    }
+
     pub fn new(public_url: &str) -> Self {
         Self {
             public_url: public_url.trim_end_matches('/').to_string(),

@@ -131,6 +131,12 @@ async fn open_url(db: &DbArgs) -> anyhow::Result<(Store, String)> {
 }
 
 async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let public_url = args
+        .mail
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    check_public_url(&public_url, args.listen, args.allow_insecure_http)?;
     let (store, url) = open_url(db).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -142,8 +148,8 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut state = AppState::start_with(store.clone(), &url, Some(&db.data_dir), options).await?;
     let mut mail = args.mail.clone();
-    mail.public_url = mail.public_url.or_else(|| Some(format!("http://{}", args.listen)));
-    let mut site = crate::app::Site::new(mail.public_url.as_deref().unwrap_or_default());
+    mail.public_url = Some(public_url.clone());
+    let mut site = crate::app::Site::new(&public_url);
     site.trusted_proxies = args.trusted_proxies.clone();
     site.metrics = match &args.metrics_token {
         Some(t) => crate::app::MetricsAccess::Token(<sha2::Sha256 as sha2::Digest>::digest(t.as_bytes()).into()),
@@ -169,6 +175,26 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     jobs.stop(std::time::Duration::from_secs(5)).await;
     store.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Refuses plain http where other machines can reach us, unless the
+/// operator said so: sign-in would send passwords and session cookies in
+/// the clear.
+fn check_public_url(public_url: &str, listen: std::net::SocketAddr, allow_insecure: bool) -> anyhow::Result<()> {
+    let url = url::Url::parse(public_url).with_context(|| format!("--public-url '{public_url}' is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        bail!("--public-url must be an http(s) address such as https://help.acme.test, not '{public_url}'");
+    }
+    if url.scheme() == "http" && !listen.ip().is_loopback() && !allow_insecure {
+        bail!(
+            "storedesk would serve sign-in over plain http on {listen} ({public_url}), where passwords and session \
+             cookies cross the network unencrypted.\n\
+             Either put TLS in front (nginx, Caddy) and pass --public-url https://your.host, \
+             or listen on 127.0.0.1 only, \
+             or accept it for a trial on a private network with --allow-insecure-http."
+        );
+    }
     Ok(())
 }
 

@@ -190,6 +190,10 @@ pub struct ServeArgs {
     /// names the client; from anyone else those headers are ignored.
     #[arg(long, env = "STOREDESK_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: crate::http::client_addr::TrustedProxies,
+    /// Serve sign-in over plain http on an address other machines reach
+    /// (a LAN trial): cookies and passwords then cross the network unencrypted.
+    #[arg(long, env = "STOREDESK_ALLOW_INSECURE_HTTP")]
+    pub allow_insecure_http: bool,
     /// Serve `/metrics` on this address instead of the main listener
     /// (e.g. 127.0.0.1:9090, reachable by Prometheus only).
     #[arg(long, env = "STOREDESK_METRICS_LISTEN")]

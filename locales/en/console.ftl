@@ -14,6 +14,7 @@ console-email = E-mail
 console-password = Password
 console-err-login = The e-mail or password is not right.
 console-err-expired = The form has expired. Please try again.
+console-err-no-cookie = Your browser did not send back the sign-in cookie. Open the console at the address storedesk is set up for (its --public-url, https:// if it has one), and allow cookies for it.
 console-err-name = Please give your name.
 console-err-password-short = The password must be at least 10 characters.
 console-err-password-match = The two passwords differ.

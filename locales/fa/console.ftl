@@ -14,6 +14,7 @@ console-email = ایمیل
 console-password = رمز عبور
 console-err-login = ایمیل یا رمز عبور درست نیست.
 console-err-expired = مهلت فرم تمام شده است. لطفاً دوباره تلاش کنید.
+console-err-no-cookie = مرورگر شما کوکی ورود را برنگرداند. کنسول را در نشانی‌ای باز کنید که storedesk برای آن تنظیم شده است (--public-url آن، و اگر دارد https://) و کوکی‌ها را برای آن مجاز کنید.
 console-err-name = لطفاً نام خود را وارد کنید.
 console-err-password-short = رمز عبور باید دست‌کم ۱۰ نویسه باشد.
 console-err-password-match = دو رمز عبور یکسان نیستند.

@@ -14,6 +14,7 @@ console-email = E-mail
 console-password = Пароль
 console-err-login = Неверный e-mail или пароль.
 console-err-expired = Срок действия формы истёк. Попробуйте ещё раз.
+console-err-no-cookie = Браузер не вернул cookie входа. Откройте консоль по адресу, на который настроен storedesk (его --public-url, https://, если он задан), и разрешите для него cookie.
 console-err-name = Укажите имя.
 console-err-password-short = Пароль должен быть не короче 10 символов.
 console-err-password-match = Пароли не совпадают.

@@ -14,6 +14,7 @@ console-email = E-mail
 console-password = Пароль
 console-err-login = Неправильний e-mail або пароль.
 console-err-expired = Термін дії форми минув. Спробуйте ще раз.
+console-err-no-cookie = Браузер не повернув cookie входу. Відкрийте консоль за адресою, на яку налаштовано storedesk (його --public-url, https://, якщо його задано), і дозвольте для неї cookie.
 console-err-name = Вкажіть ім’я.
 console-err-password-short = Пароль має містити щонайменше 10 символів.
 console-err-password-match = Паролі не збігаються.

@@ -132,8 +132,9 @@ pub async fn login(
     match s.store.portal_login(ws.id, &token).await {
         Ok(Some(session)) => {
             let cookie = format!(
-                "{COOKIE}={session}; Path=/p/{slug}/portal; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
-                crate::store::portal::SESSION_TTL_MS / 1000
+                "{COOKIE}={session}; Path=/p/{slug}/portal; Max-Age={}; {}; SameSite=Lax",
+                crate::store::portal::SESSION_TTL_MS / 1000,
+                s.site.cookie_flags()
             );
             (
                 [(header::SET_COOKIE, cookie)],
@@ -168,7 +169,10 @@ pub async fn logout(
     if let Some(sess) = session_of(&headers) {
         let _ = s.store.portal_logout(ws.id, &sess).await;
     }
-    let cookie = format!("{COOKIE}=; Path=/p/{slug}/portal; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
+    let cookie = format!(
+        "{COOKIE}=; Path=/p/{slug}/portal; Max-Age=0; {}; SameSite=Lax",
+        s.site.cookie_flags()
+    );
     (
         [(header::SET_COOKIE, cookie)],
         Redirect::to(&format!("/p/{slug}/portal")),

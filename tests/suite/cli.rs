@@ -70,6 +70,41 @@ async fn start(db: &TestDb, port: u16) -> Server {
     }
 }
 
+/// Plain http where other machines reach it: refused at start with what to
+/// do, unless asked for.
+#[test]
+fn plain_http_on_the_network_needs_an_explicit_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+        ])
+        .output()
+        .expect("spawn");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--allow-insecure-http") && err.contains("--public-url https://"),
+        "{err}"
+    );
+    let out = Command::new(BIN)
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "serve",
+            "--public-url",
+            "javascript:alert(1)",
+        ])
+        .output()
+        .expect("spawn");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--public-url"));
+}
+
 async fn setup_token_serve_backup_restore(db: Db) {
     let tdb = TestDb::new(db).await;
     let slug = run(

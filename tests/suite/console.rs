@@ -37,14 +37,14 @@ pub fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn field(html: &str, name: &str) -> Option<String> {
+pub fn field(html: &str, name: &str) -> Option<String> {
     let at = html.find(&format!("name=\"{name}\" value=\""))?;
     let rest = &html[at + name.len() + 15..];
     Some(rest[..rest.find('"')?].to_string())
 }
 
 impl Console {
-    fn client() -> reqwest::Client {
+    pub fn client() -> reqwest::Client {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -89,9 +89,12 @@ impl Console {
             return Err(r.status());
         }
         let set = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
-        for flag in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
             assert!(set.contains(flag), "the session cookie has {flag}: {set}");
         }
+        // Secure exactly when the public URL is https: over plain http a
+        // browser would drop a Secure cookie and sign-in would never work.
+        assert_eq!(set.contains("Secure"), base.starts_with("https://"), "{set}");
         let cookie = set.split(';').next().unwrap().to_string();
         let mut c = Console {
             base: base.to_string(),

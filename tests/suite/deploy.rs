@@ -5,7 +5,10 @@ use reqwest::StatusCode;
 
 use crate::harness::{Db, TestApp};
 
-crate::both_backends!(limits_key_on_the_client_behind_a_trusted_proxy);
+crate::both_backends!(
+    limits_key_on_the_client_behind_a_trusted_proxy,
+    cookies_are_secure_exactly_over_https
+);
 
 /// Requests to a public page until one is refused; how many got through
 /// and the refusal.
@@ -61,4 +64,42 @@ async fn limits_key_on_the_client_behind_a_trusted_proxy(db: Db) {
     // Without --trusted-proxies the header is the client's to forge and is ignored.
     let (n, _) = until_limited(&app, &app.base, &|i| format!("198.51.100.{}", i % 250)).await;
     assert!((50..=80).contains(&n), "{n}");
+}
+
+async fn cookies_are_secure_exactly_over_https(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let pre_cookie = |base: String| async move {
+        let r = reqwest::get(format!("{base}/login")).await.unwrap();
+        r.headers()["set-cookie"].to_str().unwrap().to_string()
+    };
+    // The test server's public URL is http://127.0.0.1:...: sign-in works
+    // there (the console tests sign in through it) with no Secure flag.
+    assert!(!pre_cookie(app.base.clone()).await.contains("Secure"));
+    let https = app
+        .serve_variant(|s| {
+            let mut site = (*s.site).clone();
+            site.public_url = "https://help.acme.test".into();
+            s.site = std::sync::Arc::new(site);
+        })
+        .await;
+    let set = pre_cookie(https.clone()).await;
+    assert!(set.contains("Secure") && set.contains("HttpOnly"), "{set}");
+
+    // A browser that kept no cookie (a Secure one over http) is told why.
+    let r = crate::console::Console::client()
+        .post(format!("{https}/login"))
+        .form(&[
+            ("_csrf", "x"),
+            ("email", "ann@acme.test"),
+            ("password", "whatever it is"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = crate::console::unescape(&r.text().await.unwrap());
+    assert!(
+        html.contains("did not send back the sign-in cookie") && html.contains("--public-url"),
+        "{html}"
+    );
 }

@@ -11,21 +11,25 @@ use super::{
     back, cookie, limited, page, texts, Addr, Agent, Nothing, Notice, OrBack, PageError, PageResult, Posted, Say,
     COOKIE,
 };
-use crate::app::AppState;
+use crate::app::{AppState, Site};
 use crate::store::console::SESSION_IDLE_MS;
 
 /// Before sign-in there is no session to hold a CSRF token, so the form
 /// and a cookie carry the same random value (double submit).
 const PRE: &str = "sd_pre";
 
-fn pre_cookie(value: &str) -> String {
-    format!("{PRE}={value}; Path=/; Max-Age=3600; HttpOnly; Secure; SameSite=Strict")
+fn pre_cookie(site: &Site, value: &str) -> String {
+    format!(
+        "{PRE}={value}; Path=/; Max-Age=3600; {}; SameSite=Strict",
+        site.cookie_flags()
+    )
 }
 
-fn session_cookie(secret: &str) -> String {
+fn session_cookie(site: &Site, secret: &str) -> String {
     format!(
-        "{COOKIE}={secret}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
-        SESSION_IDLE_MS / 1000
+        "{COOKIE}={secret}; Path=/; Max-Age={}; {}; SameSite=Lax",
+        SESSION_IDLE_MS / 1000,
+        site.cookie_flags()
     )
 }
 
@@ -35,7 +39,7 @@ fn pre_ok(headers: &HeaderMap, field: &str) -> bool {
 
 /// A page before sign-in, in the browser's language, with a fresh
 /// double-submit token.
-fn public_page(headers: &HeaderMap, name: &str, status: StatusCode, ctx: minijinja::Value) -> Response {
+fn public_page(site: &Site, headers: &HeaderMap, name: &str, status: StatusCode, ctx: minijinja::Value) -> Response {
     let lang = super::super::pages::lang_of(None, headers);
     let token = crate::auth::new_secret();
     let mut r = super::super::pages::render(
@@ -43,7 +47,7 @@ fn public_page(headers: &HeaderMap, name: &str, status: StatusCode, ctx: minijin
         minijinja::context! { lang, dir => crate::i18n::dir(lang), t => texts(lang), csrf => token, ..ctx },
     );
     *r.status_mut() = status;
-    if let Ok(v) = pre_cookie(&token).parse() {
+    if let Ok(v) = pre_cookie(site, &token).parse() {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
@@ -62,8 +66,9 @@ fn safe_next(n: Option<&str>) -> String {
     }
 }
 
-pub async fn login_page(headers: HeaderMap, Query(q): Query<Next>) -> Response {
+pub async fn login_page(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<Next>) -> Response {
     public_page(
+        &s.site,
         &headers,
         "console_login.html",
         StatusCode::OK,
@@ -124,12 +129,18 @@ pub async fn login(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Fo
             .map(|v| v.to_string())
             .unwrap_or_default();
         PageError::from(public_page(
+            &s.site,
             &headers,
             "console_login.html",
             status,
             minijinja::context! { next, error, email => f.email },
         ))
     };
+    if cookie(&headers, PRE).is_none() {
+        // The browser kept none of our cookies: most often the page was
+        // opened over http while storedesk is set up for https.
+        return Err(again(StatusCode::FORBIDDEN, "err-no-cookie"));
+    }
     if !pre_ok(&headers, &f.csrf) {
         return Err(again(StatusCode::FORBIDDEN, "err-expired"));
     }
@@ -137,12 +148,16 @@ pub async fn login(State(s): State<AppState>, addr: Addr, headers: HeaderMap, Fo
         .await?
         .ok_or_else(|| again(StatusCode::UNAUTHORIZED, "err-login"))?;
     let secret = s.store.create_session(ws, user_id).await?;
-    Ok(([(header::SET_COOKIE, session_cookie(&secret))], Redirect::to(&next)).into_response())
+    Ok((
+        [(header::SET_COOKIE, session_cookie(&s.site, &secret))],
+        Redirect::to(&next),
+    )
+        .into_response())
 }
 
 pub async fn logout(State(s): State<AppState>, Posted(session, _): Posted<Nothing>) -> Response {
     let _ = s.store.delete_session(session.id).await;
-    let gone = format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
+    let gone = format!("{COOKIE}=; Path=/; Max-Age=0; {}; SameSite=Lax", s.site.cookie_flags());
     ([(header::SET_COOKIE, gone)], Redirect::to("/login")).into_response()
 }
 
@@ -155,6 +170,7 @@ pub async fn invite_page(
     limited(&s, addr.0)?;
     let Some((_, inv, workspace)) = s.store.invite(&secret).await? else {
         return Ok(public_page(
+            &s.site,
             &headers,
             "console_invite.html",
             StatusCode::GONE,
@@ -167,6 +183,7 @@ pub async fn invite_page(
         &[("workspace", &workspace), ("email", &inv.email)],
     );
     Ok(public_page(
+        &s.site,
         &headers,
         "console_invite.html",
         StatusCode::OK,
@@ -199,6 +216,7 @@ pub async fn accept_invite(
     let msg = |k: &str| t.get_attr(k).map(|v| v.to_string()).unwrap_or_default();
     let Ok(Some((_, inv, workspace))) = s.store.invite(&secret).await else {
         return Ok(public_page(
+            &s.site,
             &headers,
             "console_invite.html",
             StatusCode::GONE,
@@ -212,12 +230,16 @@ pub async fn accept_invite(
     );
     let again = |error: String| {
         PageError::from(public_page(
+            &s.site,
             &headers,
             "console_invite.html",
             StatusCode::UNPROCESSABLE_ENTITY,
             minijinja::context! { email => inv.email, workspace, intro, error, name => f.name },
         ))
     };
+    if cookie(&headers, PRE).is_none() {
+        return Err(again(msg("err-no-cookie")));
+    }
     if !pre_ok(&headers, &f.csrf) {
         return Err(again(msg("err-expired")));
     }
@@ -241,7 +263,11 @@ pub async fn accept_invite(
         .await
         .map_err(|e| again(e.say()))?;
     let secret = s.store.create_session(user.workspace_id, user.id).await?;
-    Ok(([(header::SET_COOKIE, session_cookie(&secret))], Redirect::to("/app")).into_response())
+    Ok((
+        [(header::SET_COOKIE, session_cookie(&s.site, &secret))],
+        Redirect::to("/app"),
+    )
+        .into_response())
 }
 
 pub async fn settings_page(Agent(session): Agent, Query(n): Query<Notice>) -> Response {
