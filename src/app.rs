@@ -30,6 +30,8 @@ pub struct AppState {
     pub started: Arc<std::time::Instant>,
     /// How this node is reached from outside.
     pub site: Arc<Site>,
+    /// Sites the widget was refused on, counted between writes.
+    pub refused: Arc<crate::http::origins::RefusedTally>,
 }
 
 /// How the node is reached from outside. Absolute links (canonical URLs,
@@ -129,6 +131,7 @@ impl AppState {
             metrics,
             started: Arc::new(std::time::Instant::now()),
             site: Arc::new(Site::default()),
+            refused: Default::default(),
         })
     }
 }

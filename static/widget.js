@@ -873,7 +873,19 @@
   var cfgTries = 0;
   function loadConfig() {
     fetch(origin + '/p/' + encodeURIComponent(slug) + '/chat/config?lang=' + lang, { mode: 'cors', credentials: 'omit' })
-      .then(function (r) { if (r.status === 404) throw 'gone'; if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+      .then(function (r) {
+        if (r.status === 404) throw 'gone';
+        if (r.status === 403) {
+          // Not one of the workspace's sites: stay hidden, and tell whoever
+          // installed the snippet why.
+          return r.json().then(function (e) {
+            if (window.console) console.warn('storedesk: ' + ((e && e.error && e.error.message) || 'this site may not show the chat'));
+            throw 'gone';
+          }, function () { throw 'gone'; });
+        }
+        if (!r.ok) throw new Error(String(r.status));
+        return r.json();
+      })
       .then(function (c) {
         cfg = c || {};
         if (cfg.lang && LANGS.indexOf(cfg.lang) >= 0) lang = cfg.lang;

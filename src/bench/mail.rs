@@ -33,7 +33,12 @@ pub async fn run(messages: usize, concurrency: usize, backend: &str, pg_admin_ur
         tokio::spawn(crate::mail::smtp_server::serve(
             listener,
             DOMAIN.into(),
-            Default::default(),
+            crate::mail::smtp_server::Limits {
+                // Every sender comes from one address here.
+                max_per_peer: usize::MAX,
+                max_sessions: usize::MAX,
+                ..Default::default()
+            },
             Arc::new(inbound.clone()),
         ));
         let to = format!("{}@{DOMAIN}", s.slug);

@@ -71,10 +71,27 @@ pub async fn config(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(slug): Path<String>,
     ApiQuery(q): ApiQuery<LangQuery>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     limited(&s, addr)?;
     let ws = workspace(&s, &slug).await?;
     let w = s.store.widget_settings(ws.id).await?;
+    // A page on a site the workspace does not serve: the widget stays
+    // hidden and says why in the browser's console, instead of taking
+    // messages its socket would refuse. (A call without an Origin is not a
+    // page; the socket checks it again.)
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if origin.is_some() && !w.origin_allowed(origin) {
+        super::origins::refused(&s, ws.id, origin).await;
+        let mut r = AppError::forbidden(super::origins::message(origin))
+            .with_code("origin_not_allowed")
+            .into_response();
+        r.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::HeaderValue::from_static("*"),
+        );
+        return Ok(r);
+    }
     let lang = crate::i18n::pick(q.lang.as_deref());
     let body = json!({
         "workspace": ws.slug, "name": ws.name, "greeting": w.greeting, "color": w.color,
@@ -261,11 +278,8 @@ pub async fn visitor_socket(
     let settings = s.store.widget_settings(ws.id).await?;
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if !settings.origin_allowed(origin) {
-        return Err(AppError::forbidden(format!(
-            "pages from {} may not open this chat",
-            origin.unwrap_or("no origin")
-        ))
-        .with_code("origin_not_allowed"));
+        super::origins::refused(&s, ws.id, origin).await;
+        return Err(AppError::forbidden(super::origins::message(origin)).with_code("origin_not_allowed"));
     }
     let upgrade = upgrade.map_err(|e| AppError::bad_request("websocket_required", e.to_string()))?;
     let slot = s

@@ -9,6 +9,7 @@ pub mod form;
 pub mod helpcentre;
 pub mod limit;
 pub mod meta;
+pub mod origins;
 pub mod pages;
 pub mod portal;
 pub mod private;

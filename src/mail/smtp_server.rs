@@ -49,8 +49,10 @@ impl Default for Limits {
             max_message: 25 * 1024 * 1024,
             max_recipients: 50,
             idle: Duration::from_secs(300),
-            max_sessions: 500,
-            max_per_peer: 10,
+            // Postfix allows 50 per client; a message is held in memory
+            // while it arrives, so fewer here.
+            max_sessions: 200,
+            max_per_peer: 20,
             tls: None,
         }
     }

@@ -30,6 +30,7 @@ const TABLES: &[(&str, &str)] = &[
     ("chat_visitors", "id"),
     ("attachments", "id"),
     ("workspace_settings", "workspace_id"),
+    ("widget_refused_origins", "workspace_id, origin"),
     ("outbox", "id"),
     ("mail_threads", "workspace_id, header_id"),
     ("raw_emails", "id"),

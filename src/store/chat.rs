@@ -549,6 +549,21 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+        // A site now allowed is no longer a refused one.
+        let allowed: Vec<String> = s.allowed_origins.iter().map(|o| o.to_ascii_lowercase()).collect();
+        if allowed.is_empty() {
+            sqlx::query("DELETE FROM widget_refused_origins WHERE workspace_id = $1")
+                .bind(workspace_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for o in &allowed {
+            sqlx::query("DELETE FROM widget_refused_origins WHERE workspace_id = $1 AND LOWER(origin) = $2")
+                .bind(workspace_id)
+                .bind(o)
+                .execute(&mut *tx)
+                .await?;
+        }
         super::people::audit(
             &mut tx,
             workspace_id,

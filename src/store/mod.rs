@@ -22,6 +22,7 @@ pub mod search;
 pub mod seed;
 mod tickets;
 mod types;
+pub mod widget;
 
 pub use backup::BACKUP_FORMAT;
 pub use types::*;

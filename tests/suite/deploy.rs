@@ -1,13 +1,15 @@
 //! Running on a real host: behind a reverse proxy, with the limits a busy
 //! store meets.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 
-use crate::harness::{Db, TestApp};
+use crate::harness::{Db, Socket, TestApp};
 
 crate::both_backends!(
     limits_key_on_the_client_behind_a_trusted_proxy,
-    cookies_are_secure_exactly_over_https
+    cookies_are_secure_exactly_over_https,
+    a_refused_site_sees_no_widget_and_the_admin_sees_the_site
 );
 
 /// Requests to a public page until one is refused; how many got through
@@ -102,4 +104,101 @@ async fn cookies_are_secure_exactly_over_https(db: Db) {
         html.contains("did not send back the sign-in cookie") && html.contains("--public-url"),
         "{html}"
     );
+}
+
+async fn a_refused_site_sees_no_widget_and_the_admin_sees_the_site(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (s, _) = app
+        .call(
+            Method::PUT,
+            "/api/v1/widget",
+            &app.token,
+            Some(json!({ "allowed_origins": ["https://acme.test"] })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let config = |origin: Option<&'static str>| {
+        let mut r = app.client.get(format!("{}/p/acme-shop/chat/config", app.base));
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send()
+    };
+    // The widget's configuration is refused on another site, readably for
+    // the widget (which stays hidden and says why in the console)...
+    let r = config(Some("https://www.acme.test")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "origin_not_allowed");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("https://www.acme.test"),
+        "{e}"
+    );
+    // ... and served on the shop's own site (and to callers that are not pages).
+    assert_eq!(
+        config(Some("https://acme.test")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(config(None).await.unwrap().status(), StatusCode::OK);
+    let socket = Socket::connect(
+        &format!("{}/ws?workspace=acme-shop", app.ws_url()),
+        Some("http://acme.test"),
+    )
+    .await;
+    assert!(socket.is_err());
+
+    // The admin sees both sites with counts...
+    let (_, w) = app.get("/api/v1/widget").await;
+    let refused = w["refused_origins"].as_array().unwrap();
+    let sites: Vec<&str> = refused.iter().map(|r| r["origin"].as_str().unwrap()).collect();
+    assert!(
+        sites.contains(&"https://www.acme.test") && sites.contains(&"http://acme.test"),
+        "{w}"
+    );
+    assert!(refused.iter().all(|r| r["refused"].as_i64().unwrap() >= 1));
+    // ... on the widget page, and allows one with a click.
+    let mut admin = crate::console::admin(&app).await;
+    let (s, html) = admin.get("/app/admin/widget").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("https://www.acme.test") && html.contains("/app/admin/widget/allow"),
+        "{html}"
+    );
+    let (s, _) = admin
+        .post("/app/admin/widget/allow", &[("origin", "https://www.acme.test")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        config(Some("https://www.acme.test")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let (_, w) = app.get("/api/v1/widget").await;
+    assert_eq!(
+        w["settings"]["allowed_origins"],
+        json!(["https://acme.test", "https://www.acme.test"])
+    );
+    assert!(
+        !w["refused_origins"].to_string().contains("https://www.acme.test"),
+        "{w}"
+    );
+
+    // Made-up origins cannot grow the list without bound.
+    for i in 0..70 {
+        let o = format!("https://made-up-{i}.test");
+        let r = app
+            .client
+            .get(format!("{}/p/acme-shop/chat/config", app.base))
+            .header("origin", o)
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status() == StatusCode::FORBIDDEN || r.status() == StatusCode::TOO_MANY_REQUESTS);
+    }
+    let (_, w) = app.get("/api/v1/widget").await;
+    assert!(w["refused_origins"].as_array().unwrap().len() <= 50, "{w}");
 }

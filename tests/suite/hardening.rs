@@ -97,7 +97,7 @@ async fn one_address_cannot_hold_every_smtp_session(db: Db) {
     let app = TestApp::spawn(db).await;
     let smtp = app.mail(None).await;
     let mut held = Vec::new();
-    for _ in 0..10 {
+    for _ in 0..20 {
         let mut c = tokio::net::TcpStream::connect(smtp).await.unwrap();
         let mut greeting = [0u8; 3];
         c.read_exact(&mut greeting).await.unwrap();

@@ -13,8 +13,9 @@ use crate::store::chat::WidgetSettings;
 pub async fn get(State(s): State<AppState>, actor: Actor) -> ApiResult<Json<Value>> {
     let w = s.store.widget_settings(actor.workspace_id).await?;
     let ws = s.store.workspace(actor.workspace_id).await?;
+    let refused = s.store.refused_origins(actor.workspace_id).await?;
     Ok(Json(
-        json!({ "settings": w, "snippet": format!("<script src=\"{}/widget.js\" data-workspace=\"{}\" async></script>", s.site.public_url, ws.slug) }),
+        json!({ "settings": w, "refused_origins": refused, "snippet": format!("<script src=\"{}/widget.js\" data-workspace=\"{}\" async></script>", s.site.public_url, ws.slug) }),
     ))
 }
 

@@ -330,7 +330,11 @@ pub async fn save_hours(
 pub async fn widget(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
     admin_only(&session)?;
     let ws = session.actor.workspace_id;
-    let (w, workspace) = tokio::try_join!(s.store.widget_settings(ws), s.store.workspace(ws))?;
+    let (w, workspace, refused) = tokio::try_join!(
+        s.store.widget_settings(ws),
+        s.store.workspace(ws),
+        s.store.refused_origins(ws)
+    )?;
     let snippet = format!(
         "<script src=\"{}/widget.js\" data-workspace=\"{}\" async></script>",
         s.site.public_url, workspace.slug
@@ -339,8 +343,32 @@ pub async fn widget(State(s): State<AppState>, Agent(session): Agent, Query(n): 
         w => minijinja::context! { greeting => w.greeting, color => w.color, prechat_name => w.prechat_name, prechat_email => w.prechat_email, origins => w.allowed_origins.join("\n"), offline => w.offline_message },
         snippet,
         choices => ["off", "optional", "required"],
+        refused => refused.iter().map(|r| minijinja::context! { origin => r.origin, count => r.refused, last => super::when(r.last_at), allowable => crate::sanitize::web_link(&r.origin).is_some() }).collect::<Vec<_>>(),
     };
     Ok(admin_page(&session, "console_admin_widget.html", "widget", &n, ctx))
+}
+
+#[derive(Deserialize)]
+pub struct AllowOrigin {
+    #[serde(default)]
+    origin: String,
+}
+
+/// One click on a refused site: it joins the allowed ones.
+pub async fn allow_origin(State(s): State<AppState>, Posted(session, f): Posted<AllowOrigin>) -> PageResult {
+    admin_only(&session)?;
+    let to = "/app/admin/widget";
+    let mut w = s.store.widget_settings(session.actor.workspace_id).await?;
+    let origin = f.origin.trim().to_string();
+    if !w.allowed_origins.iter().any(|o| o.eq_ignore_ascii_case(&origin)) {
+        w.allowed_origins.push(origin);
+    }
+    w.validate().or_back(to)?;
+    s.store
+        .save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id)
+        .await
+        .or_back(to)?;
+    Ok(back(to, "ok", "saved"))
 }
 
 #[derive(Deserialize)]
