@@ -33,7 +33,7 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use api::{events, kb, mail, people, tickets, widget};
+    use api::{events, kb, mail, outbox, people, tickets, widget};
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
@@ -53,6 +53,8 @@ pub fn router(state: AppState) -> Router {
         .route("/kb/categories", post(kb::create_category).get(kb::categories))
         .route("/kb/reports/search", get(kb::report))
         .route("/events", get(events::list))
+        .route("/outbox", get(outbox::list))
+        .route("/outbox/{id}/retry", post(outbox::retry))
         .route("/stream", get(stream::agent_socket))
         .route("/openapi.json", get(meta::openapi));
 

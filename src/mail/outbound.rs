@@ -116,7 +116,16 @@ impl header::Header for AutoSubmitted {
 /// Sends what is due, then waits a moment; runs until the process ends.
 pub async fn run(store: Store, config: MailConfig) {
     let mut transports: HashMap<Relay, AsyncSmtpTransport<Tokio1Executor>> = HashMap::new();
+    let mut marked_at: Option<std::time::Instant> = None;
     loop {
+        // Without a relay of our own, mail of workspaces without one waits:
+        // say so on it, for the ticket page and the outbox.
+        if config.relay.is_none() && marked_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+            marked_at = Some(std::time::Instant::now());
+            if let Err(e) = store.mark_waiting_for_relay().await {
+                tracing::warn!(error = %e, "waiting mail not marked");
+            }
+        }
         match store.claim_outbox(20, config.relay.is_none()).await {
             Ok(rows) if !rows.is_empty() => {
                 for row in rows {

@@ -62,20 +62,27 @@ pub(super) async fn append(
     events: Vec<NewEvent>,
 ) -> Result<Vec<Event>> {
     let now = now_ms();
-    // One statement whatever the number of events: one round trip while the
-    // clock is held, and one text that stays prepared. The rows travel as
-    // one JSON array, in order.
-    let rows: Vec<serde_json::Value> = events
+    // One statement whatever the number of events: on SQLite every round
+    // trip to the single writer's thread costs all writers time, and on
+    // PostgreSQL the clock is held from here to the commit. The rows travel
+    // as one JSON array, in order.
+    let rows: Vec<JsonRow<'_>> = events
         .iter()
         .enumerate()
-        .map(|(k, e)| {
-            serde_json::json!({
-                "k": k as i64 + 1, "ws": e.workspace_id, "ty": e.kind.as_str(), "t": e.ticket_id, "m": e.message_id,
-                "c": e.contact_id, "a": e.article_id, "at": e.actor.kind(), "ai": e.actor.id(), "ch": &e.changes,
-            })
+        .map(|(k, e)| JsonRow {
+            k: k as i64 + 1,
+            ws: e.workspace_id,
+            ty: e.kind.as_str(),
+            t: e.ticket_id,
+            m: e.message_id,
+            c: e.contact_id,
+            a: e.article_id,
+            at: e.actor.kind(),
+            ai: e.actor.id(),
+            ch: &e.changes,
         })
         .collect();
-    let rows = serde_json::Value::Array(rows).to_string();
+    let rows = serde_json::to_string(&rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let q = match backend {
         Backend::Sqlite => sqlx::query_as::<_, (i64,)>(SQLITE_APPEND).bind(rows).bind(now),
         Backend::Postgres => sqlx::query_as::<_, (i64,)>(POSTGRES_APPEND)
@@ -113,6 +120,21 @@ const SQLITE_APPEND: &str = "INSERT INTO events (workspace_id, type, ticket_id, 
      actor_type, actor_id, changes, created_at) \
      SELECT value ->> 'ws', value ->> 'ty', value ->> 't', value ->> 'm', value ->> 'c', value ->> 'a', \
      value ->> 'at', value ->> 'ai', value -> 'ch', $2 FROM json_each($1) ORDER BY CAST(key AS INTEGER) RETURNING id";
+
+/// One event as the append statements read it from the JSON array.
+#[derive(serde::Serialize)]
+struct JsonRow<'a> {
+    k: i64,
+    ws: i64,
+    ty: &'a str,
+    t: Option<i64>,
+    m: Option<i64>,
+    c: Option<i64>,
+    a: Option<i64>,
+    at: &'a str,
+    ai: Option<i64>,
+    ch: &'a serde_json::Value,
+}
 
 /// PostgreSQL takes the ids from the clock (see the module comment).
 const POSTGRES_APPEND: &str = "WITH c AS (UPDATE event_clock SET last_id = last_id + $3 WHERE id = 1 \

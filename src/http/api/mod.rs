@@ -3,6 +3,7 @@
 pub mod events;
 pub mod kb;
 pub mod mail;
+pub mod outbox;
 pub mod people;
 pub mod tickets;
 pub mod widget;

@@ -307,6 +307,20 @@ pub async fn messages(
         .list_messages(&actor, id, p.after.unwrap_or(0), limit)
         .await
         .map_err(not_found("ticket"))?;
+    // What became of the mail each reply sent (queued, sent, retrying, failed).
+    let ids: Vec<i64> = items.iter().map(|m| m.id).collect();
+    let mut sent = s.store.deliveries_of(actor.workspace_id, &ids).await?;
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|m| {
+            let delivery = sent.remove(&m.id);
+            let mut v = json!(m);
+            if let Some(d) = delivery {
+                v["delivery"] = json!(d);
+            }
+            v
+        })
+        .collect();
     Ok(Json(json!({ "items": items })))
 }
 
