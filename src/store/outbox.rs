@@ -13,6 +13,8 @@ pub struct Delivery {
     pub id: i64,
     pub message_id: Option<i64>,
     pub ticket_id: Option<i64>,
+    /// The ticket's number, for links people follow.
+    pub ticket_number: Option<i64>,
     pub kind: String,
     pub to: String,
     pub subject: String,
@@ -29,8 +31,9 @@ pub struct Delivery {
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, message_id, ticket_id, kind, to_addr AS \"to\", subject, status, attempts, last_error, \
-     next_attempt_at, sent_at, created_at";
+const SELECT: &str = "SELECT o.id, o.message_id, o.ticket_id, t.number AS ticket_number, o.kind, o.to_addr AS \"to\", \
+     o.subject, o.status, o.attempts, o.last_error, o.next_attempt_at, o.sent_at, o.created_at \
+     FROM outbox o LEFT JOIN tickets t ON t.id = o.ticket_id WHERE o.workspace_id = ";
 
 /// Why a mail waits when its workspace has no relay and the server none.
 pub const NO_RELAY: &str =
@@ -59,7 +62,7 @@ impl Delivery {
 }
 
 /// Mails in trouble: given up, or pending with a reason.
-const TROUBLE: &str = "(status = 'failed' OR (status = 'pending' AND last_error IS NOT NULL))";
+const TROUBLE: &str = "(o.status = 'failed' OR (o.status = 'pending' AND o.last_error IS NOT NULL))";
 
 /// Filters for the admin's list.
 #[derive(Debug, Clone, Default)]
@@ -76,9 +79,9 @@ impl Store {
         if message_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM outbox WHERE workspace_id = "));
+        let mut sql = Sql::new(SELECT);
         let ws = sql.arg(workspace_id);
-        sql.push(&ws).push(" AND message_id IN (");
+        sql.push(&ws).push(" AND o.message_id IN (");
         let l = sql.list(message_ids.iter().copied());
         sql.push(&l).push(")");
         let rows: Vec<Delivery> = sql.query_as().fetch_all(&self.read).await?;
@@ -90,7 +93,7 @@ impl Store {
 
     /// The workspace's outbox, newest first.
     pub async fn outbox_list(&self, workspace_id: i64, f: &OutboxFilter) -> Result<Vec<Delivery>> {
-        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM outbox WHERE workspace_id = "));
+        let mut sql = Sql::new(SELECT);
         let ws = sql.arg(workspace_id);
         sql.push(&ws);
         if f.trouble_only {
@@ -98,10 +101,10 @@ impl Store {
         }
         if let Some(b) = f.before {
             let b = sql.arg(b);
-            sql.push(" AND id < ").push(&b);
+            sql.push(" AND o.id < ").push(&b);
         }
         let limit = sql.arg(f.limit.clamp(1, 200));
-        sql.push(" ORDER BY id DESC LIMIT ").push(&limit);
+        sql.push(" ORDER BY o.id DESC LIMIT ").push(&limit);
         let rows: Vec<Delivery> = sql.query_as().fetch_all(&self.read).await?;
         Ok(rows.into_iter().map(Delivery::named).collect())
     }
@@ -109,7 +112,7 @@ impl Store {
     /// How many mails of the workspace are in trouble (for the inbox's warning).
     pub async fn outbox_trouble(&self, workspace_id: i64) -> Result<i64> {
         Ok(sqlx::query_scalar(&format!(
-            "SELECT COUNT(*) FROM outbox WHERE workspace_id = $1 AND {TROUBLE}"
+            "SELECT COUNT(*) FROM outbox o WHERE o.workspace_id = $1 AND {TROUBLE}"
         ))
         .bind(workspace_id)
         .fetch_one(&self.read)

@@ -9,7 +9,9 @@ use crate::harness::{Db, Socket, TestApp};
 crate::both_backends!(
     limits_key_on_the_client_behind_a_trusted_proxy,
     cookies_are_secure_exactly_over_https,
-    a_refused_site_sees_no_widget_and_the_admin_sees_the_site
+    a_refused_site_sees_no_widget_and_the_admin_sees_the_site,
+    a_reply_without_a_relay_says_so_everywhere,
+    a_reply_the_relay_refused_is_retried_and_can_go_again
 );
 
 /// Requests to a public page until one is refused; how many got through
@@ -201,4 +203,106 @@ async fn a_refused_site_sees_no_widget_and_the_admin_sees_the_site(db: Db) {
     }
     let (_, w) = app.get("/api/v1/widget").await;
     assert!(w["refused_origins"].as_array().unwrap().len() <= 50, "{w}");
+}
+
+/// The delivery of the first reply on a ticket, once it has the wanted state.
+async fn delivery_of(app: &TestApp, ticket: i64, wanted: &str) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..200 {
+        let (_, msgs) = app.get(&format!("/api/v1/tickets/{ticket}/messages")).await;
+        if let Some(d) = msgs["items"].as_array().unwrap().iter().find_map(|m| m.get("delivery")) {
+            if d["status"] == wanted {
+                return d.clone();
+            }
+            last = d.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no delivery became {wanted}: {last}");
+}
+
+async fn a_reply_without_a_relay_says_so_everywhere(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.mail(None).await;
+    let t = app.ticket("Where is my parcel?", "ann@shop.test").await;
+    let id = t["id"].as_i64().unwrap();
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/tickets/{id}/messages"),
+            json!({ "body": "On its way." }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // On the message in the API...
+    let d = delivery_of(&app, id, "waiting").await;
+    assert_eq!(d["to"], "ann@shop.test");
+    assert!(d["last_error"].as_str().unwrap().contains("relay"), "{d}");
+    // ... in the outbox...
+    let (_, out) = app.get("/api/v1/outbox?status=trouble").await;
+    assert_eq!(out["items"][0]["status"], "waiting", "{out}");
+    assert_eq!(out["items"][0]["ticket_number"], t["number"]);
+    let (s, e) = app.get("/api/v1/outbox?status=lost").await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field"))
+    );
+    // ... and on the console's ticket page, inbox and outbox page.
+    let mut admin = crate::console::admin(&app).await;
+    let (_, page) = admin.get(&format!("/app/t/{}", t["number"])).await;
+    assert!(
+        page.contains("has not reached the customer by mail") && page.contains("Waiting for a mail relay"),
+        "{page}"
+    );
+    let (_, inbox) = admin.get("/app").await;
+    assert!(
+        inbox.contains("Some replies have not reached customers by mail.") && inbox.contains("(1)"),
+        "{inbox}"
+    );
+    let (_, outbox) = admin.get("/app/admin/outbox?show=trouble").await;
+    assert!(
+        outbox.contains("ann@shop.test") && outbox.contains("no mail relay is set up"),
+        "{outbox}"
+    );
+    // An agent who is not an admin does not get the outbox.
+    let (_, agent) = app.agent("kate@acme.test", false).await;
+    let (s, _) = app.call(Method::GET, "/api/v1/outbox", &agent, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+async fn a_reply_the_relay_refused_is_retried_and_can_go_again(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    app.mail(Some(dead)).await;
+    let t = app.ticket("Will it arrive?", "bob@shop.test").await;
+    let id = t["id"].as_i64().unwrap();
+    app.post(
+        &format!("/api/v1/tickets/{id}/messages"),
+        json!({ "body": "Here is the answer." }),
+    )
+    .await;
+    let d = delivery_of(&app, id, "retrying").await;
+    assert!(
+        d["attempts"].as_i64().unwrap() >= 1 && d["last_error"].is_string(),
+        "{d}"
+    );
+    assert!(d["next_attempt_at"].is_string(), "{d}");
+    // An admin sends it again now; another workspace's admin cannot.
+    let (_, out) = app.get("/api/v1/outbox").await;
+    let mail = out["items"][0]["id"].as_i64().unwrap();
+    let (_, _, other) = app.workspace("Other Shop").await;
+    let (s, _) = app
+        .call(Method::POST, &format!("/api/v1/outbox/{mail}/retry"), &other, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app
+        .call(Method::POST, &format!("/api/v1/outbox/{mail}/retry"), &app.token, None)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _) = app
+        .call(Method::POST, "/api/v1/outbox/nonsense/retry", &app.token, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

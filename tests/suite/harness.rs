@@ -88,6 +88,10 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: Db) -> TestApp {
+        // `STOREDESK_LOG=warn cargo nextest run --no-capture NAME` shows the server's log.
+        if std::env::var_os("STOREDESK_LOG").is_some() {
+            storedesk::telemetry::init_logging(false);
+        }
         let db = TestDb::new(db).await;
         let store = Store::connect(&db.url).await.expect("store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -410,3 +410,63 @@ pub async fn save_widget(State(s): State<AppState>, Posted(session, f): Posted<W
         .or_back(to)?;
     Ok(back(to, "ok", "saved"))
 }
+
+#[derive(Deserialize, Default)]
+pub struct OutboxQuery {
+    #[serde(default)]
+    show: Option<String>,
+    #[serde(default)]
+    before: Option<i64>,
+    #[serde(flatten)]
+    notice: Notice,
+}
+
+/// Every mail to customers with what became of it; failed ones can go again.
+pub async fn outbox(State(s): State<AppState>, Agent(session): Agent, Query(q): Query<OutboxQuery>) -> PageResult {
+    admin_only(&session)?;
+    let trouble_only = q.show.as_deref() == Some("trouble");
+    let filter = crate::store::outbox::OutboxFilter {
+        trouble_only,
+        before: q.before,
+        limit: 50,
+    };
+    let mails = s.store.outbox_list(session.actor.workspace_id, &filter).await?;
+    let next = (mails.len() == 50).then(|| mails.last().map(|m| m.id)).flatten();
+    let rows: Vec<_> = mails
+        .iter()
+        .map(|m| {
+            minijinja::context! {
+                id => m.id, to => m.to, subject => m.subject, status => m.status, attempts => m.attempts,
+                reason => m.last_error, created => super::when(m.created_at),
+                sent => m.sent_at.map(super::when), next => m.next_attempt_at.map(super::when),
+                ticket => m.ticket_number,
+                again => m.status != "sent",
+            }
+        })
+        .collect();
+    let ctx = minijinja::context! { rows, trouble_only, next };
+    Ok(admin_page(
+        &session,
+        "console_admin_outbox.html",
+        "outbox",
+        &q.notice,
+        ctx,
+    ))
+}
+
+pub async fn retry_mail(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Posted(session, _): Posted<Nothing>,
+) -> PageResult {
+    admin_only(&session)?;
+    let to = "/app/admin/outbox";
+    let id: i64 = id
+        .parse()
+        .map_err(|_| PageError::from(crate::error::AppError::not_found("mail")))?;
+    s.store
+        .retry_delivery(session.actor.workspace_id, id)
+        .await
+        .or_back(to)?;
+    Ok(back(to, "ok", "queued again"))
+}

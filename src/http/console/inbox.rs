@@ -193,11 +193,12 @@ async fn list_ctx(
 
 pub async fn show(State(s): State<AppState>, Agent(session): Agent, Query(q): Query<InboxQuery>) -> PageResult {
     let ws = session.actor.workspace_id;
-    let (users, teams, labels, unread) = tokio::try_join!(
+    let (users, teams, labels, unread, undelivered) = tokio::try_join!(
         s.store.list_users(ws),
         s.store.list_teams(ws),
         s.store.labels(ws),
-        s.store.unread_notifications(&session.actor)
+        s.store.unread_notifications(&session.actor),
+        s.store.outbox_trouble(ws)
     )?;
     let list = list_ctx(&s, &session, &q, &users, &teams).await?;
     let users: Vec<_> = users
@@ -214,6 +215,7 @@ pub async fn show(State(s): State<AppState>, Agent(session): Agent, Query(q): Qu
         labels,
         channels,
         unread,
+        undelivered,
         priorities => Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         f => minijinja::context! { view => q.view(), team => q.team, channel => q.channel, priority => q.priority, label => q.label, assignee => q.assignee, sort => some(&q.sort).unwrap_or("activity"), q => q.q },
     };

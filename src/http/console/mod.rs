@@ -52,6 +52,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/hours", get(admin::hours).post(admin::save_hours))
         .route("/app/admin/widget", get(admin::widget).post(admin::save_widget))
         .route("/app/admin/widget/allow", post(admin::allow_origin))
+        .route("/app/admin/outbox", get(admin::outbox))
+        .route("/app/admin/outbox/{id}/retry", post(admin::retry_mail))
         .route("/app/admin/kb", get(kb::list))
         .route("/app/admin/kb/categories", post(kb::create_category))
         .route("/app/admin/kb/{id}", get(kb::edit).post(kb::save))

@@ -56,7 +56,12 @@ async fn conversation_ctx(
     let ws = session.actor.workspace_id;
     let messages = s.store.list_messages(&session.actor, t.id, 0, 500).await?;
     let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
-    let (mut files, seen_up_to) = tokio::try_join!(s.store.attachments_of(&ids), s.store.visitor_read_up_to(t.id))?;
+    let (mut files, seen_up_to, mut sent) = tokio::try_join!(
+        s.store.attachments_of(&ids),
+        s.store.visitor_read_up_to(t.id),
+        s.store.deliveries_of(ws, &ids)
+    )?;
+    let trouble = sent.values().any(|d| d.is_trouble());
     let names: HashMap<i64, &str> = users.iter().map(|u| (u.id, u.name.as_str())).collect();
     let slug = s.store.workspace(ws).await?.slug;
     let items: Vec<_> = messages
@@ -68,6 +73,10 @@ async fn conversation_ctx(
                 AuthorType::System => String::new(),
             };
             let files: Vec<_> = files.remove(&m.id).unwrap_or_default().into_iter().map(|f| minijinja::context! { name => f.name, size => f.size, url => format!("/p/{slug}/files/{}/{}", f.id, f.secret) }).collect();
+            let delivery = sent.remove(&m.id).map(|d| minijinja::context! {
+                status => d.status, to => d.to, reason => d.last_error,
+                sent => d.sent_at.map(super::when), next => d.next_attempt_at.map(super::when),
+            });
             minijinja::context! {
                 id => m.id,
                 kind => m.kind.as_str(),
@@ -76,12 +85,13 @@ async fn conversation_ctx(
                 body => m.body,
                 when => super::when(m.created_at),
                 files,
+                delivery,
                 seen => t.channel == crate::domain::Channel::Chat && m.author_type == AuthorType::Agent && m.kind == MessageKind::Reply && m.id <= seen_up_to,
             }
         })
         .collect();
     Ok(
-        minijinja::context! { messages => items, last_id => ids.last().copied().unwrap_or(0), truncated => messages.len() >= 500 },
+        minijinja::context! { messages => items, last_id => ids.last().copied().unwrap_or(0), truncated => messages.len() >= 500, trouble },
     )
 }
 
