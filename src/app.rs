@@ -45,6 +45,9 @@ pub struct Site {
     pub metrics: MetricsAccess,
     /// Proxies whose `Forwarded`/`X-Forwarded-For` name the client.
     pub trusted_proxies: crate::http::client_addr::TrustedProxies,
+    /// `--mail-domain` and `--smtp-relay`, for the mail settings page's test mail.
+    pub mail_domain: String,
+    pub mail_relay: Option<crate::mail::Relay>,
 }
 
 /// Who may read `/metrics` on the main listener.
@@ -79,6 +82,8 @@ impl Site {
             public_url: public_url.trim_end_matches('/').to_string(),
             metrics: MetricsAccess::Open,
             trusted_proxies: Default::default(),
+            mail_domain: "localhost".into(),
+            mail_relay: None,
         }
     }
 }

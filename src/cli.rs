@@ -151,6 +151,8 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     mail.public_url = Some(public_url.clone());
     let mut site = crate::app::Site::new(&public_url);
     site.trusted_proxies = args.trusted_proxies.clone();
+    site.mail_domain = mail.mail_domain.clone();
+    site.mail_relay = mail.smtp_relay.clone();
     site.metrics = match &args.metrics_token {
         Some(t) => crate::app::MetricsAccess::Token(<sha2::Sha256 as sha2::Digest>::digest(t.as_bytes()).into()),
         None => crate::app::MetricsAccess::Open,

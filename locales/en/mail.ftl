@@ -13,3 +13,7 @@ mail-portal-body =
     { $url }
 
     It works once, for 30 minutes. If you did not ask for it, ignore this mail.
+mail-test-subject = Test mail from { $workspace }
+mail-test-body =
+    This is a test mail from storedesk, sent from the mail settings of { $workspace }.
+    If you read it, the relay works: replies to your customers will arrive too.

@@ -48,6 +48,8 @@ pub fn router(state: AppState) -> Router {
         .route("/teams/{id}/members", post(people::add_member))
         .route("/widget", get(widget::get).put(widget::put))
         .route("/mail", get(mail::get).put(mail::put))
+        .route("/mail/test", post(mail::test))
+        .route("/mail/imap/test", post(mail::imap_test))
         .route("/kb/articles", post(kb::create).get(kb::list))
         .route("/kb/articles/{id}", get(kb::show).patch(kb::update).delete(kb::delete))
         .route("/kb/categories", post(kb::create_category).get(kb::categories))

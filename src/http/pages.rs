@@ -40,7 +40,8 @@ fn env() -> &'static Environment<'static> {
             "console_admin_widget.html",
             "console_admin_kb.html",
             "console_admin_kb_edit.html",
-            "console_admin_outbox.html"
+            "console_admin_outbox.html",
+            "console_admin_mail.html"
         );
         e
     })

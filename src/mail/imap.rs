@@ -208,6 +208,16 @@ async fn fetch_new(
     Ok(filed)
 }
 
+/// Connects, logs in and opens the folder as the poller would, for the
+/// settings page's "test the connection"; returns how many messages the
+/// folder holds. Errors say which step failed, never the password.
+pub async fn check(imap: &ImapSettings) -> anyhow::Result<u32> {
+    let (mut session, _) = open(imap).await?;
+    let folder = step("EXAMINE", session.examine(&imap.folder)).await;
+    let _ = step("LOGOUT", session.logout()).await;
+    Ok(folder?.exists)
+}
+
 /// One round for one mailbox: connect, file the unseen mail, log out.
 pub async fn poll_once(inbound: &Inbound, ws: &Workspace, imap: &ImapSettings) -> anyhow::Result<usize> {
     let (mut session, caps) = open(imap).await?;

@@ -2,6 +2,7 @@
 //! mail for support addresses, and the sender that empties the outbox
 //! through an SMTP relay.
 
+pub mod check;
 pub mod imap;
 pub mod inbound;
 pub mod outbound;

@@ -19,7 +19,7 @@ use crate::store::Store;
 
 const MAX_ATTEMPTS: i64 = 8;
 
-fn transport(r: &Relay) -> Result<AsyncSmtpTransport<Tokio1Executor>, lettre::transport::smtp::Error> {
+pub(super) fn transport(r: &Relay) -> Result<AsyncSmtpTransport<Tokio1Executor>, lettre::transport::smtp::Error> {
     let b = match r.tls {
         Tls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&r.host),
         Tls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&r.host)?,

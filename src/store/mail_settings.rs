@@ -66,6 +66,20 @@ impl MailSettings {
         Ok(())
     }
 
+    /// Takes the stored secrets back where the form or the request sent
+    /// what GET showed (the masked relay, the masked IMAP password).
+    pub fn keep_secrets(&mut self, stored: &MailSettings) {
+        let shown = stored.redacted();
+        if !self.relay.is_empty() && self.relay == shown.relay {
+            self.relay = stored.relay.clone();
+        }
+        if let (Some(i), Some(old)) = (&mut self.imap, &stored.imap) {
+            if i.password == "********" {
+                i.password = old.password.clone();
+            }
+        }
+    }
+
     /// The same settings with secrets hidden, for showing.
     pub fn redacted(&self) -> Self {
         let mut s = self.clone();

@@ -4,14 +4,15 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::harness::{Db, Socket, TestApp};
+use crate::harness::{Db, Sink, Socket, TestApp};
 
 crate::both_backends!(
     limits_key_on_the_client_behind_a_trusted_proxy,
     cookies_are_secure_exactly_over_https,
     a_refused_site_sees_no_widget_and_the_admin_sees_the_site,
     a_reply_without_a_relay_says_so_everywhere,
-    a_reply_the_relay_refused_is_retried_and_can_go_again
+    a_reply_the_relay_refused_is_retried_and_can_go_again,
+    mail_is_set_up_from_the_console_with_a_test_mail
 );
 
 /// Requests to a public page until one is refused; how many got through
@@ -305,4 +306,113 @@ async fn a_reply_the_relay_refused_is_retried_and_can_go_again(db: Db) {
         .call(Method::POST, "/api/v1/outbox/nonsense/retry", &app.token, None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+async fn mail_is_set_up_from_the_console_with_a_test_mail(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let mut admin = crate::console::admin(&app).await;
+    let (s, page) = admin.get("/app/admin/mail").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("mail to customers waits in the outbox"),
+        "no relay anywhere: {page}"
+    );
+    // Without a relay the test mail says why it did not go.
+    let (s, back) = admin.post("/app/admin/mail/test", &[("to", "owner@acme.test")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = admin.get(&back).await;
+    assert!(
+        page.contains("the test mail did not go") && page.contains("no mail relay is set up"),
+        "{page}"
+    );
+
+    // A relay with a password, set in the console; the page shows it masked
+    // and saving the page unchanged keeps the password.
+    let (sink, relay) = Sink::start().await;
+    let url = format!("smtp://robot:s3cret-pass@{relay}?tls=none");
+    let (s, _) = admin
+        .post(
+            "/app/admin/mail",
+            &[("address", "help@acme.test"), ("relay", &url), ("language", "ru")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = admin.get("/app/admin/mail").await;
+    assert!(!page.contains("s3cret-pass"), "{page}");
+    let shown = crate::console::field(&page, "relay").expect("the relay field");
+    let (s, _) = admin
+        .post(
+            "/app/admin/mail",
+            &[("address", "help@acme.test"), ("relay", &shown), ("language", "ru")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let stored = app.store.mail_settings(app.workspace_id).await.unwrap();
+    assert_eq!(stored.relay, url, "the password is kept");
+    assert_eq!(stored.language, "ru");
+    // The API does the same when given back what it showed.
+    let (_, got) = app.get("/api/v1/mail").await;
+    let (s, _) = app
+        .call(Method::PUT, "/api/v1/mail", &app.token, Some(got["settings"].clone()))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(app.store.mail_settings(app.workspace_id).await.unwrap().relay, url);
+
+    // A relay that asks for no password (the sink speaks no AUTH): the test
+    // mail goes through it, from the store's address.
+    let open = format!("smtp://{relay}?tls=none");
+    let (s, _) = admin
+        .post(
+            "/app/admin/mail",
+            &[("address", "help@acme.test"), ("relay", &open), ("language", "ru")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, back) = admin.post("/app/admin/mail/test", &[("to", "owner@acme.test")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = admin.get(&back).await;
+    assert!(page.contains("a test mail went to owner@acme.test"), "{page}");
+    let got = sink.wait(1).await;
+    assert!(
+        got[0].contains("help@acme.test") && got[0].contains("owner@acme.test"),
+        "{}",
+        got[0]
+    );
+    let (s, r) = app.post("/api/v1/mail/test", json!({ "to": "second@acme.test" })).await;
+    assert_eq!((s, r["sent"].as_bool()), (StatusCode::OK, Some(true)), "{r}");
+    let (s, r) = app.post("/api/v1/mail/test", json!({ "to": "not an address" })).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    // IMAP: nothing set up yet, then a server that is not there.
+    let (s, r) = app.post("/api/v1/mail/imap/test", json!({})).await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("imap_failed")),
+        "{r}"
+    );
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (s, _) = admin
+        .post(
+            "/app/admin/mail",
+            &[
+                ("relay", &open),
+                ("imap_on", "1"),
+                ("imap_host", "127.0.0.1"),
+                ("imap_port", &dead.port().to_string()),
+                ("imap_tls", "none"),
+                ("imap_user", "shop"),
+                ("imap_password", "pw"),
+                ("imap_folder", "INBOX"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, back) = admin.post("/app/admin/mail/imap-test", &[]).await;
+    let (_, page) = admin.get(&back).await;
+    assert!(
+        page.contains("IMAP: 127.0.0.1:") && page.contains("IMAP connect: Connection refused"),
+        "{page}"
+    );
 }

@@ -293,6 +293,10 @@ async fn two_mails_are_filed_once_and_left_seen(db: Db) {
     ))
     .await;
     assert_eq!(dv.seen("INBOX").await, vec![false, false]);
+    // "Test the connection" signs in and counts, taking nothing.
+    let (status, r) = app.post("/api/v1/mail/imap/test", serde_json::json!({})).await;
+    assert_eq!((status, r["messages"].as_u64()), (StatusCode::OK, Some(2)), "{r}");
+    assert_eq!(dv.seen("INBOX").await, vec![false, false]);
 
     assert_eq!(poll_once(&inbound, &ws, &imap).await.unwrap(), 2, "{}", dv.log());
     let tickets = email_tickets(&app).await;
@@ -396,6 +400,10 @@ async fn a_wrong_password_files_nothing(db: Db) {
         vec![false],
         "left for when the password is fixed"
     );
+    let (status, r) = app.post("/api/v1/mail/imap/test", serde_json::json!({})).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{r}");
+    let text = r["error"]["message"].as_str().unwrap();
+    assert!(text.contains("LOGIN") && !text.contains("not-the-password"), "{text}");
 }
 
 async fn idle_picks_up_new_mail_at_once(db: Db) {

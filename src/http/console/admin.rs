@@ -470,3 +470,127 @@ pub async fn retry_mail(
         .or_back(to)?;
     Ok(back(to, "ok", "queued again"))
 }
+
+/// The workspace's mail: its address and language, the relay its mail goes
+/// through (with a test mail), and an IMAP mailbox to fetch from (with a
+/// connection test). Secrets are shown masked and kept when sent back so.
+pub async fn mail(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
+    admin_only(&session)?;
+    let ws = session.actor.workspace_id;
+    let (m, workspace) = tokio::try_join!(s.store.mail_settings(ws), s.store.workspace(ws))?;
+    let m = m.redacted();
+    let imap = m.imap.clone().unwrap_or(crate::store::mail_settings::ImapSettings {
+        host: String::new(),
+        port: 993,
+        tls: "tls".into(),
+        user: String::new(),
+        password: String::new(),
+        folder: "INBOX".into(),
+        move_to: String::new(),
+    });
+    let ctx = minijinja::context! {
+        m => minijinja::context! { address => m.address, relay => m.relay, language => m.language },
+        imap => minijinja::context! { on => m.imap.is_some(), host => imap.host, port => imap.port, tls => imap.tls, user => imap.user, password => imap.password, folder => imap.folder, move_to => imap.move_to },
+        support => format!("{}@{}", workspace.slug, s.site.mail_domain),
+        server_relay => s.site.mail_relay.is_some(),
+        langs => crate::i18n::LANGS,
+        me_email => session.email,
+    };
+    Ok(admin_page(&session, "console_admin_mail.html", "mail", &n, ctx))
+}
+
+#[derive(Deserialize)]
+pub struct MailForm {
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    relay: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    imap_on: Option<String>,
+    #[serde(default)]
+    imap_host: String,
+    #[serde(default)]
+    imap_port: String,
+    #[serde(default)]
+    imap_tls: String,
+    #[serde(default)]
+    imap_user: String,
+    #[serde(default)]
+    imap_password: String,
+    #[serde(default)]
+    imap_folder: String,
+    #[serde(default)]
+    imap_move_to: String,
+}
+
+pub async fn save_mail(State(s): State<AppState>, Posted(session, f): Posted<MailForm>) -> PageResult {
+    admin_only(&session)?;
+    let to = "/app/admin/mail";
+    let ws = session.actor.workspace_id;
+    let stored = s.store.mail_settings(ws).await?;
+    let imap = match f.imap_on {
+        Some(_) => Some(crate::store::mail_settings::ImapSettings {
+            host: f.imap_host.trim().to_string(),
+            port: f
+                .imap_port
+                .trim()
+                .parse()
+                .map_err(|_| PageError::back(to, "the IMAP port must be a number like 993"))?,
+            tls: f.imap_tls,
+            user: f.imap_user.trim().to_string(),
+            password: f.imap_password,
+            folder: if f.imap_folder.trim().is_empty() {
+                "INBOX".into()
+            } else {
+                f.imap_folder.trim().to_string()
+            },
+            move_to: f.imap_move_to.trim().to_string(),
+        }),
+        None => None,
+    };
+    let mut m = crate::store::mail_settings::MailSettings {
+        address: f.address.trim().to_lowercase(),
+        relay: f.relay.trim().to_string(),
+        language: f.language,
+        imap,
+    };
+    m.keep_secrets(&stored);
+    m.validate().or_back(to)?;
+    s.store
+        .save_mail_settings(ws, &m, session.actor.user_id)
+        .await
+        .or_back(to)?;
+    Ok(back(to, "ok", "saved"))
+}
+
+#[derive(Deserialize)]
+pub struct TestMailForm {
+    #[serde(default)]
+    to: String,
+}
+
+pub async fn test_mail(
+    State(s): State<AppState>,
+    addr: super::Addr,
+    Posted(session, f): Posted<TestMailForm>,
+) -> PageResult {
+    admin_only(&session)?;
+    let to = "/app/admin/mail";
+    super::limited(&s, addr.0)?;
+    let address = Email::parse("to", &f.to).or_back(to)?;
+    match crate::http::api::mail::send_test_mail(&s, session.actor.workspace_id, &address).await {
+        Ok(()) => Ok(back(to, "ok", &format!("a test mail went to {address}"))),
+        Err(e) => Ok(back(to, "err", &format!("the test mail did not go: {e}"))),
+    }
+}
+
+pub async fn test_imap(State(s): State<AppState>, Posted(session, _): Posted<Nothing>) -> PageResult {
+    admin_only(&session)?;
+    let to = "/app/admin/mail";
+    match crate::http::api::mail::check_imap(&s, session.actor.workspace_id).await {
+        Ok(n) => Ok(back(to, "ok", &format!("connected: the folder holds {n} messages"))),
+        Err(e) => Ok(back(to, "err", &format!("IMAP: {e}"))),
+    }
+}
