@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
 
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
+        .route("/", get(home))
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
         .route("/widget.js", get(chat::widget_js))
@@ -176,7 +177,23 @@ async fn json_errors(res: Response) -> Response {
     Response::from_parts(parts, json.into_body())
 }
 
+/// `/`: the console (which asks to sign in first).
+async fn home() -> axum::response::Redirect {
+    axum::response::Redirect::to("/app")
+}
+
+/// An unknown address: a page for a browser, JSON for the API and scripts.
 async fn not_found(req: Request<axum::body::Body>) -> Response {
+    let wants_page = !req.uri().path().starts_with("/api/")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    if wants_page {
+        let lang = pages::lang_of(None, req.headers());
+        return pages::error_page(StatusCode::NOT_FOUND, lang, "not-found");
+    }
     AppError::new(
         StatusCode::NOT_FOUND,
         "not_found",

@@ -41,7 +41,8 @@ fn env() -> &'static Environment<'static> {
             "console_admin_kb.html",
             "console_admin_kb_edit.html",
             "console_admin_outbox.html",
-            "console_admin_mail.html"
+            "console_admin_mail.html",
+            "console_error.html"
         );
         e
     })
@@ -96,6 +97,21 @@ pub fn render_public(name: &str, ctx: minijinja::Value) -> Response {
 /// A plain page for "not found", without saying what was looked for.
 pub fn not_found() -> Response {
     (StatusCode::NOT_FOUND, PAGE_HEADERS, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], "<!doctype html><meta charset=utf-8><meta name=robots content=noindex><title>Not found</title><p>Not found.</p>").into_response()
+}
+
+/// A page that says what went wrong and where to go, in `lang`: for people
+/// in a browser, where a JSON error would be a dead end.
+pub fn error_page(status: StatusCode, lang: &str, key: &str) -> Response {
+    let t = |k: &str| crate::i18n::text(lang, &format!("console-{key}-{k}"), &[]);
+    let mut r = render(
+        "console_error.html",
+        minijinja::context! {
+            lang, dir => crate::i18n::dir(lang), title => t("title"), message => t("message"),
+            back => "/app", back_text => crate::i18n::text(lang, "console-error-back", &[]),
+        },
+    );
+    *r.status_mut() = status;
+    r
 }
 
 /// The language of a public page: asked for (`?lang=`), else the browser's,

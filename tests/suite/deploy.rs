@@ -12,7 +12,8 @@ crate::both_backends!(
     a_refused_site_sees_no_widget_and_the_admin_sees_the_site,
     a_reply_without_a_relay_says_so_everywhere,
     a_reply_the_relay_refused_is_retried_and_can_go_again,
-    mail_is_set_up_from_the_console_with_a_test_mail
+    mail_is_set_up_from_the_console_with_a_test_mail,
+    a_new_agent_meets_pages_not_json
 );
 
 /// Requests to a public page until one is refused; how many got through
@@ -414,5 +415,72 @@ async fn mail_is_set_up_from_the_console_with_a_test_mail(db: Db) {
     assert!(
         page.contains("IMAP: 127.0.0.1:") && page.contains("IMAP connect: Connection refused"),
         "{page}"
+    );
+}
+
+async fn a_new_agent_meets_pages_not_json(db: Db) {
+    let app = TestApp::spawn(db).await;
+    // `/` leads to the console, which asks to sign in.
+    let bare = crate::console::Console::client();
+    let r = bare.get(format!("{}/", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/app");
+    // Unknown pages are pages for a browser, JSON for the API and scripts.
+    let r = bare
+        .get(format!("{}/app/nowhere", app.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.text().await.unwrap().contains("There is no page at this address"));
+    let r = bare
+        .get(format!("{}/api/v1/nowhere", app.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    // An agent opening an admin page is told so on a page, in their language.
+    let (_, mut kate) = crate::console::agent(&app, "kate@acme.test", "Kate Agent", false).await;
+    let (s, page) = kate.get("/app/admin/mail").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(
+        page.contains("Only an admin of the workspace may open this page"),
+        "{page}"
+    );
+
+    // The visitor's context and browser read as fields, not raw JSON.
+    let mut v = Socket::connect(
+        &format!("{}/ws?workspace=acme-shop", app.ws_url()),
+        Some("http://shop.test"),
+    )
+    .await
+    .unwrap();
+    v.send(json!({ "type": "hello", "lang": "en", "page": { "url": "https://shop.test/cart", "title": "Cart" },
+        "context": { "cart": { "total": 79.8, "currency": "EUR", "items": [{ "name": "Linen shirt" }, { "name": "Belt" }] } },
+        "user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36" }))
+        .await;
+    v.until("welcome").await;
+    v.send(json!({ "type": "message", "client_id": "c1", "body": "Is the belt in stock?" }))
+        .await;
+    v.until("ack").await;
+    let (_, list) = app.get("/api/v1/tickets?channel=chat").await;
+    let number = list["items"][0]["number"].as_i64().unwrap();
+    let mut admin = crate::console::admin(&app).await;
+    let (_, page) = admin.get(&format!("/app/t/{number}")).await;
+    assert!(page.contains("Chrome 156 on Linux"), "{page}");
+    assert!(
+        page.contains("Cart items") && page.contains("Linen shirt, Belt") && page.contains("79.8"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("{&quot;") && !page.contains("{\"total"),
+        "no raw JSON: {page}"
     );
 }

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use super::{back, page, Agent, Nothing, Notice, OrBack, PageError, PageResult, Posted};
 use crate::app::AppState;
 use crate::domain::{required_text, Email, Role};
-use crate::error::AppError;
 use crate::store::console::Session;
 
 /// Admin pages are for admins; an agent who follows a link gets a plain
@@ -17,7 +16,8 @@ pub(super) fn admin_only(s: &Session) -> Result<(), PageError> {
     if s.actor.is_admin() {
         return Ok(());
     }
-    Err(AppError::forbidden("only an admin of the workspace may do this").into())
+    let lang = crate::i18n::pick(Some(&s.lang));
+    Err(crate::http::pages::error_page(axum::http::StatusCode::FORBIDDEN, lang, "admins-only").into())
 }
 
 fn admin_page(s: &Session, name: &str, section: &str, n: &Notice, ctx: minijinja::Value) -> Response {

@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod display;
 mod inbox;
 mod kb;
 mod ticket;

@@ -148,20 +148,10 @@ async fn render(s: &AppState, session: &Session, t: &Ticket) -> PageResult {
                 .collect()
         })
         .unwrap_or_default();
-    let context: Vec<(String, String)> = visitor
+    let context = visitor
         .as_ref()
         .and_then(|v| v.get("context"))
-        .and_then(|c| c.as_object())
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()),
-                    )
-                })
-                .collect()
-        })
+        .map(super::display::context_fields)
         .unwrap_or_default();
     let ctx = minijinja::context! {
         ticket => minijinja::context! {
@@ -173,7 +163,7 @@ async fn render(s: &AppState, session: &Session, t: &Ticket) -> PageResult {
         contact => minijinja::context! { id => contact.id, name => contact.name, email => contact.email, identities => contact.identities, attributes },
         visitor => visitor.as_ref().map(|v| minijinja::context! {
             online => v["online"].as_bool().unwrap_or(false), url => v["page"]["url"].as_str().and_then(crate::sanitize::web_link), title => v["page"]["title"].as_str(),
-            user_agent => v["user_agent"].as_str(), lang => v["lang"].as_str(), seen => v["last_seen_at"].as_str(), context,
+            user_agent => v["user_agent"].as_str().map(super::display::browser), user_agent_raw => v["user_agent"].as_str(), lang => v["lang"].as_str(), seen => v["last_seen_at"].as_str(), context,
         }),
         history,
         agents,
