@@ -25,7 +25,6 @@ use crate::service::Writer;
 use crate::store::chat::{AttachmentMeta, ChatMessage, Party, Visitor};
 use crate::store::{StoreError, Workspace};
 
-pub const WIDGET_JS: &str = include_str!("../../static/widget.js");
 /// Largest upload a visitor may attach.
 pub const ATTACHMENT_MAX: usize = 10 * 1024 * 1024;
 /// Largest frame a widget may send.
@@ -35,16 +34,6 @@ const CHAT_BODY_MAX: usize = 10_000;
 /// are many (the library's default is 128 KiB each way).
 pub const SOCKET_BUFFER: usize = 4 * 1024;
 const ALLOWED_TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
-
-pub async fn widget_js() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        WIDGET_JS,
-    )
-}
 
 fn limited(s: &AppState, addr: SocketAddr) -> ApiResult<()> {
     s.limits.public.check(

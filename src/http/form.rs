@@ -21,17 +21,6 @@ const MIN_FILL_MS: i64 = 3_000;
 const FORM_MAX_AGE_MS: i64 = 24 * 3600 * 1000;
 /// Tickets one address may open by form in an hour.
 const PER_ADDRESS_HOURLY: i64 = 5;
-pub const FORM_JS: &str = include_str!("../../static/form.js");
-
-pub async fn form_js() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        FORM_JS,
-    )
-}
 
 pub const UPLOAD_MAX: usize = 10 * 1024 * 1024;
 const TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];

@@ -1,6 +1,7 @@
 //! HTTP: the route table and the layers every request passes.
 
 pub mod api;
+pub mod assets;
 pub mod chat;
 pub mod client_addr;
 pub mod console;
@@ -65,8 +66,9 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(home))
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
-        .route("/widget.js", get(chat::widget_js))
-        .route("/static/form.js", get(form::form_js))
+        .route("/widget.js", get(assets::widget_loader))
+        .route("/static/form.js", get(|h: axum::http::HeaderMap| async move { assets::plain(&assets::FORM, &h) }))
+        .route("/static/v/{hash}/{name}", get(assets::versioned))
         .route("/ws", get(chat::visitor_socket))
         .route("/p/{slug}/chat/config", get(chat::config))
         .route("/p/{slug}/chat/attachments", post(chat::upload).layer(DefaultBodyLimit::max(chat::ATTACHMENT_MAX)))

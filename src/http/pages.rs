@@ -11,6 +11,8 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut e = Environment::new();
+        // Versioned addresses of our scripts and styles, cached for a year.
+        e.add_global("assets", super::assets::urls());
         e.add_template("ticket.html", include_str!("../../templates/ticket.html")).expect("ticket.html parses");
         e.add_template("portal.html", include_str!("../../templates/portal.html")).expect("portal.html parses");
         e.add_template("form.html", include_str!("../../templates/form.html")).expect("form.html parses");

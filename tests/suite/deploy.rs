@@ -13,7 +13,8 @@ crate::both_backends!(
     a_reply_without_a_relay_says_so_everywhere,
     a_reply_the_relay_refused_is_retried_and_can_go_again,
     mail_is_set_up_from_the_console_with_a_test_mail,
-    a_new_agent_meets_pages_not_json
+    a_new_agent_meets_pages_not_json,
+    scripts_are_compressed_versioned_and_revalidated
 );
 
 /// Requests to a public page until one is refused; how many got through
@@ -482,5 +483,69 @@ async fn a_new_agent_meets_pages_not_json(db: Db) {
     assert!(
         !page.contains("{&quot;") && !page.contains("{\"total"),
         "no raw JSON: {page}"
+    );
+}
+
+async fn scripts_are_compressed_versioned_and_revalidated(db: Db) {
+    let app = TestApp::spawn(db).await;
+    // No automatic decompression: the test sees what goes over the wire.
+    let client = reqwest::Client::builder().no_gzip().no_brotli().build().unwrap();
+    let get = |path: String, enc: &'static str, etag: Option<String>| {
+        let mut r = client.get(format!("{}{path}", app.base)).header("accept-encoding", enc);
+        if let Some(e) = etag {
+            r = r.header("if-none-match", e);
+        }
+        r.send()
+    };
+    // The snippet's address is a small loader of the versioned widget.
+    let r = get("/widget.js".into(), "identity", None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["cache-control"].to_str().unwrap().contains("max-age=300"));
+    let loader = r.text().await.unwrap();
+    assert!(loader.len() < 1024, "{loader}");
+    let path = loader
+        .split('\'')
+        .find(|p| p.starts_with("/static/v/"))
+        .expect("the versioned address")
+        .to_string();
+    // The widget itself: compressed, immutable for a year, and 304 when unchanged.
+    let plain = get(path.clone(), "identity", None).await.unwrap();
+    let size = plain.bytes().await.unwrap().len();
+    let br = get(path.clone(), "gzip, deflate, br", None).await.unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(br.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(br.headers()["vary"], "accept-encoding");
+    let etag = br.headers()["etag"].to_str().unwrap().to_string();
+    let br_size = br.bytes().await.unwrap().len();
+    assert!(br_size * 3 < size, "brotli {br_size} of {size}");
+    let gz = get(path.clone(), "gzip", None).await.unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let again = get(path.clone(), "br", Some(etag.clone())).await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert!(again.bytes().await.unwrap().is_empty());
+    // An old version's address still works, briefly cached.
+    let old = get("/static/v/0000000000000000/widget.js".into(), "identity", None)
+        .await
+        .unwrap();
+    assert_eq!(old.status(), StatusCode::OK);
+    assert!(old.headers()["cache-control"].to_str().unwrap().contains("max-age=300"));
+    let none = get("/static/v/0000000000000000/secrets.txt".into(), "identity", None)
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::NOT_FOUND);
+    // Console pages link the versioned styles and script.
+    let login = crate::console::unescape(
+        &client
+            .get(format!("{}/login", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        login.contains("/static/v/") && login.contains("/console.css"),
+        "{login}"
     );
 }

@@ -64,29 +64,12 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/kb/{id}/delete", post(kb::delete))
         .route(
             "/static/console.js",
-            get(|| async {
-                asset(
-                    "application/javascript; charset=utf-8",
-                    include_str!("../../../static/console.js"),
-                )
-            }),
+            get(|h: HeaderMap| async move { crate::http::assets::plain(&crate::http::assets::CONSOLE_JS, &h) }),
         )
         .route(
             "/static/console.css",
-            get(|| async { asset("text/css; charset=utf-8", include_str!("../../../static/console.css")) }),
+            get(|h: HeaderMap| async move { crate::http::assets::plain(&crate::http::assets::CONSOLE_CSS, &h) }),
         )
-}
-
-fn asset(content_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 /// The signed-in agent. Without a session a page asks them to sign in.
