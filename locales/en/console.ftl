@@ -263,3 +263,4 @@ console-not-found-title = Not found
 console-not-found-message = There is no page at this address. It may have moved, or the link may be mistyped.
 console-admins-only-title = For admins only
 console-admins-only-message = Only an admin of the workspace may open this page. Ask one if you need something changed here.
+console-label-used-only = used on tickets, not defined here

@@ -263,3 +263,4 @@ console-not-found-title = پیدا نشد
 console-not-found-message = در این نشانی صفحه‌ای نیست. شاید جابه‌جا شده یا پیوند اشتباه نوشته شده است.
 console-admins-only-title = فقط برای مدیران
 console-admins-only-message = فقط مدیر این فضای کاری می‌تواند این صفحه را باز کند. اگر باید چیزی اینجا تغییر کند، از او بخواهید.
+console-label-used-only = در درخواست‌ها به کار رفته، اما اینجا تعریف نشده

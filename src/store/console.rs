@@ -501,13 +501,20 @@ impl Store {
         Ok(())
     }
 
+    /// The workspace's labels: those defined, and those only used on
+    /// tickets (set through the API or a rule) with id 0, so they can be
+    /// found and defined too.
     pub async fn labels(&self, workspace_id: i64) -> Result<Vec<Label>> {
-        Ok(
-            sqlx::query_as("SELECT id, name, color FROM labels WHERE workspace_id = $1 ORDER BY name")
-                .bind(workspace_id)
-                .fetch_all(&self.read)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT id, name, color FROM labels WHERE workspace_id = $1 \
+             UNION ALL \
+             SELECT CAST(0 AS BIGINT), label, '#94a3b8' FROM ticket_labels WHERE workspace_id = $1 \
+             AND label NOT IN (SELECT name FROM labels WHERE workspace_id = $1) GROUP BY label \
+             ORDER BY name",
         )
+        .bind(workspace_id)
+        .fetch_all(&self.read)
+        .await?)
     }
 
     pub async fn create_label(&self, by: &Actor, name: &str, color: &str) -> Result<()> {
