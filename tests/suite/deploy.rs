@@ -484,6 +484,27 @@ async fn a_new_agent_meets_pages_not_json(db: Db) {
         !page.contains("{&quot;") && !page.contains("{\"total"),
         "no raw JSON: {page}"
     );
+
+    // A label set through the API shows under Admin → Labels, ready to define.
+    let t = app.ticket("Label me", "lee@shop.test").await;
+    let (s, _) = app
+        .patch(&format!("/api/v1/tickets/{}", t["id"]), json!({ "labels": ["vip"] }))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, page) = admin.get("/app/admin/labels").await;
+    assert!(
+        page.contains("vip") && page.contains("used on tickets, not defined here"),
+        "{page}"
+    );
+    let (s, _) = admin
+        .post("/app/admin/labels", &[("name", "vip"), ("color", "#64748b")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = admin.get("/app/admin/labels").await;
+    assert!(
+        page.contains("vip") && !page.contains("used on tickets, not defined here"),
+        "{page}"
+    );
 }
 
 async fn scripts_are_compressed_versioned_and_revalidated(db: Db) {
