@@ -191,6 +191,7 @@
       tmp.innerHTML = html;
       var fresh = tmp.querySelector(targetSel);
       if (old && fresh) old.replaceWith(fresh);
+      if (fresh && window.storedeskTimes) window.storedeskTimes(fresh);
       if (done) done();
     }).catch(function () { /* the next event or a reload will catch up */ });
   }
@@ -303,6 +304,54 @@
       if (!typingOn || now - lastSent > 3000) { send({ type: 'typing', ticket_id: ticketId, on: true }); typingOn = true; lastSent = now; }
       clearTimeout(idle);
       idle = setTimeout(function () { send({ type: 'typing', ticket_id: ticketId, on: false }); typingOn = false; }, 4000);
+    });
+  }
+
+  // ---- times: in the agent's zone (Settings, else the browser's) and
+  // language, recent ones as "5 minutes ago"; the server writes UTC.
+  var tz = document.body.dataset.tz || undefined;
+  var lang = document.body.dataset.lang || undefined;
+  var UTC = /(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}) UTC/;
+  function fmt(d) {
+    var o = { dateStyle: 'medium', timeStyle: 'short' };
+    try { return new Intl.DateTimeFormat(lang, Object.assign({ timeZone: tz }, o)).format(d); } catch (e) { return new Intl.DateTimeFormat(lang, o).format(d); }
+  }
+  var rel = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(lang, { numeric: 'auto' }) : null;
+  function ago(d) {
+    var s = (d.getTime() - Date.now()) / 1000, a = Math.abs(s);
+    if (!rel || a >= 86400 * 3) return null;
+    if (a < 60) return rel.format(0, 'second');
+    if (a < 3600) return rel.format(Math.round(s / 60), 'minute');
+    if (a < 86400) return rel.format(Math.round(s / 3600), 'hour');
+    return rel.format(Math.round(s / 86400), 'day');
+  }
+  function parseUtc(text) { var m = UTC.exec(text); return m ? new Date(m[1] + 'T' + m[2] + ':00Z') : null; }
+  function localTimes(root) {
+    $$('time', root).forEach(function (el) {
+      var iso = el.getAttribute('datetime');
+      var d = iso ? new Date(iso) : parseUtc(el.textContent);
+      if (!d || isNaN(d)) return;
+      if (!iso) el.setAttribute('datetime', d.toISOString());
+      var full = fmt(d);
+      el.textContent = ago(d) || full;
+      el.title = full;
+    });
+    // Times inside conversation lines ("Snoozed until ...").
+    $$('.msg.event > span', root).forEach(function (el) {
+      var d = parseUtc(el.textContent);
+      if (d && !isNaN(d)) el.textContent = el.textContent.replace(UTC, fmt(d));
+    });
+  }
+  localTimes(document);
+  setInterval(function () { localTimes(document); }, 60000);
+  window.storedeskTimes = localTimes;
+  var tzSelect = $('#tz');
+  if (tzSelect && Intl.supportedValuesOf) {
+    var cur = tzSelect.dataset.current;
+    Intl.supportedValuesOf('timeZone').forEach(function (z) {
+      if (z === cur) return;
+      var o = document.createElement('option'); o.value = z; o.textContent = z.replace(/_/g, ' ');
+      tzSelect.appendChild(o);
     });
   }
 

@@ -264,3 +264,5 @@ console-not-found-message = There is no page at this address. It may have moved,
 console-admins-only-title = For admins only
 console-admins-only-message = Only an admin of the workspace may open this page. Ask one if you need something changed here.
 console-label-used-only = used on tickets, not defined here
+console-your-time-zone = Your time zone
+console-time-zone-browser = The browser's own

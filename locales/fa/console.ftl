@@ -264,3 +264,5 @@ console-not-found-message = در این نشانی صفحه‌ای نیست. ش�
 console-admins-only-title = فقط برای مدیران
 console-admins-only-message = فقط مدیر این فضای کاری می‌تواند این صفحه را باز کند. اگر باید چیزی اینجا تغییر کند، از او بخواهید.
 console-label-used-only = در درخواست‌ها به کار رفته، اما اینجا تعریف نشده
+console-your-time-zone = منطقهٔ زمانی شما
+console-time-zone-browser = همان مرورگر

@@ -264,3 +264,5 @@ console-not-found-message = По этому адресу нет страницы
 console-admins-only-title = Только для администраторов
 console-admins-only-message = Эту страницу может открыть только администратор пространства. Попросите его, если здесь нужно что-то изменить.
 console-label-used-only = используется в обращениях, но не задана здесь
+console-your-time-zone = Ваш часовой пояс
+console-time-zone-browser = Как в браузере

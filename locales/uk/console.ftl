@@ -264,3 +264,5 @@ console-not-found-message = За цією адресою немає сторін
 console-admins-only-title = Лише для адміністраторів
 console-admins-only-message = Цю сторінку може відкрити лише адміністратор простору. Попросіть його, якщо тут треба щось змінити.
 console-label-used-only = використовується у зверненнях, але не задана тут
+console-your-time-zone = Ваш часовий пояс
+console-time-zone-browser = Як у браузері

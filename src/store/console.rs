@@ -26,6 +26,8 @@ pub struct Session {
     pub name: String,
     pub email: String,
     pub lang: String,
+    /// IANA name; empty: the browser's.
+    pub time_zone: String,
     pub csrf: String,
 }
 
@@ -86,6 +88,7 @@ struct SessionRow {
     name: String,
     email: String,
     lang: String,
+    time_zone: String,
     csrf: String,
     last_seen_at: i64,
 }
@@ -168,7 +171,7 @@ impl Store {
     pub async fn session(&self, secret: &str) -> Result<Option<Session>> {
         let now = now_ms();
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT s.id, u.id AS user_id, u.workspace_id, u.role, u.ticket_scope, u.name, u.email, u.lang, s.csrf, s.last_seen_at \
+            "SELECT s.id, u.id AS user_id, u.workspace_id, u.role, u.ticket_scope, u.name, u.email, u.lang, u.time_zone, s.csrf, s.last_seen_at \
              FROM agent_sessions s JOIN users u ON u.id = s.user_id AND u.workspace_id = s.workspace_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1",
         )
@@ -185,6 +188,7 @@ impl Store {
             name,
             email,
             lang,
+            time_zone,
             csrf,
             last_seen_at: seen,
         }) = row
@@ -208,6 +212,7 @@ impl Store {
             name,
             email,
             lang,
+            time_zone,
             csrf,
         }))
     }
@@ -260,6 +265,16 @@ impl Store {
                 .await?
                 .flatten(),
         )
+    }
+
+    pub async fn set_user_time_zone(&self, workspace_id: i64, user_id: i64, tz: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET time_zone = $1 WHERE id = $2 AND workspace_id = $3")
+            .bind(tz)
+            .bind(user_id)
+            .bind(workspace_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     pub async fn set_user_lang(&self, workspace_id: i64, user_id: i64, lang: &str) -> Result<()> {

@@ -379,7 +379,9 @@ impl Store {
         }
         match patch.snoozed_until {
             Some(Some(until)) if until > now => {
-                events.push(format!("Snoozed until {}", crate::domain::time::rfc3339(until)));
+                // Read by people: the console shows it in the agent's zone.
+                let at = crate::domain::time::rfc3339(until);
+                events.push(format!("Snoozed until {} {} UTC", &at[..10], &at[11..16]));
                 changes.insert(
                     "snoozed_until".into(),
                     change(

@@ -485,6 +485,15 @@ async fn a_new_agent_meets_pages_not_json(db: Db) {
         "no raw JSON: {page}"
     );
 
+    // The agent's time zone, chosen in Settings, reaches every page.
+    let (s, _) = admin.post("/app/settings/time-zone", &[("tz", "Europe/Kyiv")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = admin.get("/app").await;
+    assert!(page.contains("data-tz=\"Europe/Kyiv\""), "{page}");
+    let (s, back) = admin.post("/app/settings/time-zone", &[("tz", "<script>")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(back.contains("err="), "{back}");
+
     // A label set through the API shows under Admin → Labels, ready to define.
     let t = app.ticket("Label me", "lee@shop.test").await;
     let (s, _) = app

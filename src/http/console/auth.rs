@@ -342,6 +342,34 @@ pub async fn change_language(State(s): State<AppState>, Posted(session, f): Post
     Ok(Redirect::to(to).into_response())
 }
 
+#[derive(Deserialize)]
+pub struct TimeZoneForm {
+    #[serde(default)]
+    tz: String,
+}
+
+/// An IANA time zone name as browsers list them (`Europe/Kyiv`,
+/// `America/Argentina/Buenos_Aires`, `Etc/GMT+3`); empty: the browser's.
+fn time_zone_ok(tz: &str) -> bool {
+    tz.len() <= 64
+        && tz
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'))
+}
+
+pub async fn change_time_zone(State(s): State<AppState>, Posted(session, f): Posted<TimeZoneForm>) -> PageResult {
+    let to = "/app/settings";
+    let tz = f.tz.trim();
+    if !time_zone_ok(tz) {
+        return Err(PageError::back(to, "not a time zone name like Europe/Kyiv"));
+    }
+    s.store
+        .set_user_time_zone(session.actor.workspace_id, session.actor.user_id, tz)
+        .await
+        .or_back(to)?;
+    Ok(back(to, "ok", "saved"))
+}
+
 pub async fn notifications(State(s): State<AppState>, Agent(session): Agent) -> PageResult {
     let items = s.store.notifications(&session.actor, 100).await?;
     let items: Vec<_> = items

@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/settings", get(auth::settings_page))
         .route("/app/settings/password", post(auth::change_password))
         .route("/app/settings/language", post(auth::change_language))
+        .route("/app/settings/time-zone", post(auth::change_time_zone))
         .route("/app/admin", get(|| async { Redirect::to("/app/admin/agents") }))
         .route("/app/admin/agents", get(admin::agents).post(admin::invite))
         .route("/app/admin/agents/{id}", post(admin::update_agent))
@@ -202,7 +203,7 @@ pub fn frame(s: &Session, section: &str) -> minijinja::Value {
         lang,
         dir => crate::i18n::dir(lang),
         t => texts(lang),
-        me => minijinja::context! { id => s.actor.user_id, name => s.name, email => s.email, admin => s.actor.is_admin() },
+        me => minijinja::context! { id => s.actor.user_id, name => s.name, email => s.email, admin => s.actor.is_admin(), tz => s.time_zone },
         csrf => s.csrf,
         section,
     }
@@ -323,7 +324,9 @@ pub fn limited(s: &AppState, addr: SocketAddr) -> Result<(), PageError> {
 pub type Addr = ConnectInfo<SocketAddr>;
 
 /// A time for people: `2026-11-28 10:04` in UTC.
+/// A time for people: `2026-11-28 10:04 UTC`; the console's script shows
+/// it in the agent's time zone and language, and how long ago.
 pub fn when(ms: i64) -> String {
     let t = crate::domain::time::rfc3339(ms);
-    format!("{} {}", &t[..10], &t[11..16])
+    format!("{} {} UTC", &t[..10], &t[11..16])
 }

@@ -153,6 +153,15 @@ async fn agent_console_in_a_real_browser(db: Db) {
         side.contains("TS-1") && side.contains("T-shirt"),
         "the sidebar shows the store's context and page: {side}"
     );
+    // Times read in the agent's zone and language, recent ones as "ago".
+    let times = b
+        .execute("return Array.prototype.map.call(document.querySelectorAll('#conversation time'), function (t) { return t.textContent + '|' + t.title; }).join('\\n');", vec![])
+        .await;
+    let times = times.as_str().unwrap();
+    assert!(
+        !times.is_empty() && !times.contains("UTC") && (times.contains("ago") || times.contains("now")),
+        "{times}"
+    );
     wait(
         &b,
         "the visitor shown online",
