@@ -27,7 +27,10 @@
   }
 
   // Selects that act at once; the button stays for use without script.
-  $$('select[data-autosubmit]').forEach(function (s) {
+  // Fields save as they change; their Save buttons are for pages without script.
+  $$('select[data-autosubmit], input[data-autosubmit]').forEach(function (s) {
+    var b = s.form && s.form.querySelector('button[type=submit]');
+    if (b) b.hidden = true;
     s.addEventListener('change', function () { s.form.requestSubmit ? s.form.requestSubmit() : s.form.submit(); });
   });
   $$('form.snooze').forEach(function (f) {

@@ -52,3 +52,6 @@ portal-none = No requests yet.
 portal-updated = Updated
 portal-intro = Enter the e-mail you wrote to us from. We will send you a link that signs you in.
 form-suggest = Maybe one of these articles answers it:
+kb-not-found-here = Didn't find the answer?
+kb-write-to-us = Write to us
+kb-my-requests = Your requests and our answers

@@ -52,3 +52,6 @@ portal-none = Обращений пока нет.
 portal-updated = Обновлено
 portal-intro = Введите e-mail, с которого вы нам писали. Мы пришлём ссылку для входа.
 form-suggest = Возможно, ответ есть в этих статьях:
+kb-not-found-here = Не нашли ответа?
+kb-write-to-us = Напишите нам
+kb-my-requests = Ваши обращения и наши ответы

@@ -60,6 +60,7 @@ fn texts(lang: &str) -> minijinja::Value {
     minijinja::context! {
         title => t("title"), placeholder => t("placeholder"), search => t("search"), results => t("results"), no_results => t("no-results"),
         empty => t("empty"), helpful => t("helpful"), yes => t("yes"), no => t("no"), thanks => t("thanks"), other_languages => t("other-languages"),
+        not_found_here => t("not-found-here"), write_to_us => t("write-to-us"), my_requests => t("my-requests"),
     }
 }
 

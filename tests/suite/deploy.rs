@@ -485,6 +485,30 @@ async fn a_new_agent_meets_pages_not_json(db: Db) {
         "no raw JSON: {page}"
     );
 
+    // An empty inbox says how to start; the help centre leads to the form and the portal.
+    let fresh = TestApp::spawn(Db::Sqlite).await;
+    let mut boss = crate::console::admin(&fresh).await;
+    let (_, inbox) = boss.get("/app").await;
+    assert!(
+        inbox.contains("Getting started") && inbox.contains("/app/admin/mail"),
+        "{inbox}"
+    );
+    let hc = crate::console::unescape(
+        &fresh
+            .client
+            .get(format!("{}/p/acme-shop/kb", fresh.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        hc.contains("/p/acme-shop/new?lang=") && hc.contains("/p/acme-shop/portal?lang="),
+        "{hc}"
+    );
+
     // The agent's time zone, chosen in Settings, reaches every page.
     let (s, _) = admin.post("/app/settings/time-zone", &[("tz", "Europe/Kyiv")]).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
