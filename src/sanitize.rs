@@ -144,6 +144,15 @@ pub fn web_link(link: &str) -> Option<&str> {
     (scheme_ok && l.len() > 8 && !l.chars().any(|c| c.is_control() || c.is_whitespace())).then_some(l)
 }
 
+/// Senders put paths, control characters and empty names in file names;
+/// whoever stores the file should get a bare, printable name.
+pub fn file_name(name: &str) -> Option<String> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').trim();
+    (!cleaned.is_empty()).then(|| cleaned.chars().take(200).collect())
+}
+
 /// Text made safe to put in HTML, as content or in a quoted attribute.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);

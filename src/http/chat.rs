@@ -22,7 +22,7 @@ use crate::http::extract::ApiQuery;
 use crate::http::limit::Bucket;
 use crate::realtime::{Kind, PartyName, Signal};
 use crate::service::Writer;
-use crate::store::chat::{AttachmentMeta, ChatMessage, Party, Visitor};
+use crate::store::chat::{Party, Visitor};
 use crate::store::{StoreError, Workspace};
 
 /// Largest upload a visitor may attach.
@@ -98,16 +98,6 @@ pub async fn config(
         Json(body),
     )
         .into_response())
-}
-
-fn attachment_json(slug: &str, a: &AttachmentMeta) -> Value {
-    json!({ "id": a.id, "name": a.name, "size": a.size, "content_type": a.content_type, "url": format!("/p/{slug}/files/{}/{}", a.id, a.secret) })
-}
-
-fn chat_json(slug: &str, m: &ChatMessage) -> Value {
-    let mut v = json!(m);
-    v["attachments"] = m.attachments.iter().map(|a| attachment_json(slug, a)).collect();
-    v
 }
 
 #[derive(Deserialize)]
@@ -188,7 +178,7 @@ pub async fn upload(
     Ok((
         StatusCode::CREATED,
         [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
-        Json(attachment_json(&slug, &meta)),
+        Json(meta.json(&slug)),
     )
         .into_response())
 }
@@ -463,7 +453,7 @@ impl VisitorSession {
             "type": "welcome", "visitor_token": token, "visitor": { "name": visitor.name, "email": visitor.email },
             "online": s.store.agents_online(ws.id).await?, "open_now": settings.hours.is_open(crate::store::now_ms()),
             "ticket_number": ticket.map(|t| t.1), "agent_read_up_to": ticket.map(|t| t.2).unwrap_or(0),
-            "messages": history.iter().map(|m| chat_json(&ws.slug, m)).collect::<Vec<_>>(),
+            "messages": history.iter().map(|m| m.json(&ws.slug)).collect::<Vec<_>>(),
         });
         sink.send(WsMessage::Text(welcome.to_string().into())).await?;
 

@@ -156,42 +156,6 @@ pub async fn show_callback(
     .await
 }
 
-/// The fields and files of a submitted form.
-async fn read(mut m: Multipart) -> Result<(HashMap<String, String>, Vec<(String, String, Vec<u8>)>), &'static str> {
-    let mut fields = HashMap::new();
-    let mut files = Vec::new();
-    let mut total = 0usize;
-    while let Some(f) = m.next_field().await.map_err(|_| "big")? {
-        let name = f.name().unwrap_or("").to_string();
-        if name == "files" {
-            let file_name: String = f
-                .file_name()
-                .unwrap_or("file")
-                .chars()
-                .filter(|c| !matches!(c, '/' | '\\' | '"'))
-                .take(200)
-                .collect();
-            let ct = f.content_type().unwrap_or("").to_ascii_lowercase();
-            let data = f.bytes().await.map_err(|_| "big")?;
-            if data.is_empty() {
-                continue;
-            }
-            total += data.len();
-            if total > UPLOAD_MAX {
-                return Err("big");
-            }
-            if !TYPES.contains(&ct.as_str()) {
-                return Err("type");
-            }
-            files.push((file_name, ct, data.to_vec()));
-        } else if fields.len() < 20 {
-            let text = f.text().await.map_err(|_| "big")?;
-            fields.insert(name, text);
-        }
-    }
-    Ok((fields, files))
-}
-
 pub async fn submit(
     State(s): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -304,9 +268,15 @@ async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, m: 
         values,
         message: crate::i18n::text(lang, &format!("form-{key}"), &[]),
     };
-    let (mut values, files) = match read(m).await {
+    let rules = super::upload::Rules {
+        total_max: UPLOAD_MAX,
+        files_max: 10,
+        types: Some(&TYPES),
+    };
+    let (mut values, files) = match super::upload::read(m, &rules).await {
         Ok(v) => v,
-        Err(e) => return refuse(HashMap::new(), if e == "type" { "err-type" } else { "err-big" }),
+        Err(super::upload::Refused::Type) => return refuse(HashMap::new(), "err-type"),
+        Err(_) => return refuse(HashMap::new(), "err-big"),
     };
     // A robot fills every field it sees, and fast.
     let started = match s

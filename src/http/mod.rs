@@ -15,6 +15,7 @@ pub mod pages;
 pub mod portal;
 pub mod private;
 pub mod stream;
+pub mod upload;
 
 use std::time::Duration;
 

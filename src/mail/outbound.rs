@@ -47,6 +47,7 @@ pub fn compose(
     domain: &str,
     public_url: Option<&str>,
     settings: &MailSettings,
+    files: &[(String, String, Vec<u8>)],
 ) -> Result<Message, String> {
     let name = row.workspace_name.replace(['<', '>', '"'], "");
     let own = (!settings.address.is_empty()).then_some(settings.address.as_str());
@@ -94,8 +95,18 @@ pub fn compose(
             crate::sanitize::escape(&text)
         )
     });
-    b.multipart(MultiPart::alternative_plain_html(text, html))
-        .map_err(|e| e.to_string())
+    let body = MultiPart::alternative_plain_html(text, html);
+    if files.is_empty() {
+        return b.multipart(body).map_err(|e| e.to_string());
+    }
+    // The files an agent attached to the reply travel with it.
+    let mut mixed = MultiPart::mixed().multipart(body);
+    for (name, ct, data) in files {
+        let ct = lettre::message::header::ContentType::parse(ct)
+            .unwrap_or(lettre::message::header::ContentType::parse("application/octet-stream").expect("a valid type"));
+        mixed = mixed.singlepart(lettre::message::Attachment::new(name.clone()).body(data.clone(), ct));
+    }
+    b.multipart(mixed).map_err(|e| e.to_string())
 }
 
 #[derive(Clone)]
@@ -129,6 +140,13 @@ pub async fn run(store: Store, config: MailConfig) {
         match store.claim_outbox(20, config.relay.is_none()).await {
             Ok(rows) if !rows.is_empty() => {
                 for row in rows {
+                    let files = match row.message_id {
+                        Some(m) => store.attachment_data(row.workspace_id, m).await.unwrap_or_else(|e| {
+                            tracing::warn!(error = %e, outbox_id = row.id, "attachments not read; sending without them");
+                            vec![]
+                        }),
+                        None => vec![],
+                    };
                     let settings: MailSettings = row
                         .mail_settings
                         .as_deref()
@@ -141,7 +159,7 @@ pub async fn run(store: Store, config: MailConfig) {
                     };
                     let outcome = match (
                         relay,
-                        compose(&row, &config.domain, config.public_url.as_deref(), &settings),
+                        compose(&row, &config.domain, config.public_url.as_deref(), &settings, &files),
                     ) {
                         (None, _) => Err(("no relay for this workspace".to_string(), false)),
                         (_, Err(e)) => Err((e, true)),

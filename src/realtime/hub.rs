@@ -338,7 +338,17 @@ pub(super) async fn deliver_event(
                     None => store.chat_message(ws, message_id).await?.map(|(m, c)| (Arc::new(m), c)),
                 };
                 if let Some((m, contact)) = chat {
-                    hub.to_visitors(ws, Some(contact), frame(json!({ "type": "message", "message": &*m })));
+                    // Files need the workspace's address to be downloaded.
+                    let message = if m.attachments.is_empty() {
+                        json!(&*m)
+                    } else {
+                        m.json(&store.workspace(ws).await?.slug)
+                    };
+                    hub.to_visitors(
+                        ws,
+                        Some(contact),
+                        frame(json!({ "type": "message", "message": message })),
+                    );
                 }
             }
             if hub.has_agents(ws) {

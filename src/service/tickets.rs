@@ -53,6 +53,7 @@ impl Services {
         kind: PostKind,
         body: String,
         external_id: Option<String>,
+        files: Vec<(String, String, Vec<u8>)>,
     ) -> Result<Added> {
         let mentions = if kind == PostKind::Note && body.contains('@') {
             let users = self.store.list_users(actor.workspace_id).await?;
@@ -75,6 +76,7 @@ impl Services {
             body,
             html: None,
             external_id,
+            files,
         };
         self.add_message(actor.workspace_id, Writer::Agent(actor), id, new, &mentions)
             .await
@@ -93,6 +95,7 @@ impl Services {
             body,
             html: None,
             external_id: None,
+            files: vec![],
         };
         self.add_message(ws.get(), writer, id, new, &[]).await
     }

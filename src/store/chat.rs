@@ -34,6 +34,22 @@ pub struct AttachmentMeta {
     pub secret: String,
 }
 
+impl AttachmentMeta {
+    /// As the visitor's page shows it, with the address it downloads from.
+    pub fn json(&self, slug: &str) -> serde_json::Value {
+        serde_json::json!({ "id": self.id, "name": self.name, "size": self.size, "content_type": self.content_type, "url": format!("/p/{slug}/files/{}/{}", self.id, self.secret) })
+    }
+}
+
+impl ChatMessage {
+    /// As the visitor's socket sends it: its files with their addresses.
+    pub fn json(&self, slug: &str) -> serde_json::Value {
+        let mut v = serde_json::json!(self);
+        v["attachments"] = self.attachments.iter().map(|a| a.json(slug)).collect();
+        v
+    }
+}
+
 /// A message as the visitor sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChatMessage {
@@ -702,6 +718,7 @@ pub(super) async fn post_in(
         body: body.to_string(),
         html: None,
         external_id: Some(external_id),
+        files: vec![],
     };
     let (message, created, ticket, ticket_created) = match open {
         Some(id) => {

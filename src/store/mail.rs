@@ -70,6 +70,8 @@ pub struct OutboxRow {
     pub workspace_id: i64,
     pub kind: String,
     pub ticket_id: Option<i64>,
+    /// The message it sends, whose files go with it.
+    pub message_id: Option<i64>,
     pub to_addr: String,
     pub subject: String,
     pub body: String,
@@ -99,6 +101,17 @@ impl Store {
             )),
             other => Ok(other),
         }
+    }
+
+    /// A message's files with their bytes, for the mail that sends it.
+    pub async fn attachment_data(&self, workspace_id: i64, message_id: i64) -> Result<Vec<(String, String, Vec<u8>)>> {
+        Ok(sqlx::query_as(
+            "SELECT name, content_type, data FROM attachments WHERE workspace_id = $1 AND message_id = $2 ORDER BY id",
+        )
+        .bind(workspace_id)
+        .bind(message_id)
+        .fetch_all(&self.read)
+        .await?)
     }
 
     /// The raw mails filed on a ticket, oldest first, as they arrived.
@@ -224,7 +237,7 @@ impl Store {
             ""
         };
         let mut rows: Vec<OutboxRow> = sqlx::query_as(&format!(
-            "SELECT o.id, o.workspace_id, o.kind, o.ticket_id, o.to_addr, o.subject, o.body, o.html, o.header_id, o.in_reply_to, o.attempts, w.slug, w.name AS workspace_name, t.reply_token, s.mail AS mail_settings \
+            "SELECT o.id, o.workspace_id, o.kind, o.ticket_id, o.message_id, o.to_addr, o.subject, o.body, o.html, o.header_id, o.in_reply_to, o.attempts, w.slug, w.name AS workspace_name, t.reply_token, s.mail AS mail_settings \
              FROM outbox o JOIN workspaces w ON w.id = o.workspace_id LEFT JOIN tickets t ON t.id = o.ticket_id LEFT JOIN workspace_settings s ON s.workspace_id = o.workspace_id \
              WHERE o.status = 'pending' AND o.next_attempt_at <= $1{own} ORDER BY o.next_attempt_at, o.id LIMIT $2{skip}"
         ))
@@ -448,6 +461,7 @@ pub(super) async fn ingest_in(
                 body: m.text.clone(),
                 html: m.html.clone(),
                 external_id: Some(external_id),
+                files: vec![],
             };
             let (msg, _) = add_message_in(tx, &t, new, ev).await?;
             (t, msg, false)
@@ -520,7 +534,7 @@ pub(super) async fn ingest_in(
 
 /// Stores files (name, content type, bytes) sent with a message; each gets
 /// its own secret, the capability that serves it.
-async fn insert_attachments(
+pub(super) async fn insert_attachments(
     tx: &mut Transaction<'_, Any>,
     workspace_id: i64,
     message_id: i64,

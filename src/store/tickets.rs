@@ -434,6 +434,7 @@ impl Store {
                     body: e.clone(),
                     html: None,
                     external_id: None,
+                    files: vec![],
                 },
                 now,
             )
@@ -755,6 +756,7 @@ pub(super) async fn create_in(
             body: new.body,
             html: None,
             external_id: new.message_external_id,
+            files: vec![],
         },
         now,
     )
@@ -878,6 +880,7 @@ pub(super) async fn add_message_in(
         }
     }
     let msg = insert_message(tx, t.workspace_id, t.id, &new, now).await?;
+    super::mail::insert_attachments(tx, t.workspace_id, msg.id, t.contact.id, &new.files).await?;
     let clock = Clock {
         first_response_at: t.first_response_at,
         resolved_at: t.resolved_at,
@@ -924,6 +927,7 @@ pub(super) async fn add_message_in(
                 body: format!("Reopened by the customer ({} → {})", t.status, status),
                 html: None,
                 external_id: None,
+                files: vec![],
             },
             now,
         )

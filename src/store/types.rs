@@ -172,6 +172,9 @@ pub struct NewMessage {
     /// Makes a resend idempotent: a second message with the same id in the
     /// workspace returns the first one.
     pub external_id: Option<String>,
+    /// Files written with the message, in its transaction: (name, content
+    /// type, bytes). A mail or chat it sends carries them.
+    pub files: Vec<(String, String, Vec<u8>)>,
 }
 
 /// A change to a ticket; `None` leaves a field as it is. For the nullable

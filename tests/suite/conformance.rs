@@ -102,6 +102,7 @@ async fn story(db: Db) {
                 body: "Found it".into(),
                 html: None,
                 external_id: None,
+                files: vec![],
             },
             &[],
         )
@@ -139,6 +140,7 @@ async fn story(db: Db) {
                 body: "One more thing".into(),
                 html: None,
                 external_id: Some("mid-1".into()),
+                files: vec![],
             },
             &[],
         )

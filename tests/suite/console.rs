@@ -125,6 +125,40 @@ impl Console {
         (s, body)
     }
 
+    /// Posts a multipart form (fields and files) with the session's CSRF
+    /// token; returns status and where it redirects.
+    pub async fn post_files(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, Vec<u8>)],
+    ) -> (StatusCode, String) {
+        let mut form = reqwest::multipart::Form::new().text("_csrf", self.csrf.clone());
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for (name, ct, data) in files {
+            let part = reqwest::multipart::Part::bytes(data.clone())
+                .file_name(name.to_string())
+                .mime_str(ct)
+                .unwrap();
+            form = form.part("files", part);
+        }
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status();
+        let loc = r.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        let body = r.text().await.unwrap();
+        assert_ne!(s, StatusCode::INTERNAL_SERVER_ERROR, "500 from {path}: {body}");
+        (s, loc.unwrap_or(body))
+    }
+
     /// Posts a form with the session's CSRF token; returns status and
     /// where it redirects (or the body).
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {

@@ -14,7 +14,8 @@ crate::both_backends!(
     a_reply_the_relay_refused_is_retried_and_can_go_again,
     mail_is_set_up_from_the_console_with_a_test_mail,
     a_new_agent_meets_pages_not_json,
-    scripts_are_compressed_versioned_and_revalidated
+    scripts_are_compressed_versioned_and_revalidated,
+    an_agent_reply_carries_files_by_mail_and_chat
 );
 
 /// Requests to a public page until one is refused; how many got through
@@ -602,4 +603,90 @@ async fn scripts_are_compressed_versioned_and_revalidated(db: Db) {
         login.contains("/static/v/") && login.contains("/console.css"),
         "{login}"
     );
+}
+
+async fn an_agent_reply_carries_files_by_mail_and_chat(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (sink, relay) = Sink::start().await;
+    app.mail(Some(relay)).await;
+    let mut admin = crate::console::admin(&app).await;
+    let pdf = b"%PDF-1.4 an invoice".to_vec();
+
+    // By mail: the file travels with the reply.
+    let t = app.ticket("Need an invoice", "ann@shop.test").await;
+    let page = format!("/app/t/{}", t["number"]);
+    admin.get(&page).await;
+    let (s, _) = admin
+        .post_files(
+            &format!("{page}/messages"),
+            &[("kind", "reply"), ("body", "Here it is.")],
+            &[("invoice.pdf", "application/pdf", pdf.clone())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let mails = sink.wait(1).await;
+    let mail = mails
+        .iter()
+        .find(|m| m.contains("Here it is."))
+        .expect("the reply's mail");
+    assert!(
+        mail.contains("filename=\"invoice.pdf\"") && mail.contains("application/pdf"),
+        "{mail}"
+    );
+    let (_, html) = admin.get(&page).await;
+    assert!(html.contains("invoice.pdf"), "the console shows the file: {html}");
+
+    // Too many files: refused, nothing posted.
+    let six: Vec<_> = (0..6)
+        .map(|i| ("f.txt", "text/plain", format!("file {i}").into_bytes()))
+        .collect();
+    let (s, back) = admin
+        .post_files(
+            &format!("{page}/messages"),
+            &[("kind", "reply"), ("body", "Many")],
+            &six,
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(back.contains("err="), "{back}");
+    let (_, msgs) = app.get(&format!("/api/v1/tickets/{}/messages", t["id"])).await;
+    assert!(!msgs.to_string().contains("Many"), "{msgs}");
+
+    // In the chat: the visitor gets the file with an address to download it from.
+    let (mut v, _) = app.visitor("acme-shop", None, 0).await;
+    v.send(json!({ "type": "message", "client_id": "c1", "body": "Can I see the size chart?" }))
+        .await;
+    v.until("ack").await;
+    let (_, list) = app.get("/api/v1/tickets?channel=chat").await;
+    let chat = format!("/app/t/{}", list["items"][0]["number"]);
+    admin.get(&chat).await;
+    let png = b"\x89PNG\r\n\x1a\n a chart".to_vec();
+    let (s, _) = admin
+        .post_files(
+            &format!("{chat}/messages"),
+            &[("kind", "reply"), ("body", "Our size chart")],
+            &[("chart.png", "image/png", png.clone())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let frame = loop {
+        let f = v.until("message").await;
+        if f["message"]["from"] == "agent" {
+            break f;
+        }
+    };
+    let att = &frame["message"]["attachments"][0];
+    assert_eq!(att["name"], "chart.png", "{frame}");
+    let r = app
+        .client
+        .get(format!("{}{}", app.base, att["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
 }

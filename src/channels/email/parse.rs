@@ -244,11 +244,11 @@ fn attachments(msg: &Message<'_>) -> Vec<ParsedAttachment> {
         let n = out.len() + 1;
         let name = part
             .attachment_name()
-            .and_then(safe_file_name)
+            .and_then(crate::sanitize::file_name)
             .or_else(|| {
                 part.message()
                     .and_then(|m| m.subject())
-                    .and_then(|s| safe_file_name(&format!("{s}.eml")))
+                    .and_then(|s| crate::sanitize::file_name(&format!("{s}.eml")))
             })
             .unwrap_or_else(|| format!("attachment-{n}.{}", extension_for(&content_type)));
         let inline = match part.content_disposition() {
@@ -314,15 +314,6 @@ fn content_type_of(part: &MessagePart<'_>) -> String {
             _ => "application/octet-stream".into(),
         },
     }
-}
-
-/// Senders put paths, control characters and empty names in `filename=`;
-/// whoever stores the file should get a bare, printable name.
-fn safe_file_name(name: &str) -> Option<String> {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').trim();
-    (!cleaned.is_empty()).then(|| cleaned.chars().take(200).collect())
 }
 
 fn extension_for(content_type: &str) -> &'static str {

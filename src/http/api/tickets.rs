@@ -271,7 +271,7 @@ pub async fn add_message(
     let body = required_text("body", &b.body, BODY_MAX)?;
     let added = s
         .svc
-        .post_as_agent(&actor, TicketId(id), kind, body, external_id(b.external_id)?)
+        .post_as_agent(&actor, TicketId(id), kind, body, external_id(b.external_id)?, vec![])
         .await
         .map_err(not_found("ticket"))?;
     Ok((

@@ -35,7 +35,10 @@ pub fn routes() -> Router<AppState> {
         .route("/app/list", get(inbox::list_fragment))
         .route("/app/t/{number}", get(ticket::show).post(ticket::update))
         .route("/app/t/{number}/conversation", get(ticket::conversation_fragment))
-        .route("/app/t/{number}/messages", post(ticket::post_message))
+        .route(
+            "/app/t/{number}/messages",
+            post(ticket::post_message).layer(axum::extract::DefaultBodyLimit::max(REPLY_UPLOAD_MAX + 128 * 1024)),
+        )
         .route("/app/notifications", get(auth::notifications))
         .route("/app/notifications/read", post(auth::read_notifications))
         .route("/app/settings", get(auth::settings_page))
@@ -180,6 +183,54 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
                 .into_response()
         })?;
         Ok(Posted(session, form))
+    }
+}
+
+/// A form with files (multipart) from our own pages, with the session's
+/// CSRF token: the agent's reply with attachments.
+pub struct Upload(
+    pub Session,
+    pub std::collections::HashMap<String, String>,
+    pub Vec<crate::http::upload::File>,
+);
+
+/// Files an agent attaches to one message.
+pub const REPLY_FILES_MAX: usize = 5;
+pub const REPLY_UPLOAD_MAX: usize = 20 * 1024 * 1024;
+
+impl FromRequest<AppState> for Upload {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Agent(session) = Agent::from_request_parts(&mut parts, s).await?;
+        let forbidden = |m: &str| crate::error::AppError::new(StatusCode::FORBIDDEN, "csrf_failed", m).into_response();
+        if !same_origin(&parts.headers) {
+            return Err(forbidden("the form was posted from another site"));
+        }
+        let back_to = parts.uri.path().trim_end_matches("/messages").to_string();
+        let m = axum::extract::Multipart::from_request(Request::from_parts(parts, body), s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let rules = crate::http::upload::Rules {
+            total_max: REPLY_UPLOAD_MAX,
+            files_max: REPLY_FILES_MAX,
+            types: None,
+        };
+        let (fields, files) = crate::http::upload::read(m, &rules).await.map_err(|e| {
+            let why = match e {
+                crate::http::upload::Refused::TooMany => format!("attach at most {REPLY_FILES_MAX} files"),
+                _ => format!("files are limited to {} MiB together", REPLY_UPLOAD_MAX >> 20),
+            };
+            back(&back_to, "err", &why)
+        })?;
+        let csrf = fields.get("_csrf").map(String::as_str).unwrap_or("");
+        if !crate::auth::constant_time_eq(csrf.as_bytes(), session.csrf.as_bytes()) {
+            return Err(forbidden(
+                "the form's CSRF token does not match this session; reload the page",
+            ));
+        }
+        Ok(Upload(session, fields, files))
     }
 }
 

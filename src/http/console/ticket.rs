@@ -199,19 +199,43 @@ pub struct MessageForm {
     kind: String,
 }
 
+/// The composer's post: a reply or a note, with files when the agent
+/// attached some (multipart), or a plain form.
 pub async fn post_message(
     State(s): State<AppState>,
     Path(number): Path<String>,
-    Posted(session, f): Posted<MessageForm>,
+    req: axum::extract::Request,
 ) -> PageResult {
+    use axum::extract::FromRequest;
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (session, f, files) = if multipart {
+        let super::Upload(session, mut fields, files) = super::Upload::from_request(req, &s).await?;
+        let f = MessageForm {
+            body: fields.remove("body").unwrap_or_default(),
+            kind: fields.remove("kind").unwrap_or_default(),
+        };
+        (session, f, files)
+    } else {
+        let Posted(session, f) = Posted::<MessageForm>::from_request(req, &s).await?;
+        (session, f, vec![])
+    };
     let t = open(&s, &session.actor, &number).await?;
     let url = format!("/app/t/{}", t.number);
     // Fails closed: a kind the form does not offer is refused, never sent.
     let kind = PostKind::parse("kind", &f.kind).or_back(&url)?;
-    let body = required_text("body", f.body.trim_end(), BODY_MAX).or_back(&url)?;
+    // A file alone is a message too.
+    let body = if f.body.trim().is_empty() && !files.is_empty() {
+        String::new()
+    } else {
+        required_text("body", f.body.trim_end(), BODY_MAX).or_back(&url)?
+    };
     let added = s
         .svc
-        .post_as_agent(&session.actor, TicketId(t.id), kind, body, None)
+        .post_as_agent(&session.actor, TicketId(t.id), kind, body, None, files)
         .await
         .or_back(&url)?;
     Ok(Redirect::to(&format!("{url}#m{}", added.message.id)).into_response())
