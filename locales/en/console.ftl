@@ -273,3 +273,4 @@ console-start-kb = Write the first help-centre article
 console-start-agents = Invite your team
 console-start-hint = Conversations from chat, mail, the form and the API all arrive here. Only admins can open these settings.
 console-attach-files = Attach files (up to 5, 20 MB)
+console-prev-page = Newer

@@ -273,3 +273,4 @@ console-start-kb = نخستین مقالهٔ مرکز راهنما را بنوی
 console-start-agents = تیم خود را دعوت کنید
 console-start-hint = گفت‌وگوها از گفت‌وگوی زنده، ایمیل، فرم و API همه به اینجا می‌رسند. این تنظیمات را فقط مدیران باز می‌کنند.
 console-attach-files = پیوست فایل (تا ۵ فایل، ۲۰ مگابایت)
+console-prev-page = جدیدتر

@@ -273,3 +273,4 @@ console-start-kb = Напишите первую статью справочно
 console-start-agents = Пригласите команду
 console-start-hint = Сюда приходят обращения из чата, почты, формы и API. Эти настройки открываются только администраторам.
 console-attach-files = Приложить файлы (до 5, 20 МБ)
+console-prev-page = Новее

@@ -273,3 +273,4 @@ console-start-kb = Напишіть першу статтю довідковог
 console-start-agents = Запросіть команду
 console-start-hint = Сюди надходять звернення з чату, пошти, форми та API. Ці налаштування відкриваються лише адміністраторам.
 console-attach-files = Додати файли (до 5, 20 МБ)
+console-prev-page = Новіші

@@ -234,7 +234,15 @@ impl Store {
         if f.sort == TicketSort::Waiting {
             sql.push(" AND t.waiting_since IS NOT NULL");
         }
-        if let Some(c) = f.cursor {
+        // Back from a page: the same index range read the other way, then
+        // put in the list's order.
+        let backward = f.before.is_some();
+        let (dir, cmp) = match (backward, dir) {
+            (false, d) => (d, cmp),
+            (true, "DESC") => ("ASC", ">"),
+            (true, _) => ("DESC", "<"),
+        };
+        if let Some(c) = f.before.or(f.cursor) {
             // A row value keeps the comparison one index range on both
             // backends, so page 1000 costs what page 1 does.
             let k = sql.arg(c.key);
@@ -249,15 +257,26 @@ impl Store {
         let mut rows: Vec<TicketRow> = sql.query_as().fetch_all(&mut *conn).await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|r| {
-                let key = match f.sort {
-                    TicketSort::Created => r.id,
-                    TicketSort::Activity => r.last_message_at,
-                    TicketSort::Waiting => r.waiting_since.unwrap_or_default(),
-                };
-                Cursor { key, id: r.id }.encode()
-            })
+        if backward {
+            rows.reverse();
+        }
+        let cursor_of = |r: &TicketRow| {
+            let key = match f.sort {
+                TicketSort::Created => r.id,
+                TicketSort::Activity => r.last_message_at,
+                TicketSort::Waiting => r.waiting_since.unwrap_or_default(),
+            };
+            Cursor { key, id: r.id }.encode()
+        };
+        // Going forward there is a later page when more rows came back;
+        // coming back, there always is (the page we came from).
+        let next_cursor = if more || backward {
+            rows.last().map(cursor_of)
+        } else {
+            None
+        };
+        let prev_cursor = if (backward && more) || (!backward && f.cursor.is_some()) {
+            rows.first().map(cursor_of)
         } else {
             None
         };
@@ -270,6 +289,7 @@ impl Store {
         Ok(Page {
             items: items.collect::<Result<_>>()?,
             next_cursor,
+            prev_cursor,
         })
     }
 

@@ -234,6 +234,8 @@ pub struct TicketFilter {
     pub q: Option<String>,
     pub sort: TicketSort,
     pub cursor: Option<Cursor>,
+    /// The page before this cursor (a `prev_cursor`), for paging back.
+    pub before: Option<Cursor>,
     pub limit: i64,
 }
 
@@ -262,6 +264,8 @@ impl Cursor {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+    /// Pass as `before` for the page before this one; None on the first.
+    pub prev_cursor: Option<String>,
 }
 
 /// A ticket opened (or, for a repeated external id, found).

@@ -15,7 +15,8 @@ crate::both_backends!(
     mail_is_set_up_from_the_console_with_a_test_mail,
     a_new_agent_meets_pages_not_json,
     scripts_are_compressed_versioned_and_revalidated,
-    an_agent_reply_carries_files_by_mail_and_chat
+    an_agent_reply_carries_files_by_mail_and_chat,
+    the_inbox_pages_both_ways
 );
 
 /// Requests to a public page until one is refused; how many got through
@@ -689,4 +690,69 @@ async fn an_agent_reply_carries_files_by_mail_and_chat(db: Db) {
         .unwrap()
         .starts_with("attachment"));
     assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+}
+
+async fn the_inbox_pages_both_ways(db: Db) {
+    let app = TestApp::spawn(db).await;
+    for i in 0..5 {
+        app.ticket(&format!("Order {i}"), &format!("c{i}@shop.test")).await;
+    }
+    let ids = |page: &serde_json::Value| -> Vec<i64> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, p1) = app.get("/api/v1/tickets?sort=created&limit=2").await;
+    assert!(p1["prev_cursor"].is_null(), "{p1}");
+    let (_, p2) = app
+        .get(&format!(
+            "/api/v1/tickets?sort=created&limit=2&cursor={}",
+            p1["next_cursor"].as_str().unwrap()
+        ))
+        .await;
+    let (_, p3) = app
+        .get(&format!(
+            "/api/v1/tickets?sort=created&limit=2&cursor={}",
+            p2["next_cursor"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(ids(&p3).len(), 1);
+    assert!(p3["next_cursor"].is_null());
+    // Back from the last page to the second, then to the first.
+    let (_, back2) = app
+        .get(&format!(
+            "/api/v1/tickets?sort=created&limit=2&before={}",
+            p3["prev_cursor"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(ids(&back2), ids(&p2), "{back2}");
+    assert_eq!(back2["next_cursor"], p2["next_cursor"]);
+    let (_, back1) = app
+        .get(&format!(
+            "/api/v1/tickets?sort=created&limit=2&before={}",
+            back2["prev_cursor"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(ids(&back1), ids(&p1), "{back1}");
+    assert!(
+        back1["prev_cursor"].is_null(),
+        "the first page has none before it: {back1}"
+    );
+    let (s, e) = app.get("/api/v1/tickets?before=garbage").await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_cursor"))
+    );
+    // The console offers "Newer" on a later page.
+    let mut admin = crate::console::admin(&app).await;
+    let (_, html) = admin
+        .get(&format!(
+            "/app?sort=created&cursor={}",
+            p1["next_cursor"].as_str().unwrap()
+        ))
+        .await;
+    assert!(html.contains("rel=\"prev\""), "{html}");
 }

@@ -132,6 +132,7 @@ pub struct ListParams {
     q: Option<String>,
     sort: Option<String>,
     cursor: Option<String>,
+    before: Option<String>,
     limit: Option<i64>,
 }
 
@@ -177,13 +178,8 @@ pub async fn list(
         contact_id: p.contact,
         q: p.q.map(|q| optional_text("q", &q, 200)).transpose()?,
         sort,
-        cursor: p
-            .cursor
-            .map(|c| {
-                Cursor::decode(&c)
-                    .ok_or_else(|| AppError::bad_request("invalid_cursor", "the cursor is not one this API gave out"))
-            })
-            .transpose()?,
+        cursor: p.cursor.as_deref().map(cursor).transpose()?,
+        before: p.before.as_deref().map(cursor).transpose()?,
         limit,
     };
     let page = s.store.list_tickets(&actor, &filter).await?;
@@ -322,6 +318,10 @@ pub async fn messages(
         })
         .collect();
     Ok(Json(json!({ "items": items })))
+}
+
+fn cursor(c: &str) -> ApiResult<Cursor> {
+    Cursor::decode(c).ok_or_else(|| AppError::bad_request("invalid_cursor", "the cursor is not one this API gave out"))
 }
 
 /// Names the missing thing in a store's "not found".

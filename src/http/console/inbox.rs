@@ -35,6 +35,8 @@ pub struct InboxQuery {
     q: Option<String>,
     #[serde(default)]
     cursor: Option<String>,
+    #[serde(default)]
+    before: Option<String>,
 }
 
 fn some(v: &Option<String>) -> Option<&str> {
@@ -85,6 +87,7 @@ impl InboxQuery {
                 _ => TicketSort::Activity,
             },
             cursor: some(&self.cursor).and_then(Cursor::decode),
+            before: some(&self.before).and_then(Cursor::decode),
             limit: 50,
         }
     }
@@ -113,8 +116,10 @@ impl InboxQuery {
                 }
             }
         }
-        if let Some((_, Some(c))) = changes.iter().find(|(k, _)| *k == "cursor") {
-            pairs.push(("cursor", c.to_string()));
+        for key in ["cursor", "before"] {
+            if let Some((_, Some(c))) = changes.iter().find(|(k, _)| *k == key) {
+                pairs.push((key, c.to_string()));
+            }
         }
         if pairs.is_empty() {
             return base.to_string();
@@ -185,7 +190,8 @@ async fn list_ctx(
         counts,
         view,
         next => page.next_cursor.as_deref().map(|c| q.url("/app", &[("cursor", Some(c))])),
-        first => filter.cursor.is_some().then(|| q.url("/app", &[])),
+        prev => page.prev_cursor.as_deref().map(|c| q.url("/app", &[("before", Some(c))])),
+        first => (filter.cursor.is_some() || filter.before.is_some()).then(|| q.url("/app", &[])),
         list_url => q.url("/app/list", &[]),
         searching => filter.q.is_some(),
     })
