@@ -63,7 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(meta::openapi));
 
     let x_request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let app = Router::new()
         .route("/", get(home))
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
@@ -102,9 +102,17 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, workspace_id = tracing::field::Empty)
         }))
         .layer(SetRequestIdLayer::new(x_request_id, NextRequestId::default()))
-        .layer(axum::middleware::map_response(json_errors))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), client_addr::client_addr))
-        .with_state(state)
+        .layer(axum::middleware::map_response(json_errors));
+    // Only behind a named proxy does a request's address need a second look.
+    let app = if state.site.trusted_proxies.is_empty() {
+        app
+    } else {
+        app.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_addr::client_addr,
+        ))
+    };
+    app.with_state(state)
 }
 
 /// `/metrics` alone, for `--metrics-listen`.
