@@ -52,7 +52,7 @@
     var r = rows();
     if (!r.length) return;
     selected = Math.max(0, Math.min(r.length - 1, i));
-    r.forEach(function (a, k) { a.parentNode.classList.toggle('selected', k === selected); a.setAttribute('aria-selected', k === selected ? 'true' : 'false'); });
+    r.forEach(function (a, k) { a.parentNode.classList.toggle('selected', k === selected); if (k === selected) a.setAttribute('aria-current', 'true'); else a.removeAttribute('aria-current'); });
     if (focus !== false) r[selected].focus();
     r[selected].scrollIntoView({ block: 'nearest' });
   }

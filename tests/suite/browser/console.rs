@@ -110,6 +110,7 @@ async fn agent_console_in_a_real_browser(db: Db) {
         vec![],
     )
     .await;
+    b.accessibility("sign-in").await;
     b.execute("document.getElementById('email').value = 'ann@acme.test'; document.getElementById('password').value = arguments[0]; return true;", vec![json!(PASSWORD)]).await;
     click(&b, "form button[type=submit]").await;
     wait(&b, "the inbox", "return !!document.getElementById('inbox-list') && document.querySelectorAll('#inbox-list a.open').length === 3;", vec![]).await;
@@ -257,6 +258,7 @@ async fn agent_console_in_a_real_browser(db: Db) {
     .await;
     b.keys("\u{E00C}").await;
     shoot(&b, "console-ticket-en.png").await;
+    b.accessibility("console-ticket-en").await;
     b.keys("s").await;
     wait(
         &b,
@@ -287,7 +289,9 @@ async fn agent_console_in_a_real_browser(db: Db) {
     .await;
     b.keys("j").await;
     shoot(&b, "console-inbox-en.png").await;
+    b.accessibility("console-inbox-en").await;
     b.goto(&format!("{}/app/settings", app.base)).await;
+    b.accessibility("console-settings").await;
     choose(&b, "#lang", "fa").await;
     click(&b, "form[action='/app/settings/language'] button").await;
     wait(
@@ -316,6 +320,7 @@ async fn agent_console_in_a_real_browser(db: Db) {
     );
     b.keys("j").await;
     shoot(&b, "console-inbox-fa.png").await;
+    b.accessibility("console-inbox-fa").await;
     let n = b
         .execute(
             "return document.querySelector('#inbox-list a.open').dataset.number;",
@@ -331,6 +336,7 @@ async fn agent_console_in_a_real_browser(db: Db) {
     )
     .await;
     shoot(&b, "console-ticket-fa.png").await;
+    b.accessibility("console-ticket-fa").await;
 
     b.quit().await;
 }

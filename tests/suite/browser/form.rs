@@ -105,6 +105,7 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
         vec![],
     )
     .await;
+    b.accessibility("the ticket form").await;
     assert_eq!(shape["enctype"], "multipart/form-data", "{shape}");
     for field in ["name", "email", "subject", "order", "website", "submit"] {
         assert_eq!(shape[field], true, "the form has {field}: {shape}");
@@ -236,6 +237,7 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
         vec![json!(answer)],
     )
     .await;
+    b.accessibility("the private ticket page").await;
     assert!(
         seen["h1"]
             .as_str()
@@ -310,6 +312,7 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
         vec![],
     )
     .await;
+    b.accessibility("the Persian ticket form").await;
     assert_eq!(fa["dir"], "rtl", "{fa}");
     assert_eq!(fa["computed"], "rtl", "{fa}");
     assert_eq!(fa["message"], true, "{fa}");
@@ -320,5 +323,21 @@ async fn public_ticket_form_in_a_real_browser(db: Db) {
     .await;
     b.save_screenshot("form-fa.png").await;
 
+    // The help centre and the portal's sign-in page, as shoppers see them.
+    for (path, what) in [
+        ("kb?lang=en", "the help centre"),
+        ("kb?lang=fa", "the help centre in Persian"),
+        ("portal?lang=en", "the portal"),
+    ] {
+        b.goto(&format!("{}/p/{slug}/{path}", app.base)).await;
+        page_wait(
+            &b,
+            what,
+            "return document.readyState === 'complete' && !!document.querySelector('main, form');",
+            vec![],
+        )
+        .await;
+        b.accessibility(what).await;
+    }
     b.quit().await;
 }

@@ -118,6 +118,7 @@ impl Driver {
             vec![],
         )
         .await;
+        self.accessibility("the store page with the chat open").await;
     }
 
     /// Fills the pre-chat fields the widget asks for, types `text` and presses Enter.

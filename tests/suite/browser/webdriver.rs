@@ -148,6 +148,50 @@ impl Driver {
         .await
     }
 
+    /// Runs `script` with a callback as its last argument; returns what
+    /// the script passes to it.
+    pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
+    /// Runs axe-core on the page as it stands and fails on any serious or
+    /// critical violation, naming the rule and the elements.
+    pub async fn accessibility(&self, what: &str) {
+        static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let src = AXE.get_or_init(|| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/axe/axe.min.js");
+            std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}; scripts/test fetches axe-core from npm", path.display()))
+        });
+        self.execute(&format!("{src}\n;return typeof axe === 'object';"), vec![])
+            .await;
+        let found = self
+            .execute_async(
+                "var done = arguments[arguments.length - 1];\
+                 axe.run(document, { resultTypes: ['violations'] }).then(function (r) {\
+                   done(r.violations.filter(function (v) { return v.impact === 'serious' || v.impact === 'critical'; })\
+                     .map(function (v) { return v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.slice(0, 4).map(function (n) { return n.target.join(' > '); }).join(' | '); }));\
+                 }).catch(function (e) { done(['axe did not run: ' + e]); });",
+                vec![],
+            )
+            .await;
+        let found = found.as_array().cloned().unwrap_or_default();
+        assert!(
+            found.is_empty(),
+            "{what}: accessibility problems:\n{}",
+            found
+                .iter()
+                .map(|v| v.as_str().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+
     /// Runs `script` until it returns something other than null, false, 0
     /// or ""; returns that. Panics after `timeout`, printing `explain`'s
     /// result and the browser's console.
