@@ -274,3 +274,5 @@ console-start-agents = Invite your team
 console-start-hint = Conversations from chat, mail, the form and the API all arrive here. Only admins can open these settings.
 console-attach-files = Attach files (up to 5, 20 MB)
 console-prev-page = Newer
+console-widget-other-languages = In other languages
+console-widget-other-languages-hint = Visitors whose page or browser is in one of these languages see these texts; empty fields fall back to the ones above.

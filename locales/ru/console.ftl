@@ -274,3 +274,5 @@ console-start-agents = Пригласите команду
 console-start-hint = Сюда приходят обращения из чата, почты, формы и API. Эти настройки открываются только администраторам.
 console-attach-files = Приложить файлы (до 5, 20 МБ)
 console-prev-page = Новее
+console-widget-other-languages = На других языках
+console-widget-other-languages-hint = Посетители, у которых страница или браузер на одном из этих языков, видят эти тексты; пустые поля заменяются текстами выше.

@@ -274,3 +274,5 @@ console-start-agents = Запросіть команду
 console-start-hint = Сюди надходять звернення з чату, пошти, форми та API. Ці налаштування відкриваються лише адміністраторам.
 console-attach-files = Додати файли (до 5, 20 МБ)
 console-prev-page = Новіші
+console-widget-other-languages = Іншими мовами
+console-widget-other-languages-hint = Відвідувачі, у яких сторінка чи браузер однією з цих мов, бачать ці тексти; порожні поля замінюються текстами вище.

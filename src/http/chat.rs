@@ -82,11 +82,12 @@ pub async fn config(
         return Ok(r);
     }
     let lang = crate::i18n::pick(q.lang.as_deref());
+    let (greeting, away) = w.texts_for(lang);
     let body = json!({
-        "workspace": ws.slug, "name": ws.name, "greeting": w.greeting, "color": w.color,
+        "workspace": ws.slug, "name": ws.name, "greeting": greeting, "color": w.color,
         "online": s.store.agents_online(ws.id).await?, "open_now": w.hours.is_open(crate::store::now_ms()), "hours": w.hours.summary(),
         "prechat": { "name": w.prechat_name, "email": w.prechat_email },
-        "offline_message": w.offline_message, "lang": lang, "dir": crate::i18n::dir(lang), "texts": crate::i18n::group(lang, "widget-"),
+        "offline_message": away, "lang": lang, "dir": crate::i18n::dir(lang), "texts": crate::i18n::group(lang, "widget-"),
         // For the call-back form inside the widget (the form's time stamp).
         "form_started": s.store.signed("form", &crate::store::now_ms().to_string()).await?,
     });
@@ -688,7 +689,7 @@ impl VisitorSession {
                 WorkspaceId(ws.id),
                 Writer::System,
                 TicketId(ticket_id),
-                settings.offline_message,
+                settings.texts_for(&self.visitor.lang).1.to_string(),
             )
             .await?;
         Ok(())

@@ -82,6 +82,33 @@ pub struct WidgetSettings {
     pub hours: BusinessHours,
     /// Help topics the ticket form offers; each may route to a team.
     pub topics: Vec<Topic>,
+    /// The greeting and the away text in other languages, by language
+    /// (`ru`, `uk`, `fa`); a visitor in one of them sees these.
+    pub texts: std::collections::BTreeMap<String, WidgetTexts>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WidgetTexts {
+    pub greeting: String,
+    pub offline_message: String,
+}
+
+impl WidgetSettings {
+    /// The greeting and away text for a visitor in `lang`: its own where
+    /// the admin wrote them, else the main ones.
+    pub fn texts_for(&self, lang: &str) -> (&str, &str) {
+        let t = self.texts.get(lang);
+        let greeting = t
+            .map(|t| &t.greeting)
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or(&self.greeting);
+        let away = t
+            .map(|t| &t.offline_message)
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or(&self.offline_message);
+        (greeting, away)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,6 +130,7 @@ impl Default for WidgetSettings {
             offline_message: "We are away right now. Leave your message and e-mail, and we will answer by mail.".into(),
             hours: BusinessHours::default(),
             topics: vec![],
+            texts: Default::default(),
         }
     }
 }
@@ -111,6 +139,13 @@ impl WidgetSettings {
     pub fn validate(&self) -> Result<(), Invalid> {
         crate::domain::optional_text("greeting", &self.greeting, 500)?;
         crate::domain::optional_text("offline_message", &self.offline_message, 1000)?;
+        for (lang, t) in &self.texts {
+            if !crate::i18n::LANGS.contains(&lang.as_str()) {
+                return Err(Invalid::new("texts", format!("'{lang}' is not one of en, ru, uk, fa")));
+            }
+            crate::domain::optional_text("texts.greeting", &t.greeting, 500)?;
+            crate::domain::optional_text("texts.offline_message", &t.offline_message, 1000)?;
+        }
         let c = self.color.as_bytes();
         if !(c.len() == 7 && c[0] == b'#' && c[1..].iter().all(u8::is_ascii_hexdigit)) {
             return Err(Invalid::new("color", "must be like #2563eb"));

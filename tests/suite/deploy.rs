@@ -16,7 +16,8 @@ crate::both_backends!(
     a_new_agent_meets_pages_not_json,
     scripts_are_compressed_versioned_and_revalidated,
     an_agent_reply_carries_files_by_mail_and_chat,
-    the_inbox_pages_both_ways
+    the_inbox_pages_both_ways,
+    the_widget_greets_in_the_visitors_language
 );
 
 /// Requests to a public page until one is refused; how many got through
@@ -755,4 +756,60 @@ async fn the_inbox_pages_both_ways(db: Db) {
         ))
         .await;
     assert!(html.contains("rel=\"prev\""), "{html}");
+}
+
+async fn the_widget_greets_in_the_visitors_language(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let mut admin = crate::console::admin(&app).await;
+    admin.get("/app/admin/widget").await;
+    let (s, _) = admin
+        .post(
+            "/app/admin/widget",
+            &[
+                ("greeting", "Hi! How can we help?"),
+                ("color", "#2563eb"),
+                ("prechat_name", "optional"),
+                ("prechat_email", "optional"),
+                ("offline", "We are away."),
+                ("greeting_ru", "Здравствуйте! Чем помочь?"),
+                ("offline_fa", "ما اکنون در دسترس نیستیم."),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let config = |lang: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .client
+                .get(format!("{}/p/acme-shop/chat/config?lang={lang}", app.base))
+                .send()
+                .await
+                .unwrap();
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let ru = config("ru").await;
+    assert_eq!(ru["greeting"], "Здравствуйте! Чем помочь?");
+    assert_eq!(ru["offline_message"], "We are away.", "an empty field falls back");
+    let fa = config("fa").await;
+    assert_eq!(fa["greeting"], "Hi! How can we help?");
+    assert_eq!(fa["offline_message"], "ما اکنون در دسترس نیستیم.");
+    assert_eq!(config("en").await["greeting"], "Hi! How can we help?");
+    // Through the API too, and a language we do not speak is refused.
+    let (_, w) = app.get("/api/v1/widget").await;
+    assert_eq!(w["settings"]["texts"]["ru"]["greeting"], "Здравствуйте! Чем помочь?");
+    let (s, e) = app
+        .call(
+            Method::PUT,
+            "/api/v1/widget",
+            &app.token,
+            Some(json!({ "texts": { "de": { "greeting": "Hallo" } } })),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")),
+        "{e}"
+    );
 }

@@ -341,6 +341,10 @@ pub async fn widget(State(s): State<AppState>, Agent(session): Agent, Query(n): 
     );
     let ctx = minijinja::context! {
         w => minijinja::context! { greeting => w.greeting, color => w.color, prechat_name => w.prechat_name, prechat_email => w.prechat_email, origins => w.allowed_origins.join("\n"), offline => w.offline_message },
+        langs => ["ru", "uk", "fa"].iter().map(|l| {
+            let t = w.texts.get(*l).cloned().unwrap_or_default();
+            minijinja::context! { code => l, greeting => t.greeting, offline => t.offline_message }
+        }).collect::<Vec<_>>(),
         snippet,
         choices => ["off", "optional", "required"],
         refused => refused.iter().map(|r| minijinja::context! { origin => r.origin, count => r.refused, last => super::when(r.last_at), allowable => crate::sanitize::web_link(&r.origin).is_some() }).collect::<Vec<_>>(),
@@ -385,6 +389,18 @@ pub struct WidgetForm {
     origins: String,
     #[serde(default)]
     offline: String,
+    #[serde(default)]
+    greeting_ru: String,
+    #[serde(default)]
+    offline_ru: String,
+    #[serde(default)]
+    greeting_uk: String,
+    #[serde(default)]
+    offline_uk: String,
+    #[serde(default)]
+    greeting_fa: String,
+    #[serde(default)]
+    offline_fa: String,
 }
 
 pub async fn save_widget(State(s): State<AppState>, Posted(session, f): Posted<WidgetForm>) -> PageResult {
@@ -403,6 +419,21 @@ pub async fn save_widget(State(s): State<AppState>, Posted(session, f): Posted<W
         .map(str::to_string)
         .collect();
     w.offline_message = f.offline.trim().to_string();
+    for (lang, greeting, offline) in [
+        ("ru", &f.greeting_ru, &f.offline_ru),
+        ("uk", &f.greeting_uk, &f.offline_uk),
+        ("fa", &f.greeting_fa, &f.offline_fa),
+    ] {
+        let t = crate::store::chat::WidgetTexts {
+            greeting: greeting.trim().to_string(),
+            offline_message: offline.trim().to_string(),
+        };
+        if t == Default::default() {
+            w.texts.remove(lang);
+        } else {
+            w.texts.insert(lang.to_string(), t);
+        }
+    }
     w.validate().or_back(to)?;
     s.store
         .save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id)
