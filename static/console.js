@@ -200,12 +200,17 @@
   }
 
   var listTimer = null;
+  // Ticked tickets stay ticked when the list refreshes itself.
+  function picked() { return $$('#inbox-list input.pick:checked').map(function (c) { return c.name; }); }
+  function repick(names) { names.forEach(function (n) { var c = $('#inbox-list input.pick[name="' + n + '"]'); if (c) c.checked = true; }); }
   function refreshList() {
     clearTimeout(listTimer);
     listTimer = setTimeout(function () {
       var keep = selected >= 0 && rows()[selected] ? rows()[selected].dataset.number : null;
       var hadFocus = document.activeElement && document.activeElement.classList.contains('open');
+      var ticked = picked();
       refresh('.list', '#inbox-list', function () {
+        repick(ticked);
         if (keep) {
           var i = rows().findIndex(function (a) { return a.dataset.number === keep; });
           if (i >= 0) select(i, hadFocus);

@@ -276,3 +276,6 @@ console-attach-files = Attach files (up to 5, 20 MB)
 console-prev-page = Newer
 console-widget-other-languages = In other languages
 console-widget-other-languages-hint = Visitors whose page or browser is in one of these languages see these texts; empty fields fall back to the ones above.
+console-bulk-action = With the ticked tickets…
+console-bulk-apply = Apply
+console-bulk-pick = Tick

@@ -276,3 +276,6 @@ console-attach-files = پیوست فایل (تا ۵ فایل، ۲۰ مگابای
 console-prev-page = جدیدتر
 console-widget-other-languages = به زبان‌های دیگر
 console-widget-other-languages-hint = بازدیدکنندگانی که صفحه یا مرورگرشان به یکی از این زبان‌هاست این متن‌ها را می‌بینند؛ به‌جای فیلدهای خالی متن‌های بالا نشان داده می‌شود.
+console-bulk-action = با درخواست‌های علامت‌خورده…
+console-bulk-apply = اعمال
+console-bulk-pick = علامت زدن

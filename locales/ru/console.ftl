@@ -276,3 +276,6 @@ console-attach-files = Приложить файлы (до 5, 20 МБ)
 console-prev-page = Новее
 console-widget-other-languages = На других языках
 console-widget-other-languages-hint = Посетители, у которых страница или браузер на одном из этих языков, видят эти тексты; пустые поля заменяются текстами выше.
+console-bulk-action = С отмеченными обращениями…
+console-bulk-apply = Применить
+console-bulk-pick = Отметить

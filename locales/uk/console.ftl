@@ -276,3 +276,6 @@ console-attach-files = Додати файли (до 5, 20 МБ)
 console-prev-page = Новіші
 console-widget-other-languages = Іншими мовами
 console-widget-other-languages-hint = Відвідувачі, у яких сторінка чи браузер однією з цих мов, бачать ці тексти; порожні поля замінюються текстами вище.
+console-bulk-action = З позначеними зверненнями…
+console-bulk-apply = Застосувати
+console-bulk-pick = Позначити

@@ -17,7 +17,8 @@ crate::both_backends!(
     scripts_are_compressed_versioned_and_revalidated,
     an_agent_reply_carries_files_by_mail_and_chat,
     the_inbox_pages_both_ways,
-    the_widget_greets_in_the_visitors_language
+    the_widget_greets_in_the_visitors_language,
+    tickets_change_together_from_the_inbox
 );
 
 /// Requests to a public page until one is refused; how many got through
@@ -812,4 +813,70 @@ async fn the_widget_greets_in_the_visitors_language(db: Db) {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")),
         "{e}"
     );
+}
+
+async fn tickets_change_together_from_the_inbox(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let a = app.ticket("One", "a@shop.test").await;
+    let b = app.ticket("Two", "b@shop.test").await;
+    let c = app.ticket("Three", "c@shop.test").await;
+    let mut admin = crate::console::admin(&app).await;
+    let (_, html) = admin.get("/app").await;
+    assert!(
+        html.contains(&format!("name=\"t{}\"", a["id"])),
+        "the rows can be ticked: {html}"
+    );
+    let (ta, tb) = (format!("t{}", a["id"]), format!("t{}", b["id"]));
+    let (s, back) = admin
+        .post(
+            "/app/bulk",
+            &[
+                (ta.as_str(), "on"),
+                (tb.as_str(), "on"),
+                ("action", "resolved"),
+                ("back", "/app?view=open"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(
+        back.starts_with("/app?view=open") && back.contains("2%20of%202"),
+        "{back}"
+    );
+    for (t, want) in [(&a, "resolved"), (&b, "resolved"), (&c, "open")] {
+        let (_, got) = app.get(&format!("/api/v1/tickets/{}", t["id"])).await;
+        assert_eq!(got["status"], want, "{got}");
+    }
+    let (s, _) = admin
+        .post("/app/bulk", &[(ta.as_str(), "on"), ("action", "mine")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, got) = app.get(&format!("/api/v1/tickets/{}", a["id"])).await;
+    assert!(got["assignee_id"].is_i64(), "{got}");
+    // Nothing ticked, an unknown action, another workspace's ticket: nothing changes.
+    let (_, back) = admin.post("/app/bulk", &[("action", "resolved")]).await;
+    assert!(back.contains("err="), "{back}");
+    let (_, back) = admin
+        .post("/app/bulk", &[(ta.as_str(), "on"), ("action", "explode")])
+        .await;
+    assert!(back.contains("err="), "{back}");
+    let (_, _, other) = app.workspace("Other Shop").await;
+    let theirs = app
+        .call(
+            Method::POST,
+            "/api/v1/tickets",
+            &other,
+            Some(json!({ "subject": "Theirs", "message": "hi", "contact": { "email": "x@y.test" } })),
+        )
+        .await
+        .1;
+    let tt = format!("t{}", theirs["id"]);
+    let (_, back) = admin
+        .post("/app/bulk", &[(tt.as_str(), "on"), ("action", "closed")])
+        .await;
+    assert!(back.contains("0%20of%201"), "{back}");
+    let (_, got) = app
+        .call(Method::GET, &format!("/api/v1/tickets/{}", theirs["id"]), &other, None)
+        .await;
+    assert_eq!(got["status"], "open");
 }

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use super::{page, Agent, PageResult};
+use super::{page, Agent, PageError, PageResult};
 use crate::app::AppState;
+use crate::domain::ids::TicketId;
 use crate::domain::{Channel, Priority, Status};
 use crate::error::AppError;
 use crate::store::console::{Session, COUNT_CAP};
-use crate::store::{AssigneeFilter, Cursor, Team, TicketFilter, TicketSort, User};
+use crate::store::{AssigneeFilter, Cursor, Team, TicketFilter, TicketPatch, TicketSort, User};
 
 pub const VIEWS: [&str; 5] = ["mine", "unassigned", "open", "pending", "resolved"];
 
@@ -168,6 +169,7 @@ async fn list_ctx(
         .iter()
         .map(|t| {
             minijinja::context! {
+                id => t.id,
                 number => t.number,
                 subject => t.subject,
                 contact => if t.contact.name.is_empty() { t.contact.email.clone().unwrap_or_default() } else { t.contact.name.clone() },
@@ -193,6 +195,7 @@ async fn list_ctx(
         prev => page.prev_cursor.as_deref().map(|c| q.url("/app", &[("before", Some(c))])),
         first => (filter.cursor.is_some() || filter.before.is_some()).then(|| q.url("/app", &[])),
         list_url => q.url("/app/list", &[]),
+        here => q.url("/app", &[]),
         searching => filter.q.is_some(),
     })
 }
@@ -242,3 +245,54 @@ pub async fn list_fragment(
         minijinja::context! { list, ..super::frame(&session, "inbox") },
     ))
 }
+
+/// Tickets changed together from the inbox: assigned to the agent, to
+/// nobody, or given a status. Each goes through the same use case as the
+/// ticket page, so access and the event log are the same.
+pub async fn bulk(
+    State(s): State<AppState>,
+    super::Posted(session, f): super::Posted<HashMap<String, String>>,
+) -> PageResult {
+    let back_to = f
+        .get("back")
+        .filter(|b| b.starts_with("/app") && !b.starts_with("//"))
+        .cloned()
+        .unwrap_or_else(|| "/app".into());
+    let ids: Vec<i64> = f
+        .iter()
+        .filter(|(_, v)| v.as_str() == "on")
+        .filter_map(|(k, _)| k.strip_prefix('t')?.parse().ok())
+        .take(BULK_MAX)
+        .collect();
+    if ids.is_empty() {
+        return Err(PageError::back(&back_to, "select the tickets first"));
+    }
+    let mut patch = TicketPatch::default();
+    match f.get("action").map(String::as_str).unwrap_or("") {
+        "mine" => patch.assignee_id = Some(Some(session.actor.user_id)),
+        "nobody" => patch.assignee_id = Some(None),
+        other => match Status::parse("status", other) {
+            Ok(st) => patch.status = Some(st),
+            Err(_) => return Err(PageError::back(&back_to, "choose what to do with them")),
+        },
+    }
+    let mut done = 0;
+    for id in &ids {
+        // One the agent may not see fails alone, as "not found".
+        if s.svc
+            .update_ticket(&session.actor, TicketId(*id), patch.clone())
+            .await
+            .is_ok()
+        {
+            done += 1;
+        }
+    }
+    Ok(super::back(
+        &back_to,
+        "ok",
+        &format!("{done} of {} tickets changed", ids.len()),
+    ))
+}
+
+/// Tickets one bulk change may touch.
+const BULK_MAX: usize = 200;

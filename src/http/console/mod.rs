@@ -57,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/hours", get(admin::hours).post(admin::save_hours))
         .route("/app/admin/widget", get(admin::widget).post(admin::save_widget))
         .route("/app/admin/widget/allow", post(admin::allow_origin))
+        .route("/app/bulk", post(inbox::bulk))
         .route("/app/admin/outbox", get(admin::outbox))
         .route("/app/admin/mail", get(admin::mail).post(admin::save_mail))
         .route("/app/admin/mail/test", post(admin::test_mail))
