@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(no_nul_in_query))
         .layer(axum::middleware::from_fn(crate::telemetry::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| AppError::internal("a handler panicked").into_response()))
@@ -186,6 +187,19 @@ async fn json_errors(res: Response) -> Response {
         .headers
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Response::from_parts(parts, json.into_body())
+}
+
+/// A NUL character in a query string: PostgreSQL cannot store or compare
+/// text that holds one, and no parameter of ours needs it.
+async fn no_nul_in_query(req: Request<axum::body::Body>, next: axum::middleware::Next) -> Response {
+    if req
+        .uri()
+        .query()
+        .is_some_and(|q| q.to_ascii_lowercase().contains("%00"))
+    {
+        return AppError::bad_request("invalid_query", "a query parameter holds a NUL character").into_response();
+    }
+    next.run(req).await
 }
 
 /// `/`: the console (which asks to sign in first).

@@ -392,7 +392,7 @@ async fn mail_is_set_up_from_the_console_with_a_test_mail(db: Db) {
     let (s, r) = app.post("/api/v1/mail/imap/test", json!({})).await;
     assert_eq!(
         (s, r["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("imap_failed")),
+        (StatusCode::CONFLICT, Some("not_configured")),
         "{r}"
     );
     let dead = std::net::TcpListener::bind("127.0.0.1:0")

@@ -13,6 +13,7 @@ mod durability;
 mod email;
 mod events;
 mod form;
+mod fuzz;
 mod hardening;
 mod imap;
 mod isolation;

@@ -68,6 +68,13 @@ pub async fn imap_test(State(s): State<AppState>, actor: Actor) -> ApiResult<Jso
     if !actor.can_manage_workspace() {
         return Err(AppError::forbidden("only an admin of the workspace may do this"));
     }
+    if s.store.mail_settings(actor.workspace_id).await?.imap.is_none() {
+        return Err(AppError::new(
+            axum::http::StatusCode::CONFLICT,
+            "not_configured",
+            "no IMAP mailbox is set up; add one with PUT /api/v1/mail",
+        ));
+    }
     let messages = check_imap(&s, actor.workspace_id)
         .await
         .map_err(|e| AppError::new(axum::http::StatusCode::BAD_GATEWAY, "imap_failed", e))?;

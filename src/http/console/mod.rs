@@ -172,6 +172,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
         let bytes = Bytes::from_request(Request::from_parts(parts, body), s)
             .await
             .map_err(IntoResponse::into_response)?;
+        if bytes.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) {
+            return Err(crate::error::AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                "a field holds a NUL character",
+            )
+            .into_response());
+        }
         let field: CsrfField = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| forbidden("the form is missing its CSRF token; reload the page"))?;
         if !crate::auth::constant_time_eq(field.csrf.as_bytes(), session.csrf.as_bytes()) {
