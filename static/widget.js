@@ -241,7 +241,7 @@
     '.rtl .prechat input[type=email]{direction:ltr;text-align:right}',
     '.composer{display:flex;align-items:flex-end;gap:6px;padding:10px 10px 8px;background:#fff}',
     '.suggest{padding:8px 12px 4px;background:#fffbeb;border-top:1px solid #fde68a;font-size:13px}',
-    '.suggest[hidden]{display:none}',
+    '.suggest[hidden],.composer[hidden]{display:none}',
     '.suggest a{display:block;color:#1d4ed8;text-decoration:none;padding:2px 0}',
     '.suggest a:hover{text-decoration:underline}',
     '.prechat[hidden]+.composer{border-top:1px solid #eef0f3}',
@@ -296,7 +296,7 @@
     u.offline = el('div', { cls: 'offline', 'data-sd': 'offline', hidden: true });
     u.typingName = el('span');
     u.typing = el('div', { cls: 'typing', 'data-sd': 'typing', hidden: true, 'aria-live': 'polite' }, [el('span', { cls: 'dots', 'aria-hidden': 'true' }, [el('i'), el('i'), el('i')]), u.typingName]);
-    u.scroll = el('div', { cls: 'scroll' }, [u.list, u.offline, u.typing]);
+    u.scroll = el('div', { cls: 'scroll', tabindex: '0' }, [u.list, u.offline, u.typing]);
 
     u.name = el('input', { type: 'text', 'data-sd': 'prechat-name', autocomplete: 'name', maxlength: '200', placeholder: t('name'), 'aria-label': t('name') });
     u.email = el('input', { type: 'email', 'data-sd': 'prechat-email', autocomplete: 'email', maxlength: '254', placeholder: t('email'), 'aria-label': t('email') });
@@ -308,7 +308,7 @@
     u.input = el('textarea', { rows: '1', 'data-sd': 'input', placeholder: t('placeholder'), 'aria-label': t('placeholder'), onkeydown: onKey, oninput: onInput });
     u.send = el('button', { cls: 'btn send', type: 'button', 'data-sd': 'send', 'aria-label': t('send'), title: t('send'), onclick: submit }, [icon('send')]);
     u.suggest = el('div', { cls: 'suggest', 'data-sd': 'suggestions', hidden: true, 'aria-live': 'polite' });
-    var composer = el('div', { cls: 'composer' }, [u.attach, u.input, u.send, u.file]);
+    var composer = u.composer = el('div', { cls: 'composer' }, [u.attach, u.input, u.send, u.file]);
     // Two forms beside the chat: a call-back request, and a written request
     // (the ticket form) for those who want an answer by mail.
     u.side = {
@@ -321,7 +321,8 @@
         { name: 'email', label: 'email', type: 'email', ac: 'email', max: 254, req: true },
         { name: 'subject', label: 'request-subject', max: 300, req: true },
         { name: 'message', label: 'placeholder', tag: 'textarea', max: 10000, req: true },
-        { name: 'order', label: 'request-order', max: 100 }])
+        { name: 'order', label: 'request-order', max: 100 },
+        { name: 'files', label: 'attach', type: 'file', max: 0 }])
     };
     u.cbToggle = sideToggle('callback');
     u.rqToggle = sideToggle('request');
@@ -581,7 +582,8 @@
   function sideForm(kind, path, fields) {
     var inputs = {}, kids = [];
     fields.forEach(function (f) {
-      var e = el(f.tag || 'input', { type: f.tag ? null : (f.type || 'text'), 'data-sd': kind + '-' + f.name, maxlength: String(f.max), autocomplete: f.ac || 'off', placeholder: t(f.label), 'aria-label': t(f.label) });
+      var file = f.type === 'file';
+      var e = el(f.tag || 'input', { type: f.tag ? null : (f.type || 'text'), 'data-sd': kind + '-' + f.name, maxlength: file ? null : String(f.max), autocomplete: file ? null : (f.ac || 'off'), placeholder: file ? null : t(f.label), 'aria-label': t(f.label), multiple: file ? true : null, accept: file ? 'image/png,image/jpeg,image/gif,image/webp,application/pdf' : null });
       inputs[f.name] = e; kids.push(e);
     });
     var msg = el('p', { cls: 'msg', role: 'status', 'data-sd': kind + '-result' });
@@ -598,6 +600,11 @@
       ['callback', 'request'].forEach(function (k) { ui.side[k].box.hidden = true; });
       ui.cbToggle.textContent = t('callback-open'); ui.rqToggle.textContent = t('request-open');
       f.box.hidden = !open;
+      // The form takes the composer's place (and its name and e-mail
+      // fields), rather than stacking a second set under it.
+      ui.composer.hidden = open;
+      ui.suggest.hidden = true;
+      if (open) ui.prechat.hidden = true; else renderMode();
       b.textContent = open ? t('callback-back') : t(kind + '-open');
       if (open) { var first = f.box.querySelector('[aria-invalid],input'); if (first) first.focus(); }
     };
@@ -609,6 +616,10 @@
     fd.append('started', (cfg && cfg.form_started) || '');
     fd.append('website', '');
     fields.forEach(function (f) {
+      if (f.type === 'file') {
+        Array.prototype.forEach.call(form.inputs[f.name].files || [], function (x) { fd.append('files', x); });
+        return;
+      }
       var v = form.inputs[f.name].value.trim();
       form.inputs[f.name].removeAttribute('aria-invalid');
       if (f.req && !v && !missing) missing = form.inputs[f.name];

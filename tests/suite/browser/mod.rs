@@ -477,9 +477,23 @@ async fn widget_request_and_call_back_forms(db: Db) {
     b.open_store(&format!("{}/tshirt?lang=en", site.base)).await;
     // The form's time stamp refuses anything sent within 3 s of loading.
     tokio::time::sleep(Duration::from_millis(3_200)).await;
+    // The request form takes the composer's place: one set of fields on screen.
+    let shown = b
+        .run(
+            "q('[data-sd=request-open]').click();\n\
+             var vis = function (e) { return !!e && e.getClientRects().length > 0; };\n\
+             return { composer: vis(q('[data-sd=input]')), form: vis(q('[data-sd=request-email]')), file: vis(q('[data-sd=request-files]')) };",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        shown,
+        json!({ "composer": false, "form": true, "file": true }),
+        "{shown}"
+    );
+    b.accessibility("the widget's request form").await;
     b.run(
-        "q('[data-sd=request-open]').click();\n\
-         var set = function (n, v) { var e = q('[data-sd=request-' + n + ']'); e.value = v; };\n\
+        "var set = function (n, v) { var e = q('[data-sd=request-' + n + ']'); e.value = v; };\n\
          set('name', 'Ann'); set('email', 'ann@shop.test'); set('subject', 'Colour change'); set('message', 'White instead of black, please.'); set('order', '1042');\n\
          q('[data-sd=request-send]').click(); return true;",
         vec![],
@@ -495,6 +509,14 @@ async fn widget_request_and_call_back_forms(db: Db) {
     assert!(link.as_str().unwrap().contains(&format!("/p/{slug}/t/")), "{link}");
     let (_, list) = app.get("/api/v1/tickets?channel=form").await;
     assert_eq!(list["items"][0]["subject"], "Colour change");
+    // Back to the chat: the composer returns.
+    let back = b
+        .run(
+            "q('[data-sd=request-open]').click(); var e = q('[data-sd=input]'); return !!e && e.getClientRects().length > 0;",
+            vec![],
+        )
+        .await;
+    assert_eq!(back, json!(true));
     b.run(
         "q('[data-sd=callback-open]').click();\n\
          q('[data-sd=callback-phone]').value = '+380 44 555 66 77'; q('[data-sd=callback-when]').value = 'after 18:00';\n\
