@@ -148,6 +148,30 @@ impl Driver {
         .await
     }
 
+    /// Puts a file into the file input `selector` matches, as a user
+    /// choosing it would.
+    pub async fn upload(&self, selector: &str, path: &std::path::Path) {
+        let el = self
+            .cmd(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": selector })),
+            )
+            .await;
+        let id = el
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(|v| v.as_str())
+            .unwrap_or_else(|| panic!("no element {selector}"))
+            .to_string();
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": path.display().to_string() })),
+        )
+        .await;
+    }
+
     /// Runs `script` with a callback as its last argument; returns what
     /// the script passes to it.
     pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> Value {
