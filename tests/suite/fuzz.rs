@@ -1,8 +1,9 @@
 //! A schema-driven fuzzer over the whole API: every path and method in
 //! `openapi.json`, called with hostile input (wrong types, huge and odd
 //! strings, missing and unknown fields, ids that are not ids, bodies that
-//! are not JSON). No answer may be a 5xx, and every error must be the
-//! documented `{"error": {"code", "message"}}`.
+//! are not JSON). No answer may be a 5xx, every error must be the
+//! documented `{"error": {"code", "message"}}`, and every success must
+//! have the fields and kinds its schema documents.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -90,6 +91,76 @@ fn documented(op: &Value, status: u16) -> bool {
     op["responses"][status.to_string()].is_object()
 }
 
+/// Successful answers checked against their schema (the check must bite).
+static CHECKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A schema with its `$ref` (one level) followed.
+fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => &spec["components"]["schemas"][r.rsplit('/').next().unwrap_or("")],
+        None => schema,
+    }
+}
+
+/// A successful answer has the fields its documented schema requires, of
+/// the documented kinds, one level down (and in its items for arrays).
+fn success_shape_ok(spec: &Value, op: &Value, status: u16, body: &str) -> Result<(), String> {
+    let schema = &op["responses"][status.to_string()]["content"]["application/json"]["schema"];
+    if schema.is_null() || body.is_empty() {
+        return Ok(());
+    }
+    CHECKED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let schema = resolve(spec, schema);
+    let v: Value = serde_json::from_str(body).map_err(|e| format!("{status} not JSON ({e}): {body:.200}"))?;
+    check(spec, schema, &v).map_err(|e| format!("{status} off its schema: {e}: {body:.300}"))
+}
+
+fn check(spec: &Value, schema: &Value, v: &Value) -> Result<(), String> {
+    let schema = resolve(spec, schema);
+    if v.is_null() {
+        return if schema["nullable"] == true || schema["type"].is_null() {
+            Ok(())
+        } else {
+            Err("null".into())
+        };
+    }
+    let kind_ok = match schema["type"].as_str() {
+        Some("object") => v.is_object(),
+        Some("array") => v.is_array(),
+        Some("string") => v.is_string(),
+        Some("integer") => v.is_i64() || v.is_u64(),
+        Some("number") => v.is_number(),
+        Some("boolean") => v.is_boolean(),
+        _ => true,
+    };
+    if !kind_ok {
+        return Err(format!("{v:.80} is not {}", schema["type"]));
+    }
+    if let Some(req) = schema["required"].as_array() {
+        for r in req.iter().filter_map(|r| r.as_str()) {
+            if v.get(r).is_none() {
+                return Err(format!("no {r}"));
+            }
+        }
+    }
+    if let (Some(props), Some(obj)) = (schema["properties"].as_object(), v.as_object()) {
+        for (k, s) in props {
+            if let Some(x) = obj.get(k) {
+                // One level: nested objects are checked for their kind only.
+                let s = resolve(spec, s);
+                let shallow = serde_json::json!({ "type": s["type"], "nullable": s["nullable"] });
+                check(spec, &shallow, x).map_err(|e| format!("{k}: {e}"))?;
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+        for x in arr.iter().take(5) {
+            check(spec, items, x)?;
+        }
+    }
+    Ok(())
+}
+
 fn error_shape_ok(status: u16, body: &str, ctype: &str) -> Result<(), String> {
     if status < 400 {
         return Ok(());
@@ -168,7 +239,9 @@ async fn no_input_makes_the_api_fail_or_leave_its_schema(db: Db) {
                     let text = r.text().await.unwrap_or_default();
                     if status >= 500 && !documented(op, status) {
                         problems.push(format!("{method} {url}{q:.60} → {status}: {text:.200}"));
-                    } else if let Err(e) = error_shape_ok(status, &text, &ctype) {
+                    } else if let Err(e) =
+                        error_shape_ok(status, &text, &ctype).and(success_shape_ok(&spec, op, status, &text))
+                    {
                         problems.push(format!("{method} {url}{q:.60}: {e}"));
                     }
                 }
@@ -192,7 +265,9 @@ async fn no_input_makes_the_api_fail_or_leave_its_schema(db: Db) {
                     let text = r.text().await.unwrap_or_default();
                     if status >= 500 && !documented(op, status) {
                         problems.push(format!("{method} {url} {b:.100} → {status}: {text:.200}"));
-                    } else if let Err(e) = error_shape_ok(status, &text, &ctype) {
+                    } else if let Err(e) =
+                        error_shape_ok(status, &text, &ctype).and(success_shape_ok(&spec, op, status, &text))
+                    {
                         problems.push(format!("{method} {url} {b:.100}: {e}"));
                     }
                 }
@@ -233,6 +308,8 @@ async fn no_input_makes_the_api_fail_or_leave_its_schema(db: Db) {
         }
     }
     assert!(calls > 1000, "{calls} calls");
+    let checked = CHECKED.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(checked > 50, "only {checked} successful answers had a schema to check");
     assert!(
         problems.is_empty(),
         "{} of {calls} calls went wrong:\n{}",
