@@ -111,13 +111,12 @@ async fn a_new_stores_first_hour(db: Db) {
     );
     let client = reqwest::Client::new();
     let up = Instant::now() + Duration::from_secs(30);
-    while client
+    while !client
         .get(format!("{base}/healthz"))
         .send()
         .await
         .map(|r| r.status().is_success())
         .unwrap_or(false)
-        == false
     {
         assert!(Instant::now() < up, "the server did not come up on {base}");
         tokio::time::sleep(Duration::from_millis(100)).await;
