@@ -9,6 +9,7 @@
 use std::io::Write;
 use std::sync::OnceLock;
 
+use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -25,8 +26,9 @@ pub struct Asset {
 struct Ready {
     hash: String,
     etag: HeaderValue,
-    br: Vec<u8>,
-    gzip: Vec<u8>,
+    // Bytes: every answer shares these instead of copying them.
+    br: Bytes,
+    gzip: Bytes,
 }
 
 impl Asset {
@@ -52,8 +54,8 @@ impl Asset {
             Ready {
                 etag: HeaderValue::from_str(&format!("\"{hash}\"")).expect("hex is a valid header"),
                 hash,
-                br,
-                gzip: gz.finish().expect("writing to memory"),
+                br: br.into(),
+                gzip: gz.finish().expect("writing to memory").into(),
             }
         })
     }
@@ -89,7 +91,7 @@ impl Asset {
             });
         if matches {
             common.retain(|(h, _)| *h != header::CONTENT_TYPE);
-            return with_headers(StatusCode::NOT_MODIFIED, common, Vec::new());
+            return with_headers(StatusCode::NOT_MODIFIED, common, Bytes::new());
         }
         let accepts = |coding: &str| {
             headers
@@ -110,12 +112,12 @@ impl Asset {
             common.push((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
             with_headers(StatusCode::OK, common, r.gzip.clone())
         } else {
-            with_headers(StatusCode::OK, common, self.body.as_bytes().to_vec())
+            with_headers(StatusCode::OK, common, Bytes::from_static(self.body.as_bytes()))
         }
     }
 }
 
-fn with_headers(status: StatusCode, headers: Vec<(header::HeaderName, HeaderValue)>, body: Vec<u8>) -> Response {
+fn with_headers(status: StatusCode, headers: Vec<(header::HeaderName, HeaderValue)>, body: Bytes) -> Response {
     let mut r = (status, body).into_response();
     for (k, v) in headers {
         r.headers_mut().insert(k, v);

@@ -155,12 +155,15 @@ impl MakeRequestId for NextRequestId {
 /// Pages keep their HTML errors.
 async fn json_errors(res: Response) -> Response {
     let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
     let plain = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|ct| ct.starts_with("text/plain"));
-    if !(status.is_client_error() || status.is_server_error()) || !plain {
+    if !plain {
         return res;
     }
     let (mut parts, body) = res.into_parts();
@@ -192,14 +195,15 @@ async fn json_errors(res: Response) -> Response {
 /// A NUL character in a query string: PostgreSQL cannot store or compare
 /// text that holds one, and no parameter of ours needs it.
 async fn no_nul_in_query(req: Request<axum::body::Body>, next: axum::middleware::Next) -> Response {
-    if req
-        .uri()
-        .query()
-        .is_some_and(|q| q.to_ascii_lowercase().contains("%00"))
-    {
+    if req.uri().query().is_some_and(|q| encoded_nul(q.as_bytes())) {
         return AppError::bad_request("invalid_query", "a query parameter holds a NUL character").into_response();
     }
     next.run(req).await
+}
+
+/// Whether URL-encoded text (a query, a form body) holds `%00`.
+pub fn encoded_nul(text: &[u8]) -> bool {
+    text.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"))
 }
 
 /// `/`: the console (which asks to sign in first).

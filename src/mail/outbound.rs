@@ -51,9 +51,7 @@ pub fn compose(
 ) -> Result<Message, String> {
     let name = row.workspace_name.replace(['<', '>', '"'], "");
     let own = (!settings.address.is_empty()).then_some(settings.address.as_str());
-    let from_addr = own
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{}@{}", row.slug, domain));
+    let from_addr = settings.sender(&row.slug, domain);
     let support: Mailbox = format!("{name} <{from_addr}>")
         .parse()
         .map_err(|e| format!("from: {e}"))?;

@@ -66,6 +66,16 @@ impl MailSettings {
         Ok(())
     }
 
+    /// The address the workspace's mail comes from: its own, else the
+    /// built-in `SLUG@DOMAIN`.
+    pub fn sender(&self, slug: &str, domain: &str) -> String {
+        if self.address.is_empty() {
+            format!("{slug}@{domain}")
+        } else {
+            self.address.clone()
+        }
+    }
+
     /// Takes the stored secrets back where the form or the request sent
     /// what GET showed (the masked relay, the masked IMAP password).
     pub fn keep_secrets(&mut self, stored: &MailSettings) {

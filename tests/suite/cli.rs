@@ -13,7 +13,8 @@ crate::both_backends!(setup_token_serve_backup_restore, acknowledged_tickets_sur
 
 const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
 
-fn run(db: &TestDb, args: &[&str]) -> String {
+/// Runs the binary on `db` to the end; its output.
+pub fn run(db: &TestDb, args: &[&str]) -> String {
     let out = Command::new(BIN)
         .args(["--database-url", &db.url])
         .args(args)
@@ -27,7 +28,8 @@ fn run(db: &TestDb, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-struct Server(Child);
+/// The binary serving, killed when dropped.
+pub struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -45,14 +47,15 @@ fn free_port() -> u16 {
 }
 
 async fn start(db: &TestDb, port: u16) -> Server {
+    let listen = format!("127.0.0.1:{port}");
+    serve(db, &["--listen", &listen], &format!("http://{listen}")).await
+}
+
+/// `storedesk serve` on `db` with `args`, once `base` answers `/healthz`.
+pub async fn serve(db: &TestDb, args: &[&str], base: &str) -> Server {
     let child = Command::new(BIN)
-        .args([
-            "--database-url",
-            &db.url,
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
+        .args(["--database-url", &db.url, "serve"])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -60,12 +63,12 @@ async fn start(db: &TestDb, port: u16) -> Server {
     let server = Server(child);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await {
+        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
             if r.status() == StatusCode::OK {
                 return server;
             }
         }
-        assert!(Instant::now() < deadline, "server did not come up");
+        assert!(Instant::now() < deadline, "server did not come up on {base}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

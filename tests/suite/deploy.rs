@@ -278,10 +278,7 @@ async fn a_reply_without_a_relay_says_so_everywhere(db: Db) {
 
 async fn a_reply_the_relay_refused_is_retried_and_can_go_again(db: Db) {
     let app = TestApp::spawn(db).await;
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = crate::harness::dead_address();
     app.mail(Some(dead)).await;
     let t = app.ticket("Will it arrive?", "bob@shop.test").await;
     let id = t["id"].as_i64().unwrap();
@@ -395,10 +392,7 @@ async fn mail_is_set_up_from_the_console_with_a_test_mail(db: Db) {
         (StatusCode::CONFLICT, Some("not_configured")),
         "{r}"
     );
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = crate::harness::dead_address();
     let (s, _) = admin
         .post(
             "/app/admin/mail",
@@ -497,17 +491,7 @@ async fn a_new_agent_meets_pages_not_json(db: Db) {
         inbox.contains("Getting started") && inbox.contains("/app/admin/mail"),
         "{inbox}"
     );
-    let hc = crate::console::unescape(
-        &fresh
-            .client
-            .get(format!("{}/p/acme-shop/kb", fresh.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let hc = fresh.html("/p/acme-shop/kb").await;
     assert!(
         hc.contains("/p/acme-shop/new?lang=") && hc.contains("/p/acme-shop/portal?lang="),
         "{hc}"

@@ -231,10 +231,7 @@ async fn loops_bounces_and_unknown_recipients(db: Db) {
 async fn outbox_retries_when_the_relay_is_down(db: Db) {
     let app = TestApp::spawn(db).await;
     // A relay address where nothing listens.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = crate::harness::dead_address();
     app.mail(Some(dead)).await;
     let t = app.ticket("Will it arrive?", "ann@shop.test").await;
     app.post(

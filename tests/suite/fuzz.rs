@@ -85,6 +85,26 @@ fn path_ids() -> Vec<&'static str> {
     ]
 }
 
+/// What is wrong with one answer, if anything: a 5xx the document does not
+/// promise, an error off the error schema, a success off its own.
+async fn judge(spec: &Value, op: &Value, call: &str, r: reqwest::Response) -> Option<String> {
+    let status = r.status().as_u16();
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = r.text().await.unwrap_or_default();
+    if status >= 500 && !documented(op, status) {
+        return Some(format!("{call} → {status}: {text:.200}"));
+    }
+    error_shape_ok(status, &text, &ctype)
+        .and(success_shape_ok(spec, op, status, &text))
+        .err()
+        .map(|e| format!("{call}: {e}"))
+}
+
 /// A 5xx the document promises (a relay that refused: 502) is an answer,
 /// not a failure.
 fn documented(op: &Value, status: u16) -> bool {
@@ -228,22 +248,7 @@ async fn no_input_makes_the_api_fail_or_leave_its_schema(db: Db) {
                         .await
                         .unwrap();
                     calls += 1;
-                    let (status, ctype) = (
-                        r.status().as_u16(),
-                        r.headers()
-                            .get("content-type")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("")
-                            .to_string(),
-                    );
-                    let text = r.text().await.unwrap_or_default();
-                    if status >= 500 && !documented(op, status) {
-                        problems.push(format!("{method} {url}{q:.60} → {status}: {text:.200}"));
-                    } else if let Err(e) =
-                        error_shape_ok(status, &text, &ctype).and(success_shape_ok(&spec, op, status, &text))
-                    {
-                        problems.push(format!("{method} {url}{q:.60}: {e}"));
-                    }
+                    problems.extend(judge(&spec, op, &format!("{method} {url}{q:.60}"), r).await);
                 }
                 for b in &bodies {
                     let r = client
@@ -254,22 +259,7 @@ async fn no_input_makes_the_api_fail_or_leave_its_schema(db: Db) {
                         .await
                         .unwrap();
                     calls += 1;
-                    let (status, ctype) = (
-                        r.status().as_u16(),
-                        r.headers()
-                            .get("content-type")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("")
-                            .to_string(),
-                    );
-                    let text = r.text().await.unwrap_or_default();
-                    if status >= 500 && !documented(op, status) {
-                        problems.push(format!("{method} {url} {b:.100} → {status}: {text:.200}"));
-                    } else if let Err(e) =
-                        error_shape_ok(status, &text, &ctype).and(success_shape_ok(&spec, op, status, &text))
-                    {
-                        problems.push(format!("{method} {url} {b:.100}: {e}"));
-                    }
+                    problems.extend(judge(&spec, op, &format!("{method} {url} {b:.100}"), r).await);
                 }
                 // A body that is not JSON at all, and one far over the limit.
                 if op["requestBody"].is_object() {
@@ -288,20 +278,7 @@ async fn no_input_makes_the_api_fail_or_leave_its_schema(db: Db) {
                         calls += 1;
                         // A 2 MiB body may be cut off with the answer; that is fine.
                         let Ok(r) = r else { continue };
-                        let (status, ctype) = (
-                            r.status().as_u16(),
-                            r.headers()
-                                .get("content-type")
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or("")
-                                .to_string(),
-                        );
-                        let text = r.text().await.unwrap_or_default();
-                        if status >= 500 && !documented(op, status) {
-                            problems.push(format!("{method} {url} (raw body) → {status}: {text:.200}"));
-                        } else if let Err(e) = error_shape_ok(status, &text, &ctype) {
-                            problems.push(format!("{method} {url} (raw body): {e}"));
-                        }
+                        problems.extend(judge(&spec, op, &format!("{method} {url} (raw body)"), r).await);
                     }
                 }
             }

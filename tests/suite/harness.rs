@@ -137,6 +137,12 @@ impl TestApp {
         base
     }
 
+    /// A page as text, with the templates' escaping of `/` and quotes undone.
+    pub async fn html(&self, path: &str) -> String {
+        let r = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        crate::console::unescape(&r.text().await.unwrap())
+    }
+
     /// A new workspace with an admin; returns (workspace id, admin id, token).
     pub async fn workspace(&self, name: &str) -> (i64, i64, String) {
         let email = format!(
@@ -526,4 +532,12 @@ pub async fn smtp_raw(server: std::net::SocketAddr, from: &str, to: &str, data: 
     let mut rest = String::new();
     let _ = tokio::io::AsyncReadExt::read_to_string(&mut r, &mut rest).await;
     out + &rest
+}
+
+/// An address where nothing listens (a relay that is down).
+pub fn dead_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }

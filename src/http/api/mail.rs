@@ -87,11 +87,7 @@ pub async fn send_test_mail(s: &AppState, workspace_id: i64, to: &crate::domain:
     let settings = s.store.mail_settings(workspace_id).await.map_err(|e| e.to_string())?;
     let ws = s.store.workspace(workspace_id).await.map_err(|e| e.to_string())?;
     let relay = crate::mail::check::relay_for(&settings, s.site.mail_relay.as_ref())?;
-    let from = if settings.address.is_empty() {
-        format!("{}@{}", ws.slug, s.site.mail_domain)
-    } else {
-        settings.address.clone()
-    };
+    let from = settings.sender(&ws.slug, &s.site.mail_domain);
     let lang = crate::i18n::pick(Some(&settings.language));
     let args = [("workspace", ws.name.as_str())];
     crate::mail::check::send_test(

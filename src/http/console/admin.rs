@@ -299,6 +299,17 @@ pub async fn hours(State(s): State<AppState>, Agent(session): Agent, Query(n): Q
     ))
 }
 
+/// Checks and stores the widget's settings from one of its forms, then
+/// back to the form's page.
+async fn store_widget(s: &AppState, session: &Session, w: &crate::store::chat::WidgetSettings, to: &str) -> PageResult {
+    w.validate().or_back(to)?;
+    s.store
+        .save_widget_settings(session.actor.workspace_id, w, session.actor.user_id)
+        .await
+        .or_back(to)?;
+    Ok(back(to, "ok", "saved"))
+}
+
 pub async fn save_hours(
     State(s): State<AppState>,
     Posted(session, f): Posted<std::collections::HashMap<String, String>>,
@@ -319,12 +330,7 @@ pub async fn save_hours(
                 .map(|v| (d.to_string(), v.to_string()))
         })
         .collect();
-    w.validate().or_back(to)?;
-    s.store
-        .save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id)
-        .await
-        .or_back(to)?;
-    Ok(back(to, "ok", "saved"))
+    store_widget(&s, &session, &w, to).await
 }
 
 pub async fn widget(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
@@ -367,12 +373,7 @@ pub async fn allow_origin(State(s): State<AppState>, Posted(session, f): Posted<
     if !w.allowed_origins.iter().any(|o| o.eq_ignore_ascii_case(&origin)) {
         w.allowed_origins.push(origin);
     }
-    w.validate().or_back(to)?;
-    s.store
-        .save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id)
-        .await
-        .or_back(to)?;
-    Ok(back(to, "ok", "saved"))
+    store_widget(&s, &session, &w, to).await
 }
 
 #[derive(Deserialize)]
@@ -434,12 +435,7 @@ pub async fn save_widget(State(s): State<AppState>, Posted(session, f): Posted<W
             w.texts.insert(lang.to_string(), t);
         }
     }
-    w.validate().or_back(to)?;
-    s.store
-        .save_widget_settings(session.actor.workspace_id, &w, session.actor.user_id)
-        .await
-        .or_back(to)?;
-    Ok(back(to, "ok", "saved"))
+    store_widget(&s, &session, &w, to).await
 }
 
 #[derive(Deserialize, Default)]

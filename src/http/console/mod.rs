@@ -159,33 +159,51 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     origin.split_once("://").is_some_and(|(_, h)| h == host)
 }
 
+fn csrf_refused(why: &str) -> Response {
+    crate::error::AppError::new(StatusCode::FORBIDDEN, "csrf_failed", why).into_response()
+}
+
+fn nul_refused() -> Response {
+    crate::error::AppError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        "a field holds a NUL character",
+    )
+    .into_response()
+}
+
+/// The agent a form post acts for, when it comes from our own pages.
+async fn poster(parts: &mut axum::http::request::Parts, s: &AppState) -> Result<Session, Response> {
+    let Agent(session) = Agent::from_request_parts(parts, s).await?;
+    if !same_origin(&parts.headers) {
+        return Err(csrf_refused("the form was posted from another site"));
+    }
+    Ok(session)
+}
+
+/// The form's `_csrf` field against the session's token: the refusal
+/// when they differ.
+fn csrf_mismatch(session: &Session, token: &str) -> Option<Response> {
+    (!crate::auth::constant_time_eq(token.as_bytes(), session.csrf.as_bytes()))
+        .then(|| csrf_refused("the form's CSRF token does not match this session; reload the page"))
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, s: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
-        let Agent(session) = Agent::from_request_parts(&mut parts, s).await?;
-        let forbidden = |m: &str| crate::error::AppError::new(StatusCode::FORBIDDEN, "csrf_failed", m).into_response();
-        if !same_origin(&parts.headers) {
-            return Err(forbidden("the form was posted from another site"));
-        }
+        let session = poster(&mut parts, s).await?;
         let bytes = Bytes::from_request(Request::from_parts(parts, body), s)
             .await
             .map_err(IntoResponse::into_response)?;
-        if bytes.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) {
-            return Err(crate::error::AppError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
-                "a field holds a NUL character",
-            )
-            .into_response());
+        if crate::http::encoded_nul(&bytes) {
+            return Err(nul_refused());
         }
         let field: CsrfField = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|_| forbidden("the form is missing its CSRF token; reload the page"))?;
-        if !crate::auth::constant_time_eq(field.csrf.as_bytes(), session.csrf.as_bytes()) {
-            return Err(forbidden(
-                "the form's CSRF token does not match this session; reload the page",
-            ));
+            .map_err(|_| csrf_refused("the form is missing its CSRF token; reload the page"))?;
+        if let Some(r) = csrf_mismatch(&session, &field.csrf) {
+            return Err(r);
         }
         let form: T = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
             crate::error::AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string())
@@ -212,11 +230,7 @@ impl FromRequest<AppState> for Upload {
 
     async fn from_request(req: Request, s: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
-        let Agent(session) = Agent::from_request_parts(&mut parts, s).await?;
-        let forbidden = |m: &str| crate::error::AppError::new(StatusCode::FORBIDDEN, "csrf_failed", m).into_response();
-        if !same_origin(&parts.headers) {
-            return Err(forbidden("the form was posted from another site"));
-        }
+        let session = poster(&mut parts, s).await?;
         let back_to = parts.uri.path().trim_end_matches("/messages").to_string();
         let m = axum::extract::Multipart::from_request(Request::from_parts(parts, body), s)
             .await
@@ -233,11 +247,11 @@ impl FromRequest<AppState> for Upload {
             };
             back(&back_to, "err", &why)
         })?;
-        let csrf = fields.get("_csrf").map(String::as_str).unwrap_or("");
-        if !crate::auth::constant_time_eq(csrf.as_bytes(), session.csrf.as_bytes()) {
-            return Err(forbidden(
-                "the form's CSRF token does not match this session; reload the page",
-            ));
+        if let Some(r) = csrf_mismatch(&session, fields.get("_csrf").map(String::as_str).unwrap_or("")) {
+            return Err(r);
+        }
+        if fields.values().any(|v| v.contains('\0')) {
+            return Err(nul_refused());
         }
         Ok(Upload(session, fields, files))
     }

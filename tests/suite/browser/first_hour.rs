@@ -6,28 +6,18 @@
 //! and send the test mail to a local sink. axe-core checks every page on
 //! the way, in English and in Persian.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use super::store_site;
 use super::webdriver::Driver;
+use crate::cli::run;
 use crate::harness::{Db, Sink, TestDb};
 
 crate::both_backends!(a_new_stores_first_hour);
 
-const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
 const PASSWORD: &str = "a long first-hour passphrase";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// This machine's address on its network (not loopback), if it has one.
 fn network_address() -> Option<std::net::IpAddr> {
@@ -36,21 +26,6 @@ fn network_address() -> Option<std::net::IpAddr> {
     s.connect("192.0.2.1:9").ok()?;
     let ip = s.local_addr().ok()?.ip();
     (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
-}
-
-fn run(db: &TestDb, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("--database-url")
-        .arg(&db.url)
-        .args(args)
-        .output()
-        .expect("run storedesk");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 async fn wait(b: &Driver, what: &str, script: &str) -> serde_json::Value {
@@ -92,35 +67,19 @@ async fn a_new_stores_first_hour(db: Db) {
         .unwrap()
         .port();
     let base = format!("http://{ip}:{port}");
-    let server = Server(
-        Command::new(BIN)
-            .arg("--database-url")
-            .arg(&tdb.url)
-            .args([
-                "serve",
-                "--listen",
-                &format!("0.0.0.0:{port}"),
-                "--allow-insecure-http",
-                "--public-url",
-                &base,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve"),
-    );
+    let server = crate::cli::serve(
+        &tdb,
+        &[
+            "--listen",
+            &format!("0.0.0.0:{port}"),
+            "--allow-insecure-http",
+            "--public-url",
+            &base,
+        ],
+        &base,
+    )
+    .await;
     let client = reqwest::Client::new();
-    let up = Instant::now() + Duration::from_secs(30);
-    while !client
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .map(|r| r.status().is_success())
-        .unwrap_or(false)
-    {
-        assert!(Instant::now() < up, "the server did not come up on {base}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let api = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
         let mut r = client
             .request(method, format!("{base}/api/v1{path}"))
