@@ -2,12 +2,14 @@
 //! is tested directly and shared by every adapter.
 
 pub mod access;
+pub mod calendar;
 pub mod delivery;
 pub mod email;
 pub mod event;
 pub mod hours;
 pub mod ids;
 pub mod mention;
+pub mod rules;
 pub mod ticket;
 pub mod time;
 

@@ -13,6 +13,7 @@
 
 pub mod cluster;
 pub mod outbox;
+pub mod rules;
 
 use std::time::Duration;
 

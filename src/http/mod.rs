@@ -35,7 +35,7 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use api::{events, kb, mail, outbox, people, tickets, widget};
+    use api::{events, kb, mail, outbox, people, rules, tickets, widget};
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
@@ -59,6 +59,18 @@ pub fn router(state: AppState) -> Router {
         .route("/events", get(events::list))
         .route("/outbox", get(outbox::list))
         .route("/outbox/{id}/retry", post(outbox::retry))
+        .route("/rules", get(rules::list).post(rules::create))
+        .route(
+            "/rules/{id}",
+            get(rules::show).patch(rules::update).delete(rules::delete),
+        )
+        .route("/rules/{id}/preview", post(rules::preview))
+        .route("/macros", get(rules::list_macros).post(rules::create_macro))
+        .route(
+            "/macros/{id}",
+            axum::routing::put(rules::update_macro).delete(rules::delete_macro),
+        )
+        .route("/macros/{id}/apply", post(rules::apply_macro))
         .route("/stream", get(stream::agent_socket))
         .route("/openapi.json", get(meta::openapi));
 

@@ -101,6 +101,14 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
         crate::events::outbox::Feeder,
         shutdown.watch(),
     )));
+    shutdown.keep(tokio::spawn(crate::events::cluster::run(
+        svc.store.clone(),
+        svc.bus.head.clone(),
+        crate::events::rules::NAME,
+        svc.bus.node.clone(),
+        crate::events::rules::Runner(svc.clone()),
+        shutdown.watch(),
+    )));
     shutdown.spawn(every(Duration::from_secs(20), {
         let svc = svc.clone();
         move || {

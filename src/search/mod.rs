@@ -17,6 +17,22 @@ mod tests;
 mod tickets;
 
 pub use index::KbIndex;
+
+/// The stems of `text` as ticket search analyses it (each word by its
+/// alphabet's language), in order. Used where words are matched outside
+/// an index (automation rules).
+pub fn word_stems(text: &str) -> Vec<String> {
+    thread_local! {
+        static ANALYZER: std::cell::RefCell<tantivy::tokenizer::TextAnalyzer> =
+            std::cell::RefCell::new(analysis::mixed_analyzer());
+    }
+    ANALYZER.with(|a| {
+        analysis::analyze(&mut a.borrow_mut(), text)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    })
+}
 pub use tickets::{MessageDoc, TicketDoc, TicketIndex, Watermark, WeakTicketIndex, MAX_BODY_CHARS};
 
 /// An article as the caller stores it.

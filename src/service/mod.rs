@@ -9,6 +9,7 @@
 mod chat;
 mod kb;
 mod mail;
+mod rules;
 mod tickets;
 
 pub use tickets::Writer;

@@ -18,6 +18,7 @@ pub mod outbox;
 mod people;
 pub mod portal;
 mod query;
+pub mod rules;
 pub mod scratch;
 pub mod search;
 pub mod seed;
@@ -233,8 +234,19 @@ fn sqlite_synchronous() -> Result<&'static str> {
     }
 }
 
+/// How far this process's clock was moved ahead (see [`advance_clock`]).
+static CLOCK_AHEAD_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// The time every rule, timer and stored timestamp goes by.
 pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    chrono::Utc::now().timestamp_millis() + CLOCK_AHEAD_MS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Moves this process's clock ahead, for tests of what happens hours or
+/// days later (timers, SLA due times, business hours). The server itself
+/// never calls it; each test runs in its own process.
+pub fn advance_clock(ms: i64) {
+    CLOCK_AHEAD_MS.fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Maps a unique-constraint violation to a conflict the caller can act on.

@@ -297,185 +297,27 @@ impl Store {
     /// each thing that changed, all in one transaction.
     #[tracing::instrument(skip_all, fields(workspace_id = actor.workspace_id, ticket_id = id))]
     pub async fn update_ticket(&self, actor: &Actor, id: i64, patch: TicketPatch) -> Result<(Ticket, Vec<Event>)> {
-        let now = now_ms();
-        let ws = actor.workspace_id;
         let mut tx = self.write.begin().await?;
-        let before = load_ticket(&mut tx, ws, id, self.backend == Backend::Postgres).await?;
+        let before = load_ticket(&mut tx, actor.workspace_id, id, self.backend == Backend::Postgres).await?;
         if !actor.can_see(before.access()) {
             return Err(StoreError::NotFound);
         }
-        let mut events: Vec<String> = Vec::new();
-        let mut changes = serde_json::Map::new();
-        let mut sets = Sql::new("UPDATE tickets SET updated_at = ");
-        let p = sets.arg(now);
-        sets.push(&p);
-        if let Some(subject) = patch.subject.filter(|s| *s != before.subject) {
-            events.push(format!("Subject changed to \"{subject}\""));
-            changes.insert("subject".into(), change(&before.subject, &subject));
-            let p = sets.arg(subject);
-            sets.push(&format!(", subject = {p}"));
-        }
-        if let Some(status) = patch.status.filter(|s| *s != before.status) {
-            events.push(format!("Status changed from {} to {}", before.status, status));
-            changes.insert("status".into(), change(before.status, status));
-            let clock = Clock {
-                first_response_at: before.first_response_at,
-                resolved_at: before.resolved_at,
-            }
-            .on_status(before.status, status, now);
-            let p = sets.arg(status.as_str());
-            sets.push(&format!(", status = {p}, resolved_at = "));
-            match clock.resolved_at {
-                Some(r) => {
-                    let p = sets.arg(r);
-                    sets.push(&p);
-                }
-                None => {
-                    sets.push("NULL");
-                }
-            }
-        }
-        if let Some(priority) = patch.priority.filter(|p| *p != before.priority) {
-            events.push(format!("Priority changed from {} to {}", before.priority, priority));
-            changes.insert("priority".into(), change(before.priority, priority));
-            let p = sets.arg(priority.as_str());
-            sets.push(&format!(", priority = {p}"));
-        }
-        if let Some(assignee) = patch.assignee_id.filter(|a| *a != before.assignee_id) {
-            changes.insert("assignee_id".into(), change(before.assignee_id, assignee));
-            match assignee {
-                Some(uid) => {
-                    let name = ensure_user(&mut tx, ws, uid).await?;
-                    events.push(format!("Assigned to {name}"));
-                    let p = sets.arg(uid);
-                    sets.push(&format!(", assignee_id = {p}"));
-                }
-                None => {
-                    events.push("Unassigned".to_string());
-                    sets.push(", assignee_id = NULL");
-                }
-            }
-        }
-        if let Some(team) = patch.team_id.filter(|t| *t != before.team_id) {
-            if !actor.can_move_to_team(team) {
-                return Err(StoreError::Invalid(crate::domain::Invalid::new(
-                    "team_id",
-                    "you can only move a ticket to one of your own teams",
-                )));
-            }
-            changes.insert("team_id".into(), change(before.team_id, team));
-            match team {
-                Some(tid) => {
-                    let name: String = sqlx::query_scalar("SELECT name FROM teams WHERE id = $1 AND workspace_id = $2")
-                        .bind(tid)
-                        .bind(ws)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or_else(|| {
-                            crate::domain::Invalid::new("team_id", format!("no team {tid} in this workspace"))
-                        })?;
-                    events.push(format!("Moved to team {name}"));
-                    let p = sets.arg(tid);
-                    sets.push(&format!(", team_id = {p}"));
-                }
-                None => {
-                    events.push("Removed from team".to_string());
-                    sets.push(", team_id = NULL");
-                }
-            }
-        }
-        if let Some(labels) = patch.labels.filter(|l| *l != before.labels) {
-            changes.insert("labels".into(), change(&before.labels, &labels));
-            events.push(if labels.is_empty() {
-                "Labels cleared".to_string()
-            } else {
-                format!("Labels set to {}", labels.join(", "))
-            });
-            sqlx::query("DELETE FROM ticket_labels WHERE ticket_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            set_labels(&mut tx, ws, id, &labels).await?;
-        }
-        match patch.snoozed_until {
-            Some(Some(until)) if until > now => {
-                // Read by people: the console shows it in the agent's zone.
-                let at = crate::domain::time::rfc3339(until);
-                events.push(format!("Snoozed until {} {} UTC", &at[..10], &at[11..16]));
-                changes.insert(
-                    "snoozed_until".into(),
-                    change(
-                        before.snoozed_until.map(crate::domain::time::rfc3339),
-                        crate::domain::time::rfc3339(until),
-                    ),
-                );
-                let p = sets.arg(until);
-                sets.push(&format!(", snoozed_until = {p}"));
-                if patch.status.is_none() && before.status != Status::Pending {
-                    events.push(format!("Status changed from {} to {}", before.status, Status::Pending));
-                    changes.insert("status".into(), change(before.status, Status::Pending));
-                    sets.push(", status = 'pending', resolved_at = NULL");
-                }
-            }
-            Some(Some(_)) => {
-                return Err(StoreError::Invalid(crate::domain::Invalid::new(
-                    "snoozed_until",
-                    "must be in the future",
-                )))
-            }
-            Some(None) if before.snoozed_until.is_some() => {
-                events.push("Snooze cleared".to_string());
-                changes.insert(
-                    "snoozed_until".into(),
-                    change(before.snoozed_until.map(crate::domain::time::rfc3339), None::<String>),
-                );
-                sets.push(", snoozed_until = NULL");
-            }
-            _ if patch.status.is_some_and(|s| s != before.status) && before.snoozed_until.is_some() => {
-                sets.push(", snoozed_until = NULL");
-            }
-            _ => {}
-        }
-        if events.is_empty() {
+        let Some((ev, lines)) = update_in(&mut tx, Changer::Agent(actor), &before, patch).await? else {
             tx.rollback().await?;
             return Ok((before, vec![]));
-        }
-        let p = sets.arg(id);
-        sets.push(&format!(" WHERE id = {p}"));
-        sets.query().execute(&mut *tx).await?;
-        for e in &events {
-            insert_message(
-                &mut tx,
-                ws,
-                id,
-                &NewMessage {
-                    kind: MessageKind::Event,
-                    author: Author::Agent(actor.user_id),
-                    body: e.clone(),
-                    html: None,
-                    external_id: None,
-                    files: vec![],
-                },
-                now,
-            )
-            .await?;
-        }
+        };
         audit(
             &mut tx,
-            ws,
+            actor.workspace_id,
             Some(actor.user_id),
             "ticket.updated",
             "ticket",
             Some(id),
-            &serde_json::json!({ "changes": events }).to_string(),
-            now,
+            &serde_json::json!({ "changes": lines }).to_string(),
+            now_ms(),
         )
         .await?;
-        let after = load_ticket(&mut tx, ws, id, false).await?;
-        let ev = NewEvent::new(ws, EventType::TicketUpdated, EventActor::Agent(actor.user_id))
-            .ticket(id)
-            .contact(after.contact.id)
-            .changes(changes.into());
+        let after = load_ticket(&mut tx, actor.workspace_id, id, false).await?;
         let logged = self.commit_with(tx, vec![ev]).await?;
         Ok((after, logged))
     }
@@ -815,6 +657,191 @@ pub(super) async fn create_in(
         created: true,
         message: Some(first),
     })
+}
+
+/// Who changes a ticket's fields: an agent (within what they may do) or an
+/// automation rule (whatever its actions say, named in each event line).
+#[derive(Clone, Copy)]
+pub(super) enum Changer<'a> {
+    Agent(&'a Actor),
+    Rule { id: i64, name: &'a str },
+}
+
+/// Changes a loaded (on PostgreSQL locked) ticket inside the caller's
+/// transaction, writing an event line for each change. Returns the
+/// `ticket.updated` event and the lines, or nothing when nothing changed.
+pub(super) async fn update_in(
+    tx: &mut Transaction<'_, Any>,
+    by: Changer<'_>,
+    before: &Ticket,
+    patch: TicketPatch,
+) -> Result<Option<(NewEvent, Vec<String>)>> {
+    let now = now_ms();
+    let (ws, id) = (before.workspace_id, before.id);
+    let mut events: Vec<String> = Vec::new();
+    let mut changes = serde_json::Map::new();
+    let mut sets = Sql::new("UPDATE tickets SET updated_at = ");
+    let p = sets.arg(now);
+    sets.push(&p);
+    if let Some(subject) = patch.subject.filter(|s| *s != before.subject) {
+        events.push(format!("Subject changed to \"{subject}\""));
+        changes.insert("subject".into(), change(&before.subject, &subject));
+        let p = sets.arg(subject);
+        sets.push(&format!(", subject = {p}"));
+    }
+    if let Some(status) = patch.status.filter(|s| *s != before.status) {
+        events.push(format!("Status changed from {} to {}", before.status, status));
+        changes.insert("status".into(), change(before.status, status));
+        let clock = Clock {
+            first_response_at: before.first_response_at,
+            resolved_at: before.resolved_at,
+        }
+        .on_status(before.status, status, now);
+        let p = sets.arg(status.as_str());
+        sets.push(&format!(", status = {p}, resolved_at = "));
+        match clock.resolved_at {
+            Some(r) => {
+                let p = sets.arg(r);
+                sets.push(&p);
+            }
+            None => {
+                sets.push("NULL");
+            }
+        }
+    }
+    if let Some(priority) = patch.priority.filter(|p| *p != before.priority) {
+        events.push(format!("Priority changed from {} to {}", before.priority, priority));
+        changes.insert("priority".into(), change(before.priority, priority));
+        let p = sets.arg(priority.as_str());
+        sets.push(&format!(", priority = {p}"));
+    }
+    if let Some(assignee) = patch.assignee_id.filter(|a| *a != before.assignee_id) {
+        changes.insert("assignee_id".into(), change(before.assignee_id, assignee));
+        match assignee {
+            Some(uid) => {
+                let name = ensure_user(tx, ws, uid).await?;
+                events.push(format!("Assigned to {name}"));
+                let p = sets.arg(uid);
+                sets.push(&format!(", assignee_id = {p}"));
+            }
+            None => {
+                events.push("Unassigned".to_string());
+                sets.push(", assignee_id = NULL");
+            }
+        }
+    }
+    if let Some(team) = patch.team_id.filter(|t| *t != before.team_id) {
+        if matches!(by, Changer::Agent(a) if !a.can_move_to_team(team)) {
+            return Err(StoreError::Invalid(crate::domain::Invalid::new(
+                "team_id",
+                "you can only move a ticket to one of your own teams",
+            )));
+        }
+        changes.insert("team_id".into(), change(before.team_id, team));
+        match team {
+            Some(tid) => {
+                let name: String = sqlx::query_scalar("SELECT name FROM teams WHERE id = $1 AND workspace_id = $2")
+                    .bind(tid)
+                    .bind(ws)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or_else(|| {
+                        crate::domain::Invalid::new("team_id", format!("no team {tid} in this workspace"))
+                    })?;
+                events.push(format!("Moved to team {name}"));
+                let p = sets.arg(tid);
+                sets.push(&format!(", team_id = {p}"));
+            }
+            None => {
+                events.push("Removed from team".to_string());
+                sets.push(", team_id = NULL");
+            }
+        }
+    }
+    if let Some(labels) = patch.labels.filter(|l| *l != before.labels) {
+        changes.insert("labels".into(), change(&before.labels, &labels));
+        events.push(if labels.is_empty() {
+            "Labels cleared".to_string()
+        } else {
+            format!("Labels set to {}", labels.join(", "))
+        });
+        sqlx::query("DELETE FROM ticket_labels WHERE ticket_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        set_labels(tx, ws, id, &labels).await?;
+    }
+    match patch.snoozed_until {
+        Some(Some(until)) if until > now => {
+            // Read by people: the console shows it in the agent's zone.
+            let at = crate::domain::time::rfc3339(until);
+            events.push(format!("Snoozed until {} {} UTC", &at[..10], &at[11..16]));
+            changes.insert(
+                "snoozed_until".into(),
+                change(
+                    before.snoozed_until.map(crate::domain::time::rfc3339),
+                    crate::domain::time::rfc3339(until),
+                ),
+            );
+            let p = sets.arg(until);
+            sets.push(&format!(", snoozed_until = {p}"));
+            if patch.status.is_none() && before.status != Status::Pending {
+                events.push(format!("Status changed from {} to {}", before.status, Status::Pending));
+                changes.insert("status".into(), change(before.status, Status::Pending));
+                sets.push(", status = 'pending', resolved_at = NULL");
+            }
+        }
+        Some(Some(_)) => {
+            return Err(StoreError::Invalid(crate::domain::Invalid::new(
+                "snoozed_until",
+                "must be in the future",
+            )))
+        }
+        Some(None) if before.snoozed_until.is_some() => {
+            events.push("Snooze cleared".to_string());
+            changes.insert(
+                "snoozed_until".into(),
+                change(before.snoozed_until.map(crate::domain::time::rfc3339), None::<String>),
+            );
+            sets.push(", snoozed_until = NULL");
+        }
+        _ if patch.status.is_some_and(|s| s != before.status) && before.snoozed_until.is_some() => {
+            sets.push(", snoozed_until = NULL");
+        }
+        _ => {}
+    }
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let p = sets.arg(id);
+    sets.push(&format!(" WHERE id = {p}"));
+    sets.query().execute(&mut **tx).await?;
+    let (author, actor, prefix) = match by {
+        Changer::Agent(a) => (Author::Agent(a.user_id), EventActor::Agent(a.user_id), String::new()),
+        Changer::Rule { id, name } => (Author::System, EventActor::Rule(id), format!("Rule \"{name}\": ")),
+    };
+    for e in &events {
+        insert_message(
+            tx,
+            ws,
+            id,
+            &NewMessage {
+                kind: MessageKind::Event,
+                author,
+                body: format!("{prefix}{e}"),
+                html: None,
+                external_id: None,
+                files: vec![],
+            },
+            now,
+        )
+        .await?;
+    }
+    let ev = NewEvent::new(ws, EventType::TicketUpdated, actor)
+        .ticket(id)
+        .contact(before.contact.id)
+        .changes(changes.into());
+    Ok(Some((ev, events)))
 }
 
 /// The customer of a new ticket, found or made by e-mail.

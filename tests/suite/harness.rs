@@ -194,14 +194,20 @@ impl TestApp {
     /// log) has processed every event committed so far, so mail that
     /// should be queued is, and mail that should not be never will be.
     pub async fn delivered(&self) {
+        self.consumed("outbox").await
+    }
+
+    /// Waits until cluster consumer `name` has processed every event
+    /// committed so far (and so made every change it will make of them).
+    pub async fn consumed(&self, name: &str) {
         let head = self.store.event_head().await.unwrap();
         for _ in 0..200 {
-            if self.store.consumer_position("outbox").await.unwrap().unwrap_or(0) >= head {
+            if self.store.consumer_position(name).await.unwrap().unwrap_or(0) >= head {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("the outbox feeder did not reach event {head} within 10 s");
+        panic!("consumer {name} did not reach event {head} within 10 s");
     }
 
     pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {

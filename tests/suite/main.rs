@@ -21,6 +21,7 @@ mod kb;
 mod meta;
 mod permissions;
 mod portal;
+mod rules;
 mod search;
 mod tickets;
 mod validation;

@@ -5,5 +5,6 @@ pub mod kb;
 pub mod mail;
 pub mod outbox;
 pub mod people;
+pub mod rules;
 pub mod tickets;
 pub mod widget;
