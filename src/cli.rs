@@ -145,6 +145,7 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     let _ = std::io::stdout().flush();
     let options = crate::jobs::Options {
         event_retention: std::time::Duration::from_secs(args.event_retention_days.max(1) * 86_400),
+        ..Default::default()
     };
     let mut state = AppState::start_with(store.clone(), &url, Some(&db.data_dir), options).await?;
     let mut mail = args.mail.clone();

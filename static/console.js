@@ -363,6 +363,41 @@
     });
   }
 
+  // ---- rule and macro editors: comparisons that fit the field, more rows ----
+  // Without script every comparison is offered (the server names a wrong
+  // one) and each save brings three new empty rows.
+  function fitOps(row) {
+    var field = $('.c-field', row), op = $('.c-op', row);
+    var chosen = field && field.options[field.selectedIndex];
+    if (!op || !chosen) return;
+    var fits = chosen.dataset.ops ? chosen.dataset.ops.split(',') : null;
+    $$('option', op).forEach(function (o) { o.hidden = o.disabled = !!fits && fits.indexOf(o.value) < 0; });
+    if (fits && fits.indexOf(op.value) < 0) op.value = fits[0];
+  }
+  $$('fieldset.cond').forEach(fitOps);
+  document.addEventListener('change', function (e) {
+    if (e.target.classList && e.target.classList.contains('c-field')) fitOps(e.target.closest('fieldset.cond'));
+  });
+  $$('button[data-add-row]').forEach(function (b) {
+    var box = document.getElementById(b.dataset.addRow);
+    if (!box) return;
+    b.hidden = false;
+    b.addEventListener('click', function () {
+      var rows = $$('fieldset.row', box), n = rows.length;
+      if (!n || n >= Number(box.dataset.max)) return;
+      var copy = rows[n - 1].cloneNode(true);
+      $$('[name]', copy).forEach(function (el) {
+        el.name = el.name.replace(/^([ca])\d+_/, '$1' + n + '_');
+        if (el.type === 'hidden') { el.remove(); return; }
+        if (el.tagName === 'SELECT') { $$('option', el).forEach(function (o) { o.selected = false; o.hidden = o.disabled = false; }); el.selectedIndex = el.multiple ? -1 : 0; }
+        else el.value = '';
+      });
+      $('.n', copy).textContent = String(n + 1);
+      box.appendChild(copy);
+      $('select', copy).focus();
+    });
+  });
+
   if (location.hash && location.hash.indexOf('#m') === 0) {
     var m = $(location.hash);
     if (m) m.scrollIntoView({ block: 'center' });

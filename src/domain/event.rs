@@ -21,6 +21,8 @@ string_enum!(
         ArticleUpdated => "article.updated",
         ArticleDeleted => "article.deleted",
         TicketsImported => "tickets.imported",
+        SlaWarning => "sla.warning",
+        SlaBreached => "sla.breached",
     }
 );
 

@@ -10,6 +10,7 @@ pub mod hours;
 pub mod ids;
 pub mod mention;
 pub mod rules;
+pub mod sla;
 pub mod ticket;
 pub mod time;
 

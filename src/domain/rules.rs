@@ -85,8 +85,9 @@ string_enum!(
 );
 
 impl Field {
-    /// The operators that make sense for the field.
-    fn ops(self) -> &'static [Op] {
+    /// The operators that make sense for the field (the console's editor
+    /// offers only these).
+    pub fn ops(self) -> &'static [Op] {
         use Op::*;
         match self {
             Field::Channel | Field::Status | Field::Priority | Field::Language | Field::ContactEmailDomain => {

@@ -14,6 +14,7 @@
 pub mod cluster;
 pub mod outbox;
 pub mod rules;
+pub mod sla;
 
 use std::time::Duration;
 

@@ -35,7 +35,7 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use api::{events, kb, mail, outbox, people, rules, tickets, widget};
+    use api::{events, kb, mail, outbox, people, rules, sla, tickets, widget};
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
@@ -65,6 +65,16 @@ pub fn router(state: AppState) -> Router {
             get(rules::show).patch(rules::update).delete(rules::delete),
         )
         .route("/rules/{id}/preview", post(rules::preview))
+        .route("/sla-policies", get(sla::list).post(sla::create))
+        .route(
+            "/sla-policies/{id}",
+            axum::routing::patch(sla::update).delete(sla::delete),
+        )
+        .route("/calendar", get(sla::get_calendar).put(sla::put_calendar))
+        .route(
+            "/teams/{id}/calendar",
+            get(sla::get_team_calendar).put(sla::put_team_calendar),
+        )
         .route("/macros", get(rules::list_macros).post(rules::create_macro))
         .route(
             "/macros/{id}",

@@ -44,6 +44,11 @@ fn env() -> &'static Environment<'static> {
             "console_admin_kb_edit.html",
             "console_admin_outbox.html",
             "console_admin_mail.html",
+            "console_admin_rules.html",
+            "console_admin_rule_edit.html",
+            "console_admin_macros.html",
+            "console_admin_macro_edit.html",
+            "console_action_rows.html",
             "console_error.html"
         );
         e

@@ -80,12 +80,19 @@ pub struct Options {
     /// Events older than this are pruned (once every cluster consumer has
     /// passed them).
     pub event_retention: Duration,
+    /// How often the timers (SLA warnings and breaches, time-based rules) look.
+    pub timers: Duration,
 }
+
+/// The lease of the timers (its position is unused: never below the
+/// consumers', so it never holds back pruning).
+const TIMERS: &str = "timers";
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             event_retention: Duration::from_secs(30 * 86_400),
+            timers: Duration::from_secs(5),
         }
     }
 }
@@ -109,6 +116,35 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
         crate::events::rules::Runner(svc.clone()),
         shutdown.watch(),
     )));
+    shutdown.keep(tokio::spawn(crate::events::cluster::run(
+        svc.store.clone(),
+        svc.bus.head.clone(),
+        crate::events::sla::NAME,
+        svc.bus.node.clone(),
+        crate::events::sla::Clocks(svc.clone()),
+        shutdown.watch(),
+    )));
+    let timers = options.timers;
+    shutdown.spawn(every(timers, {
+        let svc = svc.clone();
+        move || {
+            let svc = svc.clone();
+            async move {
+                // One node at a time runs the timers (what they do is
+                // recorded once anyway); the lease runs out if it dies.
+                let until = crate::store::now_ms() + 3 * timers.as_millis() as i64;
+                match svc.store.acquire_lease(TIMERS, &svc.bus.node, until, i64::MAX).await {
+                    Ok(Some(_)) => {
+                        if let Err(e) = svc.run_timers().await {
+                            tracing::warn!(error = %e, "timers not run");
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::debug!(error = %e, "timers lease not taken"),
+                }
+            }
+        }
+    }));
     shutdown.spawn(every(Duration::from_secs(20), {
         let svc = svc.clone();
         move || {

@@ -394,6 +394,23 @@ pub(super) async fn deliver_event(
                 tracing::warn!(error = %err, "knowledge-base index not updated");
             }
         }
+        EventType::SlaWarning | EventType::SlaBreached => {
+            let Some(ticket_id) = e.ticket_id.filter(|_| hub.has_agents(ws)) else {
+                return Ok(());
+            };
+            let Some(t) = existing(ticket_of(store, ws, hint.ticket.as_ref(), ticket_id).await)? else {
+                return Ok(());
+            };
+            hub.to_agents(
+                ws,
+                Some(t.access()),
+                frame(json!({
+                    "type": "sla", "ticket_id": t.id, "number": t.number, "subject": t.subject,
+                    "breached": e.kind == EventType::SlaBreached, "target": e.changes.get("target"),
+                    "due_at": e.changes.get("due_at"), "assignee_id": t.assignee_id,
+                })),
+            );
+        }
         EventType::ContactCreated | EventType::ContactUpdated | EventType::TicketsImported => {}
     }
     Ok(())

@@ -10,6 +10,7 @@ mod chat;
 mod kb;
 mod mail;
 mod rules;
+mod sla;
 mod tickets;
 
 pub use tickets::Writer;

@@ -94,12 +94,12 @@ impl Services {
     }
 
     async fn is_open(&self, ws: i64) -> Result<bool> {
-        Ok(self.store.widget_settings(ws).await?.hours.is_open(now_ms()))
+        Ok(self.store.calendar(ws, None).await?.is_open(now_ms()))
     }
 
     /// The facts a rule's conditions read for a ticket and (optionally) the
     /// message an event is about.
-    async fn facts(&self, t: &Ticket, message_id: Option<i64>, open: bool) -> Result<Facts> {
+    pub(super) async fn facts(&self, t: &Ticket, message_id: Option<i64>, open: bool) -> Result<Facts> {
         let inputs = self.store.rule_inputs(t, message_id).await?;
         let mut f = Facts::new(t.channel, t.status, t.priority, t.subject.clone(), inputs.body);
         f.team_id = t.team_id;

@@ -22,6 +22,7 @@ pub mod rules;
 pub mod scratch;
 pub mod search;
 pub mod seed;
+pub mod sla;
 mod tickets;
 mod types;
 pub mod widget;

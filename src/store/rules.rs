@@ -10,13 +10,15 @@ use super::mail::{queue_in, OutMail};
 use super::tickets::{add_message_in, load_ticket, update_in, Changer};
 use super::*;
 use crate::domain::event::{Event, EventActor, EventType, NewEvent};
-use crate::domain::rules::{parse_actions, Action, NotifyWho, RuleDef, RULES_MAX, RUNS_PER_TICKET_HOUR};
+use crate::domain::rules::{parse_actions, Action, NotifyWho, RuleDef, Trigger, RULES_MAX, RUNS_PER_TICKET_HOUR};
 use crate::domain::{Actor, Email, MessageKind, Status};
 
 /// A rule as stored: its place in the workspace's order and its definition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rule {
     pub id: i64,
+    #[serde(skip)]
+    pub workspace_id: i64,
     pub position: i64,
     #[serde(flatten)]
     pub def: RuleDef,
@@ -46,6 +48,7 @@ pub struct RuleInputs {
 #[derive(sqlx::FromRow)]
 struct RuleRow {
     id: i64,
+    workspace_id: i64,
     position: i64,
     name: String,
     event: String,
@@ -60,7 +63,7 @@ struct RuleRow {
 }
 
 const RULE_COLS: &str =
-    "id, position, name, event, minutes, business_hours, conditions, actions, enabled, stop, created_at, updated_at";
+    "id, workspace_id, position, name, event, minutes, business_hours, conditions, actions, enabled, stop, created_at, updated_at";
 
 impl RuleRow {
     fn into_rule(self) -> Result<Rule> {
@@ -72,6 +75,7 @@ impl RuleRow {
         });
         Ok(Rule {
             id: self.id,
+            workspace_id: self.workspace_id,
             position: self.position,
             def: RuleDef::parse(&json, None).map_err(|e| StoreError::Corrupt(format!("rule {}: {e}", self.id)))?,
             created_at: self.created_at,
@@ -207,6 +211,54 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
+        Ok(())
+    }
+
+    /// Enabled time-based rules of every workspace, for the timers.
+    pub async fn timer_rules(&self) -> Result<Vec<Rule>> {
+        let rows: Vec<RuleRow> = sqlx::query_as(&format!(
+            "SELECT {RULE_COLS} FROM rules WHERE enabled = 1 AND event IN ('time.unanswered', 'time.pending', 'time.sla_due') ORDER BY workspace_id, position, id"
+        ))
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter().map(RuleRow::into_rule).collect()
+    }
+
+    /// Tickets whose time has come for a time-based rule at `now`, with the
+    /// moment their wait started (the rule's anchor), oldest first, those
+    /// the rule already looked at for that start left out. Calendar time
+    /// only: open hours are counted by the caller.
+    pub async fn timer_candidates(&self, rule: &Rule, now: i64, limit: i64) -> Result<Vec<(i64, i64)>> {
+        let minutes = rule.def.minutes.unwrap_or(0);
+        let sql = match rule.def.event {
+            Trigger::Unanswered => "SELECT t.id, t.waiting_since FROM tickets t WHERE t.workspace_id = $1 AND t.status = 'open' AND t.waiting_since IS NOT NULL AND t.waiting_since <= $2 \
+                AND NOT EXISTS (SELECT 1 FROM rule_runs r WHERE r.rule_id = $3 AND r.ticket_id = t.id AND r.anchor = t.waiting_since) ORDER BY t.waiting_since, t.id LIMIT $4",
+            Trigger::Pending => "SELECT s.ticket_id, s.paused_at FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id WHERE s.workspace_id = $1 AND s.paused_at IS NOT NULL AND s.paused_at <= $2 AND t.status = 'pending' \
+                AND NOT EXISTS (SELECT 1 FROM rule_runs r WHERE r.rule_id = $3 AND r.ticket_id = s.ticket_id AND r.anchor = s.paused_at) ORDER BY s.paused_at, s.ticket_id LIMIT $4",
+            Trigger::SlaDue => "SELECT s.ticket_id, s.due_at FROM ticket_sla s WHERE s.workspace_id = $1 AND s.due_at IS NOT NULL AND s.due_at <= $2 \
+                AND NOT EXISTS (SELECT 1 FROM rule_runs r WHERE r.rule_id = $3 AND r.ticket_id = s.ticket_id AND r.anchor = s.due_at) ORDER BY s.due_at, s.ticket_id LIMIT $4",
+            _ => return Ok(vec![]),
+        };
+        Ok(sqlx::query_as(sql)
+            .bind(rule.workspace_id)
+            .bind(now.saturating_sub(minutes.saturating_mul(60_000)))
+            .bind(rule.id)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    /// Records that a time-based rule's conditions did not hold when its
+    /// time came, so that start is not looked at again.
+    pub async fn pass_timer(&self, rule: &Rule, ticket_id: i64, anchor: i64) -> Result<()> {
+        sqlx::query("INSERT INTO rule_runs (workspace_id, rule_id, ticket_id, anchor, created_at, matched) VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT DO NOTHING")
+            .bind(rule.workspace_id)
+            .bind(rule.id)
+            .bind(ticket_id)
+            .bind(anchor)
+            .bind(now_ms())
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
@@ -367,12 +419,13 @@ impl Store {
                 )
             }
             Doer::Rule { rule, anchor } => {
-                let recent: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM rule_runs WHERE ticket_id = $1 AND created_at > $2")
-                        .bind(ticket_id)
-                        .bind(now - 3_600_000)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let recent: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM rule_runs WHERE ticket_id = $1 AND created_at > $2 AND matched = 1",
+                )
+                .bind(ticket_id)
+                .bind(now - 3_600_000)
+                .fetch_one(&mut *tx)
+                .await?;
                 if recent >= RUNS_PER_TICKET_HOUR {
                     tracing::warn!(
                         rule = rule.id,

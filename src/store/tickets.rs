@@ -36,7 +36,13 @@ struct TicketRow {
     resolved_at: Option<i64>,
     snoozed_until: Option<i64>,
     waiting_since: Option<i64>,
+    /// Only lists sorted by SLA select it.
+    #[sqlx(default)]
+    sla_due_at: Option<i64>,
 }
+
+/// A ticket's earliest running SLA due time, as a column of a list.
+const SLA_DUE: &str = "(SELECT s.due_at FROM ticket_sla s WHERE s.ticket_id = t.id)";
 
 fn corrupt(e: crate::domain::Invalid) -> StoreError {
     StoreError::Corrupt(e.to_string())
@@ -136,7 +142,14 @@ impl Store {
 
     #[tracing::instrument(skip_all, fields(workspace_id = actor.workspace_id))]
     pub async fn list_tickets(&self, actor: &Actor, f: &TicketFilter) -> Result<Page<Ticket>> {
-        let mut sql = Sql::new(&format!("SELECT {TICKET_COLS} {TICKET_FROM} WHERE t.workspace_id = "));
+        let extra = if f.sort == TicketSort::SlaDue {
+            format!(", {SLA_DUE} AS sla_due_at")
+        } else {
+            String::new()
+        };
+        let mut sql = Sql::new(&format!(
+            "SELECT {TICKET_COLS}{extra} {TICKET_FROM} WHERE t.workspace_id = "
+        ));
         let ws = sql.arg(actor.workspace_id);
         sql.push(&ws);
         if !actor.is_admin() {
@@ -230,9 +243,13 @@ impl Store {
             TicketSort::Created => ("t.id", "DESC", "<"),
             TicketSort::Activity => ("t.last_message_at", "DESC", "<"),
             TicketSort::Waiting => ("t.waiting_since", "ASC", ">"),
+            TicketSort::SlaDue => (SLA_DUE, "ASC", ">"),
         };
         if f.sort == TicketSort::Waiting {
             sql.push(" AND t.waiting_since IS NOT NULL");
+        }
+        if f.sort == TicketSort::SlaDue {
+            sql.push(&format!(" AND {SLA_DUE} IS NOT NULL"));
         }
         // Back from a page: the same index range read the other way, then
         // put in the list's order.
@@ -265,6 +282,7 @@ impl Store {
                 TicketSort::Created => r.id,
                 TicketSort::Activity => r.last_message_at,
                 TicketSort::Waiting => r.waiting_since.unwrap_or_default(),
+                TicketSort::SlaDue => r.sla_due_at.unwrap_or_default(),
             };
             Cursor { key, id: r.id }.encode()
         };

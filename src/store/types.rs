@@ -218,6 +218,8 @@ pub enum TicketSort {
     Activity,
     /// Longest-waiting customer first; only tickets that await an answer.
     Waiting,
+    /// The SLA due soonest (overdue first); only tickets whose clocks run.
+    SlaDue,
 }
 
 #[derive(Debug, Clone, Default)]

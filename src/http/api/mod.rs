@@ -6,5 +6,6 @@ pub mod mail;
 pub mod outbox;
 pub mod people;
 pub mod rules;
+pub mod sla;
 pub mod tickets;
 pub mod widget;

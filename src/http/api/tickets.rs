@@ -162,7 +162,8 @@ pub async fn list(
         None | Some("created") => TicketSort::Created,
         Some("activity") => TicketSort::Activity,
         Some("waiting") => TicketSort::Waiting,
-        Some(_) => return Err(Invalid::new("sort", "use 'created', 'activity' or 'waiting'").into()),
+        Some("sla") => TicketSort::SlaDue,
+        Some(_) => return Err(Invalid::new("sort", "use 'created', 'activity', 'waiting' or 'sla'").into()),
     };
     let limit = p.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -183,13 +184,28 @@ pub async fn list(
         limit,
     };
     let page = s.store.list_tickets(&actor, &filter).await?;
-    Ok(Json(json!(page)))
+    let mut out = json!(page);
+    let ids: Vec<i64> = page.items.iter().map(|t| t.id).collect();
+    let mut slas = s.store.sla_views(actor.workspace_id, &ids).await?;
+    if let Some(items) = out["items"].as_array_mut() {
+        for (item, t) in items.iter_mut().zip(&page.items) {
+            if let Some(sla) = slas.remove(&t.id) {
+                item["sla"] = json!(sla);
+            }
+        }
+    }
+    Ok(Json(out))
 }
 
 pub async fn show(State(s): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = parse_id(&id, "ticket")?;
     let t = s.store.ticket(&actor, id).await.map_err(not_found("ticket"))?;
-    Ok(Json(json!(t)))
+    let mut out = json!(t);
+    // Present once the SLA consumer has seen the ticket under a policy, or pending.
+    if let Some(sla) = s.store.sla_views(actor.workspace_id, &[t.id]).await?.remove(&t.id) {
+        out["sla"] = json!(sla);
+    }
+    Ok(Json(out))
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use super::{page, Agent, PageError, PageResult};
+use super::{page, Agent, OrBack, PageError, PageResult};
 use crate::app::AppState;
 use crate::domain::ids::TicketId;
 use crate::domain::{Channel, Priority, Status};
@@ -157,9 +157,10 @@ async fn list_ctx(
     teams: &[Team],
 ) -> Result<minijinja::Value, AppError> {
     let filter = q.filter(session);
-    let (page, counts) = tokio::try_join!(
+    let (page, counts, macros) = tokio::try_join!(
         s.store.list_tickets(&session.actor, &filter),
-        s.store.view_counts(&session.actor)
+        s.store.view_counts(&session.actor),
+        s.store.list_macros(session.actor.workspace_id)
     )?;
     let names: HashMap<i64, String> = users.iter().map(|u| (u.id, u.name.clone())).collect();
     let team_names: HashMap<i64, String> = teams.iter().map(|t| (t.id, t.name.clone())).collect();
@@ -197,6 +198,7 @@ async fn list_ctx(
         list_url => q.url("/app/list", &[]),
         here => q.url("/app", &[]),
         searching => filter.q.is_some(),
+        macros => macros.iter().map(|m| minijinja::context! { id => m.id, name => m.name }).collect::<Vec<_>>(),
     })
 }
 
@@ -267,8 +269,21 @@ pub async fn bulk(
     if ids.is_empty() {
         return Err(PageError::back(&back_to, "select the tickets first"));
     }
+    let action = f.get("action").map(String::as_str).unwrap_or("");
+    if let Some(id) = action.strip_prefix("macro:") {
+        let id: i64 = id
+            .parse()
+            .map_err(|_| PageError::back(&back_to, "choose what to do with them"))?;
+        // Tickets the agent may not see are left out, as with the API.
+        let done = s.svc.apply_macro(&session.actor, id, &ids).await.or_back(&back_to)?;
+        return Ok(super::back(
+            &back_to,
+            "ok",
+            &format!("{} of {} tickets changed", done.len(), ids.len()),
+        ));
+    }
     let mut patch = TicketPatch::default();
-    match f.get("action").map(String::as_str).unwrap_or("") {
+    match action {
         "mine" => patch.assignee_id = Some(Some(session.actor.user_id)),
         "nobody" => patch.assignee_id = Some(None),
         other => match Status::parse("status", other) {

@@ -7,6 +7,9 @@ mod auth;
 mod display;
 mod inbox;
 mod kb;
+mod macros;
+mod rule_form;
+mod rules;
 mod ticket;
 
 use std::net::SocketAddr;
@@ -63,6 +66,18 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/mail/test", post(admin::test_mail))
         .route("/app/admin/mail/imap-test", post(admin::test_imap))
         .route("/app/admin/outbox/{id}/retry", post(admin::retry_mail))
+        .route("/app/admin/rules", get(rules::list))
+        .route("/app/admin/rules/new", get(rules::new_page).post(rules::create))
+        .route("/app/admin/rules/{id}", get(rules::edit_page).post(rules::update))
+        .route("/app/admin/rules/{id}/preview", get(rules::preview))
+        .route("/app/admin/rules/{id}/enabled", post(rules::set_enabled))
+        .route("/app/admin/rules/{id}/move", post(rules::move_to))
+        .route("/app/admin/rules/{id}/delete", post(rules::delete))
+        .route("/app/admin/macros", get(macros::list))
+        .route("/app/admin/macros/new", get(macros::new_page).post(macros::create))
+        .route("/app/admin/macros/{id}", get(macros::edit_page).post(macros::update))
+        .route("/app/admin/macros/{id}/delete", post(macros::delete))
+        .route("/app/t/{number}/macro", post(macros::apply))
         .route("/app/admin/kb", get(kb::list))
         .route("/app/admin/kb/categories", post(kb::create_category))
         .route("/app/admin/kb/{id}", get(kb::edit).post(kb::save))

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
@@ -19,7 +19,7 @@ use crate::error::AppError;
 use crate::store::console::Session;
 use crate::store::{Ticket, TicketFilter, TicketPatch, TicketSort, User};
 
-async fn open(s: &AppState, actor: &Actor, number: &str) -> Result<Ticket, PageError> {
+pub(super) async fn open(s: &AppState, actor: &Actor, number: &str) -> Result<Ticket, PageError> {
     let n = number
         .trim_start_matches('#')
         .parse::<i64>()
@@ -95,12 +95,17 @@ async fn conversation_ctx(
     )
 }
 
-pub async fn show(State(s): State<AppState>, Agent(session): Agent, Path(number): Path<String>) -> PageResult {
+pub async fn show(
+    State(s): State<AppState>,
+    Agent(session): Agent,
+    Path(number): Path<String>,
+    Query(n): Query<super::Notice>,
+) -> PageResult {
     let t = open(&s, &session.actor, &number).await?;
-    render(&s, &session, &t).await
+    render(&s, &session, &t, &n).await
 }
 
-async fn render(s: &AppState, session: &Session, t: &Ticket) -> PageResult {
+async fn render(s: &AppState, session: &Session, t: &Ticket, n: &super::Notice) -> PageResult {
     let ws = session.actor.workspace_id;
     let earlier = TicketFilter {
         contact_id: Some(t.contact.id),
@@ -108,7 +113,7 @@ async fn render(s: &AppState, session: &Session, t: &Ticket) -> PageResult {
         limit: 20,
         ..Default::default()
     };
-    let (users, teams, labels, canned, contact, history, visitor) = tokio::try_join!(
+    let (users, teams, labels, canned, contact, history, visitor, macros) = tokio::try_join!(
         s.store.list_users(ws),
         s.store.list_teams(ws),
         s.store.labels(ws),
@@ -116,6 +121,7 @@ async fn render(s: &AppState, session: &Session, t: &Ticket) -> PageResult {
         s.store.contact_details(ws, t.contact.id),
         s.store.list_tickets(&session.actor, &earlier),
         s.store.visitor_state(ws, t.contact.id),
+        s.store.list_macros(ws),
     )?;
     let conversation = conversation_ctx(s, session, t, &users).await?;
     let _ = s.store.read_notifications(&session.actor, Some(t.id)).await;
@@ -172,6 +178,8 @@ async fn render(s: &AppState, session: &Session, t: &Ticket) -> PageResult {
         canned => serde_json::to_string(&canned).unwrap_or_default(),
         statuses => Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         priorities => Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        macros => macros.iter().map(|m| minijinja::context! { id => m.id, name => m.name }).collect::<Vec<_>>(),
+        ok => n.ok, err => n.err,
     };
     Ok(page(session, "console_ticket.html", "ticket", ctx))
 }

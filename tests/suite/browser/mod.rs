@@ -6,6 +6,7 @@
 mod console;
 mod first_hour;
 mod form;
+mod rules;
 mod webdriver;
 
 use std::time::Duration;
