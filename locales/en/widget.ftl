@@ -31,3 +31,4 @@ widget-request-subject = Subject
 widget-request-order = Order number (optional)
 widget-request-send = Send request
 widget-request-done = Thank you! Your request number is
+widget-back-at = We are back on { $when } ({ $zone }).

@@ -31,3 +31,4 @@ widget-request-subject = عنوان
 widget-request-order = شماره سفارش (اختیاری)
 widget-request-send = ارسال درخواست
 widget-request-done = سپاس! شمارهٔ درخواست شما
+widget-back-at = ما از { $when } ({ $zone }) پاسخگو هستیم.

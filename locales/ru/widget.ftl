@@ -31,3 +31,4 @@ widget-request-subject = Тема
 widget-request-order = Номер заказа (необязательно)
 widget-request-send = Отправить заявку
 widget-request-done = Спасибо! Номер вашего обращения
+widget-back-at = Мы снова на связи { $when } ({ $zone }).

@@ -31,3 +31,4 @@ widget-request-subject = Тема
 widget-request-order = Номер замовлення (необов'язково)
 widget-request-send = Надіслати заявку
 widget-request-done = Дякуємо! Номер вашого звернення
+widget-back-at = Ми знову на зв’язку { $when } ({ $zone }).

@@ -23,6 +23,7 @@ string_enum!(
         TicketsImported => "tickets.imported",
         SlaWarning => "sla.warning",
         SlaBreached => "sla.breached",
+        AgentUpdated => "agent.updated",
     }
 );
 

@@ -13,6 +13,7 @@
 
 pub mod cluster;
 pub mod outbox;
+pub mod routing;
 pub mod rules;
 pub mod sla;
 

@@ -681,16 +681,27 @@ impl VisitorSession {
     async fn offline_autoreply(&self, ticket_id: i64) -> Result<(), AppError> {
         let (s, ws) = (&self.s, &self.ws);
         let settings = s.store.widget_settings(ws.id).await?;
-        if s.store.agents_online(ws.id).await? && settings.hours.is_open(crate::store::now_ms()) {
+        let calendar = s.store.calendar(ws.id, None).await?;
+        let now = crate::store::now_ms();
+        let open = calendar.is_open(now);
+        if s.store.agents_online(ws.id).await? && open {
             return Ok(());
         }
+        let mut text = settings.texts_for(&self.visitor.lang).1.to_string();
+        // Out of hours the answer says when the team is back.
+        if !open {
+            if let Some(at) = calendar.next_opening(now) {
+                let (when, zone) = crate::domain::time::local(at, &calendar.time_zone);
+                let back = crate::i18n::text(
+                    &self.visitor.lang,
+                    "widget-back-at",
+                    &[("when", &when), ("zone", &zone)],
+                );
+                text = format!("{text}\n\n{back}");
+            }
+        }
         s.svc
-            .post_as(
-                WorkspaceId(ws.id),
-                Writer::System,
-                TicketId(ticket_id),
-                settings.texts_for(&self.visitor.lang).1.to_string(),
-            )
+            .post_as(WorkspaceId(ws.id), Writer::System, TicketId(ticket_id), text)
             .await?;
         Ok(())
     }

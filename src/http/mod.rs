@@ -35,7 +35,7 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use api::{events, kb, mail, outbox, people, rules, sla, tickets, widget};
+    use api::{events, kb, mail, outbox, people, routing, rules, sla, tickets, widget};
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
@@ -65,6 +65,12 @@ pub fn router(state: AppState) -> Router {
             get(rules::show).patch(rules::update).delete(rules::delete),
         )
         .route("/rules/{id}/preview", post(rules::preview))
+        .route("/availability", get(routing::list))
+        .route("/me/availability", axum::routing::put(routing::set_mine))
+        .route("/me/notifications", axum::routing::put(routing::set_notifications))
+        .route("/users/{id}/capacity", axum::routing::put(routing::set_capacity))
+        .route("/teams/{id}/routing", axum::routing::put(routing::set_team_routing))
+        .route("/tickets/{id}/queue", get(routing::queue))
         .route("/sla-policies", get(sla::list).post(sla::create))
         .route(
             "/sla-policies/{id}",

@@ -124,6 +124,14 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
         crate::events::sla::Clocks(svc.clone()),
         shutdown.watch(),
     )));
+    shutdown.keep(tokio::spawn(crate::events::cluster::run(
+        svc.store.clone(),
+        svc.bus.head.clone(),
+        crate::events::routing::NAME,
+        svc.bus.node.clone(),
+        crate::events::routing::Router(svc.clone()),
+        shutdown.watch(),
+    )));
     let timers = options.timers;
     shutdown.spawn(every(timers, {
         let svc = svc.clone();
@@ -137,6 +145,9 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
                     Ok(Some(_)) => {
                         if let Err(e) = svc.run_timers().await {
                             tracing::warn!(error = %e, "timers not run");
+                        }
+                        if let Err(e) = svc.route(None).await {
+                            tracing::warn!(error = %e, "queues not routed");
                         }
                     }
                     Ok(None) => {}

@@ -411,7 +411,10 @@ pub(super) async fn deliver_event(
                 })),
             );
         }
-        EventType::ContactCreated | EventType::ContactUpdated | EventType::TicketsImported => {}
+        EventType::ContactCreated
+        | EventType::ContactUpdated
+        | EventType::TicketsImported
+        | EventType::AgentUpdated => {}
     }
     Ok(())
 }

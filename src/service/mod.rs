@@ -9,6 +9,7 @@
 mod chat;
 mod kb;
 mod mail;
+mod routing;
 mod rules;
 mod sla;
 mod tickets;

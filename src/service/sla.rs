@@ -19,6 +19,9 @@ use crate::events::Hint;
 use crate::store::sla::StoredClocks;
 use crate::store::{now_ms, Result, StoreError};
 
+/// How long an assignment or mention may wait unseen before it is mailed.
+pub const UNSEEN_MAIL_AFTER: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 /// Tickets a timer pass looks at per rule, and clocks it checks.
 const TIMER_BATCH: i64 = 500;
 
@@ -264,6 +267,7 @@ impl Services {
                 self.logged(&logged, Hint::default());
             }
         }
+        done += self.mail_unseen(UNSEEN_MAIL_AFTER).await?;
         let mut open: HashMap<(i64, Option<i64>), Arc<Calendar>> = HashMap::new();
         for rule in self.store.timer_rules().await? {
             for (ticket_id, anchor) in self.store.timer_candidates(&rule, now, TIMER_BATCH).await? {

@@ -642,10 +642,13 @@ impl Store {
         Ok(())
     }
 
-    /// Whether an agent of the workspace is online (seen in the last 45 s).
+    /// Whether an agent of the workspace takes conversations: one who set
+    /// themselves online, or one on `auto` with a console open (seen in the
+    /// last 45 s).
     pub async fn agents_online(&self, workspace_id: i64) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM agent_presence WHERE workspace_id = $1 AND status = 'online' AND last_seen_at > $2",
+            "SELECT COUNT(*) FROM users u LEFT JOIN agent_presence p ON p.user_id = u.id AND p.status = 'online' AND p.last_seen_at > $2 \
+             WHERE u.workspace_id = $1 AND u.active = 1 AND (u.availability = 'online' OR (u.availability = 'auto' AND p.user_id IS NOT NULL))",
         )
         .bind(workspace_id)
         .bind(now_ms() - 45_000)

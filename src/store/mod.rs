@@ -18,6 +18,7 @@ pub mod outbox;
 mod people;
 pub mod portal;
 mod query;
+pub mod routing;
 pub mod rules;
 pub mod scratch;
 pub mod search;

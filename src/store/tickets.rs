@@ -682,7 +682,12 @@ pub(super) async fn create_in(
 #[derive(Clone, Copy)]
 pub(super) enum Changer<'a> {
     Agent(&'a Actor),
-    Rule { id: i64, name: &'a str },
+    Rule {
+        id: i64,
+        name: &'a str,
+    },
+    /// The router sharing a team's queue out (or taking a chat back).
+    Routing,
 }
 
 /// Changes a loaded (on PostgreSQL locked) ticket inside the caller's
@@ -739,6 +744,21 @@ pub(super) async fn update_in(
             Some(uid) => {
                 let name = ensure_user(tx, ws, uid).await?;
                 events.push(format!("Assigned to {name}"));
+                // Told in the console, and by mail if not seen soon.
+                if !matches!(by, Changer::Agent(a) if a.user_id == uid) {
+                    let author = match by {
+                        Changer::Agent(a) => Some(a.user_id),
+                        _ => None,
+                    };
+                    sqlx::query("INSERT INTO notifications (workspace_id, user_id, ticket_id, message_id, author_id, created_at, kind) VALUES ($1, $2, $3, NULL, $4, $5, 'assignment')")
+                        .bind(ws)
+                        .bind(uid)
+                        .bind(id)
+                        .bind(author)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await?;
+                }
                 let p = sets.arg(uid);
                 sets.push(&format!(", assignee_id = {p}"));
             }
@@ -837,6 +857,7 @@ pub(super) async fn update_in(
     let (author, actor, prefix) = match by {
         Changer::Agent(a) => (Author::Agent(a.user_id), EventActor::Agent(a.user_id), String::new()),
         Changer::Rule { id, name } => (Author::System, EventActor::Rule(id), format!("Rule \"{name}\": ")),
+        Changer::Routing => (Author::System, EventActor::System, "Routing: ".to_string()),
     };
     for e in &events {
         insert_message(

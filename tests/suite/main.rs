@@ -22,6 +22,7 @@ mod kb;
 mod meta;
 mod permissions;
 mod portal;
+mod routing;
 mod rules;
 mod search;
 mod sla;

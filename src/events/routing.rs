@@ -1,0 +1,36 @@
+//! The routing consumer: the once-per-cluster reader of the log that
+//! shares teams' queues out when tickets arrive or change and when agents
+//! change their availability (see `service::routing`). Its writes are
+//! checked under lock as they are made, so reading a page again after a
+//! crash assigns nothing twice.
+
+use super::cluster::{Handled, Handler};
+use crate::domain::event::Event;
+use crate::service::Services;
+use crate::store::Store;
+
+pub const NAME: &str = "routing";
+
+pub struct Router(pub Services);
+
+impl Handler for Router {
+    async fn handle(
+        &self,
+        store: &Store,
+        name: &str,
+        owner: &str,
+        events: &[std::sync::Arc<Event>],
+        save: bool,
+    ) -> crate::store::Result<Handled> {
+        self.0.run_routing(events).await?;
+        if !save {
+            return Ok(Handled::Done { saved: false });
+        }
+        let last = events.last().map_or(0, |e| e.id);
+        Ok(if store.save_leased_position(name, owner, last).await? {
+            Handled::Done { saved: true }
+        } else {
+            Handled::LeaseLost
+        })
+    }
+}
