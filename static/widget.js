@@ -198,6 +198,7 @@
     '.status{display:flex;align-items:center;gap:6px;font-size:13px;opacity:.95;margin-top:2px}',
     '.dot{width:8px;height:8px;border-radius:50%;background:#9ca3af;box-shadow:0 0 0 2px rgba(255,255,255,.6)}',
     '.dot.on{background:#22c55e}',
+    '.queue{margin:8px 12px;padding:8px 10px;border-radius:8px;background:#f3f4f6;color:#111827;font-size:13px}',
     '.hours{font-size:12px;opacity:.85;margin-top:2px;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden}',
     '.hours:empty{display:none}',
     '.x{color:var(--sd-on);opacity:.9;border-radius:8px;padding:4px}',
@@ -294,9 +295,10 @@
     u.notice = el('div', { cls: 'notice', role: 'status', hidden: true, text: t('reconnecting') });
     u.list = el('div', { cls: 'list', 'data-sd': 'messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions' });
     u.offline = el('div', { cls: 'offline', 'data-sd': 'offline', hidden: true });
+    u.queue = el('div', { cls: 'queue', 'data-sd': 'queue', role: 'status', hidden: true });
     u.typingName = el('span');
     u.typing = el('div', { cls: 'typing', 'data-sd': 'typing', hidden: true, 'aria-live': 'polite' }, [el('span', { cls: 'dots', 'aria-hidden': 'true' }, [el('i'), el('i'), el('i')]), u.typingName]);
-    u.scroll = el('div', { cls: 'scroll', tabindex: '0' }, [u.list, u.offline, u.typing]);
+    u.scroll = el('div', { cls: 'scroll', tabindex: '0' }, [u.list, u.offline, u.queue, u.typing]);
 
     u.name = el('input', { type: 'text', 'data-sd': 'prechat-name', autocomplete: 'name', maxlength: '200', placeholder: t('name'), 'aria-label': t('name') });
     u.email = el('input', { type: 'email', 'data-sd': 'prechat-email', autocomplete: 'email', maxlength: '254', placeholder: t('email'), 'aria-label': t('email') });
@@ -780,12 +782,14 @@
         if (!o && !pend) return;
         addMessage({ id: f.id, from: 'visitor', author_name: visitor.name, body: o ? o.body : (pend.querySelector('.bubble') || {}).textContent || '', created_at: f.created_at, client_id: f.client_id, attachments: o && o.attachments || [] });
         return;
-      case 'message': return addMessage(f.message);
+      case 'message': if (ui && f.message && f.message.from === 'agent') ui.queue.hidden = true; return addMessage(f.message);
       case 'typing': if (f.on) showAgentTyping(f.name); else hideAgentTyping(); return;
       case 'read':
         if (typeof f.up_to === 'number' && f.up_to > seenUpTo) { seenUpTo = f.up_to; sset('seen', seenUpTo); renderSeen(); }
         return;
       case 'presence': online = !!f.online; renderStatus(); renderMode(); return;
+      // Waiting in a team's queue: the place and the wait, said by the server in the visitor's language.
+      case 'queue': if (ui) { ui.queue.textContent = f.text || ''; ui.queue.hidden = !f.text; } return;
       case 'contact_saved': pendingContact = null; sset('contact', null); return;
       case 'error':
         if (f.code === 'unauthorized') {

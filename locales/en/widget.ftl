@@ -32,3 +32,5 @@ widget-request-order = Order number (optional)
 widget-request-send = Send request
 widget-request-done = Thank you! Your request number is
 widget-back-at = We are back on { $when } ({ $zone }).
+widget-queue = You are number { $position } in the queue.
+widget-queue-minutes = About { $minutes } min.

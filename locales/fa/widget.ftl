@@ -32,3 +32,5 @@ widget-request-order = شماره سفارش (اختیاری)
 widget-request-send = ارسال درخواست
 widget-request-done = سپاس! شمارهٔ درخواست شما
 widget-back-at = ما از { $when } ({ $zone }) پاسخگو هستیم.
+widget-queue = شما نفر { $position } در صف هستید.
+widget-queue-minutes = حدود { $minutes } دقیقه.

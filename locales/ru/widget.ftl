@@ -32,3 +32,5 @@ widget-request-order = Номер заказа (необязательно)
 widget-request-send = Отправить заявку
 widget-request-done = Спасибо! Номер вашего обращения
 widget-back-at = Мы снова на связи { $when } ({ $zone }).
+widget-queue = Вы { $position }-й в очереди.
+widget-queue-minutes = Примерно { $minutes } мин.

@@ -32,3 +32,5 @@ widget-request-order = Номер замовлення (необов'язков�
 widget-request-send = Надіслати заявку
 widget-request-done = Дякуємо! Номер вашого звернення
 widget-back-at = Ми знову на зв’язку { $when } ({ $zone }).
+widget-queue = Ви { $position }-й у черзі.
+widget-queue-minutes = Приблизно { $minutes } хв.

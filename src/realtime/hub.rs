@@ -269,6 +269,18 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
                 frame(json!({ "type": "presence", "user_id": user_id, "status": status })),
             );
         }
+        Kind::Queue {
+            contact_id,
+            position,
+            minutes,
+            text,
+        } => {
+            hub.to_visitors(
+                ws,
+                Some(*contact_id),
+                frame(json!({ "type": "queue", "position": position, "minutes": minutes, "text": text })),
+            );
+        }
         Kind::Visitor {
             contact_id,
             ticket_id,

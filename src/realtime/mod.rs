@@ -53,6 +53,14 @@ pub enum Kind {
         ticket_id: Option<i64>,
         online: bool,
     },
+    /// A visitor's chat waits in a team's queue: its place and the text
+    /// that says so in their language.
+    Queue {
+        contact_id: i64,
+        position: i64,
+        minutes: Option<i64>,
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

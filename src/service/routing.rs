@@ -15,6 +15,9 @@ use crate::events::Hint;
 use crate::store::routing::{AgentLoad, Availability, RoutedTeam, RoutingMode};
 use crate::store::Result;
 
+/// The wait a place in a queue stands for, in minutes, with one agent.
+const MINUTES_A_PLACE: i64 = 3;
+
 /// Tickets of a queue looked at per pass.
 const QUEUE_BATCH: i64 = 500;
 
@@ -25,6 +28,16 @@ impl Services {
             .set_availability(actor.workspace_id, actor.user_id, to)
             .await?;
         self.logged(&logged, Hint::default());
+        // Visitors' widgets follow at once.
+        let any_online = self.store.agents_online(actor.workspace_id).await?;
+        let kind = crate::realtime::Kind::Presence {
+            user_id: actor.user_id,
+            status: to.as_str().to_string(),
+            any_online,
+        };
+        self.bus
+            .publish(crate::realtime::Signal::new(actor.workspace_id, kind))
+            .await;
         Ok(())
     }
 
@@ -52,8 +65,15 @@ impl Services {
             .collect();
         let mut last = team.last_assigned;
         let mut routed = 0;
-        for (ticket_id, channel) in queue {
+        // Chats left waiting: (tickets ahead of them, their visitor).
+        let mut waiting: Vec<(i64, i64)> = Vec::new();
+        let mut ahead = 0;
+        for (ticket_id, channel, contact_id) in queue {
             let Some(pick) = pick(&agents, team.mode, channel, last) else {
+                if channel == crate::domain::Channel::Chat {
+                    waiting.push((ahead, contact_id));
+                }
+                ahead += 1;
                 continue;
             };
             let user_id = agents[pick].user_id;
@@ -73,6 +93,10 @@ impl Services {
                 // Someone else changed the ticket or the agent's load
                 // meanwhile: read the loads again.
                 None => {
+                    if channel == crate::domain::Channel::Chat {
+                        waiting.push((ahead, contact_id));
+                    }
+                    ahead += 1;
                     agents = self
                         .store
                         .agent_loads(ws, Some(team.id))
@@ -83,7 +107,35 @@ impl Services {
                 }
             }
         }
+        self.tell_queue(ws, &waiting, agents.len() as i64).await;
         Ok(routed)
+    }
+
+    /// Tells visitors whose chats wait where they stand and about how long
+    /// (three minutes a place, shared among the team's agents online), in
+    /// their language. Places count every ticket ahead in the queue.
+    async fn tell_queue(&self, ws: i64, waiting: &[(i64, i64)], online: i64) {
+        for (ahead, contact_id) in waiting.iter().take(50) {
+            let position = ahead + 1;
+            let minutes = (online > 0).then(|| (position * MINUTES_A_PLACE + online - 1) / online);
+            let lang = self
+                .store
+                .visitor_lang(ws, *contact_id)
+                .await
+                .unwrap_or_else(|_| "en".into());
+            let mut text = crate::i18n::text(&lang, "widget-queue", &[("position", &position.to_string())]);
+            if let Some(m) = minutes {
+                let more = crate::i18n::text(&lang, "widget-queue-minutes", &[("minutes", &m.to_string())]);
+                text = format!("{text} {more}");
+            }
+            let kind = crate::realtime::Kind::Queue {
+                contact_id: *contact_id,
+                position,
+                minutes,
+                text,
+            };
+            self.bus.publish(crate::realtime::Signal::new(ws, kind)).await;
+        }
     }
 
     /// Gives an agent's open chats back to their teams' queues.

@@ -205,9 +205,9 @@ impl Store {
 
     /// Tickets waiting in a team's queue (open, nobody assigned), the
     /// longest-waiting first.
-    pub async fn team_queue(&self, workspace_id: i64, team_id: i64, limit: i64) -> Result<Vec<(i64, Channel)>> {
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, channel FROM tickets WHERE workspace_id = $1 AND team_id = $2 AND status = 'open' AND assignee_id IS NULL \
+    pub async fn team_queue(&self, workspace_id: i64, team_id: i64, limit: i64) -> Result<Vec<(i64, Channel, i64)>> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT id, channel, contact_id FROM tickets WHERE workspace_id = $1 AND team_id = $2 AND status = 'open' AND assignee_id IS NULL \
              ORDER BY COALESCE(waiting_since, created_at), id LIMIT $3",
         )
         .bind(workspace_id)
@@ -216,13 +216,26 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         rows.into_iter()
-            .map(|(id, c)| {
+            .map(|(id, c, contact)| {
                 Ok((
                     id,
                     Channel::parse("channel", &c).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    contact,
                 ))
             })
             .collect()
+    }
+
+    /// The language a chat visitor's widget speaks.
+    pub async fn visitor_lang(&self, workspace_id: i64, contact_id: i64) -> Result<String> {
+        let lang: Option<String> = sqlx::query_scalar(
+            "SELECT lang FROM chat_visitors WHERE workspace_id = $1 AND contact_id = $2 ORDER BY last_seen_at DESC LIMIT 1",
+        )
+        .bind(workspace_id)
+        .bind(contact_id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(lang.unwrap_or_else(|| "en".into()))
     }
 
     /// An agent's open chats (to take back when they go offline).

@@ -16,6 +16,7 @@ crate::both_backends!(
     a_thousand_arrivals_never_over_capacity,
     going_offline_gives_chats_back,
     unseen_assignments_are_mailed_once,
+    a_waiting_visitor_learns_their_place,
 );
 
 async fn team_with(app: &TestApp, name: &str, members: &[i64], routing: &str) -> i64 {
@@ -512,4 +513,37 @@ async fn unseen_assignments_are_mailed_once(db: Db) {
     app.svc.run_timers().await.unwrap();
     app.svc.run_timers().await.unwrap();
     assert_eq!(mailed(&app).await, 1, "kim only (lea turned it off), once");
+}
+
+async fn a_waiting_visitor_learns_their_place(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (kim, kim_token) = app.agent("kim@acme.test", false).await;
+    let team = team_with(&app, "Chat", &[kim], "least_loaded").await;
+    into_team(&app, team).await;
+    let (mut v, welcome) = app.visitor("acme-shop", None, 0).await;
+    assert_eq!(welcome["online"], false, "nobody online yet");
+    v.send(json!({ "type": "message", "client_id": "c1", "body": "Is the blue one in stock?" }))
+        .await;
+    v.until("ack").await;
+    let q = v.until("queue").await;
+    assert_eq!(q["position"], 1, "{q}");
+    assert_eq!(
+        q["text"], "You are number 1 in the queue.",
+        "no estimate with nobody online: {q}"
+    );
+    // Kim comes online: the widget hears it, and the chat is hers.
+    let (s, _) = app
+        .call(
+            Method::PUT,
+            "/api/v1/me/availability",
+            &kim_token,
+            Some(json!({"status":"online"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let p = v.until("presence").await;
+    assert_eq!(p["online"], true, "{p}");
+    settle(&app).await;
+    let (_, list) = app.get("/api/v1/tickets?channel=chat").await;
+    assert_eq!(list["items"][0]["assignee_id"], kim, "{list}");
 }
