@@ -17,3 +17,4 @@ mail-test-subject = Test mail from { $workspace }
 mail-test-body =
     This is a test mail from storedesk, sent from the mail settings of { $workspace }.
     If you read it, the relay works: replies to your customers will arrive too.
+mail-back-at = We are closed now and answer from { $when } ({ $zone }).

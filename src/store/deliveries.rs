@@ -78,7 +78,16 @@ impl Store {
                         .as_deref()
                         .and_then(|x| x.strip_prefix("email:"))
                         .map(str::to_string);
-                    (subject, super::mail::confirmation_text(&t, &lang), in_reply_to)
+                    let mut body = super::mail::confirmation_text(&t, &lang);
+                    // Out of hours the confirmation says when the team is back.
+                    let cal = self.calendar(t.workspace_id, t.team_id).await?;
+                    let now = now_ms();
+                    if let Some(at) = cal.next_opening(now).filter(|at| *at > now) {
+                        let (when, zone) = crate::domain::time::local(at, &cal.time_zone);
+                        let back = crate::i18n::text(&lang, "mail-back-at", &[("when", &when), ("zone", &zone)]);
+                        body = format!("{body}\n\n{back}");
+                    }
+                    (subject, body, in_reply_to)
                 }
             };
             let mail = OutMail {

@@ -12,7 +12,7 @@ crate::both_backends!(
     outbox_retries_when_the_relay_is_down
 );
 
-fn mail(from: &str, to: &str, subject: &str, id: &str, extra: &str, body: &str) -> String {
+pub fn mail(from: &str, to: &str, subject: &str, id: &str, extra: &str, body: &str) -> String {
     let extra = if extra.is_empty() {
         String::new()
     } else {

@@ -17,6 +17,7 @@ crate::both_backends!(
     time_based_rules_fire_once_when_their_time_comes,
     business_hours_hold_time_based_rules_back,
     two_nodes_run_the_timers_once,
+    out_of_hours_answers_say_when_the_team_is_back,
 );
 
 const MIN: i64 = 60_000;
@@ -483,4 +484,55 @@ async fn two_nodes_run_the_timers_once(db: Db) {
         "one breach, recorded once"
     );
     drop(other);
+}
+
+async fn out_of_hours_answers_say_when_the_team_is_back(db: Db) {
+    use crate::harness::{smtp_send, Sink, MAIL_DOMAIN};
+    let app = TestApp::spawn(db).await;
+    // Closed today and tomorrow (in Kyiv); open around the clock after.
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Kyiv).date_naive();
+    let holidays: Vec<String> = (0..2).map(|d| (today + chrono::Days::new(d)).to_string()).collect();
+    let (s, e) = app
+        .call(
+            Method::PUT,
+            "/api/v1/calendar",
+            &app.token,
+            Some(json!({"time_zone":"Europe/Kyiv","holidays":holidays})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (sink, relay) = Sink::start().await;
+    let smtp = app.mail(Some(relay)).await;
+    let support = format!("acme-shop@{MAIL_DOMAIN}");
+    let raw = crate::email::mail(
+        "ann@shop.test",
+        &support,
+        "Order",
+        "late@shop.test",
+        "",
+        "Where is my order?",
+    );
+    smtp_send(smtp, "ann@shop.test", &support, &raw).await.unwrap();
+    let got = sink.wait(1).await;
+    let back = (today + chrono::Days::new(2)).to_string();
+    assert!(
+        got[0].contains(&format!("answer from {back} 00:00 (Europe/Kyiv)")),
+        "{}",
+        got[0]
+    );
+    // The chat's away answer says it too.
+    let (mut v, _) = app.visitor("acme-shop", None, 0).await;
+    v.send(json!({ "type": "message", "client_id": "c1", "body": "Hello?" }))
+        .await;
+    loop {
+        let f = v.until("message").await;
+        if f["message"]["from"] == "system" {
+            let body = f["message"]["body"].as_str().unwrap();
+            assert!(
+                body.contains(&format!("We are back on {back} 00:00 (Europe/Kyiv)")),
+                "{body}"
+            );
+            break;
+        }
+    }
 }
