@@ -53,6 +53,26 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = crate::store::Result<Handled>> + Send;
 }
 
+/// For consumers whose effects commit by themselves (each once, by its own
+/// guard): saves the position after a page when `save` is asked.
+pub async fn saved_after(
+    store: &Store,
+    name: &str,
+    owner: &str,
+    events: &[std::sync::Arc<Event>],
+    save: bool,
+) -> crate::store::Result<Handled> {
+    if !save {
+        return Ok(Handled::Done { saved: false });
+    }
+    let last = events.last().map_or(0, |e| e.id);
+    Ok(if store.save_leased_position(name, owner, last).await? {
+        Handled::Done { saved: true }
+    } else {
+        Handled::LeaseLost
+    })
+}
+
 /// Runs consumer `name` on this node whenever it holds the lease, until
 /// `stop` is set; then saves its position and gives the lease up.
 pub async fn run<H: Handler>(

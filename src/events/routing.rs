@@ -23,14 +23,6 @@ impl Handler for Router {
         save: bool,
     ) -> crate::store::Result<Handled> {
         self.0.run_routing(events).await?;
-        if !save {
-            return Ok(Handled::Done { saved: false });
-        }
-        let last = events.last().map_or(0, |e| e.id);
-        Ok(if store.save_leased_position(name, owner, last).await? {
-            Handled::Done { saved: true }
-        } else {
-            Handled::LeaseLost
-        })
+        super::cluster::saved_after(store, name, owner, events, save).await
     }
 }

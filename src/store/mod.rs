@@ -251,6 +251,23 @@ pub fn advance_clock(ms: i64) {
     CLOCK_AHEAD_MS.fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
 }
 
+impl Store {
+    /// Deletes row `id` of one of a workspace's own tables (rules, macros,
+    /// SLA policies); another workspace's id is "not found".
+    pub(crate) async fn delete_owned(&self, table: &'static str, workspace_id: i64, id: i64) -> Result<()> {
+        let n = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1 AND workspace_id = $2"))
+            .bind(id)
+            .bind(workspace_id)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
 /// Maps a unique-constraint violation to a conflict the caller can act on.
 pub(crate) fn conflict_on_unique(e: sqlx::Error, message: &str) -> StoreError {
     match &e {

@@ -202,16 +202,7 @@ impl Store {
     }
 
     pub async fn delete_rule(&self, workspace_id: i64, id: i64) -> Result<()> {
-        let n = sqlx::query("DELETE FROM rules WHERE id = $1 AND workspace_id = $2")
-            .bind(id)
-            .bind(workspace_id)
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_owned("rules", workspace_id, id).await
     }
 
     /// Enabled time-based rules of every workspace, for the timers.
@@ -381,16 +372,7 @@ impl Store {
     }
 
     pub async fn delete_macro(&self, workspace_id: i64, id: i64) -> Result<()> {
-        let n = sqlx::query("DELETE FROM macros WHERE id = $1 AND workspace_id = $2")
-            .bind(id)
-            .bind(workspace_id)
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_owned("macros", workspace_id, id).await
     }
 
     /// Applies `actions` to a ticket in one transaction, with an event line

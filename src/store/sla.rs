@@ -229,16 +229,7 @@ impl Store {
     }
 
     pub async fn delete_sla_policy(&self, workspace_id: i64, id: i64) -> Result<()> {
-        let n = sqlx::query("DELETE FROM sla_policies WHERE id = $1 AND workspace_id = $2")
-            .bind(id)
-            .bind(workspace_id)
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_owned("sla_policies", workspace_id, id).await
     }
 
     pub async fn clocks(&self, ticket_id: i64) -> Result<Option<StoredClocks>> {

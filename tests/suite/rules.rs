@@ -263,7 +263,8 @@ async fn every_action_kind(db: Db) {
         role: storedesk::domain::Role::Agent,
         scope: storedesk::domain::TicketScope::All,
     };
-    assert_eq!(app.store.unread_notifications(&kim).await.unwrap(), 1);
+    // Once for being assigned, once for the notify action.
+    assert_eq!(app.store.unread_notifications(&kim).await.unwrap(), 2);
 
     // unassign, remove_label, close.
     rule(&app, json!({"name":"Tidy","event":"ticket.updated","conditions":{"all":[{"field":"changed","op":"has","value":"priority"}]},"actions":[{"type":"unassign"},{"type":"remove_label","value":"auto"},{"type":"close"}]})).await;

@@ -10,3 +10,14 @@ pub mod rules;
 pub mod sla;
 pub mod tickets;
 pub mod widget;
+
+/// Refuses a non-admin with 403 saying what only admins may `do_what`.
+pub fn admin_only(actor: &crate::domain::Actor, do_what: &str) -> crate::error::ApiResult<()> {
+    if actor.can_manage_workspace() {
+        Ok(())
+    } else {
+        Err(crate::error::AppError::forbidden(format!(
+            "only an admin of the workspace may {do_what}"
+        )))
+    }
+}

@@ -5,6 +5,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::admin_only;
 use crate::app::AppState;
 use crate::domain::{Actor, Invalid};
 use crate::error::{ApiResult, AppError};
@@ -13,14 +14,6 @@ use crate::store::routing::{Availability, RoutingMode};
 
 /// The most conversations an agent may be given at once.
 const CAPACITY_MAX: i64 = 1000;
-
-fn admin_only(actor: &Actor) -> ApiResult<()> {
-    if actor.can_manage_workspace() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden("only an admin of the workspace may change routing"))
-    }
-}
 
 /// Every agent with their availability, capacity and load.
 pub async fn list(State(s): State<AppState>, actor: Actor) -> ApiResult<Json<Value>> {
@@ -60,7 +53,7 @@ pub async fn set_capacity(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<SetCapacity>,
 ) -> ApiResult<Json<Value>> {
-    admin_only(&actor)?;
+    admin_only(&actor, "change routing")?;
     let id = parse_id(&id, "user")?;
     for (field, v) in [
         ("chat_capacity", Some(b.chat_capacity)),
@@ -93,7 +86,7 @@ pub async fn set_team_routing(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<SetRouting>,
 ) -> ApiResult<Json<Value>> {
-    admin_only(&actor)?;
+    admin_only(&actor, "change routing")?;
     let id = parse_id(&id, "team")?;
     let mode = RoutingMode::parse("routing", &b.routing)?;
     s.store

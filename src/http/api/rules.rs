@@ -6,23 +6,14 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::admin_only;
 use crate::app::AppState;
 use crate::domain::Actor;
 use crate::error::{ApiResult, AppError};
 use crate::http::extract::{parse_id, ApiJson};
 
-fn admin_only(actor: &Actor) -> ApiResult<()> {
-    if actor.can_manage_workspace() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(
-            "only an admin of the workspace may manage rules and macros",
-        ))
-    }
-}
-
 pub async fn list(State(s): State<AppState>, actor: Actor) -> ApiResult<Json<Value>> {
-    admin_only(&actor)?;
+    admin_only(&actor, "manage rules and macros")?;
     Ok(Json(json!({ "items": s.store.list_rules(actor.workspace_id).await? })))
 }
 
@@ -31,13 +22,13 @@ pub async fn create(
     actor: Actor,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    admin_only(&actor)?;
+    admin_only(&actor, "manage rules and macros")?;
     let rule = s.svc.create_rule(&actor, &body).await?;
     Ok((StatusCode::CREATED, Json(json!(rule))))
 }
 
 pub async fn show(State(s): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    admin_only(&actor)?;
+    admin_only(&actor, "manage rules and macros")?;
     let id = parse_id(&id, "rule")?;
     let rule = s
         .store
@@ -53,7 +44,7 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
-    admin_only(&actor)?;
+    admin_only(&actor, "manage rules and macros")?;
     let id = parse_id(&id, "rule")?;
     s.store
         .rule(actor.workspace_id, id)
@@ -63,7 +54,7 @@ pub async fn update(
 }
 
 pub async fn delete(State(s): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    admin_only(&actor)?;
+    admin_only(&actor, "manage rules and macros")?;
     let id = parse_id(&id, "rule")?;
     s.store
         .delete_rule(actor.workspace_id, id)
@@ -74,7 +65,7 @@ pub async fn delete(State(s): State<AppState>, actor: Actor, Path(id): Path<Stri
 
 /// Which of the last 500 tickets the rule's conditions match.
 pub async fn preview(State(s): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    admin_only(&actor)?;
+    admin_only(&actor, "manage rules and macros")?;
     let id = parse_id(&id, "rule")?;
     s.store
         .rule(actor.workspace_id, id)
@@ -106,7 +97,7 @@ pub async fn create_macro(
     actor: Actor,
     ApiJson(b): ApiJson<MacroBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    admin_only(&actor)?;
+    admin_only(&actor, "manage rules and macros")?;
     let m = s.svc.save_macro(&actor, None, &b.name, &b.actions).await?;
     Ok((StatusCode::CREATED, Json(json!(m))))
 }
@@ -117,7 +108,7 @@ pub async fn update_macro(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<MacroBody>,
 ) -> ApiResult<Json<Value>> {
-    admin_only(&actor)?;
+    admin_only(&actor, "manage rules and macros")?;
     let id = parse_id(&id, "macro")?;
     s.store
         .macro_by_id(actor.workspace_id, id)
@@ -129,7 +120,7 @@ pub async fn update_macro(
 }
 
 pub async fn delete_macro(State(s): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    admin_only(&actor)?;
+    admin_only(&actor, "manage rules and macros")?;
     let id = parse_id(&id, "macro")?;
     s.store
         .delete_macro(actor.workspace_id, id)

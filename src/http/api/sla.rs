@@ -5,21 +5,12 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::admin_only;
 use crate::app::AppState;
 use crate::domain::calendar::Calendar;
 use crate::domain::Actor;
 use crate::error::{ApiResult, AppError};
 use crate::http::extract::{parse_id, ApiJson};
-
-fn admin_only(actor: &Actor) -> ApiResult<()> {
-    if actor.can_manage_workspace() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(
-            "only an admin of the workspace may change SLA policies and calendars",
-        ))
-    }
-}
 
 pub async fn list(State(s): State<AppState>, actor: Actor) -> ApiResult<Json<Value>> {
     Ok(Json(
@@ -32,7 +23,7 @@ pub async fn create(
     actor: Actor,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    admin_only(&actor)?;
+    admin_only(&actor, "change SLA policies and calendars")?;
     let p = s.svc.save_sla_policy(&actor, None, &body).await?;
     Ok((StatusCode::CREATED, Json(json!(p))))
 }
@@ -43,7 +34,7 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
-    admin_only(&actor)?;
+    admin_only(&actor, "change SLA policies and calendars")?;
     let id = parse_id(&id, "SLA policy")?;
     s.store
         .sla_policy(actor.workspace_id, id)
@@ -53,7 +44,7 @@ pub async fn update(
 }
 
 pub async fn delete(State(s): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    admin_only(&actor)?;
+    admin_only(&actor, "change SLA policies and calendars")?;
     let id = parse_id(&id, "SLA policy")?;
     s.store
         .delete_sla_policy(actor.workspace_id, id)
@@ -71,7 +62,7 @@ pub async fn put_calendar(
     actor: Actor,
     ApiJson(cal): ApiJson<Calendar>,
 ) -> ApiResult<Json<Value>> {
-    admin_only(&actor)?;
+    admin_only(&actor, "change SLA policies and calendars")?;
     s.svc.save_calendar(&actor, None, &cal).await?;
     Ok(Json(json!(cal)))
 }
@@ -94,7 +85,7 @@ pub async fn put_team_calendar(
     Path(id): Path<String>,
     ApiJson(cal): ApiJson<Calendar>,
 ) -> ApiResult<Json<Value>> {
-    admin_only(&actor)?;
+    admin_only(&actor, "change SLA policies and calendars")?;
     let id = parse_id(&id, "team")?;
     s.svc.save_calendar(&actor, Some(id), &cal).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => AppError::not_found("team"),
