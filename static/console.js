@@ -26,6 +26,136 @@
     say.t = setTimeout(function () { live.classList.remove('shown'); }, 6000);
   }
 
+  // Words from the server (data-texts): the clock's, with {time} / {n}
+  // where the numbers go, and the notifications', with {number}.
+  var texts = {};
+  try { texts = JSON.parse(body.dataset.texts || '{}'); } catch (err) { texts = {}; }
+  texts.alerts = texts.alerts || {};
+  texts.targets = texts.targets || {};
+  function fill(tpl, key, value) { return String(tpl || '').replace('{' + key + '}', value); }
+  var me = Number(body.dataset.me || 0);
+
+  // ---- SLA clocks: "1 h 20 min left" ticks on from data-due, by the
+  // server's clock (the page says what it was when written).
+  var skew = body.dataset.now ? Number(body.dataset.now) - Date.now() : 0;
+  function span(m) {
+    var u = function (k, n) { return fill(texts[k], 'n', n); };
+    if (m < 60) return u('min', m);
+    if (m < 1440) return u('h', Math.floor(m / 60)) + (m % 60 ? ' ' + u('min', m % 60) : '');
+    return u('d', Math.floor(m / 1440)) + (m % 1440 >= 60 ? ' ' + u('h', Math.floor((m % 1440) / 60)) : '');
+  }
+  function clocks(root) {
+    if (!texts.left) return;
+    var now = Date.now() + skew;
+    $$('.sla[data-due]', root).forEach(function (el) {
+      var due = Number(el.dataset.due), left = due > now;
+      var m = left ? Math.ceil((due - now) / 60000) : Math.max(1, Math.floor((now - due) / 60000));
+      var text = fill(left ? texts.left : texts.overdue, 'time', span(m));
+      var t = $('.sla-t', el);
+      if (t && t.textContent !== text) t.textContent = text;
+      el.classList.toggle('sla-left', left);
+      el.classList.toggle('sla-over', !left);
+    });
+  }
+  setInterval(function () { clocks(document); }, 30000);
+  window.addEventListener('pageshow', function (e) { if (e.persisted) clocks(document); });
+
+  // ---- alerts: a browser notification and a short sound, each switched
+  // per kind in Settings and kept in this browser.
+  var KINDS = ['sla_warning', 'sla_breach', 'mention', 'chat', 'assigned'];
+  var PREFS = 'storedesk:alerts:' + me;
+  function store(key, value) { try { if (value === undefined) return localStorage.getItem(key); localStorage.setItem(key, value); } catch (err) { /* private mode */ } return null; }
+  function prefs() {
+    var p = {};
+    try { p = JSON.parse(store(PREFS) || '{}') || {}; } catch (err) { p = {}; }
+    KINDS.forEach(function (k) { p[k] = Object.assign({ show: true, sound: true }, p[k]); });
+    return p;
+  }
+  var audio = null;
+  function audioContext() {
+    var AC = window.AudioContext || window.webkitAudioContext;
+    if (!AC) return null;
+    if (!audio) { try { audio = new AC(); } catch (err) { return null; } }
+    return audio;
+  }
+  // A page may make sound only once the agent has used it.
+  function unlock() { var c = audioContext(); if (c && c.state === 'suspended' && c.resume) c.resume().catch(function () {}); }
+  function wantsSound() { var p = prefs(); return KINDS.some(function (k) { return p[k].sound; }); }
+  ['pointerdown', 'keydown'].forEach(function (ev) {
+    document.addEventListener(ev, function () { if (me && wantsSound()) unlock(); }, { once: true, capture: true });
+  });
+  var TONES = { sla_warning: [660, 660], sla_breach: [880, 660, 880], mention: [740, 988], chat: [523, 784], assigned: [587, 880] };
+  function beep(kind) {
+    var c = audioContext();
+    if (!c) return;
+    if (c.state === 'suspended' && c.resume) c.resume().catch(function () {});
+    var t0 = c.currentTime + 0.02;
+    (TONES[kind] || [660]).forEach(function (freq, i) {
+      var o = c.createOscillator(), g = c.createGain(), at = t0 + i * 0.17;
+      o.type = 'sine';
+      o.frequency.value = freq;
+      g.gain.setValueAtTime(0.0001, at);
+      g.gain.exponentialRampToValueAtTime(0.18, at + 0.015);
+      g.gain.exponentialRampToValueAtTime(0.0001, at + 0.15);
+      o.connect(g);
+      g.connect(c.destination);
+      o.start(at);
+      o.stop(at + 0.16);
+    });
+  }
+  // One alert per thing, however many console tabs are open.
+  function firstTab(key) {
+    var seen = {}, now = Date.now();
+    try { seen = JSON.parse(store('storedesk:alerted') || '{}') || {}; } catch (err) { seen = {}; }
+    if (seen[key] && now - seen[key] < 15000) return false;
+    Object.keys(seen).forEach(function (k) { if (now - seen[k] > 60000) delete seen[k]; });
+    seen[key] = now;
+    store('storedesk:alerted', JSON.stringify(seen));
+    return true;
+  }
+  function alertAgent(kind, number, text, key) {
+    var p = prefs()[kind];
+    if (!p || (!p.show && !p.sound) || !firstTab(kind + ':' + key)) return;
+    if (p.sound) beep(kind);
+    if (p.show && window.Notification && Notification.permission === 'granted') {
+      try {
+        var n = new Notification(fill(texts.alerts[kind], 'number', number), { body: text || '', tag: 'storedesk-' + kind + '-' + key, lang: body.dataset.lang || '' });
+        n.onclick = function () { window.focus(); location.href = '/app/t/' + number; n.close(); };
+      } catch (err) { /* where pages cannot notify (Android), the sound and the page's notice remain */ }
+    }
+  }
+  // Who each ticket was assigned to when this tab last saw it, so a
+  // change to "me" can be told from any other change.
+  var assignees = {};
+  try { assignees = JSON.parse(sessionStorage.getItem('storedesk:assignees') || '{}') || {}; } catch (err) { assignees = {}; }
+  function seenAssignee(id, who) {
+    assignees[id] = who;
+    var keys = Object.keys(assignees);
+    if (keys.length > 2000) keys.slice(0, keys.length - 2000).forEach(function (k) { delete assignees[k]; });
+    try { sessionStorage.setItem('storedesk:assignees', JSON.stringify(assignees)); } catch (err) { /* private mode */ }
+  }
+  function seedAssignees(root) {
+    $$('[data-ticket-id][data-assignee]', root).forEach(function (el) { seenAssignee(el.dataset.ticketId, el.dataset.assignee ? Number(el.dataset.assignee) : null); });
+  }
+  seedAssignees(document);
+  if (ticketEl) seenAssignee(String(ticketId), ticketEl.dataset.assignee ? Number(ticketEl.dataset.assignee) : null);
+  // What the agent does here themselves is not news to them.
+  var acting = false;
+  document.addEventListener('submit', function () { acting = true; store('storedesk:acted', String(Date.now())); }, true);
+  function actedJustNow() { return acting || Date.now() - Number(store('storedesk:acted') || 0) < 5000; }
+  function watchTicket(f) {
+    var t = f.ticket;
+    if (!t || !me) return;
+    var key = String(t.id), who = t.assignee_id == null ? null : t.assignee_id;
+    var before = Object.prototype.hasOwnProperty.call(assignees, key) ? assignees[key] : undefined;
+    seenAssignee(key, who);
+    if (f.type === 'ticket_created' && t.channel === 'chat' && (who === null || who === me)) {
+      alertAgent('chat', t.number, t.subject, key);
+    } else if (who === me && (f.type === 'ticket_created' || (before !== undefined && before !== me)) && !actedJustNow()) {
+      alertAgent('assigned', t.number, t.subject, key + ':' + t.updated_at);
+    }
+  }
+
   // Selects that act at once; the button stays for use without script.
   // Fields save as they change; their Save buttons are for pages without script.
   $$('select[data-autosubmit], input[data-autosubmit]').forEach(function (s) {
@@ -194,6 +324,7 @@
       tmp.innerHTML = html;
       var fresh = tmp.querySelector(targetSel);
       if (old && fresh) old.replaceWith(fresh);
+      if (fresh && fresh.dataset.now) skew = Number(fresh.dataset.now) - Date.now();
       if (fresh && window.storedeskTimes) window.storedeskTimes(fresh);
       if (done) done();
     }).catch(function () { /* the next event or a reload will catch up */ });
@@ -258,6 +389,7 @@
       case 'ticket_created':
       case 'ticket_updated':
       case 'message':
+        if (f.type !== 'message') watchTicket(f);
         if ($('#inbox-list')) refreshList();
         var tid = f.ticket_id || (f.ticket && f.ticket.id);
         if (ticketId && tid === ticketId) {
@@ -286,6 +418,19 @@
         var badge = $('#mentions-badge');
         if (badge) { badge.textContent = String(Number(badge.textContent || 0) + 1); badge.hidden = false; }
         say(body.dataset.mentioned + ' #' + f.number, '/app/t/' + f.number);
+        alertAgent('mention', f.number, '', f.ticket_id + ':' + Math.floor(Date.now() / 15000));
+        break;
+      case 'sla':
+        // Warnings and breaches on my tickets and on nobody's.
+        if (f.assignee_id == null || f.assignee_id === me) {
+          var kind = f.breached ? 'sla_breach' : 'sla_warning';
+          var due = f.due_at ? new Date(f.due_at) : null;
+          var target = texts.targets[f.target] || f.target || '';
+          var line = (f.subject || '') + (target ? '\n' + target + (due && !isNaN(due) ? ' · ' + fmt(due) : '') : '');
+          say(fill(texts.alerts[kind], 'number', f.number), '/app/t/' + f.number);
+          alertAgent(kind, f.number, line, f.ticket_id + ':' + f.target);
+        }
+        if ($('#inbox-list')) refreshList();
         break;
     }
   }
@@ -341,7 +486,7 @@
       if (!d || isNaN(d)) return;
       if (!iso) el.setAttribute('datetime', d.toISOString());
       var full = fmt(d);
-      el.textContent = ago(d) || full;
+      el.textContent = el.hasAttribute('data-abs') ? full : ago(d) || full;
       el.title = full;
     });
     // Times inside conversation lines ("Snoozed until ...").
@@ -360,6 +505,41 @@
       if (z === cur) return;
       var o = document.createElement('option'); o.value = z; o.textContent = z.replace(/_/g, ' ');
       tzSelect.appendChild(o);
+    });
+  }
+
+  // ---- Settings: notifications and sounds, kept in this browser ----
+  var alertsBox = $('#alerts');
+  if (alertsBox) {
+    alertsBox.hidden = false;
+    var alertsState = $('#alerts-state'), enable = $('#alerts-enable');
+    var showPermission = function () {
+      var perm = window.Notification ? Notification.permission : 'unsupported';
+      alertsState.textContent = (texts.permission || {})[perm] || '';
+      enable.hidden = perm !== 'default';
+    };
+    showPermission();
+    // Asked only when the agent presses the button.
+    enable.addEventListener('click', function () {
+      unlock();
+      var asked = Notification.requestPermission(showPermission);
+      if (asked && asked.then) asked.then(showPermission);
+    });
+    var chosen = prefs();
+    $$('input[data-alert]', alertsBox).forEach(function (box) {
+      box.checked = !!chosen[box.dataset.alert][box.dataset.part];
+      box.addEventListener('change', function () {
+        var p = prefs();
+        p[box.dataset.alert][box.dataset.part] = box.checked;
+        store(PREFS, JSON.stringify(p));
+      });
+    });
+    $('#alerts-test').addEventListener('click', function () {
+      unlock();
+      beep('sla_breach');
+      if (window.Notification && Notification.permission === 'granted') {
+        try { new Notification('storedesk', { body: texts.alerts.test || '' }); } catch (err) { /* the sound is the test */ }
+      }
     });
   }
 

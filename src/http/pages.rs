@@ -48,6 +48,9 @@ fn env() -> &'static Environment<'static> {
             "console_admin_rule_edit.html",
             "console_admin_macros.html",
             "console_admin_macro_edit.html",
+            "console_admin_sla.html",
+            "console_admin_sla_edit.html",
+            "console_sla_clock.html",
             "console_action_rows.html",
             "console_error.html"
         );

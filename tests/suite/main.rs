@@ -9,6 +9,7 @@ mod cli;
 mod conformance;
 mod console;
 mod console_rules;
+mod console_sla;
 mod deploy;
 mod durability;
 mod email;

@@ -10,6 +10,8 @@ mod kb;
 mod macros;
 mod rule_form;
 mod rules;
+mod sla;
+mod sla_admin;
 mod ticket;
 
 use std::net::SocketAddr;
@@ -78,6 +80,12 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/macros/{id}", get(macros::edit_page).post(macros::update))
         .route("/app/admin/macros/{id}/delete", post(macros::delete))
         .route("/app/t/{number}/macro", post(macros::apply))
+        .route("/app/admin/sla", get(sla_admin::list))
+        .route("/app/admin/sla/new", get(sla_admin::new_page).post(sla_admin::create))
+        .route("/app/admin/sla/calendar", post(sla_admin::save_calendar))
+        .route("/app/admin/sla/{id}", get(sla_admin::edit_page).post(sla_admin::update))
+        .route("/app/admin/sla/{id}/move", post(sla_admin::move_to))
+        .route("/app/admin/sla/{id}/delete", post(sla_admin::delete))
         .route("/app/admin/kb", get(kb::list))
         .route("/app/admin/kb/categories", post(kb::create_category))
         .route("/app/admin/kb/{id}", get(kb::edit).post(kb::save))
@@ -295,6 +303,10 @@ pub fn frame(s: &Session, section: &str) -> minijinja::Value {
         me => minijinja::context! { id => s.actor.user_id, name => s.name, email => s.email, admin => s.actor.is_admin(), tz => s.time_zone },
         csrf => s.csrf,
         section,
+        // For console.js: the server's clock (SLA times count by it) and
+        // the words it writes.
+        now => crate::store::now_ms(),
+        script_texts => sla::script_texts(lang),
     }
 }
 

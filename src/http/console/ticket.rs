@@ -113,7 +113,8 @@ async fn render(s: &AppState, session: &Session, t: &Ticket, n: &super::Notice) 
         limit: 20,
         ..Default::default()
     };
-    let (users, teams, labels, canned, contact, history, visitor, macros) = tokio::try_join!(
+    let this = [t.id];
+    let (users, teams, labels, canned, contact, history, visitor, macros, mut slas) = tokio::try_join!(
         s.store.list_users(ws),
         s.store.list_teams(ws),
         s.store.labels(ws),
@@ -122,8 +123,16 @@ async fn render(s: &AppState, session: &Session, t: &Ticket, n: &super::Notice) 
         s.store.list_tickets(&session.actor, &earlier),
         s.store.visitor_state(ws, t.contact.id),
         s.store.list_macros(ws),
+        s.store.sla_views(ws, &this),
     )?;
     let conversation = conversation_ctx(s, session, t, &users).await?;
+    let lang = crate::i18n::pick(Some(&session.lang));
+    let sla = super::sla::details(
+        slas.remove(&t.id).as_ref(),
+        crate::store::now_ms(),
+        lang,
+        &session.time_zone,
+    );
     let _ = s.store.read_notifications(&session.actor, Some(t.id)).await;
     let canned: Vec<_> = canned
         .into_iter()
@@ -166,6 +175,7 @@ async fn render(s: &AppState, session: &Session, t: &Ticket, n: &super::Notice) 
             snoozed => t.snoozed_until.map(super::when), created => super::when(t.created_at),
         },
         conversation,
+        sla,
         contact => minijinja::context! { id => contact.id, name => contact.name, email => contact.email, identities => contact.identities, attributes },
         visitor => visitor.as_ref().map(|v| minijinja::context! {
             online => v["online"].as_bool().unwrap_or(false), url => v["page"]["url"].as_str().and_then(crate::sanitize::web_link), title => v["page"]["title"].as_str(),

@@ -7,6 +7,7 @@ mod console;
 mod first_hour;
 mod form;
 mod rules;
+mod sla;
 mod webdriver;
 
 use std::time::Duration;
