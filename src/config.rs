@@ -151,6 +151,29 @@ pub enum BenchCommand {
         )]
         pg_admin_url: String,
     },
+    /// Automation rules: evaluation alone (rules/s on one thread), then
+    /// tickets over HTTP with no rules and with --rules rules in the
+    /// workspace (creation latency, and how the rules consumer keeps up).
+    Rules {
+        /// Rules in the workspace (at most 500).
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(0..=500))]
+        rules: u16,
+        /// Distinct events (ticket facts) the evaluation runs over.
+        #[arg(long, default_value_t = 4000)]
+        events: usize,
+        #[arg(long, default_value_t = 2000)]
+        tickets: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
+        backend: String,
+        #[arg(
+            long,
+            env = "STOREDESK_BENCH_PG",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        pg_admin_url: String,
+    },
     /// Hold idle visitor sockets, let some visitors chat at a set rate to
     /// an agent's stream, and measure delivery latency.
     Chat {

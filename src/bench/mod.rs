@@ -5,6 +5,7 @@ mod api;
 mod chat;
 pub mod console;
 mod mail;
+mod rules;
 mod search;
 mod ticket_search;
 
@@ -63,6 +64,26 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             backend,
             pg_admin_url,
         } => mail::run(messages, concurrency, &backend, &pg_admin_url).await,
+        BenchCommand::Rules {
+            rules,
+            events,
+            tickets,
+            concurrency,
+            backend,
+            pg_admin_url,
+        } => {
+            rules::run(
+                rules::Plan {
+                    rules: rules.into(),
+                    events,
+                    tickets,
+                    concurrency,
+                },
+                &backend,
+                &pg_admin_url,
+            )
+            .await
+        }
     }
 }
 
