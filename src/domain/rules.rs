@@ -754,6 +754,24 @@ impl Facts {
         }
     }
 
+    /// What a rule's actions change in the facts, so later rules on the
+    /// same event see it (as the ticket will be once they are applied).
+    pub fn apply(&mut self, actions: &[Action]) {
+        for a in actions {
+            match a {
+                Action::Assign { user_id } => self.assignee_id = Some(*user_id),
+                Action::Unassign => self.assignee_id = None,
+                Action::SetTeam { team_id } => self.team_id = Some(*team_id),
+                Action::SetStatus { value } => self.status = *value,
+                Action::Close => self.status = Status::Closed,
+                Action::SetPriority { value } => self.priority = *value,
+                Action::AddLabel { value } if !self.labels.contains(value) => self.labels.push(value.clone()),
+                Action::RemoveLabel { value } => self.labels.retain(|l| l != value),
+                _ => {}
+            }
+        }
+    }
+
     /// The cart's value from the widget's page context: `cart_value`,
     /// `cart.total` or `cart.value`.
     pub fn cart_from_context(context: &Value) -> Option<f64> {

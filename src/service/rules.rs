@@ -157,7 +157,7 @@ impl Services {
             }
             // A message the customer cannot see (a note) or a system line
             // is still a message: rules say by `author` whose they want.
-            let mut t = match self.store.ticket_unchecked(e.workspace_id, ticket_id).await {
+            let t = match self.store.ticket_unchecked(e.workspace_id, ticket_id).await {
                 Ok(t) => t,
                 Err(StoreError::NotFound) => continue,
                 Err(err) => return Err(err),
@@ -182,23 +182,31 @@ impl Services {
                 .as_object()
                 .map(|o| o.keys().cloned().collect())
                 .unwrap_or_default();
+            // Later rules see what earlier ones did; all that matched act
+            // in one transaction.
+            let mut runs: Vec<(&Rule, i64)> = Vec::new();
             for i in todo {
                 let rule = &ws_rules[i];
                 if !rule.def.conditions.matches(&facts) {
                     continue;
                 }
-                if let Some(after) = self.apply_rule(rule, &t, e.id).await? {
-                    applied += 1;
-                    t = after;
-                    facts.status = t.status;
-                    facts.priority = t.priority;
-                    facts.team_id = t.team_id;
-                    facts.assignee_id = t.assignee_id;
-                    facts.labels = t.labels.clone();
-                }
+                facts.apply(&rule.def.actions);
+                runs.push((rule, e.id));
                 if rule.def.stop {
                     break;
                 }
+            }
+            if runs.is_empty() {
+                continue;
+            }
+            match self.store.apply_rules(t.workspace_id, t.id, &runs).await {
+                Ok(Some((after, logged, acted))) => {
+                    metrics::counter!("storedesk_rule_runs_total").increment(acted as u64);
+                    applied += acted;
+                    self.logged(&logged, Hint::ticket(&after));
+                }
+                Ok(None) | Err(StoreError::NotFound) => {}
+                Err(err) => return Err(err),
             }
         }
         Ok(applied)

@@ -386,9 +386,76 @@ impl Store {
         doer: Doer<'_>,
         actions: &[Action],
     ) -> Result<Option<(Ticket, Vec<Event>)>> {
-        let now = now_ms();
         let mut tx = self.write.begin().await?;
-        let before = load_ticket(&mut tx, workspace_id, ticket_id, self.backend == Backend::Postgres).await?;
+        let mut ev = Vec::new();
+        if !self
+            .apply_in(&mut tx, workspace_id, ticket_id, doer, actions, &mut ev)
+            .await?
+        {
+            return Ok(None);
+        }
+        let after = load_ticket(&mut tx, workspace_id, ticket_id, false).await?;
+        let logged = self.commit_with(tx, ev).await?;
+        Ok(Some((after, logged)))
+    }
+
+    /// Applies the rules that matched one event (`runs`: each rule with its
+    /// anchor, in order) in one transaction. A rule that cannot act (a team
+    /// deleted since) is rolled back alone and logged; the others stand.
+    /// Answers the ticket after, what was logged and how many acted.
+    pub async fn apply_rules(
+        &self,
+        workspace_id: i64,
+        ticket_id: i64,
+        runs: &[(&Rule, i64)],
+    ) -> Result<Option<(Ticket, Vec<Event>, usize)>> {
+        let mut tx = self.write.begin().await?;
+        let mut ev = Vec::new();
+        let mut acted = 0;
+        for (rule, anchor) in runs {
+            let mut one = Vec::new();
+            let mut sp = sqlx::Acquire::begin(&mut tx).await?;
+            let doer = Doer::Rule { rule, anchor: *anchor };
+            match self
+                .apply_in(&mut sp, workspace_id, ticket_id, doer, &rule.def.actions, &mut one)
+                .await
+            {
+                Ok(true) => {
+                    sp.commit().await?;
+                    ev.extend(one);
+                    acted += 1;
+                }
+                Ok(false) => sp.rollback().await?,
+                Err(StoreError::Invalid(i)) => {
+                    tracing::warn!(rule = rule.id, ticket_id, error = %i, "rule could not act");
+                    sp.rollback().await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if acted == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let after = load_ticket(&mut tx, workspace_id, ticket_id, false).await?;
+        let logged = self.commit_with(tx, ev).await?;
+        Ok(Some((after, logged, acted)))
+    }
+
+    /// The work of [`Store::apply_actions`] inside the caller's transaction;
+    /// false when a rule is not to act (already did for this anchor, or
+    /// capped).
+    async fn apply_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        workspace_id: i64,
+        ticket_id: i64,
+        doer: Doer<'_>,
+        actions: &[Action],
+        out: &mut Vec<NewEvent>,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let before = load_ticket(tx, workspace_id, ticket_id, self.backend == Backend::Postgres).await?;
         let (changer, author, prefix) = match doer {
             Doer::Agent { actor, name } => {
                 if !actor.can_see(before.access()) {
@@ -406,7 +473,7 @@ impl Store {
                 )
                 .bind(ticket_id)
                 .bind(now - 3_600_000)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
                 if recent >= RUNS_PER_TICKET_HOUR {
                     tracing::warn!(
@@ -415,7 +482,7 @@ impl Store {
                         "rule skipped: the ticket reached the hourly cap of rule runs"
                     );
                     metrics::counter!("storedesk_rule_runs_capped_total").increment(1);
-                    return Ok(None);
+                    return Ok(false);
                 }
                 let ran = sqlx::query(
                     "INSERT INTO rule_runs (workspace_id, rule_id, ticket_id, anchor, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -425,11 +492,11 @@ impl Store {
                 .bind(ticket_id)
                 .bind(anchor)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?
                 .rows_affected();
                 if ran == 0 {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 let name = rule.def.name.as_str();
                 (
@@ -444,12 +511,20 @@ impl Store {
             Doer::Rule { rule, .. } => EventActor::Rule(rule.id),
         };
         let mut ev: Vec<NewEvent> = Vec::new();
-        if let Some((e, _)) = update_in(&mut tx, changer, &before, patch_of(&before, actions)).await? {
+        if let Some((e, _)) = update_in(tx, changer, &before, patch_of(&before, actions)).await? {
             ev.push(e);
         }
         let mut lines: Vec<String> = Vec::new();
         for a in actions {
-            let t = load_ticket(&mut tx, workspace_id, ticket_id, false).await?;
+            // Only what writes into the conversation needs the ticket as it is now.
+            let writes = matches!(
+                a,
+                Action::AddNote { .. } | Action::SendReply { .. } | Action::SendEmail { .. } | Action::Notify { .. }
+            );
+            if !writes {
+                continue;
+            }
+            let t = load_ticket(tx, workspace_id, ticket_id, false).await?;
             match a {
                 Action::AddNote { body } | Action::SendReply { body: Some(body), .. } => {
                     let kind = if matches!(a, Action::AddNote { .. }) {
@@ -465,7 +540,7 @@ impl Store {
                         external_id: None,
                         files: vec![],
                     };
-                    add_message_in(&mut tx, &t, new, &mut ev).await?;
+                    add_message_in(tx, &t, new, &mut ev).await?;
                 }
                 Action::SendReply {
                     canned_id: Some(id), ..
@@ -474,7 +549,7 @@ impl Store {
                         sqlx::query_scalar("SELECT body FROM canned_answers WHERE id = $1 AND workspace_id = $2")
                             .bind(id)
                             .bind(workspace_id)
-                            .fetch_optional(&mut *tx)
+                            .fetch_optional(&mut **tx)
                             .await?
                             .ok_or_else(|| {
                                 crate::domain::Invalid::new("canned_id", format!("no canned answer {id}"))
@@ -487,13 +562,13 @@ impl Store {
                         external_id: None,
                         files: vec![],
                     };
-                    add_message_in(&mut tx, &t, new, &mut ev).await?;
+                    add_message_in(tx, &t, new, &mut ev).await?;
                 }
                 Action::SendEmail { to, subject, body } => {
                     let to = Email::parse("to", to)?;
                     let subject = format!("{subject} [#{}]", t.number);
                     queue_in(
-                        &mut tx,
+                        tx,
                         &OutMail {
                             workspace_id,
                             kind: "rule",
@@ -508,7 +583,7 @@ impl Store {
                     .await?;
                 }
                 Action::Notify { to, user_ids } => {
-                    let n = self.notify_in(&mut tx, &t, *to, user_ids, &doer, &mut ev).await?;
+                    let n = self.notify_in(tx, &t, *to, user_ids, &doer, &mut ev).await?;
                     lines.push(format!("{prefix}notified {n} agent(s)"));
                     continue;
                 }
@@ -518,7 +593,7 @@ impl Store {
         }
         if let Doer::Agent { name, .. } = doer {
             if lines.is_empty() && ev.is_empty() {
-                return Ok(Some((before, vec![])));
+                return Ok(true);
             }
             lines.insert(0, format!("Macro \"{name}\" applied"));
         }
@@ -531,14 +606,13 @@ impl Store {
                 external_id: None,
                 files: vec![],
             };
-            super::tickets::insert_message(&mut tx, workspace_id, ticket_id, &new, now).await?;
+            super::tickets::insert_message(tx, workspace_id, ticket_id, &new, now).await?;
         }
         for e in &mut ev {
             e.actor = actor;
         }
-        let after = load_ticket(&mut tx, workspace_id, ticket_id, false).await?;
-        let logged = self.commit_with(tx, ev).await?;
-        Ok(Some((after, logged)))
+        out.extend(ev);
+        Ok(true)
     }
 
     /// Tells agents about a ticket (a rule's or macro's `notify`): those of
