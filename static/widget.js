@@ -745,7 +745,9 @@
       if (ws !== s) return;
       lastRecv = Date.now();
       helloLastId = lastId;
-      s.send(JSON.stringify({ type: 'hello', token: token || null, last_id: lastId, lang: lang, page: page(), context: context, user_agent: navigator.userAgent }));
+      var zone = null;
+      try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch (e) { /* an old browser: the store's zone is used */ }
+      s.send(JSON.stringify({ type: 'hello', token: token || null, last_id: lastId, lang: lang, page: page(), context: context, user_agent: navigator.userAgent, time_zone: zone }));
     };
     s.onmessage = function (e) {
       if (ws !== s) return;

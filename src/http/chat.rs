@@ -85,7 +85,7 @@ pub async fn config(
     let (greeting, away) = w.texts_for(lang);
     let body = json!({
         "workspace": ws.slug, "name": ws.name, "greeting": greeting, "color": w.color,
-        "online": s.store.agents_online(ws.id).await?, "open_now": w.hours.is_open(crate::store::now_ms()), "hours": w.hours.summary(),
+        "online": s.store.agents_online(ws.id).await?, "open_now": s.store.calendar(ws.id, None).await?.is_open(crate::store::now_ms()), "hours": w.hours.summary(),
         "prechat": { "name": w.prechat_name, "email": w.prechat_email },
         "offline_message": away, "lang": lang, "dir": crate::i18n::dir(lang), "texts": crate::i18n::group(lang, "widget-"),
         // For the call-back form inside the widget (the form's time stamp).
@@ -296,6 +296,9 @@ enum Incoming {
         page: Option<Page>,
         context: Option<Value>,
         user_agent: Option<String>,
+        /// The visitor's IANA time zone, as their browser says.
+        #[serde(default)]
+        time_zone: Option<String>,
     },
     Message {
         client_id: String,
@@ -368,6 +371,8 @@ struct VisitorSession {
     ws: Workspace,
     visitor: Visitor,
     frames: Bucket,
+    /// A known IANA zone the browser reported, for times said to them.
+    time_zone: Option<String>,
 }
 
 const HELLO_WAIT: Duration = Duration::from_secs(10);
@@ -391,6 +396,7 @@ impl VisitorSession {
             page,
             context,
             user_agent,
+            time_zone,
         }) = hello
         else {
             let _ = sink
@@ -448,21 +454,24 @@ impl VisitorSession {
             ))
             .await;
 
-        let settings = s.store.widget_settings(ws.id).await?;
         let history = s.store.visitor_messages(&visitor, last_id.max(0), 500).await?;
         let welcome = json!({
             "type": "welcome", "visitor_token": token, "visitor": { "name": visitor.name, "email": visitor.email },
-            "online": s.store.agents_online(ws.id).await?, "open_now": settings.hours.is_open(crate::store::now_ms()),
+            "online": s.store.agents_online(ws.id).await?, "open_now": s.store.calendar(ws.id, None).await?.is_open(crate::store::now_ms()),
             "ticket_number": ticket.map(|t| t.1), "agent_read_up_to": ticket.map(|t| t.2).unwrap_or(0),
             "messages": history.iter().map(|m| m.json(&ws.slug)).collect::<Vec<_>>(),
         });
         sink.send(WsMessage::Text(welcome.to_string().into())).await?;
 
+        let time_zone = time_zone
+            .filter(|z| z.len() <= 64)
+            .filter(|z| z.parse::<chrono_tz::Tz>().is_ok());
         let mut me = VisitorSession {
             frames: Bucket::full(s.limits.frames),
             s,
             ws,
             visitor,
+            time_zone,
         };
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
@@ -691,7 +700,9 @@ impl VisitorSession {
         // Out of hours the answer says when the team is back.
         if !open {
             if let Some(at) = calendar.next_opening(now) {
-                let (when, zone) = crate::domain::time::local(at, &calendar.time_zone);
+                // In the visitor's own zone when their browser said it.
+                let zone = self.time_zone.as_deref().unwrap_or(&calendar.time_zone);
+                let (when, zone) = crate::domain::time::local(at, zone);
                 let back = crate::i18n::text(
                     &self.visitor.lang,
                     "widget-back-at",

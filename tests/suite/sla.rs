@@ -520,19 +520,34 @@ async fn out_of_hours_answers_say_when_the_team_is_back(db: Db) {
         "{}",
         got[0]
     );
-    // The chat's away answer says it too.
-    let (mut v, _) = app.visitor("acme-shop", None, 0).await;
-    v.send(json!({ "type": "message", "client_id": "c1", "body": "Hello?" }))
-        .await;
-    loop {
-        let f = v.until("message").await;
-        if f["message"]["from"] == "system" {
-            let body = f["message"]["body"].as_str().unwrap();
-            assert!(
-                body.contains(&format!("We are back on {back} 00:00 (Europe/Kyiv)")),
-                "{body}"
-            );
-            break;
+    // The chat's away answer says it too, in the visitor's own zone when
+    // their browser gave one (and the store's when it gave nonsense).
+    for (zone, expect) in [
+        (
+            json!("America/New_York"),
+            format!(
+                "We are back on {} 17:00 (America/New_York)",
+                today + chrono::Days::new(1)
+            ),
+        ),
+        (json!("Mars/Base"), format!("We are back on {back} 00:00 (Europe/Kyiv)")),
+    ] {
+        let url = format!("{}/ws?workspace=acme-shop", app.ws_url());
+        let mut v = crate::harness::Socket::connect(&url, Some("http://shop.test"))
+            .await
+            .unwrap();
+        v.send(json!({ "type": "hello", "lang": "en", "time_zone": zone }))
+            .await;
+        v.until("welcome").await;
+        v.send(json!({ "type": "message", "client_id": "c1", "body": "Hello?" }))
+            .await;
+        loop {
+            let f = v.until("message").await;
+            if f["message"]["from"] == "system" {
+                let body = f["message"]["body"].as_str().unwrap();
+                assert!(body.contains(&expect), "{body} does not say {expect}");
+                break;
+            }
         }
     }
 }
