@@ -572,27 +572,12 @@ impl Store {
             if out.contains(&uid) {
                 continue;
             }
-            let row: Option<(String, String)> = sqlx::query_as(
-                "SELECT role, ticket_scope FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1",
-            )
-            .bind(uid)
-            .bind(author.workspace_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-            let Some((role, scope)) = row else { continue };
-            let them = self.actor_of(uid, author.workspace_id, &role, &scope).await?;
-            if !them.can_see(ticket.access()) {
+            if !self
+                .notify_in(tx, ticket, uid, Some(message_id), Some(author.user_id), now)
+                .await?
+            {
                 continue;
             }
-            sqlx::query("INSERT INTO notifications (workspace_id, user_id, ticket_id, message_id, author_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(author.workspace_id)
-                .bind(uid)
-                .bind(ticket.id)
-                .bind(message_id)
-                .bind(author.user_id)
-                .bind(now)
-                .execute(&mut **tx)
-                .await?;
             ev.push(
                 NewEvent::new(
                     author.workspace_id,
@@ -606,6 +591,40 @@ impl Store {
             out.push(uid);
         }
         Ok(out)
+    }
+
+    /// Notifies agent `uid` of a ticket, inside the caller's transaction, if
+    /// they are active in its workspace and may see it. Returns whether.
+    pub(super) async fn notify_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        ticket: &Ticket,
+        uid: i64,
+        message_id: Option<i64>,
+        author_id: Option<i64>,
+        now: i64,
+    ) -> Result<bool> {
+        let ws = ticket.workspace_id;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT role, ticket_scope FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1")
+                .bind(uid)
+                .bind(ws)
+                .fetch_optional(&mut **tx)
+                .await?;
+        let Some((role, scope)) = row else { return Ok(false) };
+        if !self.actor_of(uid, ws, &role, &scope).await?.can_see(ticket.access()) {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO notifications (workspace_id, user_id, ticket_id, message_id, author_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(ws)
+            .bind(uid)
+            .bind(ticket.id)
+            .bind(message_id)
+            .bind(author_id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        Ok(true)
     }
 
     pub async fn notifications(&self, actor: &Actor, limit: i64) -> Result<Vec<Notification>> {

@@ -268,6 +268,36 @@ impl Store {
     }
 }
 
+/// Moves row `id` of a workspace's ordered table (rules, SLA policies) to
+/// place `to` (1 = first), numbering them all 1, 2, 3… again.
+pub(crate) async fn move_in_order(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    table: &'static str,
+    workspace_id: i64,
+    id: i64,
+    to: i64,
+) -> Result<()> {
+    let mut ids: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT id FROM {table} WHERE workspace_id = $1 ORDER BY position, id"
+    ))
+    .bind(workspace_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    if !ids.contains(&id) {
+        return Err(StoreError::NotFound);
+    }
+    ids.retain(|x| *x != id);
+    ids.insert((to.max(1) as usize - 1).min(ids.len()), id);
+    for (i, rid) in ids.iter().enumerate() {
+        sqlx::query(&format!("UPDATE {table} SET position = $1 WHERE id = $2"))
+            .bind(i as i64 + 1)
+            .bind(rid)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Maps a unique-constraint violation to a conflict the caller can act on.
 pub(crate) fn conflict_on_unique(e: sqlx::Error, message: &str) -> StoreError {
     match &e {

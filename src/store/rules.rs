@@ -181,21 +181,7 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         if let Some(to) = position {
-            let mut ids: Vec<i64> =
-                sqlx::query_scalar("SELECT id FROM rules WHERE workspace_id = $1 ORDER BY position, id")
-                    .bind(workspace_id)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            ids.retain(|x| *x != id);
-            let at = (to.max(1) as usize - 1).min(ids.len());
-            ids.insert(at, id);
-            for (i, rid) in ids.iter().enumerate() {
-                sqlx::query("UPDATE rules SET position = $1 WHERE id = $2")
-                    .bind(i as i64 + 1)
-                    .bind(rid)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            super::move_in_order(&mut tx, "rules", workspace_id, id, to).await?;
         }
         tx.commit().await?;
         self.rule(workspace_id, id).await
@@ -583,7 +569,7 @@ impl Store {
                     .await?;
                 }
                 Action::Notify { to, user_ids } => {
-                    let n = self.notify_in(tx, &t, *to, user_ids, &doer, &mut ev).await?;
+                    let n = self.notify_agents_in(tx, &t, *to, user_ids, &doer, &mut ev).await?;
                     lines.push(format!("{prefix}notified {n} agent(s)"));
                     continue;
                 }
@@ -617,7 +603,7 @@ impl Store {
 
     /// Tells agents about a ticket (a rule's or macro's `notify`): those of
     /// the workspace, active, who may see it.
-    async fn notify_in(
+    async fn notify_agents_in(
         &self,
         tx: &mut Transaction<'_, Any>,
         t: &Ticket,
@@ -655,25 +641,9 @@ impl Store {
         };
         let mut told = 0;
         for uid in ids.into_iter().filter(|u| Some(*u) != by).take(200) {
-            let row: Option<(String, String)> = sqlx::query_as(
-                "SELECT role, ticket_scope FROM users WHERE id = $1 AND workspace_id = $2 AND active = 1",
-            )
-            .bind(uid)
-            .bind(ws)
-            .fetch_optional(&mut **tx)
-            .await?;
-            let Some((role, scope)) = row else { continue };
-            if !self.actor_of(uid, ws, &role, &scope).await?.can_see(t.access()) {
+            if !self.notify_in(tx, t, uid, None, by, now_ms()).await? {
                 continue;
             }
-            sqlx::query("INSERT INTO notifications (workspace_id, user_id, ticket_id, message_id, author_id, created_at) VALUES ($1, $2, $3, NULL, $4, $5)")
-                .bind(ws)
-                .bind(uid)
-                .bind(t.id)
-                .bind(by)
-                .bind(now_ms())
-                .execute(&mut **tx)
-                .await?;
             ev.push(
                 NewEvent::new(ws, EventType::MentionCreated, EventActor::System)
                     .ticket(t.id)

@@ -205,9 +205,16 @@ impl Store {
             .await
             .map_err(|e| conflict_on_unique(e, "an SLA policy with this name exists"))?
         } else {
-            let n = sqlx::query("UPDATE sla_policies SET name = $1, position = $2, conditions = $3, first_response_minutes = $4, next_response_minutes = $5, resolution_minutes = $6, business_hours = $7, updated_at = $8 WHERE id = $9 AND workspace_id = $10")
+            let mut tx = self.write.begin().await?;
+            let current: i64 =
+                sqlx::query_scalar("SELECT position FROM sla_policies WHERE id = $1 AND workspace_id = $2")
+                    .bind(p.id)
+                    .bind(workspace_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+            sqlx::query("UPDATE sla_policies SET name = $1, conditions = $2, first_response_minutes = $3, next_response_minutes = $4, resolution_minutes = $5, business_hours = $6, updated_at = $7 WHERE id = $8")
                 .bind(&p.name)
-                .bind(p.position)
                 .bind(&conditions)
                 .bind(p.first_response_minutes)
                 .bind(p.next_response_minutes)
@@ -215,14 +222,14 @@ impl Store {
                 .bind(p.business_hours as i64)
                 .bind(now)
                 .bind(p.id)
-                .bind(workspace_id)
-                .execute(&self.write)
+                .execute(&mut *tx)
                 .await
-                .map_err(|e| conflict_on_unique(e, "an SLA policy with this name exists"))?
-                .rows_affected();
-            if n == 0 {
-                return Err(StoreError::NotFound);
+                .map_err(|e| conflict_on_unique(e, "an SLA policy with this name exists"))?;
+            // A new place moves the others to make room, as for rules.
+            if p.position != current {
+                super::move_in_order(&mut tx, "sla_policies", workspace_id, p.id, p.position).await?;
             }
+            tx.commit().await?;
             p.id
         };
         self.sla_policy(workspace_id, id).await

@@ -411,22 +411,14 @@ pub async fn move_to(
 ) -> PageResult {
     admin_only(&session)?;
     let id = id_of(&id)?;
-    let mut all = s.store.list_sla_policies(session.actor.workspace_id).await?;
-    let at = all
-        .iter()
-        .position(|p| p.id == id)
-        .ok_or_else(|| missing(StoreError::NotFound))?;
-    let p = all.remove(at);
-    all.insert((f.to.max(1) as usize - 1).min(all.len()), p);
-    for (i, p) in all.iter().enumerate() {
-        let position = i as i64 + 1;
-        if p.position != position {
-            s.svc
-                .save_sla_policy(&session.actor, Some(p.id), &json!({ "position": position }))
-                .await
-                .map_err(|e| PageError::back(LIST, &e.say()))?;
-        }
-    }
+    s.store
+        .sla_policy(session.actor.workspace_id, id)
+        .await
+        .map_err(missing)?;
+    s.svc
+        .save_sla_policy(&session.actor, Some(id), &json!({ "position": f.to.max(1) }))
+        .await
+        .map_err(|e| PageError::back(LIST, &e.say()))?;
     Ok(back(LIST, "ok", &text(&session, "rule-moved")))
 }
 
