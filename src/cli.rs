@@ -81,6 +81,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("restored from {}: {}", file.display(), summary(&stats));
             Ok(())
         }
+        Command::Reports {
+            command: crate::config::ReportsCommand::Rebuild { workspace },
+        } => {
+            let store = open(&cli.db).await?;
+            let ids = match workspace {
+                Some(slug) => vec![store.workspace_by_slug(&slug).await?.id],
+                None => store.workspace_ids().await?,
+            };
+            for id in &ids {
+                store.request_report_rebuild(*id).await?;
+            }
+            eprintln!(
+                "asked to rebuild the report totals of {} workspace(s): a running server does it now, else the next start",
+                ids.len()
+            );
+            Ok(())
+        }
         Command::Seed { tickets } => {
             let store = open(&cli.db).await?;
             let started = std::time::Instant::now();

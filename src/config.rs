@@ -66,6 +66,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Report totals.
+    Reports {
+        #[command(subcommand)]
+        command: ReportsCommand,
+    },
     /// Write every workspace, user, ticket and message to FILE.
     Backup { file: PathBuf },
     /// Load FILE (from `backup`) into an empty database.
@@ -95,6 +100,17 @@ pub enum TokenCommand {
         workspace: Option<String>,
         #[arg(long, default_value = "cli")]
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportsCommand {
+    /// Build the report totals again from the tickets (all workspaces, or
+    /// the one given by its slug). The server does it: at once when it
+    /// runs, else when it next starts.
+    Rebuild {
+        #[arg(long)]
+        workspace: Option<String>,
     },
 }
 
@@ -165,6 +181,26 @@ pub enum BenchCommand {
         tickets: usize,
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+        #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
+        backend: String,
+        #[arg(
+            long,
+            env = "STOREDESK_BENCH_PG",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        pg_admin_url: String,
+    },
+    /// Reports at scale: seed the demo workspace (replies, resolutions,
+    /// CSAT, NPS) up to each of --sizes tickets on a scratch database, time
+    /// how the report totals are built, then request the summary,
+    /// per-agent, heatmap and daily reports over HTTP.
+    Reports {
+        /// Ticket counts, comma-separated; each tops up the one before.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+        sizes: Vec<usize>,
+        /// Timed requests per report (after 10 to warm up).
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
         #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
         backend: String,
         #[arg(

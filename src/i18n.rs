@@ -9,7 +9,7 @@ use fluent_bundle::{FluentArgs, FluentResource};
 
 pub const LANGS: [&str; 4] = ["en", "ru", "uk", "fa"];
 
-const FILES: [(&str, &str); 16] = [
+const FILES: [(&str, &str); 20] = [
     ("en", include_str!("../locales/en/widget.ftl")),
     ("ru", include_str!("../locales/ru/widget.ftl")),
     ("uk", include_str!("../locales/uk/widget.ftl")),
@@ -26,6 +26,10 @@ const FILES: [(&str, &str); 16] = [
     ("ru", include_str!("../locales/ru/console.ftl")),
     ("uk", include_str!("../locales/uk/console.ftl")),
     ("fa", include_str!("../locales/fa/console.ftl")),
+    ("en", include_str!("../locales/en/survey.ftl")),
+    ("ru", include_str!("../locales/ru/survey.ftl")),
+    ("uk", include_str!("../locales/uk/survey.ftl")),
+    ("fa", include_str!("../locales/fa/survey.ftl")),
 ];
 
 /// The supported language for a tag such as `ru-RU`, else English.

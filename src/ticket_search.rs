@@ -329,6 +329,8 @@ mod tests {
             external_id: None,
             message_external_id: None,
             team_id: None,
+            kind: None,
+            feature: None,
         };
         store.create_ticket(ws, new).await.unwrap().0.ticket.id
     }

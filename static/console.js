@@ -171,6 +171,18 @@
     pick.addEventListener('change', sync);
     sync();
   });
+  // A kind saves as it is chosen, except a missing feature: that waits
+  // for the feature's name.
+  $$('form.kind').forEach(function (f) {
+    var pick = f.elements.kind, box = $('.feature', f), save = f.querySelector('button[type=submit]');
+    var wants = function () { return pick.value === 'missing_feature'; };
+    box.hidden = save.hidden = !wants();
+    pick.addEventListener('change', function () {
+      box.hidden = save.hidden = !wants();
+      if (wants()) f.elements.feature.focus();
+      else if (f.requestSubmit) f.requestSubmit(); else f.submit();
+    });
+  });
   $$('input.copy, textarea.copy').forEach(function (el) {
     el.addEventListener('focus', function () { el.select(); });
   });

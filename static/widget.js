@@ -46,7 +46,9 @@
     'callback-open': 'Call me back', 'callback-phone': 'Phone number', 'callback-when': 'When is it best to call?', 'callback-send': 'Request a call',
     'callback-done': 'Thank you! We will call you. Your request number:', 'callback-back': 'Back to chat',
     'request-open': 'Leave a request', 'request-subject': 'Subject', 'request-order': 'Order number (optional)', 'request-send': 'Send request',
-    'request-done': 'Thank you! Your request number is'
+    'request-done': 'Thank you! Your request number is',
+    'csat-question': 'How would you rate our help?', 'csat-1': 'Very poor', 'csat-2': 'Poor', 'csat-3': 'Okay', 'csat-4': 'Good', 'csat-5': 'Excellent',
+    'csat-comment': 'Anything to add? (optional)', 'csat-send': 'Send', 'csat-thanks': 'Thank you for your rating!', 'csat-skip': 'No, thanks'
   };
 
   // ---- storage (may be unavailable: private mode, sandboxed frames) --------
@@ -78,6 +80,7 @@
   var byId = {};        // id -> element
   var byClient = {};    // client_id -> element (pending)
   var sentOffline = false, countUnread = true, helloLastId = 0;
+  var survey = null, surveyWait = false;  // the rating asked for one chat, and whether our answer is in flight
   var ui = null;
 
   function outbox() { return sget('outbox') || []; }
@@ -262,6 +265,16 @@
     '.cb .msg{margin:6px 0 0;font-size:13px;overflow-wrap:anywhere}',
     '.cb textarea{width:100%;box-sizing:border-box;margin:0 0 6px;padding:8px;border:1px solid #cbd5e1;border-radius:8px;font:inherit;min-height:70px;resize:vertical}',
     '.foot .links{display:flex;justify-content:center;gap:4px}',
+    '.survey{margin:8px 0 4px;padding:10px 12px;border-radius:12px;background:#fff;border:1px solid #e5e7eb;font-size:13px}',
+    '.survey[hidden]{display:none}',
+    '.survey p{margin:0 0 6px}',
+    '.survey .stars{display:flex;gap:4px;margin-bottom:6px}',
+    '.survey .stars button{flex:1;height:34px;border:1px solid #94a3b8;border-radius:8px;background:#fff;color:#111827;font-weight:600}',
+    '.survey .stars button[aria-pressed=true]{background:var(--sd-accent);color:var(--sd-on);border-color:transparent}',
+    '.survey textarea{width:100%;min-height:56px;padding:6px 8px;border:1px solid #94a3b8;border-radius:8px;resize:vertical;background:#fff}',
+    '.survey .row{display:flex;justify-content:flex-end;margin-top:6px}',
+    '.survey .row button{padding:6px 12px;border-radius:8px;color:#1f2937;text-decoration:underline}',
+    '.survey .row button.go{background:var(--sd-accent);color:var(--sd-on);text-decoration:none}',
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}',
     '@media (max-width:480px){.panel{right:0;left:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}.root.rtl .panel{left:0}}'
   ].join('\n');
@@ -298,7 +311,8 @@
     u.queue = el('div', { cls: 'queue', 'data-sd': 'queue', role: 'status', hidden: true });
     u.typingName = el('span');
     u.typing = el('div', { cls: 'typing', 'data-sd': 'typing', hidden: true, 'aria-live': 'polite' }, [el('span', { cls: 'dots', 'aria-hidden': 'true' }, [el('i'), el('i'), el('i')]), u.typingName]);
-    u.scroll = el('div', { cls: 'scroll', tabindex: '0' }, [u.list, u.offline, u.queue, u.typing]);
+    u.survey = el('div', { cls: 'survey', 'data-sd': 'survey', role: 'group', 'aria-labelledby': 'sd-csat-q', hidden: true });
+    u.scroll = el('div', { cls: 'scroll', tabindex: '0' }, [u.list, u.offline, u.queue, u.survey, u.typing]);
 
     u.name = el('input', { type: 'text', 'data-sd': 'prechat-name', autocomplete: 'name', maxlength: '200', placeholder: t('name'), 'aria-label': t('name') });
     u.email = el('input', { type: 'email', 'data-sd': 'prechat-email', autocomplete: 'email', maxlength: '254', placeholder: t('email'), 'aria-label': t('email') });
@@ -345,7 +359,66 @@
     renderStatus();
     renderMode();
     renderSeen();
+    renderSurvey();
     if (wantOpen) openPanel();
+  }
+
+  // ---- satisfaction rating (asked when a chat is resolved) -------------------------
+  function showSurvey(s) {
+    if (!s || s.kind !== 'csat' || typeof s.ticket_number !== 'number') return;
+    if (sget('survey-done') === s.ticket_number || (survey && survey.ticket_number === s.ticket_number)) return;
+    survey = { ticket_number: s.ticket_number, score: 0, comment: '', done: false };
+    renderSurvey();
+    if (!isOpen) { unread++; renderBadge(); }
+    scrollDown();
+  }
+  function renderSurvey() {
+    if (!ui) return;
+    var box = ui.survey;
+    while (box.firstChild) box.removeChild(box.firstChild);
+    box.hidden = !survey;
+    if (!survey) return;
+    if (survey.done) { box.appendChild(el('p', { role: 'status', 'data-sd': 'csat-thanks', text: t('csat-thanks') })); return; }
+    box.appendChild(el('p', { id: 'sd-csat-q', text: t('csat-question') }));
+    var stars = el('div', { cls: 'stars' });
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      var label = n + ' – ' + t('csat-' + n);
+      stars.appendChild(el('button', { type: 'button', 'data-sd': 'csat-' + n, 'aria-label': label, title: label, 'aria-pressed': survey.score === n ? 'true' : 'false', text: String(n), onclick: function () { rate(n); } }));
+    });
+    box.appendChild(stars);
+    if (!survey.score) {
+      box.appendChild(el('div', { cls: 'row' }, [el('button', { type: 'button', 'data-sd': 'csat-skip', text: t('csat-skip'), onclick: closeSurvey })]));
+      return;
+    }
+    var c = el('textarea', { 'data-sd': 'csat-comment', maxlength: '2000', placeholder: t('csat-comment'), 'aria-label': t('csat-comment') });
+    c.value = survey.comment;
+    c.addEventListener('input', function () { survey.comment = c.value; });
+    box.appendChild(c);
+    box.appendChild(el('div', { cls: 'row' }, [el('button', { type: 'button', cls: 'go', 'data-sd': 'csat-send', text: t('csat-send'), onclick: function () { sendSurvey(true); } })]));
+  }
+  // A score is saved at once; the comment, if any, follows with Send.
+  function rate(n) {
+    survey.score = n;
+    renderSurvey();
+    sendSurvey(false);
+    var b = ui.survey.querySelector('[data-sd="csat-' + n + '"]');
+    if (b) try { b.focus({ preventScroll: true }); } catch (e) { /* ignore */ }
+  }
+  function sendSurvey(withComment) {
+    var f = { type: 'csat', ticket_number: survey.ticket_number, score: survey.score };
+    if (withComment) {
+      f.comment = survey.comment.trim().slice(0, 2000);
+      survey.done = true;
+      sset('survey-done', survey.ticket_number);
+      renderSurvey();
+      setTimeout(function () { if (survey && survey.done) { survey = null; renderSurvey(); } }, 5000);
+    }
+    whenWelcomed(function () { surveyWait = true; send(f); });
+  }
+  function closeSurvey() {
+    if (survey) sset('survey-done', survey.ticket_number);
+    survey = null;
+    renderSurvey();
   }
 
   function lum(hex) {
@@ -793,7 +866,11 @@
       // Waiting in a team's queue: the place and the wait, said by the server in the visitor's language.
       case 'queue': if (ui) { ui.queue.textContent = f.text || ''; ui.queue.hidden = !f.text; } return;
       case 'contact_saved': pendingContact = null; sset('contact', null); return;
+      case 'survey': showSurvey(f.survey); return;
+      case 'csat_saved': surveyWait = false; return;
       case 'error':
+        // Our rating was refused (that chat cannot be rated): stop asking.
+        if (surveyWait && (f.code === 'not_found' || f.code === 'invalid_field')) { surveyWait = false; closeSurvey(); return; }
         if (f.code === 'unauthorized') {
           // The stored token is no longer valid: start over as a new visitor.
           token = null; sset('token', null); resetHistory();
@@ -854,6 +931,7 @@
       else sendContact();
     }
     outbox().forEach(sendOut);
+    if (f.survey) showSurvey(f.survey);
     setNotice();
     renderStatus();
     renderMode();

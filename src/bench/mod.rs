@@ -5,6 +5,7 @@ mod api;
 mod chat;
 pub mod console;
 mod mail;
+mod reports;
 mod rules;
 mod search;
 mod ticket_search;
@@ -64,6 +65,12 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             backend,
             pg_admin_url,
         } => mail::run(messages, concurrency, &backend, &pg_admin_url).await,
+        BenchCommand::Reports {
+            sizes,
+            requests,
+            backend,
+            pg_admin_url,
+        } => reports::run(reports::Plan { sizes, requests }, &backend, &pg_admin_url).await,
         BenchCommand::Rules {
             rules,
             events,

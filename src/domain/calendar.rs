@@ -309,6 +309,50 @@ impl Schedule {
     }
 }
 
+/// Days and hours as the wall clock of a zone reads them: reports count
+/// by the workspace's own days, so a ticket at 23:30 local time belongs to
+/// that day wherever the server is.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalDays(Zone);
+
+impl LocalDays {
+    /// The zone of a calendar (UTC when it does not parse).
+    pub fn new(time_zone: &str) -> Self {
+        Self(Zone::parse(time_zone).unwrap_or(Zone::Iana(Tz::UTC)))
+    }
+
+    /// Days since 1970-01-01 of the local date at `ms`.
+    pub fn day(&self, ms: i64) -> i64 {
+        self.0.local_date(ms.clamp(MIN_MS, MAX_MS)).num_days_from_ce() as i64 - EPOCH_DAYS_CE
+    }
+
+    /// Weekday (Monday 0) and hour of the local time at `ms`.
+    pub fn weekday_hour(&self, ms: i64) -> (u8, u8) {
+        let ms = ms.clamp(MIN_MS, MAX_MS);
+        let local = DateTime::from_timestamp_millis(ms + self.0.offset_ms(ms)).unwrap_or_default();
+        (
+            local.weekday().num_days_from_monday() as u8,
+            chrono::Timelike::hour(&local) as u8,
+        )
+    }
+
+    /// When local day `day` starts.
+    pub fn start(&self, day: i64) -> i64 {
+        self.0.to_utc(date_of_day(day), 0)
+    }
+}
+
+/// The date of a day number (days since 1970-01-01).
+pub fn date_of_day(day: i64) -> NaiveDate {
+    let ce = (day + EPOCH_DAYS_CE).clamp(1, 3_000_000) as i32;
+    NaiveDate::from_num_days_from_ce_opt(ce).unwrap_or_default()
+}
+
+/// The day number of a date.
+pub fn day_of_date(date: NaiveDate) -> i64 {
+    date.num_days_from_ce() as i64 - EPOCH_DAYS_CE
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Zone {
     Iana(Tz),

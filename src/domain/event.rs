@@ -24,6 +24,9 @@ string_enum!(
         SlaWarning => "sla.warning",
         SlaBreached => "sla.breached",
         AgentUpdated => "agent.updated",
+        CsatAnswered => "csat.answered",
+        NpsAnswered => "nps.answered",
+        ReportsReset => "reports.reset",
     }
 );
 

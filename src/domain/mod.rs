@@ -4,19 +4,22 @@
 pub mod access;
 pub mod calendar;
 pub mod delivery;
+pub mod digest;
 pub mod email;
 pub mod event;
 pub mod hours;
 pub mod ids;
 pub mod mention;
+pub mod reports;
 pub mod rules;
 pub mod sla;
+pub mod survey;
 pub mod ticket;
 pub mod time;
 
 pub use access::{Actor, Role, TicketScope};
 pub use email::Email;
-pub use ticket::{AuthorType, Channel, MessageKind, Priority, Status};
+pub use ticket::{AuthorType, Channel, MessageKind, Priority, RequestKind, Status};
 
 /// A rule of the domain was broken by the caller's input. The message is
 /// meant for the caller and names the field at fault.

@@ -9,7 +9,10 @@ use std::cell::OnceCell;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::ticket::{normalize_labels, string_enum, Channel, Priority, Status, BODY_MAX, NAME_MAX};
+use super::ticket::{
+    kind_and_feature, normalize_feature, normalize_labels, string_enum, Channel, Priority, RequestKind, Status,
+    BODY_MAX, NAME_MAX,
+};
 use super::{AuthorType, Invalid};
 
 pub const CONDITIONS_MAX: usize = 30;
@@ -60,6 +63,7 @@ string_enum!(
         CartValue => "cart_value",
         Author => "author",
         Changed => "changed",
+        Kind => "kind",
     }
 );
 
@@ -93,7 +97,7 @@ impl Field {
             Field::Channel | Field::Status | Field::Priority | Field::Language | Field::ContactEmailDomain => {
                 &[Is, IsNot, In, NotIn]
             }
-            Field::TeamId | Field::AssigneeId => &[Is, IsNot, In, NotIn, IsSet, NotSet],
+            Field::TeamId | Field::AssigneeId | Field::Kind => &[Is, IsNot, In, NotIn, IsSet, NotSet],
             Field::Labels | Field::Changed => &[Has, HasNot],
             Field::Subject | Field::Body | Field::Text => &[Contains, NotContains, MatchesWord, StartsWith],
             Field::ContactAttribute => &[Is, IsNot, Contains, IsSet, NotSet, Gt, Gte, Lt, Lte],
@@ -141,6 +145,12 @@ pub enum Action {
     },
     SetPriority {
         value: Priority,
+    },
+    /// Named `kind` as in the ticket; a missing feature may name the feature.
+    SetKind {
+        kind: RequestKind,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        feature: Option<String>,
     },
     AddLabel {
         value: String,
@@ -391,6 +401,11 @@ impl Condition {
             Field::Channel => self.one_of(f.channel.as_str()),
             Field::Status => self.one_of(f.status.as_str()),
             Field::Priority => self.one_of(f.priority.as_str()),
+            Field::Kind => match self.op {
+                Op::IsSet => f.kind.is_some(),
+                Op::NotSet => f.kind.is_none(),
+                _ => self.one_of(f.kind.map_or("", RequestKind::as_str)),
+            },
             Field::Language => self.one_of(&f.language),
             Field::ContactEmailDomain => self.one_of(f.email_domain.as_deref().unwrap_or("")),
             Field::TeamId => self.id_is(f.team_id),
@@ -529,6 +544,7 @@ fn check_value(field: Field, op: Op, v: Value) -> Result<Value, Invalid> {
             Field::Channel => drop(Channel::parse("value", text.unwrap_or(""))?),
             Field::Status => drop(Status::parse("value", text.unwrap_or(""))?),
             Field::Priority => drop(Priority::parse("value", text.unwrap_or(""))?),
+            Field::Kind => drop(RequestKind::parse("value", text.unwrap_or(""))?),
             Field::TeamId | Field::AssigneeId if item.as_i64().is_none_or(|i| i <= 0) => {
                 return Err(bad("value", format!("{field} takes ids (positive whole numbers)")))
             }
@@ -579,7 +595,7 @@ pub fn parse_actions(v: &Value) -> Result<Vec<Action>, Invalid> {
 }
 
 const ACTION_TYPES: &str =
-    "assign, unassign, set_team, set_status, set_priority, add_label, remove_label, add_note, send_reply, send_email, notify, close";
+    "assign, unassign, set_team, set_status, set_priority, set_kind, add_label, remove_label, add_note, send_reply, send_email, notify, close";
 
 /// One action from JSON; also what a macro runs.
 pub fn parse_action(v: &Value) -> Result<Action, Invalid> {
@@ -594,6 +610,7 @@ pub fn parse_action(v: &Value) -> Result<Action, Invalid> {
         "assign" => &["user_id"],
         "set_team" => &["team_id"],
         "set_status" | "set_priority" | "add_label" | "remove_label" => &["value"],
+        "set_kind" => &["kind", "feature"],
         "add_note" => &["body"],
         "send_reply" => &["body", "canned_id"],
         "send_email" => &["to", "subject", "body"],
@@ -638,6 +655,16 @@ pub fn parse_action(v: &Value) -> Result<Action, Invalid> {
         "set_priority" => Action::SetPriority {
             value: Priority::parse("value", &text("value", 20)?)?,
         },
+        "set_kind" => {
+            let kind = RequestKind::parse("kind", &text("kind", 30)?)?;
+            let feature = match o.get("feature") {
+                None => None,
+                Some(Value::String(f)) => Some(normalize_feature(f)?),
+                Some(_) => return Err(bad("feature", "must be a string")),
+            };
+            let (_, feature) = kind_and_feature((None, None), Some(Some(kind)), Some(feature))?;
+            Action::SetKind { kind, feature }
+        }
         "add_label" | "remove_label" => {
             let value = normalize_labels(&[text("value", 100)?])?.remove(0);
             if kind == "add_label" {
@@ -714,6 +741,7 @@ pub struct Facts {
     pub team_id: Option<i64>,
     pub assignee_id: Option<i64>,
     pub labels: Vec<String>,
+    pub kind: Option<RequestKind>,
     pub subject: String,
     /// The message the event is about (for a new ticket, its first).
     pub body: String,
@@ -740,6 +768,7 @@ impl Facts {
             team_id: None,
             assignee_id: None,
             labels: vec![],
+            kind: None,
             subject,
             body,
             email_domain: None,
@@ -765,6 +794,7 @@ impl Facts {
                 Action::SetStatus { value } => self.status = *value,
                 Action::Close => self.status = Status::Closed,
                 Action::SetPriority { value } => self.priority = *value,
+                Action::SetKind { kind, .. } => self.kind = Some(*kind),
                 Action::AddLabel { value } if !self.labels.contains(value) => self.labels.push(value.clone()),
                 Action::RemoveLabel { value } => self.labels.retain(|l| l != value),
                 _ => {}

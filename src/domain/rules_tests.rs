@@ -202,3 +202,80 @@ fn hostile_rules_are_bounded() {
     assert!(rule(json!({"name":"x","event":"time.sla_due","minutes": i64::MAX,"actions":[{"type":"close"}]})).is_err());
     assert!(rule(json!([1, 2])).is_err());
 }
+
+#[test]
+fn kinds_are_set_and_matched() {
+    let set = |a: Value| parse_action(&a).map_err(|e| e.to_string());
+    assert_eq!(
+        set(json!({"type":"set_kind","kind":"bug"})).unwrap(),
+        Action::SetKind {
+            kind: RequestKind::Bug,
+            feature: None
+        }
+    );
+    let gift = set(json!({"type":"set_kind","kind":"missing_feature","feature":"  Gift wrapping "})).unwrap();
+    assert_eq!(
+        gift,
+        Action::SetKind {
+            kind: RequestKind::MissingFeature,
+            feature: Some("Gift wrapping".into())
+        }
+    );
+    // Stored as written, read back the same.
+    assert_eq!(
+        json!(gift),
+        json!({"type":"set_kind","kind":"missing_feature","feature":"Gift wrapping"})
+    );
+    assert_eq!(parse_action(&json!(gift)).unwrap(), gift);
+    let e = set(json!({"type":"set_kind","kind":"complaint"})).unwrap_err();
+    assert!(
+        e.contains("question, order_problem, bug, missing_feature, unclear_feature"),
+        "{e}"
+    );
+    assert!(set(json!({"type":"set_kind"}))
+        .unwrap_err()
+        .contains("kind: is required"));
+    assert!(set(json!({"type":"set_kind","kind":"bug","feature":"Gift wrapping"}))
+        .unwrap_err()
+        .contains("only a missing_feature ticket"));
+    assert!(
+        set(json!({"type":"set_kind","kind":"missing_feature","feature":"x".repeat(101)}))
+            .unwrap_err()
+            .contains("limit is 100")
+    );
+    assert!(set(json!({"type":"set_kind","kind":"bug","value":"bug"}))
+        .unwrap_err()
+        .contains("does not take 'value'"));
+    assert!(set(json!({"type":"explode"})).unwrap_err().contains("set_kind"));
+
+    // Unset, a kind matches nothing it names and every "is not".
+    assert!(cond("kind", "not_set", Value::Null));
+    assert!(!cond("kind", "is", json!("bug")));
+    assert!(cond("kind", "is_not", json!("bug")));
+    assert!(cond("kind", "not_in", json!(["bug", "question"])));
+    let mut f = facts();
+    f.apply(std::slice::from_ref(&gift));
+    assert_eq!(f.kind, Some(RequestKind::MissingFeature));
+    let c = |op: &str, v: Value| {
+        Condition::parse(&json!({"field":"kind","op":op,"value":v}))
+            .unwrap()
+            .matches(&f)
+    };
+    assert!(c("is", json!("missing_feature")));
+    assert!(c("in", json!(["bug", "missing_feature"])));
+    assert!(!c("is_not", json!("missing_feature")));
+    assert!(c("is_set", Value::Null));
+    let bad = Condition::parse(&json!({"field":"kind","op":"is","value":"complaint"})).unwrap_err();
+    assert!(bad.to_string().contains("'complaint' is not one of"), "{bad}");
+    assert!(Condition::parse(&json!({"field":"kind","op":"contains","value":"bug"}))
+        .unwrap_err()
+        .to_string()
+        .contains("does not apply to kind"));
+    // A rule that sorts bug reports parses, and what it serialises to
+    // parses back to the same rule.
+    let r = rule(json!({"name":"Bugs","event":"ticket.created",
+        "conditions":{"all":[{"field":"subject","op":"contains","value":"error"},{"field":"kind","op":"not_set"}]},
+        "actions":[{"type":"set_kind","kind":"bug"}]}))
+    .unwrap();
+    assert_eq!(RuleDef::parse(&json!(r), None).unwrap(), r);
+}

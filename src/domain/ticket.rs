@@ -5,7 +5,7 @@ use super::Invalid;
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -53,6 +53,71 @@ string_enum!(
     MessageKind { Reply => "reply", Note => "note", Event => "event" }
 );
 string_enum!(AuthorType { Agent => "agent", Contact => "contact", System => "system" });
+string_enum!(
+    /// What a request is about, for deciding what to fix or build next: set
+    /// by an agent or a rule. A missing feature also names the feature.
+    RequestKind { Question => "question", OrderProblem => "order_problem", Bug => "bug", MissingFeature => "missing_feature", UnclearFeature => "unclear_feature" }
+);
+/// The longest name of a missing feature.
+pub const FEATURE_MAX: usize = 100;
+
+impl RequestKind {
+    /// How a conversation's event line names the kind.
+    pub fn label(self) -> &'static str {
+        match self {
+            RequestKind::Question => "Question",
+            RequestKind::OrderProblem => "Order problem",
+            RequestKind::Bug => "Bug",
+            RequestKind::MissingFeature => "Missing feature",
+            RequestKind::UnclearFeature => "Unclear feature",
+        }
+    }
+}
+
+/// A missing feature's name as the tally counts it: trimmed, on one line.
+pub fn normalize_feature(raw: &str) -> Result<String, Invalid> {
+    let f = raw.trim();
+    if f.is_empty() {
+        return Err(Invalid::new("feature", "must not be empty; send null to clear it"));
+    }
+    let count = f.chars().count();
+    if count > FEATURE_MAX {
+        return Err(Invalid::new(
+            "feature",
+            format!("is {count} characters long; the limit is {FEATURE_MAX}"),
+        ));
+    }
+    if f.chars().any(char::is_control) {
+        return Err(Invalid::new("feature", "must be one line without control characters"));
+    }
+    Ok(f.to_string())
+}
+
+/// The kind and feature a ticket has after a change (`None` leaves a field
+/// as it is, `Some(None)` clears it). Only a missing feature names one, so
+/// any other kind drops the feature, and a feature given with another kind
+/// is refused rather than silently lost.
+pub fn kind_and_feature(
+    before: (Option<RequestKind>, Option<&str>),
+    kind: Option<Option<RequestKind>>,
+    feature: Option<Option<String>>,
+) -> Result<(Option<RequestKind>, Option<String>), Invalid> {
+    let kind = kind.unwrap_or(before.0);
+    if kind == Some(RequestKind::MissingFeature) {
+        return Ok((kind, feature.unwrap_or_else(|| before.1.map(str::to_string))));
+    }
+    if let Some(Some(_)) = feature {
+        return Err(Invalid::new(
+            "feature",
+            format!(
+                "only a {} ticket names a feature; set kind to {} with it",
+                RequestKind::MissingFeature,
+                RequestKind::MissingFeature
+            ),
+        ));
+    }
+    Ok((kind, None))
+}
 
 pub const SUBJECT_MAX: usize = 300;
 pub const BODY_MAX: usize = 65_536;
@@ -186,5 +251,45 @@ mod tests {
         let c = c.on_status(Status::Closed, Status::Open, 12);
         assert_eq!(c.resolved_at, None);
         assert_eq!(status_after_contact_message(Status::Resolved), Status::Open);
+    }
+
+    #[test]
+    fn features_belong_to_missing_feature_tickets() {
+        use RequestKind::*;
+        assert_eq!(normalize_feature("  Gift wrapping ").unwrap(), "Gift wrapping");
+        assert!(normalize_feature(" ").is_err());
+        assert!(normalize_feature(&"x".repeat(FEATURE_MAX)).is_ok());
+        assert!(normalize_feature(&"x".repeat(FEATURE_MAX + 1))
+            .unwrap_err()
+            .message
+            .contains("101"));
+        assert!(normalize_feature("Gift\nwrapping").is_err());
+        let gift = || Some(Some("Gift wrapping".to_string()));
+        assert_eq!(
+            kind_and_feature((None, None), Some(Some(MissingFeature)), gift()).unwrap(),
+            (Some(MissingFeature), Some("Gift wrapping".into()))
+        );
+        // The feature stays while the kind does, and goes with it.
+        let before = (Some(MissingFeature), Some("Gift wrapping"));
+        assert_eq!(
+            kind_and_feature(before, None, None).unwrap().1.as_deref(),
+            Some("Gift wrapping")
+        );
+        assert_eq!(
+            kind_and_feature(before, Some(Some(Bug)), None).unwrap(),
+            (Some(Bug), None)
+        );
+        assert_eq!(kind_and_feature(before, Some(None), None).unwrap(), (None, None));
+        assert_eq!(
+            kind_and_feature(before, None, Some(None)).unwrap(),
+            (Some(MissingFeature), None)
+        );
+        let e = kind_and_feature((Some(Bug), None), None, gift()).unwrap_err();
+        assert!(e.message.contains("missing_feature"), "{}", e.message);
+        assert!(kind_and_feature(before, Some(Some(Question)), gift()).is_err());
+        assert_eq!(
+            kind_and_feature((Some(Bug), None), None, Some(None)).unwrap(),
+            (Some(Bug), None)
+        );
     }
 }

@@ -13,9 +13,11 @@
 
 pub mod cluster;
 pub mod outbox;
+pub mod reports;
 pub mod routing;
 pub mod rules;
 pub mod sla;
+pub mod surveys;
 
 use std::time::Duration;
 

@@ -135,6 +135,11 @@ pub static FORM: Asset = Asset::new(
     "application/javascript; charset=utf-8",
     include_str!("../../static/form.js"),
 );
+pub static SURVEY: Asset = Asset::new(
+    "survey.js",
+    "application/javascript; charset=utf-8",
+    include_str!("../../static/survey.js"),
+);
 pub static CONSOLE_JS: Asset = Asset::new(
     "console.js",
     "application/javascript; charset=utf-8",
@@ -146,7 +151,7 @@ pub static CONSOLE_CSS: Asset = Asset::new(
     include_str!("../../static/console.css"),
 );
 
-const ALL: [&Asset; 4] = [&WIDGET, &FORM, &CONSOLE_JS, &CONSOLE_CSS];
+const ALL: [&Asset; 5] = [&WIDGET, &FORM, &SURVEY, &CONSOLE_JS, &CONSOLE_CSS];
 
 const YEAR: &str = "public, max-age=31536000, immutable";
 /// The unversioned addresses: a shop's pages and old pages keep working,
@@ -187,5 +192,5 @@ pub async fn widget_loader(headers: HeaderMap) -> Response {
 
 /// The versioned addresses, for templates.
 pub fn urls() -> minijinja::Value {
-    minijinja::context! { console_js => CONSOLE_JS.url(), console_css => CONSOLE_CSS.url(), form_js => FORM.url() }
+    minijinja::context! { console_js => CONSOLE_JS.url(), console_css => CONSOLE_CSS.url(), form_js => FORM.url(), survey_js => SURVEY.url() }
 }

@@ -321,6 +321,12 @@ enum Incoming {
         name: Option<String>,
         email: Option<String>,
     },
+    /// A rating of one of the visitor's chats, once they were asked.
+    Csat {
+        ticket_number: i64,
+        score: Option<i64>,
+        comment: Option<String>,
+    },
     Ping,
 }
 
@@ -460,6 +466,7 @@ impl VisitorSession {
             "online": s.store.agents_online(ws.id).await?, "open_now": s.store.calendar(ws.id, None).await?.is_open(crate::store::now_ms()),
             "ticket_number": ticket.map(|t| t.1), "agent_read_up_to": ticket.map(|t| t.2).unwrap_or(0),
             "messages": history.iter().map(|m| m.json(&ws.slug)).collect::<Vec<_>>(),
+            "survey": s.svc.pending_survey(&visitor).await?,
         });
         sink.send(WsMessage::Text(welcome.to_string().into())).await?;
 
@@ -681,6 +688,25 @@ impl VisitorSession {
                     self.visitor.email = Some(e.to_string());
                 }
                 Ok(vec![json!({ "type": "contact_saved" }).to_string()])
+            }
+            Incoming::Csat {
+                ticket_number,
+                score,
+                comment,
+            } => {
+                let answer = super::surveys::csat_from_frame(score, comment.as_deref())?;
+                // Another's chat, or one never asked about: the same "not found".
+                let c = s
+                    .svc
+                    .visitor_csat(&self.visitor, ticket_number, &answer)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::NotFound => AppError::not_found("survey"),
+                        e => e.into(),
+                    })?;
+                Ok(vec![
+                    json!({ "type": "csat_saved", "ticket_number": ticket_number, "score": c.score }).to_string(),
+                ])
             }
         }
     }

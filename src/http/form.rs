@@ -376,6 +376,8 @@ async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, m: 
                 external_id: None,
                 message_external_id: None,
                 team_id: topic.and_then(|t| t.team_id),
+                kind: None,
+                feature: None,
             },
             phone,
         ))

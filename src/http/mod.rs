@@ -5,6 +5,7 @@ pub mod assets;
 pub mod chat;
 pub mod client_addr;
 pub mod console;
+pub mod csv;
 pub mod extract;
 pub mod form;
 pub mod helpcentre;
@@ -15,6 +16,7 @@ pub mod pages;
 pub mod portal;
 pub mod private;
 pub mod stream;
+pub mod surveys;
 pub mod upload;
 
 use std::time::Duration;
@@ -35,7 +37,7 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use api::{events, kb, mail, outbox, people, routing, rules, sla, tickets, widget};
+    use api::{events, kb, mail, outbox, people, reports, routing, rules, sla, tickets, widget};
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
@@ -87,6 +89,17 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(rules::update_macro).delete(rules::delete_macro),
         )
         .route("/macros/{id}/apply", post(rules::apply_macro))
+        .route("/reports/summary", get(reports::summary))
+        .route("/reports/series", get(reports::series))
+        .route("/reports/breakdown", get(reports::breakdown))
+        .route("/reports/agents", get(reports::agents))
+        .route("/reports/heatmap", get(reports::heatmap))
+        .route("/reports/features", get(reports::features))
+        .route(
+            "/reports/settings",
+            get(reports::get_settings).put(reports::put_settings),
+        )
+        .route("/reports/rebuild", post(reports::rebuild))
         .route("/stream", get(stream::agent_socket))
         .route("/openapi.json", get(meta::openapi));
 
@@ -104,6 +117,8 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/chat/attachments", options(chat::upload_preflight))
         .route("/p/{slug}/files/{id}/{secret}", get(chat::download))
         .route("/p/{slug}/t/{link}", get(private::show).post(private::reply))
+        .route("/p/{slug}/t/{link}/csat", get(surveys::csat_page).post(surveys::csat_answer))
+        .route("/p/{slug}/nps/{token}", get(surveys::nps_page).post(surveys::nps_answer))
         .route("/p/{slug}/new", get(form::show).post(form::submit).layer(DefaultBodyLimit::max(form::UPLOAD_MAX + 64 * 1024)))
         .route("/p/{slug}/callback", get(form::show_callback).post(form::submit_callback))
         .route("/p/{slug}/portal", get(portal::show).post(portal::ask))

@@ -39,7 +39,7 @@ async fn open(s: &AppState, addr: SocketAddr, slug: &str, link: &str) -> Result<
 }
 
 /// As other public pages, but a workspace's own mail language comes before English.
-fn language(s: Option<&str>, headers: &HeaderMap, fallback: &str) -> &'static str {
+pub(super) fn language(s: Option<&str>, headers: &HeaderMap, fallback: &str) -> &'static str {
     let chosen = super::pages::lang_of(s, headers);
     if s.is_none() && headers.get(header::ACCEPT_LANGUAGE).is_none() {
         crate::i18n::pick(Some(fallback))

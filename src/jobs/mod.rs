@@ -132,6 +132,40 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
         crate::events::routing::Router(svc.clone()),
         shutdown.watch(),
     )));
+    shutdown.keep(tokio::spawn(crate::events::cluster::run(
+        svc.store.clone(),
+        svc.bus.head.clone(),
+        crate::events::surveys::NAME,
+        svc.bus.node.clone(),
+        crate::events::surveys::Asker(svc.clone()),
+        shutdown.watch(),
+    )));
+    shutdown.keep(tokio::spawn(crate::events::cluster::run(
+        svc.store.clone(),
+        svc.bus.head.clone(),
+        crate::events::reports::NAME,
+        svc.bus.node.clone(),
+        crate::events::reports::Rollups::new(svc.clone()),
+        shutdown.watch(),
+    )));
+    // Totals asked to be built again while no node ran (the migration that
+    // brought them, a rebuild asked from the command line): the event wakes
+    // the consumer at once rather than at the next change.
+    shutdown.spawn({
+        let store = svc.store.clone();
+        async move {
+            match store.pending_rebuilds().await {
+                Ok(ws) => {
+                    for w in ws {
+                        if let Err(e) = store.request_report_rebuild(w).await {
+                            tracing::warn!(error = %e, "report rebuild not asked");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "report rebuilds not read"),
+            }
+        }
+    });
     let timers = options.timers;
     shutdown.spawn(every(timers, {
         let svc = svc.clone();
@@ -148,6 +182,12 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
                         }
                         if let Err(e) = svc.route(None).await {
                             tracing::warn!(error = %e, "queues not routed");
+                        }
+                        if let Err(e) = svc.send_due_surveys().await {
+                            tracing::warn!(error = %e, "surveys not sent");
+                        }
+                        if let Err(e) = svc.sample_online().await {
+                            tracing::warn!(error = %e, "online time not sampled");
                         }
                     }
                     Ok(None) => {}

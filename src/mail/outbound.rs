@@ -19,6 +19,16 @@ use crate::store::Store;
 
 const MAX_ATTEMPTS: i64 = 8;
 
+/// Stands for the installation's address in a survey mail's links: the
+/// node that queues the mail (a consumer, the timers) does not know it,
+/// the sender does.
+pub const PUBLIC_URL: &str = "{{storedesk:public_url}}";
+
+/// Mails whose body carries one-click links (the survey scores).
+fn has_links(kind: &str) -> bool {
+    matches!(kind, "csat" | "nps")
+}
+
 pub(super) fn transport(r: &Relay) -> Result<AsyncSmtpTransport<Tokio1Executor>, lettre::transport::smtp::Error> {
     let b = match r.tls {
         Tls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&r.host),
@@ -75,10 +85,15 @@ pub fn compose(
     }
     // Mark our mail as automatic only where it is (confirmations), so a
     // customer's auto-responder does not answer it.
-    if row.kind == "confirmation" {
+    if row.kind == "confirmation" || has_links(&row.kind) {
         b = b.header(AutoSubmitted);
     }
-    let mut text = row.body.clone();
+    let mut text = if has_links(&row.kind) {
+        row.body
+            .replace(PUBLIC_URL, public_url.unwrap_or("").trim_end_matches('/'))
+    } else {
+        row.body.clone()
+    };
     if let (Some(base), Some(link)) = (public_url, &row.ticket_link) {
         let url = format!("{}/p/{}/t/{link}", base.trim_end_matches('/'), row.slug);
         let lang = crate::i18n::pick(Some(&settings.language));
@@ -88,10 +103,12 @@ pub fn compose(
         ));
     }
     let html = row.html.clone().unwrap_or_else(|| {
-        format!(
-            "<div dir=\"auto\" style=\"white-space:pre-wrap\">{}</div>",
+        let inner = if has_links(&row.kind) {
+            linked(&text)
+        } else {
             crate::sanitize::escape(&text)
-        )
+        };
+        format!("<div dir=\"auto\" style=\"white-space:pre-wrap\">{inner}</div>")
     });
     let body = MultiPart::alternative_plain_html(text, html);
     if files.is_empty() {
@@ -105,6 +122,29 @@ pub fn compose(
         mixed = mixed.singlepart(lettre::message::Attachment::new(name.clone()).body(data.clone(), ct));
     }
     b.multipart(mixed).map_err(|e| e.to_string())
+}
+
+/// Text as HTML with its web addresses made links, so a score is one
+/// click in mail programs that show the HTML part.
+fn linked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for (j, word) in line.split(' ').enumerate() {
+            if j > 0 {
+                out.push(' ');
+            }
+            let url = crate::sanitize::escape(word);
+            if word.starts_with("https://") || word.starts_with("http://") {
+                out.push_str(&format!("<a href=\"{url}\">{url}</a>"));
+            } else {
+                out.push_str(&url);
+            }
+        }
+    }
+    out
 }
 
 #[derive(Clone)]
@@ -214,6 +254,13 @@ pub async fn run(store: Store, config: MailConfig) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn survey_links_become_anchors() {
+        let html = super::linked("Rate us <3\n5 – Great: http://h.test/p/s/nps/t?score=5");
+        assert!(html.contains("Rate us &lt;3\n"), "{html}");
+        assert!(html.contains("<a href=\"http://h.test/p/s/nps/t?score=5\">"), "{html}");
+    }
+
     #[test]
     fn backoff_grows_and_caps() {
         assert_eq!(super::backoff(0), 30_000);

@@ -281,6 +281,13 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
                 frame(json!({ "type": "queue", "position": position, "minutes": minutes, "text": text })),
             );
         }
+        Kind::Survey { contact_id, survey } => {
+            hub.to_visitors(
+                ws,
+                Some(*contact_id),
+                frame(json!({ "type": "survey", "survey": survey })),
+            );
+        }
         Kind::Visitor {
             contact_id,
             ticket_id,
@@ -426,7 +433,10 @@ pub(super) async fn deliver_event(
         EventType::ContactCreated
         | EventType::ContactUpdated
         | EventType::TicketsImported
-        | EventType::AgentUpdated => {}
+        | EventType::AgentUpdated
+        | EventType::CsatAnswered
+        | EventType::NpsAnswered
+        | EventType::ReportsReset => {}
     }
     Ok(())
 }

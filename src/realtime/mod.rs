@@ -61,6 +61,8 @@ pub enum Kind {
         minutes: Option<i64>,
         text: String,
     },
+    /// A satisfaction question for a visitor's widget.
+    Survey { contact_id: i64, survey: serde_json::Value },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

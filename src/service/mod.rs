@@ -9,11 +9,14 @@
 mod chat;
 mod kb;
 mod mail;
+pub mod reports;
 mod routing;
 mod rules;
 mod sla;
+mod surveys;
 mod tickets;
 
+pub use surveys::chat_survey;
 pub use tickets::Writer;
 
 use crate::domain::event::Event;

@@ -105,6 +105,7 @@ impl Services {
         f.team_id = t.team_id;
         f.assignee_id = t.assignee_id;
         f.labels = t.labels.clone();
+        f.kind = t.kind;
         f.email_domain = t
             .contact
             .email

@@ -126,7 +126,14 @@ impl Services {
 
     pub async fn save_calendar(&self, actor: &Actor, team_id: Option<i64>, cal: &Calendar) -> Result<()> {
         cal.validate()?;
-        self.store.save_calendar(actor.workspace_id, team_id, cal).await
+        let before = self.store.calendar(actor.workspace_id, None).await?;
+        self.store.save_calendar(actor.workspace_id, team_id, cal).await?;
+        // Report totals count by the workspace's days and business hours:
+        // new ones mean counting again.
+        if team_id.is_none() && before != *cal {
+            self.store.request_report_rebuild(actor.workspace_id).await?;
+        }
+        Ok(())
     }
 
     /// Moves the clocks of the tickets a page of events is about; returns

@@ -45,6 +45,15 @@ const TABLES: &[(&str, &str)] = &[
     ("canned_answers", "id"),
     ("labels", "id"),
     ("notifications", "id"),
+    ("calendars", "workspace_id, team_id"),
+    ("sla_policies", "id"),
+    ("ticket_sla", "ticket_id"),
+    ("rules", "id"),
+    ("rule_runs", "rule_id, ticket_id, anchor"),
+    ("macros", "id"),
+    ("csat_responses", "ticket_id"),
+    ("nps_surveys", "id"),
+    ("agent_online", "workspace_id, user_id, day"),
     ("events", "id"),
 ];
 
@@ -151,6 +160,11 @@ impl Store {
         // The event log continues after the restored events, so an
         // integration's cursor from before the backup stays valid.
         sqlx::query("UPDATE event_clock SET last_id = (SELECT COALESCE(MAX(id), 0) FROM events)")
+            .execute(&mut *tx)
+            .await?;
+        // Report totals are not in a backup (they are derived): the reports
+        // consumer builds them from the restored tables.
+        sqlx::query("INSERT INTO report_rebuilds (workspace_id, requested_at) SELECT id, 0 FROM workspaces")
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

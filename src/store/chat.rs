@@ -793,6 +793,8 @@ pub(super) async fn post_in(
                     external_id: None,
                     message_external_id: new.external_id.clone(),
                     team_id: None,
+                    kind: None,
+                    feature: None,
                 };
                 let opened = create_in(tx, v.workspace_id, nt, ev).await?;
                 let m = opened

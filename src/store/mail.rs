@@ -485,6 +485,8 @@ pub(super) async fn ingest_in(
                 external_id: None,
                 message_external_id: Some(external_id.clone()),
                 team_id: None,
+                kind: None,
+                feature: None,
             };
             let first = ev.len();
             let opened = create_in(tx, ws.id, nt, ev).await?;

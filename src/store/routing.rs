@@ -69,7 +69,7 @@ pub struct Unseen {
 }
 
 /// How recently a console must have been seen for `auto` to count as online.
-const PRESENCE_MS: i64 = 45_000;
+pub(crate) const PRESENCE_MS: i64 = 45_000;
 
 impl Store {
     /// Sets an agent's availability, recorded as `agent.updated`.

@@ -678,6 +678,11 @@ fn patch_of(t: &Ticket, actions: &[Action]) -> TicketPatch {
             Action::SetStatus { value } => p.status = Some(*value),
             Action::Close => p.status = Some(Status::Closed),
             Action::SetPriority { value } => p.priority = Some(*value),
+            // A later set_kind replaces an earlier one's feature too.
+            Action::SetKind { kind, feature } => {
+                p.kind = Some(Some(*kind));
+                p.feature = feature.clone().map(Some);
+            }
             Action::AddLabel { value } if !labels.contains(value) => {
                 labels.push(value.clone());
                 labels_changed = true;

@@ -3,6 +3,7 @@
 //! multi-row inserts of generated values (no user input), many thousands
 //! per statement, so a million tickets take seconds, not hours.
 
+use crate::domain::calendar::{Calendar, Schedule};
 use crate::domain::event::{EventActor, EventType, NewEvent};
 use rand::rngs::StdRng as SmallRng;
 use rand::{Rng, SeedableRng};
@@ -38,6 +39,128 @@ const BODIES: [&str; 6] = [
     "The box arrived crushed and the lamp is broken. Photos attached.",
 ];
 const REPLY: &str = "Thank you for writing! I have checked your order and sorted it out; you will get an e-mail with the details shortly.";
+const AGAIN: &str = "Thanks! One more thing: could you also send me the invoice for this order?";
+const REPLY_AGAIN: &str = "Of course, the invoice is attached. Have a nice day!";
+/// Request kinds, on about 40% of the tickets.
+const KINDS: [(&str, u32); 5] = [
+    ("question", 40),
+    ("order_problem", 30),
+    ("bug", 10),
+    ("missing_feature", 12),
+    ("unclear_feature", 8),
+];
+/// What missing-feature tickets ask for.
+const FEATURES: [(&str, u32); 8] = [
+    ("Gift wrapping", 30),
+    ("Pay by installments", 25),
+    ("Order tracking by SMS", 15),
+    ("Click and collect", 10),
+    ("Delivery time slots", 8),
+    ("Wish list sharing", 6),
+    ("Apple Pay", 4),
+    ("Invoice in the customer account", 2),
+];
+/// CSAT scores (1–5): about 85% good (4 or 5).
+const CSAT: [(&str, u32); 5] = [("5", 68), ("4", 17), ("3", 6), ("2", 3), ("1", 6)];
+/// NPS scores (0–10).
+const NPS: [(&str, u32); 11] = [
+    ("10", 30),
+    ("9", 24),
+    ("8", 14),
+    ("7", 9),
+    ("6", 5),
+    ("5", 5),
+    ("4", 3),
+    ("3", 3),
+    ("2", 2),
+    ("1", 2),
+    ("0", 3),
+];
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 86_400_000;
+
+/// When tickets arrive: each hour of the seeded span weighted (busy weekday
+/// daytime, quiet nights and weekends, UTC), so that spreading tickets
+/// evenly over the cumulative weight keeps numbers growing with time.
+struct Arrivals {
+    start: i64,
+    cum: Vec<f64>,
+}
+
+impl Arrivals {
+    fn new(from: i64, to: i64) -> Self {
+        const BY_HOUR: [f64; 24] = [
+            0.15, 0.1, 0.1, 0.1, 0.1, 0.15, 0.3, 0.6, 1.0, 1.5, 1.7, 1.7, 1.5, 1.5, 1.6, 1.5, 1.4, 1.2, 1.0, 0.9, 0.9,
+            0.8, 0.5, 0.3,
+        ];
+        // Monday first.
+        const BY_DAY: [f64; 7] = [1.15, 1.1, 1.05, 1.0, 0.95, 0.6, 0.5];
+        let start = from.div_euclid(HOUR) * HOUR;
+        let (mut cum, mut total, mut h) = (Vec::new(), 0.0, start);
+        while h < to.max(start + 1) {
+            // 1970-01-01 was a Thursday.
+            let weekday = (h.div_euclid(DAY) + 3).rem_euclid(7) as usize;
+            total += BY_HOUR[(h.rem_euclid(DAY) / HOUR) as usize] * BY_DAY[weekday];
+            cum.push(total);
+            h += HOUR;
+        }
+        Self { start, cum }
+    }
+
+    /// The instant at fraction `u` (0..1) of all arrivals.
+    fn at(&self, u: f64) -> i64 {
+        let total = self.cum.last().copied().unwrap_or(0.0);
+        let target = u.clamp(0.0, 1.0) * total;
+        let i = self.cum.partition_point(|c| *c < target).min(self.cum.len() - 1);
+        let before = if i == 0 { 0.0 } else { self.cum[i - 1] };
+        let w = self.cum[i] - before;
+        let frac = if w > 0.0 { (target - before) / w } else { 0.0 };
+        self.start + i as i64 * HOUR + (frac * HOUR as f64) as i64
+    }
+}
+
+/// A value between `lo` and `hi`, uniform on a log scale (many small, a few large).
+fn log_uniform(rng: &mut SmallRng, lo: f64, hi: f64) -> f64 {
+    lo * (hi / lo).powf(rng.gen::<f64>())
+}
+
+/// How long an agent takes to answer a customer who wrote at `at`, in ms:
+/// mostly minutes once the team is in (seconds to minutes on chat), a tail
+/// of hours; written outside business hours, most wait for the next opening.
+fn reply_delay(rng: &mut SmallRng, hours: &Schedule, at: i64, chat: bool) -> i64 {
+    let r: f64 = rng.gen();
+    let mut minutes = if r < 0.7 {
+        log_uniform(rng, 0.5, 15.0)
+    } else if r < 0.93 {
+        log_uniform(rng, 15.0, 120.0)
+    } else {
+        log_uniform(rng, 120.0, 720.0)
+    };
+    if chat {
+        minutes /= 4.0;
+    }
+    // A few are answered at once by whoever is on call.
+    let start = if rng.gen_bool(0.85) {
+        hours.next_opening(at).unwrap_or(at)
+    } else {
+        at
+    };
+    start - at + (minutes * MINUTE as f64) as i64
+}
+
+/// From the last reply to the resolution, in ms.
+fn resolve_delay(rng: &mut SmallRng) -> i64 {
+    let r: f64 = rng.gen();
+    let minutes = if r < 0.55 {
+        log_uniform(rng, 1.0, 20.0)
+    } else if r < 0.85 {
+        log_uniform(rng, 60.0, 720.0)
+    } else {
+        log_uniform(rng, 1440.0, 7200.0)
+    };
+    (minutes * MINUTE as f64) as i64
+}
 
 pub struct Seeded {
     pub workspace_id: i64,
@@ -90,6 +213,18 @@ impl Store {
                         self.add_team_member(ws.id, team.id, *a, admin.id).await?;
                     }
                 }
+                // Business hours, so reports' business-hours figures differ
+                // from the calendar ones (made before any ticket: a new
+                // calendar later would ask the report totals to be rebuilt).
+                let weekdays = ["mon", "tue", "wed", "thu", "fri"];
+                let cal = Calendar {
+                    week: weekdays
+                        .iter()
+                        .map(|d| (d.to_string(), vec!["09:00-18:00".to_string()]))
+                        .collect(),
+                    ..Calendar::always()
+                };
+                self.save_calendar(ws.id, None, &cal).await?;
                 ws
             }
             Err(e) => return Err(e),
@@ -115,9 +250,11 @@ impl Store {
             .bind(ws.id)
             .fetch_all(&self.read)
             .await?;
+        let hours = self.calendar(ws.id, None).await?.schedule();
         let mut rng = SmallRng::seed_from_u64(have as u64 + 1);
         let now = now_ms();
-        let span = 730 * 24 * 3600 * 1000_i64;
+        let span = 730 * DAY;
+        let arrivals = Arrivals::new(now - span, now);
         let n = (want - have) as usize;
         let mut done = 0usize;
         while done < n {
@@ -130,10 +267,12 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let (number0, tid0, cid0, mid0) = next;
-            let (mut contacts, mut rows, mut msgs, mut labels) = (
+            let (mut contacts, mut rows, mut msgs, mut labels, mut csat, mut nps) = (
                 Vec::with_capacity(batch),
                 Vec::with_capacity(batch),
                 Vec::with_capacity(batch * 2),
+                Vec::new(),
+                Vec::new(),
                 Vec::new(),
             );
             let mut mid = mid0;
@@ -141,8 +280,9 @@ impl Store {
                 let i = done + k;
                 let (tid, cid, number) = (tid0 + 1 + k as i64, cid0 + 1 + k as i64, number0 + k as i64);
                 // Older tickets first, so numbers grow with time like real ones.
-                let created = now - span + span * (have + i as i64) / want.max(1) + rng.gen_range(0..60_000);
-                let status = pick(
+                let u = ((have + i as i64) as f64 + rng.gen::<f64>()) / want.max(1) as f64;
+                let created = arrivals.at(u).min(now);
+                let mut status = pick(
                     &mut rng,
                     &[("open", 3), ("pending", 2), ("resolved", 80), ("closed", 15)],
                 );
@@ -161,27 +301,61 @@ impl Store {
                 } else {
                     "NULL".into()
                 };
-                let answered = status != "open" || rng.gen_bool(0.4);
-                let replied = created + rng.gen_range(60_000..36 * 3600 * 1000);
-                let last = if answered { replied } else { created };
-                let first_response = if answered { replied.to_string() } else { "NULL".into() };
-                let resolved = if matches!(status, "resolved" | "closed") {
-                    (replied + 60_000).to_string()
-                } else {
-                    "NULL".into()
+                let kind = rng.gen_bool(0.4).then(|| pick(&mut rng, &KINDS));
+                let feature = match kind {
+                    Some("missing_feature") => format!("'{}'", pick(&mut rng, &FEATURES)),
+                    _ => "NULL".into(),
                 };
-                let waiting = if answered {
-                    "NULL".to_string()
-                } else {
-                    created.to_string()
+                // The conversation: the customer's message, the first reply,
+                // on some a second question and its answer (a next
+                // response), then the resolution.
+                let chat = channel == "chat";
+                let finished = matches!(status, "resolved" | "closed");
+                let mut first = (status != "open" || rng.gen_bool(0.4))
+                    .then(|| created + reply_delay(&mut rng, &hours, created, chat));
+                let mut again = None;
+                let mut second = None;
+                if let (Some(f), true) = (first, finished && rng.gen_bool(0.25)) {
+                    let asked = f + (log_uniform(&mut rng, 5.0, 1800.0) * MINUTE as f64) as i64;
+                    again = Some(asked);
+                    second = Some(asked + reply_delay(&mut rng, &hours, asked, chat));
+                }
+                let mut resolved = finished.then(|| second.or(first).unwrap_or(created) + resolve_delay(&mut rng));
+                // What would happen after now has not happened yet.
+                if first.is_some_and(|t| t > now) {
+                    (first, again, second, resolved) = (None, None, None, None);
+                    status = "open";
+                } else if again.is_some_and(|t| t > now) {
+                    (again, second, resolved) = (None, None, None);
+                    status = "pending";
+                } else if second.is_some_and(|t| t > now) {
+                    (second, resolved) = (None, None);
+                    status = "open";
+                } else if resolved.is_some_and(|t| t > now) {
+                    resolved = None;
+                    status = "pending";
+                }
+                let last = [Some(created), first, again, second]
+                    .into_iter()
+                    .flatten()
+                    .max()
+                    .unwrap_or(created);
+                let updated = resolved.unwrap_or(last).max(last);
+                let waiting = match (first, again, second) {
+                    (None, _, _) => created.to_string(),
+                    (Some(_), Some(a), None) => a.to_string(),
+                    _ => "NULL".into(),
                 };
+                let sql_opt = |v: Option<i64>| v.map_or_else(|| "NULL".to_string(), |v| v.to_string());
+                let (first_response, resolved_sql) = (sql_opt(first), sql_opt(resolved));
+                let kind_sql = kind.map_or_else(|| "NULL".to_string(), |k| format!("'{k}'"));
                 let subject = format!("{} #{}", SUBJECTS[rng.gen_range(0..SUBJECTS.len())], 100_000 + i);
                 contacts.push(format!(
                     "({cid}, {}, 'Customer {i}', 'customer{i}@example.com', '{{}}', {created}, {created})",
                     ws.id
                 ));
                 rows.push(format!(
-                    "({tid}, {}, {number}, '{subject}', '{status}', '{priority}', '{channel}', {cid}, {assignee}, {team}, {created}, {last}, {last}, {first_response}, {resolved}, 'seed{tid}', {waiting})",
+                    "({tid}, {}, {number}, '{subject}', '{status}', '{priority}', '{channel}', {cid}, {assignee}, {team}, {created}, {updated}, {last}, {first_response}, {resolved_sql}, 'seed{tid}', {waiting}, {kind_sql}, {feature})",
                     ws.id
                 ));
                 mid += 1;
@@ -190,15 +364,21 @@ impl Store {
                     ws.id,
                     BODIES[rng.gen_range(0..BODIES.len())]
                 ));
-                if answered {
+                let by = if assignee == "NULL" {
+                    users[0].to_string()
+                } else {
+                    assignee.clone()
+                };
+                for (at, who, body) in [
+                    (first, "agent", REPLY),
+                    (again, "contact", AGAIN),
+                    (second, "agent", REPLY_AGAIN),
+                ] {
+                    let Some(at) = at else { continue };
                     mid += 1;
-                    let by = if assignee == "NULL" {
-                        users[0].to_string()
-                    } else {
-                        assignee.clone()
-                    };
+                    let author = if who == "agent" { by.as_str() } else { "NULL" };
                     msgs.push(format!(
-                        "({mid}, {}, {tid}, 'reply', 'agent', {by}, '{REPLY}', {replied})",
+                        "({mid}, {}, {tid}, 'reply', '{who}', {author}, '{body}', {at})",
                         ws.id
                     ));
                 }
@@ -209,13 +389,44 @@ impl Store {
                         ["vip", "refund", "damaged", "wholesale"][rng.gen_range(0..4)]
                     ));
                 }
+                // Surveys: CSAT asked on resolution, answered by ~30%; an
+                // NPS survey a day later on a few.
+                let Some(resolved) = resolved else { continue };
+                if rng.gen_bool(0.3) {
+                    let answered = resolved + (log_uniform(&mut rng, 2.0, 2880.0) * MINUTE as f64) as i64;
+                    let score = pick(&mut rng, &CSAT);
+                    let (score, answered, via) = if answered <= now {
+                        (score, answered.to_string(), "'mail'")
+                    } else {
+                        ("NULL", "NULL".into(), "NULL")
+                    };
+                    csat.push(format!(
+                        "({tid}, {}, {cid}, {by}, {resolved}, 'mail', {score}, {answered}, {via})",
+                        ws.id
+                    ));
+                }
+                if rng.gen_bool(0.04) {
+                    let due = resolved + DAY;
+                    let answered = due + (log_uniform(&mut rng, 10.0, 4320.0) * MINUTE as f64) as i64;
+                    let score = pick(&mut rng, &NPS);
+                    let token = format!("{:032x}", rng.gen::<u128>());
+                    let (sent, score, answered) = match (due <= now, answered <= now && rng.gen_bool(0.4)) {
+                        (false, _) => ("NULL".to_string(), "NULL", "NULL".to_string()),
+                        (true, false) => (due.to_string(), "NULL", "NULL".to_string()),
+                        (true, true) => (due.to_string(), score, answered.to_string()),
+                    };
+                    nps.push(format!(
+                        "({}, {cid}, {tid}, '{token}', {resolved}, {due}, {sent}, {score}, {answered})",
+                        ws.id
+                    ));
+                }
             }
             for chunk in contacts.chunks(1000) {
                 sqlx::query(&format!("INSERT INTO contacts (id, workspace_id, name, email, attributes, created_at, updated_at) VALUES {}", chunk.join(","))).execute(&mut *tx).await?;
             }
             for chunk in rows.chunks(1000) {
                 sqlx::query(&format!(
-                    "INSERT INTO tickets (id, workspace_id, number, subject, status, priority, channel, contact_id, assignee_id, team_id, created_at, updated_at, last_message_at, first_response_at, resolved_at, reply_token, waiting_since) VALUES {}",
+                    "INSERT INTO tickets (id, workspace_id, number, subject, status, priority, channel, contact_id, assignee_id, team_id, created_at, updated_at, last_message_at, first_response_at, resolved_at, reply_token, waiting_since, kind, feature) VALUES {}",
                     chunk.join(",")
                 ))
                 .execute(&mut *tx)
@@ -223,6 +434,22 @@ impl Store {
             }
             for chunk in msgs.chunks(1000) {
                 sqlx::query(&format!("INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body, created_at) VALUES {}", chunk.join(","))).execute(&mut *tx).await?;
+            }
+            for chunk in csat.chunks(1000) {
+                sqlx::query(&format!(
+                    "INSERT INTO csat_responses (ticket_id, workspace_id, contact_id, agent_id, asked_at, asked_via, score, answered_at, answered_via) VALUES {}",
+                    chunk.join(",")
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
+            for chunk in nps.chunks(1000) {
+                sqlx::query(&format!(
+                    "INSERT INTO nps_surveys (workspace_id, contact_id, ticket_id, token, created_at, due_at, sent_at, score, answered_at) VALUES {}",
+                    chunk.join(",")
+                ))
+                .execute(&mut *tx)
+                .await?;
             }
             for chunk in labels.chunks(1000) {
                 sqlx::query(&format!(
@@ -251,7 +478,7 @@ impl Store {
             }
             // A fresh bulk load has no visibility map yet: every index-only
             // scan would visit the heap until autovacuum comes by.
-            sqlx::query("VACUUM (ANALYZE) tickets, contacts, messages, ticket_labels")
+            sqlx::query("VACUUM (ANALYZE) tickets, contacts, messages, ticket_labels, csat_responses, nps_surveys")
                 .execute(&self.write)
                 .await?;
         } else {

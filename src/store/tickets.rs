@@ -8,10 +8,10 @@ use super::people::audit;
 use super::query::{like_pattern, Sql};
 use super::*;
 use crate::domain::event::{change, Event, EventActor, EventType, NewEvent};
-use crate::domain::ticket::{status_after_contact_message, Clock};
-use crate::domain::{Actor, AuthorType, Channel, MessageKind, Priority, Status, TicketScope};
+use crate::domain::ticket::{kind_and_feature, status_after_contact_message, Clock};
+use crate::domain::{Actor, AuthorType, Channel, MessageKind, Priority, RequestKind, Status, TicketScope};
 
-const TICKET_COLS: &str = "t.id, t.workspace_id, t.number, t.subject, t.status, t.priority, t.channel, t.contact_id, c.name AS contact_name, c.email AS contact_email, t.assignee_id, t.team_id, t.created_at, t.updated_at, t.last_message_at, t.first_response_at, t.resolved_at, t.snoozed_until, t.waiting_since";
+const TICKET_COLS: &str = "t.id, t.workspace_id, t.number, t.subject, t.status, t.priority, t.channel, t.contact_id, c.name AS contact_name, c.email AS contact_email, t.assignee_id, t.team_id, t.created_at, t.updated_at, t.last_message_at, t.first_response_at, t.resolved_at, t.snoozed_until, t.waiting_since, t.kind, t.feature";
 const TICKET_FROM: &str = "FROM tickets t JOIN contacts c ON c.id = t.contact_id";
 const MESSAGE_COLS: &str = "id, ticket_id, kind, author_type, author_id, body, html, external_id, created_at";
 
@@ -36,6 +36,8 @@ struct TicketRow {
     resolved_at: Option<i64>,
     snoozed_until: Option<i64>,
     waiting_since: Option<i64>,
+    kind: Option<String>,
+    feature: Option<String>,
     /// Only lists sorted by SLA select it.
     #[sqlx(default)]
     sla_due_at: Option<i64>,
@@ -66,6 +68,12 @@ impl TicketRow {
             assignee_id: self.assignee_id,
             team_id: self.team_id,
             labels,
+            kind: self
+                .kind
+                .map(|k| RequestKind::parse("kind", &k))
+                .transpose()
+                .map_err(corrupt)?,
+            feature: self.feature,
             created_at: self.created_at,
             updated_at: self.updated_at,
             last_message_at: self.last_message_at,
@@ -188,6 +196,10 @@ impl Store {
         if let Some(c) = f.channel {
             let p = sql.arg(c.as_str());
             sql.push(&format!(" AND t.channel = {p}"));
+        }
+        if let Some(k) = f.kind {
+            let p = sql.arg(k.as_str());
+            sql.push(&format!(" AND t.kind = {p}"));
         }
         if let Some(c) = f.contact_id {
             let p = sql.arg(c);
@@ -414,6 +426,23 @@ impl Store {
             .await?;
         rows.into_iter().map(Message::try_from).collect()
     }
+
+    /// Names of missing features asked for in the workspace that start with
+    /// `prefix` (any case), the most asked first: offered when an agent
+    /// names one, so the same feature is counted under one name.
+    pub async fn feature_names(&self, workspace_id: i64, prefix: &str, limit: i64) -> Result<Vec<String>> {
+        // like_pattern matches anywhere; a prefix drops its leading `%`.
+        let pattern = like_pattern(prefix.trim());
+        Ok(sqlx::query_scalar(
+            "SELECT feature FROM tickets WHERE workspace_id = $1 AND feature IS NOT NULL AND kind = 'missing_feature' \
+             AND LOWER(feature) LIKE $2 ESCAPE '\\' GROUP BY feature ORDER BY COUNT(*) DESC, feature LIMIT $3",
+        )
+        .bind(workspace_id)
+        .bind(&pattern[1..])
+        .bind(limit.clamp(1, 50))
+        .fetch_all(&self.read)
+        .await?)
+    }
 }
 
 async fn labels_of(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
@@ -607,9 +636,10 @@ pub(super) async fn create_in(
         .ok_or(StoreError::NotFound)?;
     let clock = Clock::default().on_message(MessageKind::Reply, new.author.kind(), now);
     let waiting_since = (new.author == Author::Contact).then_some(now);
+    let (kind, feature) = kind_and_feature((None, None), Some(new.kind), Some(new.feature))?;
     let (id, team_id): (i64, Option<i64>) = sqlx::query_as(
-        "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at, reply_token, team_id, waiting_since) \
-         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9, $10, (SELECT id FROM teams WHERE id = $11 AND workspace_id = $1), $12) RETURNING id, team_id",
+        "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at, reply_token, team_id, waiting_since, kind, feature) \
+         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9, $10, (SELECT id FROM teams WHERE id = $11 AND workspace_id = $1), $12, $13, $14) RETURNING id, team_id",
     )
     .bind(workspace_id)
     .bind(number)
@@ -623,6 +653,8 @@ pub(super) async fn create_in(
     .bind(super::mail::new_reply_token())
     .bind(new.team_id)
     .bind(waiting_since)
+    .bind(kind.map(RequestKind::as_str))
+    .bind(feature.as_deref())
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| conflict_on_unique(e, "a ticket with this external id exists"))?;
@@ -645,6 +677,7 @@ pub(super) async fn create_in(
     let actor = event_actor(new.author, contact_id);
     ev.push(NewEvent::new(workspace_id, EventType::TicketCreated, actor).ticket(id).message(first.id).contact(contact_id).changes(serde_json::json!({
         "channel": new.channel, "subject": &new.subject, "status": Status::Open, "priority": new.priority, "team_id": team_id, "labels": &new.labels,
+        "kind": kind, "feature": &feature,
     })));
     ev.push(message_event(workspace_id, new.channel, contact_id, &first));
     // Built from what was written rather than read back: on SQLite every
@@ -662,6 +695,8 @@ pub(super) async fn create_in(
         assignee_id: None,
         team_id,
         labels: new.labels,
+        kind,
+        feature,
         created_at: now,
         updated_at: now,
         last_message_at: now,
@@ -703,6 +738,8 @@ pub(super) async fn update_in(
     let (ws, id) = (before.workspace_id, before.id);
     let mut events: Vec<String> = Vec::new();
     let mut changes = serde_json::Map::new();
+    // Checked first: a feature refused for its kind changes nothing.
+    let (kind, feature) = kind_and_feature((before.kind, before.feature.as_deref()), patch.kind, patch.feature)?;
     let mut sets = Sql::new("UPDATE tickets SET updated_at = ");
     let p = sets.arg(now);
     sets.push(&p);
@@ -808,6 +845,38 @@ pub(super) async fn update_in(
             .execute(&mut **tx)
             .await?;
         set_labels(tx, ws, id, &labels).await?;
+    }
+    if kind != before.kind {
+        events.push(match kind {
+            Some(k) => format!("Kind set to {}", k.label()),
+            None => "Kind cleared".to_string(),
+        });
+        changes.insert("kind".into(), change(before.kind, kind));
+        match kind {
+            Some(k) => {
+                let p = sets.arg(k.as_str());
+                sets.push(&format!(", kind = {p}"));
+            }
+            None => {
+                sets.push(", kind = NULL");
+            }
+        }
+    }
+    if feature != before.feature {
+        events.push(match &feature {
+            Some(f) => format!("Feature: {f}"),
+            None => "Feature cleared".to_string(),
+        });
+        changes.insert("feature".into(), change(&before.feature, &feature));
+        match feature {
+            Some(f) => {
+                let p = sets.arg(f);
+                sets.push(&format!(", feature = {p}"));
+            }
+            None => {
+                sets.push(", feature = NULL");
+            }
+        }
     }
     match patch.snoozed_until {
         Some(Some(until)) if until > now => {

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{AuthorType, Channel, Email, MessageKind, Priority, Role, Status};
+use crate::domain::{AuthorType, Channel, Email, MessageKind, Priority, RequestKind, Role, Status};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Workspace {
@@ -69,6 +69,9 @@ pub struct Ticket {
     pub assignee_id: Option<i64>,
     pub team_id: Option<i64>,
     pub labels: Vec<String>,
+    pub kind: Option<RequestKind>,
+    /// Named only on a missing-feature ticket.
+    pub feature: Option<String>,
     #[serde(serialize_with = "crate::domain::time::ser")]
     pub created_at: i64,
     #[serde(serialize_with = "crate::domain::time::ser")]
@@ -161,6 +164,9 @@ pub struct NewTicket {
     pub message_external_id: Option<String>,
     /// The team the ticket starts with (a form's help topic routes it).
     pub team_id: Option<i64>,
+    pub kind: Option<RequestKind>,
+    /// Only with `kind` missing_feature (see `domain::ticket::kind_and_feature`).
+    pub feature: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +195,9 @@ pub struct TicketPatch {
     pub labels: Option<Vec<String>>,
     /// Snooze until a time (the ticket turns pending), or wake it now.
     pub snoozed_until: Option<Option<i64>>,
+    pub kind: Option<Option<RequestKind>>,
+    /// Checked against the kind the ticket ends up with.
+    pub feature: Option<Option<String>>,
 }
 
 impl TicketPatch {
@@ -200,6 +209,8 @@ impl TicketPatch {
             && self.team_id.is_none()
             && self.labels.is_none()
             && self.snoozed_until.is_none()
+            && self.kind.is_none()
+            && self.feature.is_none()
     }
 }
 
@@ -230,6 +241,7 @@ pub struct TicketFilter {
     pub priority: Option<Priority>,
     pub channel: Option<Channel>,
     pub label: Option<String>,
+    pub kind: Option<RequestKind>,
     pub contact_id: Option<i64>,
     /// Matches the number (`42` or `#42`), the subject, the contact's name
     /// or e-mail, and message text.

@@ -29,6 +29,8 @@ fn new_ticket(subject: &str, email: &str) -> NewTicket {
         external_id: None,
         message_external_id: None,
         team_id: None,
+        kind: None,
+        feature: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Knowledge base administration: articles, categories, search analytics.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -234,31 +234,20 @@ pub async fn report(
         .search_report(actor.workspace_id, crate::store::now_ms() - days * 86_400_000)
         .await?;
     if q.format.as_deref() == Some("csv") {
-        let cell = |v: &str| format!("\"{}\"", v.replace('"', "\"\""));
-        let mut csv = String::from("kind,query,next_query,count\n");
+        let mut csv = crate::http::csv::Csv::new(&["kind", "query", "next_query", "count"]);
         for (k, rows) in [
             ("top", &r.top),
             ("no_results", &r.no_results),
             ("not_opened", &r.not_opened),
         ] {
             for (qq, n) in rows {
-                csv.push_str(&format!("{k},{},,{n}\n", cell(qq)));
+                csv.row([k, qq.as_str(), "", &n.to_string()]);
             }
         }
         for (a, b, n) in &r.next {
-            csv.push_str(&format!("searched_next,{},{},{n}\n", cell(a), cell(b)));
+            csv.row(["searched_next", a.as_str(), b.as_str(), &n.to_string()]);
         }
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"search-report.csv\"",
-                ),
-            ],
-            csv,
-        )
-            .into_response());
+        return Ok(csv.download("search-report"));
     }
     Ok(Json(json!(r)).into_response())
 }

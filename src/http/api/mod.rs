@@ -5,6 +5,7 @@ pub mod kb;
 pub mod mail;
 pub mod outbox;
 pub mod people;
+pub mod reports;
 pub mod routing;
 pub mod rules;
 pub mod sla;

@@ -8,8 +8,10 @@ use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::domain::ids::{TicketId, WorkspaceId};
-use crate::domain::ticket::{normalize_labels, PostKind, BODY_MAX, NAME_MAX, SUBJECT_MAX};
-use crate::domain::{optional_text, required_text, Actor, Channel, Email, Invalid, Priority, Status};
+use crate::domain::ticket::{
+    kind_and_feature, normalize_feature, normalize_labels, PostKind, BODY_MAX, NAME_MAX, SUBJECT_MAX,
+};
+use crate::domain::{optional_text, required_text, Actor, Channel, Email, Invalid, Priority, RequestKind, Status};
 use crate::error::{ApiResult, AppError};
 use crate::http::extract::{nullable, parse_id, ApiJson, ApiQuery};
 use crate::store::{
@@ -35,6 +37,11 @@ pub struct CreateTicket {
     author: Option<String>,
     #[serde(default)]
     external_id: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    /// Only with kind missing_feature.
+    #[serde(default)]
+    feature: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +73,11 @@ pub async fn create(
                 .map_err(|_| Invalid::new("Idempotency-Key", "must be visible ASCII"))
         })
         .transpose()?;
+    let (kind, feature) = kind_and_feature(
+        (None, None),
+        Some(b.kind.map(|k| RequestKind::parse("kind", &k)).transpose()?),
+        Some(b.feature.map(|f| normalize_feature(&f)).transpose()?),
+    )?;
     let new = NewTicket {
         subject: required_text("subject", &b.subject, SUBJECT_MAX)?,
         body: required_text("message", &b.message, BODY_MAX)?,
@@ -105,6 +117,8 @@ pub async fn create(
         external_id: external_id(b.external_id.or(key))?,
         message_external_id: None,
         team_id: None,
+        kind,
+        feature,
     };
     let Opened { ticket, created, .. } = s.svc.open_ticket(WorkspaceId(actor.workspace_id), new).await?;
     let code = if created { StatusCode::CREATED } else { StatusCode::OK };
@@ -128,6 +142,7 @@ pub struct ListParams {
     priority: Option<String>,
     channel: Option<String>,
     label: Option<String>,
+    kind: Option<String>,
     contact: Option<i64>,
     q: Option<String>,
     sort: Option<String>,
@@ -176,6 +191,7 @@ pub async fn list(
         priority: p.priority.map(|v| Priority::parse("priority", &v)).transpose()?,
         channel: p.channel.map(|v| Channel::parse("channel", &v)).transpose()?,
         label: p.label,
+        kind: p.kind.map(|v| RequestKind::parse("kind", &v)).transpose()?,
         contact_id: p.contact,
         q: p.q.map(|q| optional_text("q", &q, 200)).transpose()?,
         sort,
@@ -205,6 +221,10 @@ pub async fn show(State(s): State<AppState>, actor: Actor, Path(id): Path<String
     if let Some(sla) = s.store.sla_views(actor.workspace_id, &[t.id]).await?.remove(&t.id) {
         out["sla"] = json!(sla);
     }
+    // Present once the customer was asked to rate the help.
+    if let Some(csat) = s.store.csat(actor.workspace_id, t.id).await? {
+        out["csat"] = json!(csat);
+    }
     Ok(Json(out))
 }
 
@@ -221,6 +241,10 @@ pub struct UpdateTicket {
     labels: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     snoozed_until: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    kind: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    feature: Option<Option<String>>,
 }
 
 pub async fn update(
@@ -244,9 +268,17 @@ pub async fn update(
             .snoozed_until
             .map(|v| v.map(|t| crate::domain::time::parse("snoozed_until", &t)).transpose())
             .transpose()?,
+        kind: b
+            .kind
+            .map(|v| v.map(|k| RequestKind::parse("kind", &k)).transpose())
+            .transpose()?,
+        feature: b
+            .feature
+            .map(|v| v.map(|f| normalize_feature(&f)).transpose())
+            .transpose()?,
     };
     if patch.is_empty() {
-        return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "nothing to change: send at least one of subject, status, priority, assignee_id, team_id, labels, snoozed_until"));
+        return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "nothing to change: send at least one of subject, status, priority, assignee_id, team_id, labels, snoozed_until, kind, feature"));
     }
     let t = s
         .svc

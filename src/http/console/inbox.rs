@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{page, Agent, OrBack, PageError, PageResult};
 use crate::app::AppState;
 use crate::domain::ids::TicketId;
-use crate::domain::{Channel, Priority, Status};
+use crate::domain::{Channel, Priority, RequestKind, Status};
 use crate::error::AppError;
 use crate::store::console::{Session, COUNT_CAP};
 use crate::store::{AssigneeFilter, Cursor, Team, TicketFilter, TicketPatch, TicketSort, User};
@@ -80,6 +80,7 @@ impl InboxQuery {
             priority: some(&self.priority).and_then(|p| Priority::parse("priority", p).ok()),
             channel: some(&self.channel).and_then(|c| Channel::parse("channel", c).ok()),
             label: some(&self.label).map(str::to_lowercase),
+            kind: None,
             contact_id: None,
             q,
             sort: match some(&self.sort) {
@@ -256,8 +257,8 @@ pub async fn list_fragment(
 }
 
 /// Tickets changed together from the inbox: assigned to the agent, to
-/// nobody, or given a status. Each goes through the same use case as the
-/// ticket page, so access and the event log are the same.
+/// nobody, or given a status or a kind. Each goes through the same use
+/// case as the ticket page, so access and the event log are the same.
 pub async fn bulk(
     State(s): State<AppState>,
     super::Posted(session, f): super::Posted<HashMap<String, String>>,
@@ -293,9 +294,14 @@ pub async fn bulk(
     match action {
         "mine" => patch.assignee_id = Some(Some(session.actor.user_id)),
         "nobody" => patch.assignee_id = Some(None),
-        other => match Status::parse("status", other) {
-            Ok(st) => patch.status = Some(st),
-            Err(_) => return Err(PageError::back(&back_to, "choose what to do with them")),
+        other => match (other.strip_prefix("kind:"), Status::parse("status", other)) {
+            (Some(k), _) => {
+                let k = RequestKind::parse("kind", k)
+                    .map_err(|_| PageError::back(&back_to, "choose what to do with them"))?;
+                patch.kind = Some(Some(k));
+            }
+            (None, Ok(st)) => patch.status = Some(st),
+            (None, Err(_)) => return Err(PageError::back(&back_to, "choose what to do with them")),
         },
     }
     let mut done = 0;

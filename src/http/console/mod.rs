@@ -4,10 +4,14 @@
 
 mod admin;
 mod auth;
+mod charts;
 mod display;
 mod inbox;
 mod kb;
 mod macros;
+mod report_charts;
+mod report_view;
+mod reports;
 mod rule_form;
 mod rules;
 mod sla;
@@ -86,6 +90,9 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/sla/{id}", get(sla_admin::edit_page).post(sla_admin::update))
         .route("/app/admin/sla/{id}/move", post(sla_admin::move_to))
         .route("/app/admin/sla/{id}/delete", post(sla_admin::delete))
+        .route("/app/reports", get(reports::show))
+        .route("/app/reports/settings", post(reports::save_settings))
+        .route("/app/reports/{file}", get(reports::csv))
         .route("/app/admin/kb", get(kb::list))
         .route("/app/admin/kb/categories", post(kb::create_category))
         .route("/app/admin/kb/{id}", get(kb::edit).post(kb::save))

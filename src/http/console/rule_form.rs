@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::domain::rules::{Action, Condition, Conditions, Field, NotifyWho, Op, RuleDef, Trigger};
-use crate::domain::{Priority, Status};
+use crate::domain::{Priority, RequestKind, Status};
 use crate::store::Store;
 
 /// Empty rows offered beyond the filled ones (a script may add more).
@@ -44,21 +44,28 @@ impl Fields {
 }
 
 /// The workspace's teams, agents and canned answers: for the selects, and
-/// to show names where a rule stores ids.
+/// to show names where a rule stores ids. Feature names asked for before
+/// are offered for `set_kind`.
 pub struct Directory {
     pub teams: Vec<(i64, String)>,
     pub agents: Vec<(i64, String)>,
     pub canned: Vec<(i64, String)>,
+    pub features: Vec<String>,
 }
 
 impl Directory {
     pub async fn load(store: &Store, ws: i64) -> crate::store::Result<Directory> {
-        let (teams, users, canned) =
-            tokio::try_join!(store.list_teams(ws), store.list_users(ws), store.canned_answers(ws))?;
+        let (teams, users, canned, features) = tokio::try_join!(
+            store.list_teams(ws),
+            store.list_users(ws),
+            store.canned_answers(ws),
+            store.feature_names(ws, "", 50)
+        )?;
         Ok(Directory {
             teams: teams.into_iter().map(|t| (t.id, t.name)).collect(),
             agents: users.into_iter().map(|u| (u.id, u.name)).collect(),
             canned: canned.into_iter().map(|c| (c.id, format!("/{}", c.shortcut))).collect(),
+            features,
         })
     }
 
@@ -81,6 +88,8 @@ impl Directory {
             whom => NotifyWho::ALL.iter().map(|w| minijinja::context! { value => w.as_str(), key => key("rule-notify", w.as_str()) }).collect::<Vec<_>>(),
             statuses => Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             priorities => Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            request_kinds => RequestKind::ALL.iter().map(|k| minijinja::context! { value => k.as_str(), key => key("kind", k.as_str()) }).collect::<Vec<_>>(),
+            features => &self.features,
             teams => named(&self.teams),
             agents => named(&self.agents),
             canned => named(&self.canned),
@@ -112,7 +121,7 @@ impl Directory {
 }
 
 /// The action types, in the order the editor offers them.
-const ACTION_KINDS: [&str; 12] = [
+const ACTION_KINDS: [&str; 13] = [
     "add_label",
     "remove_label",
     "set_team",
@@ -120,6 +129,7 @@ const ACTION_KINDS: [&str; 12] = [
     "unassign",
     "set_status",
     "set_priority",
+    "set_kind",
     "add_note",
     "send_reply",
     "send_email",
@@ -150,6 +160,9 @@ pub struct ActRow {
     pub team: String,
     pub status: String,
     pub priority: String,
+    /// A request kind, for `set_kind`; `feature` goes with a missing one.
+    pub request_kind: String,
+    pub feature: String,
     pub label: String,
     pub body: String,
     pub to: String,
@@ -347,6 +360,8 @@ pub fn read_actions(f: &Fields) -> Vec<ActRow> {
                 team: g("team"),
                 status: g("status"),
                 priority: g("priority"),
+                request_kind: g("kind"),
+                feature: g("feature").trim().into(),
                 label: g("label").trim().into(),
                 body: g("body").trim_end().into(),
                 to: g("to").trim().into(),
@@ -446,6 +461,10 @@ fn action_row(a: &Action) -> ActRow {
         Action::SetTeam { team_id } => r.team = team_id.to_string(),
         Action::SetStatus { value } => r.status = value.as_str().into(),
         Action::SetPriority { value } => r.priority = value.as_str().into(),
+        Action::SetKind { kind, feature } => {
+            r.request_kind = kind.as_str().into();
+            r.feature = feature.clone().unwrap_or_default();
+        }
         Action::AddLabel { value } | Action::RemoveLabel { value } => r.label = value.clone(),
         Action::AddNote { body } => r.body = body.clone(),
         Action::SendReply { body, canned_id } => {
@@ -482,6 +501,14 @@ fn action_json(a: &ActRow) -> Value {
         "set_team" => put("team_id", id(&a.team)),
         "set_status" => put("value", Some(json!(a.status))),
         "set_priority" => put("value", Some(json!(a.priority))),
+        "set_kind" => {
+            put("kind", Some(json!(a.request_kind)));
+            // The feature field stays in the row, hidden, when another
+            // kind is chosen: only a missing feature sends it.
+            if a.request_kind == RequestKind::MissingFeature.as_str() && !a.feature.is_empty() {
+                put("feature", Some(json!(a.feature)));
+            }
+        }
         "add_label" | "remove_label" => put("value", Some(json!(a.label))),
         "add_note" => put("body", Some(json!(a.body))),
         "send_reply" if !a.canned.is_empty() => put("canned_id", id(&a.canned)),
@@ -528,6 +555,8 @@ pub fn action_summary(actions: &[Action], dir: &Directory) -> Vec<minijinja::Val
                 Action::SetTeam { team_id } => (None, Directory::name(&dir.teams, *team_id)),
                 Action::SetStatus { value } => (Some(format!("status-{value}")), String::new()),
                 Action::SetPriority { value } => (Some(format!("priority-{value}")), String::new()),
+                Action::SetKind { feature: Some(f), .. } => (None, f.clone()),
+                Action::SetKind { kind, .. } => (Some(key("kind", kind.as_str())), String::new()),
                 Action::Notify { to, .. } => (Some(key("rule-notify", to.as_str())), String::new()),
                 Action::SendReply { canned_id: Some(c), .. } => (None, Directory::name(&dir.canned, *c)),
                 Action::SendEmail { to, .. } => (None, to.clone()),
@@ -556,6 +585,7 @@ mod tests {
             teams: vec![(7, "Payments".into())],
             agents: vec![(3, "Ann Agent".into())],
             canned: vec![],
+            features: vec![],
         }
     }
 
@@ -603,6 +633,29 @@ mod tests {
         assert_eq!(back.matching, "any");
         assert_eq!(back.conditions[1].value, "Payments, 9");
         assert_eq!(back.to_json(&dir()).unwrap(), v);
+    }
+
+    #[test]
+    fn a_kind_action_sends_its_feature_only_for_a_missing_feature() {
+        let f = fields(&[
+            ("a0_type", "set_kind"),
+            ("a0_kind", "missing_feature"),
+            ("a0_feature", " Gift wrapping "),
+            ("a1_type", "set_kind"),
+            ("a1_kind", "bug"),
+            ("a1_feature", "left in the hidden field"),
+        ]);
+        let rows = read_actions(&f);
+        let v = actions_json(&rows);
+        assert_eq!(
+            v,
+            json!([{"type":"set_kind","kind":"missing_feature","feature":"Gift wrapping"},{"type":"set_kind","kind":"bug"}])
+        );
+        let actions = crate::domain::rules::parse_actions(&v).unwrap();
+        assert_eq!(actions_json(&rows_of(&actions)), v);
+        let summary = action_summary(&actions, &dir());
+        assert_eq!(summary[0].get_attr("text").unwrap().as_str(), Some("Gift wrapping"));
+        assert_eq!(summary[1].get_attr("text_key").unwrap().as_str(), Some("kind-bug"));
     }
 
     #[test]

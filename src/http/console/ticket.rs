@@ -13,8 +13,8 @@ use super::{page, Agent, OrBack, PageError, PageResult, Posted};
 use crate::app::AppState;
 use crate::domain::ids::TicketId;
 use crate::domain::ticket::PostKind;
-use crate::domain::ticket::{normalize_labels, BODY_MAX};
-use crate::domain::{required_text, Actor, AuthorType, MessageKind, Priority, Status};
+use crate::domain::ticket::{normalize_feature, normalize_labels, BODY_MAX};
+use crate::domain::{required_text, Actor, AuthorType, MessageKind, Priority, RequestKind, Status};
 use crate::error::AppError;
 use crate::store::console::Session;
 use crate::store::{Ticket, TicketFilter, TicketPatch, TicketSort, User};
@@ -114,7 +114,7 @@ async fn render(s: &AppState, session: &Session, t: &Ticket, n: &super::Notice) 
         ..Default::default()
     };
     let this = [t.id];
-    let (users, teams, labels, canned, contact, history, visitor, macros, mut slas) = tokio::try_join!(
+    let (users, teams, labels, canned, contact, history, visitor, macros, mut slas, features) = tokio::try_join!(
         s.store.list_users(ws),
         s.store.list_teams(ws),
         s.store.labels(ws),
@@ -124,8 +124,15 @@ async fn render(s: &AppState, session: &Session, t: &Ticket, n: &super::Notice) 
         s.store.visitor_state(ws, t.contact.id),
         s.store.list_macros(ws),
         s.store.sla_views(ws, &this),
+        s.store.feature_names(ws, "", 50),
     )?;
     let conversation = conversation_ctx(s, session, t, &users).await?;
+    let csat = s.store.csat(ws, t.id).await?.map(|c| {
+        minijinja::context! {
+            score => c.score, comment => c.comment, asked => super::when(c.asked_at),
+            answered => c.answered_at.map(super::when), via => c.answered_via.unwrap_or(c.asked_via),
+        }
+    });
     let lang = crate::i18n::pick(Some(&session.lang));
     let sla = super::sla::details(
         slas.remove(&t.id).as_ref(),
@@ -173,9 +180,11 @@ async fn render(s: &AppState, session: &Session, t: &Ticket, n: &super::Notice) 
             id => t.id, number => t.number, subject => t.subject, status => t.status.as_str(), priority => t.priority.as_str(), channel => t.channel.as_str(),
             assignee_id => t.assignee_id, team_id => t.team_id, labels => t.labels.join(", "), label_list => t.labels,
             snoozed => t.snoozed_until.map(super::when), created => super::when(t.created_at),
+            kind => t.kind.map(RequestKind::as_str), feature => t.feature,
         },
         conversation,
         sla,
+        csat,
         contact => minijinja::context! { id => contact.id, name => contact.name, email => contact.email, identities => contact.identities, attributes },
         visitor => visitor.as_ref().map(|v| minijinja::context! {
             online => v["online"].as_bool().unwrap_or(false), url => v["page"]["url"].as_str().and_then(crate::sanitize::web_link), title => v["page"]["title"].as_str(),
@@ -188,6 +197,8 @@ async fn render(s: &AppState, session: &Session, t: &Ticket, n: &super::Notice) 
         canned => serde_json::to_string(&canned).unwrap_or_default(),
         statuses => Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         priorities => Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        kinds => RequestKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        features,
         macros => macros.iter().map(|m| minijinja::context! { id => m.id, name => m.name }).collect::<Vec<_>>(),
         ok => n.ok, err => n.err,
     };
@@ -274,6 +285,11 @@ pub struct UpdateForm {
     snooze: Option<String>,
     snooze_at: Option<String>,
     tz_offset: Option<i64>,
+    /// A kind or "none".
+    kind: Option<String>,
+    /// Read only with kind missing_feature (the field stays in the form,
+    /// hidden, when another kind is chosen); empty clears it.
+    feature: Option<String>,
 }
 
 fn snooze_until(f: &UpdateForm, now: i64) -> Result<Option<Option<i64>>, String> {
@@ -342,6 +358,16 @@ fn patch_of(f: &UpdateForm, session: &Session) -> Result<TicketPatch, String> {
             .transpose()
             .map_err(|e| e.to_string())?,
         snoozed_until: snooze_until(f, crate::store::now_ms())?,
+        kind: match f.kind.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("none") => Some(None),
+            Some(v) => Some(Some(RequestKind::parse("kind", v).map_err(|e| e.to_string())?)),
+        },
+        feature: match (f.kind.as_deref().map(str::trim), f.feature.as_deref().map(str::trim)) {
+            (Some("missing_feature"), Some("")) => Some(None),
+            (Some("missing_feature"), Some(v)) => Some(Some(normalize_feature(v).map_err(|e| e.to_string())?)),
+            _ => None,
+        },
     })
 }
 

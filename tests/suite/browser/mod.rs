@@ -6,8 +6,11 @@
 mod console;
 mod first_hour;
 mod form;
+mod kinds;
+mod reports;
 mod rules;
 mod sla;
+mod surveys;
 mod webdriver;
 
 use std::time::Duration;

@@ -301,6 +301,16 @@ impl Driver {
         self.cmd(reqwest::Method::DELETE, "/actions", None).await;
     }
 
+    /// Resizes the window, so a screenshot holds a whole long page.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
+    }
+
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
         let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
