@@ -65,6 +65,129 @@ impl TotalsRow {
     }
 }
 
+/// Which digests a report reads: each is text parsed on every row, the
+/// bulk of a long range's cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digests {
+    /// All six (the summary).
+    All,
+    /// Calendar times only, without the business-hours ones (breakdowns,
+    /// the daily series), which come back empty.
+    Calendar,
+}
+
+impl Digests {
+    fn cols(self) -> &'static str {
+        match self {
+            Digests::All => TOTALS_COLS,
+            Digests::Calendar => "created, resolved, reopened, replies, csat_count, csat_sum, csat_good, nps_count, nps_promoters, nps_detractors, first_response, '' AS first_response_bh, next_response, '' AS next_response_bh, resolution, '' AS resolution_bh",
+        }
+    }
+}
+
+/// Adds up digests as rows are read: dense buckets and one pass over each
+/// row's text, instead of a map per row merged into another; made into a
+/// `Digest` once, through its text form (which checks the buckets).
+#[derive(Default)]
+struct DigestSum {
+    count: i64,
+    sum: i64,
+    buckets: Vec<i64>,
+}
+
+impl DigestSum {
+    fn add(&mut self, s: &str) -> Result<()> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(());
+        }
+        let bad = || {
+            StoreError::Corrupt(format!(
+                "digest {:?} is malformed",
+                s.chars().take(40).collect::<String>()
+            ))
+        };
+        let mut parts = s.splitn(3, ' ');
+        let count: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let sum: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        self.count += count;
+        self.sum += sum;
+        for pair in parts.next().unwrap_or("").split(',').filter(|p| !p.is_empty()) {
+            let (b, c) = pair.split_once(':').ok_or_else(bad)?;
+            let (b, c): (usize, i64) = (b.parse().map_err(|_| bad())?, c.parse().map_err(|_| bad())?);
+            if b >= self.buckets.len() {
+                // Digest::decode refuses what is out of range at the end.
+                if b > u16::MAX as usize {
+                    return Err(bad());
+                }
+                self.buckets.resize(b + 1, 0);
+            }
+            self.buckets[b] += c;
+        }
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<Digest> {
+        use std::fmt::Write;
+        let mut s = String::new();
+        if self.count != 0 || self.buckets.iter().any(|c| *c != 0) {
+            let _ = write!(s, "{} {} ", self.count, self.sum);
+            for (b, c) in self.buckets.iter().enumerate().filter(|(_, c)| **c != 0) {
+                let _ = write!(s, "{b}:{c},");
+            }
+        }
+        Digest::decode(&s).map_err(StoreError::Corrupt)
+    }
+}
+
+/// The sum of many rows of totals, as they are read.
+#[derive(Default)]
+struct TotalsSum {
+    counts: Totals,
+    digests: [DigestSum; 6],
+}
+
+impl TotalsSum {
+    fn add(&mut self, r: &TotalsRow) -> Result<()> {
+        let c = &mut self.counts;
+        c.created += r.created;
+        c.resolved += r.resolved;
+        c.reopened += r.reopened;
+        c.replies += r.replies;
+        c.csat_count += r.csat_count;
+        c.csat_sum += r.csat_sum;
+        c.csat_good += r.csat_good;
+        c.nps_count += r.nps_count;
+        c.nps_promoters += r.nps_promoters;
+        c.nps_detractors += r.nps_detractors;
+        let texts = [
+            &r.first_response,
+            &r.first_response_bh,
+            &r.next_response,
+            &r.next_response_bh,
+            &r.resolution,
+            &r.resolution_bh,
+        ];
+        for (d, t) in self.digests.iter_mut().zip(texts) {
+            d.add(t)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Totals> {
+        let [a, b, c, d, e, f] = &self.digests;
+        Ok(Totals {
+            first_response: a.finish()?,
+            first_response_bh: b.finish()?,
+            next_response: c.finish()?,
+            next_response_bh: d.finish()?,
+            resolution: e.finish()?,
+            resolution_bh: f.finish()?,
+            ..self.counts
+        })
+    }
+}
+
 /// Which tickets to read from the tables.
 #[derive(Debug, Clone, Copy)]
 pub enum FromTables<'a> {
@@ -377,7 +500,7 @@ impl Store {
     }
 
     /// The rows of one dimension (and key, when given) over local days
-    /// `from..=to`.
+    /// `from..=to`, with the digests asked for.
     pub async fn report_rows(
         &self,
         workspace_id: i64,
@@ -385,9 +508,46 @@ impl Store {
         key: Option<&str>,
         from: i64,
         to: i64,
+        digests: Digests,
     ) -> Result<Vec<(String, i64, Totals)>> {
+        let rows = self.totals_rows(workspace_id, dim, key, from, to, digests).await?;
+        rows.into_iter().map(TotalsRow::into_totals).collect()
+    }
+
+    /// The totals of one dimension (and key, when given) over local days
+    /// `from..=to`, added up per key.
+    pub async fn report_sums(
+        &self,
+        workspace_id: i64,
+        dim: Dim,
+        key: Option<&str>,
+        from: i64,
+        to: i64,
+        digests: Digests,
+    ) -> Result<BTreeMap<String, Totals>> {
+        let rows = self.totals_rows(workspace_id, dim, key, from, to, digests).await?;
+        let mut sums: BTreeMap<String, TotalsSum> = BTreeMap::new();
+        for r in &rows {
+            match sums.get_mut(&r.key) {
+                Some(s) => s.add(r)?,
+                None => sums.entry(r.key.clone()).or_default().add(r)?,
+            }
+        }
+        sums.into_iter().map(|(k, s)| Ok((k, s.finish()?))).collect()
+    }
+
+    async fn totals_rows(
+        &self,
+        workspace_id: i64,
+        dim: Dim,
+        key: Option<&str>,
+        from: i64,
+        to: i64,
+        digests: Digests,
+    ) -> Result<Vec<TotalsRow>> {
         let mut q = super::query::Sql::new(&format!(
-            "SELECT key, day, {TOTALS_COLS} FROM report_days WHERE workspace_id = "
+            "SELECT key, day, {} FROM report_days WHERE workspace_id = ",
+            digests.cols()
         ));
         let p = q.arg(workspace_id);
         q.push(&p);
@@ -399,8 +559,22 @@ impl Store {
         }
         let (a, b) = (q.arg(from), q.arg(to));
         q.push(&format!(" AND day BETWEEN {a} AND {b}"));
-        let rows: Vec<TotalsRow> = q.query_as().fetch_all(&self.read).await?;
-        rows.into_iter().map(TotalsRow::into_totals).collect()
+        Ok(q.query_as().fetch_all(&self.read).await?)
+    }
+
+    /// Tickets created over local days `from..=to` per key of a dimension
+    /// (the heatmap: counted by the database, no digest read).
+    pub async fn report_created(&self, workspace_id: i64, dim: Dim, from: i64, to: i64) -> Result<Vec<(String, i64)>> {
+        let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT key, CAST(SUM(created) AS BIGINT) FROM report_days WHERE workspace_id = $1 AND dim = $2 AND day BETWEEN $3 AND $4 GROUP BY key",
+        )
+        .bind(workspace_id)
+        .bind(dim.column())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|(k, n)| (k, n.unwrap_or(0))).collect())
     }
 
     /// Created, resolved and reopened before local day `day` (the backlog
@@ -561,4 +735,44 @@ async fn add_totals(tx: &mut Transaction<'_, Any>, totals: &BTreeMap<(i64, Slot)
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Adding rows' text as it is read gives the digest that merging the
+    /// decoded rows gives, take-aways (negative counts) included.
+    #[test]
+    fn digest_sums_match_merged_digests() {
+        let mut seed = 11u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let (mut merged, mut sum) = (Digest::default(), DigestSum::default());
+        for row in 0..200 {
+            let mut d = Digest::default();
+            for _ in 0..next(40) {
+                d.add(next(86_400 * 30) as i64 / (1 + next(1000) as i64));
+            }
+            let sign = if row % 7 == 3 { -1 } else { 1 };
+            merged.merge(&d, sign);
+            let mut text = d.clone();
+            if sign < 0 {
+                text = Digest::default();
+                text.merge(&d, -1);
+            }
+            sum.add(&text.encode()).unwrap();
+        }
+        sum.add("").unwrap();
+        assert_eq!(sum.finish().unwrap(), merged);
+        assert!(DigestSum::default().finish().unwrap().is_empty());
+        for bad in ["x", "1", "1 2 a:b", "1 2 70000:1"] {
+            assert!(DigestSum::default().add(bad).is_err(), "{bad}");
+        }
+        let mut out_of_range = DigestSum::default();
+        out_of_range.add("1 2 9999:1").unwrap();
+        assert!(out_of_range.finish().is_err());
+    }
 }

@@ -15,6 +15,7 @@ crate::both_backends!(
     days_follow_the_workspace_time_zone,
     reports_are_validated_and_kept_to_their_workspace,
     time_online_is_counted_per_agent,
+    ratings_count_under_the_agent_who_had_the_ticket,
 );
 
 const S: i64 = 1000;
@@ -416,4 +417,50 @@ async fn time_online_is_counted_per_agent(db: Db) {
     };
     assert!(online(kate) >= 60, "{b}");
     assert_eq!(online(app.admin_id), 0, "{b}");
+}
+
+async fn ratings_count_under_the_agent_who_had_the_ticket(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (kate, _) = app.agent("kate@acme.test", false).await;
+    let ws = app.workspace_id;
+    let mut ids = vec![];
+    for (i, score) in [5, 4, 2].into_iter().enumerate() {
+        let t = app.ticket(&format!("Parcel {i}"), &format!("r{i}@shop.test")).await;
+        let id = t["id"].as_i64().unwrap();
+        let (s, v) = app
+            .patch(
+                &format!("/api/v1/tickets/{id}"),
+                json!({"status": "resolved", "assignee_id": kate}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        app.consumed("surveys").await;
+        let answer = storedesk::store::surveys::Answer {
+            score: Some(score),
+            comment: None,
+        };
+        app.svc.answer_csat(ws, id, &answer, "mail").await.unwrap();
+        ids.push(id);
+    }
+    // The customer changes their mind: the new score replaces the old.
+    let answer = storedesk::store::surveys::Answer {
+        score: Some(1),
+        comment: Some("Still broken".into()),
+    };
+    app.svc.answer_csat(ws, ids[0], &answer, "mail").await.unwrap();
+    app.consumed("reports").await;
+    let v = summary(&app, "").await;
+    assert_eq!(v["csat"]["responses"], 3, "{v}");
+    assert_eq!(v["csat"]["score_pct"], 33.33, "one of three is 4 or 5: {v}");
+    assert_eq!(v["csat"]["average"], 2.33, "{v}");
+    let (_, b) = app.get("/api/v1/reports/agents").await;
+    let row = b["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == kate.to_string().as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["csat"]["responses"], 3, "{b}");
+    assert_eq!(row["resolved"], 3, "{b}");
 }

@@ -16,6 +16,7 @@ use crate::domain::calendar::{date_of_day, day_of_date, LocalDays};
 use crate::domain::digest::Digest;
 use crate::domain::reports::{Dim, Settings, Totals};
 use crate::domain::{Actor, Channel, Invalid, RequestKind};
+use crate::store::reports::Digests;
 use crate::store::Result;
 
 /// The longest range a report covers, in days.
@@ -197,14 +198,6 @@ pub fn iso(day: i64) -> String {
     date_of_day(day).format("%Y-%m-%d").to_string()
 }
 
-fn sum<'a>(rows: impl Iterator<Item = &'a Totals>) -> Totals {
-    let mut t = Totals::default();
-    for r in rows {
-        t.merge(r, 1);
-    }
-    t
-}
-
 impl Services {
     /// The workspace's local days, and today among them.
     pub async fn report_days(&self, workspace_id: i64) -> Result<(LocalDays, String, i64)> {
@@ -214,15 +207,12 @@ impl Services {
         Ok((days, cal.time_zone, today))
     }
 
-    async fn totals(&self, ws: i64, q: &ReportQuery) -> Result<(Totals, Vec<(String, i64, Totals)>)> {
-        let (dim, key) = q.dim_key();
-        let rows = self.store.report_rows(ws, dim, Some(key), q.from, q.to).await?;
-        Ok((sum(rows.iter().map(|r| &r.2)), rows))
-    }
-
     async fn summary_of(&self, ws: i64, q: &ReportQuery) -> Result<Value> {
-        let (t, _) = self.totals(ws, q).await?;
         let (dim, key) = q.dim_key();
+        let sums = (self.store)
+            .report_sums(ws, dim, Some(key), q.from, q.to, Digests::All)
+            .await?;
+        let t = sums.into_values().next().unwrap_or_default();
         let (c, r, o) = self.store.report_counts_before(ws, dim, key, q.from).await?;
         let start = c + o - r;
         let end = start + t.created + t.reopened - t.resolved;
@@ -259,8 +249,10 @@ impl Services {
     /// Day by day: counts, the backlog at the end of each day, medians.
     pub async fn report_series(&self, actor: &Actor, q: &ReportQuery) -> Result<Value> {
         let ws = actor.workspace_id;
-        let (_, rows) = self.totals(ws, q).await?;
         let (dim, key) = q.dim_key();
+        let rows = (self.store)
+            .report_rows(ws, dim, Some(key), q.from, q.to, Digests::Calendar)
+            .await?;
         let (c, r, o) = self.store.report_counts_before(ws, dim, key, q.from).await?;
         let mut backlog = c + o - r;
         let by_day: HashMap<i64, &Totals> = rows.iter().map(|(_, d, t)| (*d, t)).collect();
@@ -294,11 +286,10 @@ impl Services {
     /// not combine with a breakdown (the totals are kept per dimension).
     pub async fn report_breakdown(&self, actor: &Actor, q: &ReportQuery, by: Dim) -> Result<Value> {
         let ws = actor.workspace_id;
-        let rows = self.store.report_rows(ws, by, None, q.from, q.to).await?;
-        let mut per: BTreeMap<String, Totals> = BTreeMap::new();
-        for (k, _, t) in &rows {
-            per.entry(k.clone()).or_default().merge(t, 1);
-        }
+        // Business-hours times are not shown per key: their digests stay unread.
+        let mut per = (self.store)
+            .report_sums(ws, by, None, q.from, q.to, Digests::Calendar)
+            .await?;
         let names: HashMap<String, String> = match by {
             Dim::Agent => {
                 let users = self.store.list_users(ws).await?;
@@ -357,13 +348,13 @@ impl Services {
     pub async fn report_heatmap(&self, actor: &Actor, q: &ReportQuery, zone: &str) -> Result<Value> {
         let rows = self
             .store
-            .report_rows(actor.workspace_id, Dim::Hour, None, q.from, q.to)
+            .report_created(actor.workspace_id, Dim::Hour, q.from, q.to)
             .await?;
         let mut cells = [[0i64; 24]; 7];
-        for (k, _, t) in rows {
+        for (k, created) in rows {
             if let Ok(i) = k.parse::<usize>() {
                 if i < 7 * 24 {
-                    cells[i / 24][i % 24] += t.created;
+                    cells[i / 24][i % 24] += created;
                 }
             }
         }
