@@ -95,31 +95,61 @@ struct DigestSum {
     buckets: Vec<i64>,
 }
 
+/// A decimal integer (a '-' allowed) at the start of `s`, and its length.
+fn int_at(s: &[u8]) -> Option<(i64, usize)> {
+    let neg = s.first() == Some(&b'-');
+    let mut i = neg as usize;
+    let mut v: i64 = 0;
+    while let Some(d) = s.get(i).filter(|d| d.is_ascii_digit()) {
+        v = v.checked_mul(10)?.checked_add((d - b'0') as i64)?;
+        i += 1;
+    }
+    (i > neg as usize).then_some((if neg { -v } else { v }, i))
+}
+
 impl DigestSum {
+    /// Adds one digest's text, `count sum b:c,b:c…` (see `Digest::encode`),
+    /// read byte by byte: twice as fast as splitting and parsing each part.
     fn add(&mut self, s: &str) -> Result<()> {
-        let s = s.trim();
-        if s.is_empty() {
+        let text = s.trim();
+        if text.is_empty() {
             return Ok(());
         }
         let bad = || {
             StoreError::Corrupt(format!(
                 "digest {:?} is malformed",
-                s.chars().take(40).collect::<String>()
+                text.chars().take(40).collect::<String>()
             ))
         };
-        let mut parts = s.splitn(3, ' ');
-        let count: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-        let sum: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let s = text.as_bytes();
+        let (count, n) = int_at(s).ok_or_else(bad)?;
+        let s = s[n..].strip_prefix(b" ").ok_or_else(bad)?;
+        let (sum, n) = int_at(s).ok_or_else(bad)?;
+        let mut s = &s[n..];
+        match s.strip_prefix(b" ") {
+            Some(rest) => s = rest,
+            None if s.is_empty() => {}
+            None => return Err(bad()),
+        }
         self.count += count;
         self.sum += sum;
-        for pair in parts.next().unwrap_or("").split(',').filter(|p| !p.is_empty()) {
-            let (b, c) = pair.split_once(':').ok_or_else(bad)?;
-            let (b, c): (usize, i64) = (b.parse().map_err(|_| bad())?, c.parse().map_err(|_| bad())?);
+        while !s.is_empty() {
+            if let Some(rest) = s.strip_prefix(b",") {
+                s = rest;
+                continue;
+            }
+            // Digest::decode refuses buckets out of its range at the end.
+            let (b, n) = int_at(s)
+                .filter(|(b, _)| (0..=u16::MAX as i64).contains(b))
+                .ok_or_else(bad)?;
+            let rest = s[n..].strip_prefix(b":").ok_or_else(bad)?;
+            let (c, n) = int_at(rest).ok_or_else(bad)?;
+            s = &rest[n..];
+            if s.first().is_some_and(|x| *x != b',') {
+                return Err(bad());
+            }
+            let b = b as usize;
             if b >= self.buckets.len() {
-                // Digest::decode refuses what is out of range at the end.
-                if b > u16::MAX as usize {
-                    return Err(bad());
-                }
                 self.buckets.resize(b + 1, 0);
             }
             self.buckets[b] += c;
@@ -168,8 +198,11 @@ impl TotalsSum {
             &r.resolution,
             &r.resolution_bh,
         ];
+        // One row's text, or several rows' joined by ';' (see report_sums).
         for (d, t) in self.digests.iter_mut().zip(texts) {
-            d.add(t)?;
+            for one in t.split(';') {
+                d.add(one)?;
+            }
         }
         Ok(())
     }
@@ -510,12 +543,18 @@ impl Store {
         to: i64,
         digests: Digests,
     ) -> Result<Vec<(String, i64, Totals)>> {
-        let rows = self.totals_rows(workspace_id, dim, key, from, to, digests).await?;
+        let select = format!("key, day, {}", digests.cols());
+        let rows = self
+            .totals_rows(&select, workspace_id, dim, key, (from, to), "")
+            .await?;
         rows.into_iter().map(TotalsRow::into_totals).collect()
     }
 
     /// The totals of one dimension (and key, when given) over local days
-    /// `from..=to`, added up per key.
+    /// `from..=to`, added up per key. The database adds the counts and
+    /// joins each key's digests (`;` between rows' texts), so a year of
+    /// days comes back as one row per key: reading a row costs more than
+    /// parsing its digests.
     pub async fn report_sums(
         &self,
         workspace_id: i64,
@@ -525,30 +564,41 @@ impl Store {
         to: i64,
         digests: Digests,
     ) -> Result<BTreeMap<String, Totals>> {
-        let rows = self.totals_rows(workspace_id, dim, key, from, to, digests).await?;
-        let mut sums: BTreeMap<String, TotalsSum> = BTreeMap::new();
-        for r in &rows {
-            match sums.get_mut(&r.key) {
-                Some(s) => s.add(r)?,
-                None => sums.entry(r.key.clone()).or_default().add(r)?,
-            }
+        let join = match self.backend {
+            Backend::Postgres => "string_agg",
+            _ => "group_concat",
+        };
+        let mut cols = vec!["key".to_string(), "CAST(0 AS BIGINT) AS day".to_string()];
+        for c in TOTALS_COLS.split(", ") {
+            cols.push(match c {
+                "first_response_bh" | "next_response_bh" | "resolution_bh" if digests != Digests::All => {
+                    format!("'' AS {c}")
+                }
+                "first_response" | "first_response_bh" | "next_response" | "next_response_bh" | "resolution"
+                | "resolution_bh" => format!("{join}({c}, ';') AS {c}"),
+                _ => format!("CAST(SUM({c}) AS BIGINT) AS {c}"),
+            });
         }
-        sums.into_iter().map(|(k, s)| Ok((k, s.finish()?))).collect()
+        let rows = (self.totals_rows(&cols.join(", "), workspace_id, dim, key, (from, to), " GROUP BY key")).await?;
+        rows.into_iter()
+            .map(|r| {
+                let mut sum = TotalsSum::default();
+                sum.add(&r)?;
+                Ok((r.key, sum.finish()?))
+            })
+            .collect()
     }
 
     async fn totals_rows(
         &self,
+        select: &str,
         workspace_id: i64,
         dim: Dim,
         key: Option<&str>,
-        from: i64,
-        to: i64,
-        digests: Digests,
+        (from, to): (i64, i64),
+        group: &str,
     ) -> Result<Vec<TotalsRow>> {
-        let mut q = super::query::Sql::new(&format!(
-            "SELECT key, day, {} FROM report_days WHERE workspace_id = ",
-            digests.cols()
-        ));
+        let mut q = super::query::Sql::new(&format!("SELECT {select} FROM report_days WHERE workspace_id = "));
         let p = q.arg(workspace_id);
         q.push(&p);
         let p = q.arg(dim.column().to_string());
@@ -558,7 +608,7 @@ impl Store {
             q.push(&format!(" AND key = {p}"));
         }
         let (a, b) = (q.arg(from), q.arg(to));
-        q.push(&format!(" AND day BETWEEN {a} AND {b}"));
+        q.push(&format!(" AND day BETWEEN {a} AND {b}{group}"));
         Ok(q.query_as().fetch_all(&self.read).await?)
     }
 
@@ -768,8 +818,14 @@ mod tests {
         sum.add("").unwrap();
         assert_eq!(sum.finish().unwrap(), merged);
         assert!(DigestSum::default().finish().unwrap().is_empty());
-        for bad in ["x", "1", "1 2 a:b", "1 2 70000:1"] {
+        for bad in ["x", "1", "1 2 a:b", "1 2 70000:1", "1 2 3", "1 2 3:", "1 2x"] {
             assert!(DigestSum::default().add(bad).is_err(), "{bad}");
+        }
+        for bad in ["1 2 3:4;5", "1 2 3:4 5:6"] {
+            assert!(DigestSum::default().add(bad).is_err(), "{bad}");
+        }
+        for good in ["1 2", "1 2 ", "-1 -2 3:-1,4:1,", "5 6 ,1:2,,3:4"] {
+            assert!(DigestSum::default().add(good).is_ok(), "{good}");
         }
         let mut out_of_range = DigestSum::default();
         out_of_range.add("1 2 9999:1").unwrap();
