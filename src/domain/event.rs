@@ -27,6 +27,10 @@ string_enum!(
         CsatAnswered => "csat.answered",
         NpsAnswered => "nps.answered",
         ReportsReset => "reports.reset",
+        ContactMerged => "contact.merged",
+        TicketMerged => "ticket.merged",
+        TicketSplit => "ticket.split",
+        WebhookDisabled => "webhook.disabled",
     }
 );
 

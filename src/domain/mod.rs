@@ -12,6 +12,7 @@ pub mod ids;
 pub mod mention;
 pub mod reports;
 pub mod rules;
+pub mod signature;
 pub mod sla;
 pub mod survey;
 pub mod ticket;

@@ -436,7 +436,11 @@ pub(super) async fn deliver_event(
         | EventType::AgentUpdated
         | EventType::CsatAnswered
         | EventType::NpsAnswered
-        | EventType::ReportsReset => {}
+        | EventType::ReportsReset
+        | EventType::ContactMerged
+        | EventType::TicketMerged
+        | EventType::TicketSplit
+        | EventType::WebhookDisabled => {}
     }
     Ok(())
 }
