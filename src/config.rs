@@ -152,6 +152,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200_000)]
         messages: usize,
     },
+    /// Knowledge-base search relevance: top-1 and top-3 accuracy per
+    /// language on the FAQ fixture and on the held-out kb-eval set (dev and
+    /// test halves), printed as a Markdown table.
+    Relevance {
+        /// Directory holding kb/ and kb-eval/.
+        #[arg(long, default_value = "tests/fixtures")]
+        fixtures: std::path::PathBuf,
+    },
     /// Take in mail through SMTP on loopback and through the direct path.
     Mail {
         #[arg(long, default_value_t = 2000)]

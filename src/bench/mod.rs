@@ -5,6 +5,7 @@ mod api;
 mod chat;
 pub mod console;
 mod mail;
+mod relevance;
 mod reports;
 mod rules;
 mod search;
@@ -56,6 +57,11 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
                 let report = tokio::task::spawn_blocking(move || ticket_search::bench(messages)).await??;
                 println!("{report}");
             }
+            Ok(())
+        }
+        BenchCommand::Relevance { fixtures } => {
+            let table = tokio::task::spawn_blocking(move || relevance::report(&fixtures)).await??;
+            println!("{table}");
             Ok(())
         }
         BenchCommand::Console { .. } => unreachable!("run by cli with the database arguments"),

@@ -2,7 +2,8 @@
 //! measure against it and the benchmark builds its synthetic corpus from it.
 //! Embedded at compile time so `storedesk bench search` needs no files.
 //! Compiled only for tests and with the `bench` feature: the server never
-//! reads it.
+//! reads it. `storedesk bench relevance` parses the same shape from files
+//! (tests/fixtures/kb and the held-out tests/fixtures/kb-eval).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,6 @@ use serde::Deserialize;
 
 /// The index's languages, for the benchmarks in `crate::bench`.
 pub use super::analysis::LANGS;
-#[cfg(test)]
 use super::KbDoc;
 
 const FAQ_JSON: &str = include_str!("../../tests/fixtures/kb/faq.json");
@@ -43,17 +43,27 @@ impl Article {
 pub struct Question {
     pub lang: &'static str,
     pub text: String,
-    #[cfg_attr(not(test), allow(dead_code))] // the benchmark only asks
     pub expect: String,
 }
 
 pub fn articles() -> anyhow::Result<Vec<Article>> {
-    Ok(serde_json::from_str(FAQ_JSON)?)
+    parse_articles(FAQ_JSON)
 }
 
-/// questions.json maps a language to a list of [question, article key].
 pub fn questions() -> anyhow::Result<Vec<Question>> {
-    let by_lang: BTreeMap<String, Vec<(String, String)>> = serde_json::from_str(QUESTIONS_JSON)?;
+    parse_questions(QUESTIONS_JSON)
+}
+
+/// faq.json: a list of articles, each with its key, tags and [title, body]
+/// per language.
+pub fn parse_articles(json: &str) -> anyhow::Result<Vec<Article>> {
+    Ok(serde_json::from_str(json)?)
+}
+
+/// questions*.json map a language to a list of [question, article key];
+/// languages the index does not know are skipped.
+pub fn parse_questions(json: &str) -> anyhow::Result<Vec<Question>> {
+    let by_lang: BTreeMap<String, Vec<(String, String)>> = serde_json::from_str(json)?;
     let mut out = Vec::new();
     for lang in LANGS {
         for (text, expect) in by_lang.get(lang.code()).into_iter().flatten() {
@@ -67,15 +77,19 @@ pub fn questions() -> anyhow::Result<Vec<Question>> {
     Ok(out)
 }
 
-#[cfg(test)]
 /// Id of an article's translation: article number * 10 + language number,
 /// so an id tells both apart in test failures.
 pub fn doc_id(article: usize, lang: usize) -> i64 {
     (article * 10 + lang + 1) as i64
 }
 
+/// The article number of a document id made by `doc_id`.
+#[cfg(feature = "bench")]
+pub fn article_of(id: i64) -> usize {
+    (id as usize - 1) / 10
+}
+
 /// The whole FAQ as documents of one workspace.
-#[cfg(test)]
 pub fn docs(articles: &[Article], workspace_id: i64) -> Vec<KbDoc> {
     let mut out = Vec::new();
     for (i, a) in articles.iter().enumerate() {
