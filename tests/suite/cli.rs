@@ -275,3 +275,36 @@ async fn acknowledged_tickets_survive_kill_9(db: Db) {
         acked.len()
     );
 }
+
+/// `storedesk bench relevance` reads the fixture files it is pointed at and
+/// prints one row per set and language; a wrong directory is an error.
+#[cfg(feature = "bench")]
+#[test]
+fn bench_relevance_prints_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let run = |fixtures: &str| {
+        Command::new(BIN)
+            .args(["--data-dir", dir.path().to_str().unwrap()])
+            .args(["bench", "relevance", "--fixtures", fixtures])
+            .output()
+            .expect("spawn")
+    };
+    let out = run(fixtures);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.starts_with("| set | language | questions | top-1 | top-3 |"),
+        "{table}"
+    );
+    for row in [
+        "| kb (fixture) | en |",
+        "| kb-eval dev | fa |",
+        "| kb-eval test | all |",
+    ] {
+        assert!(table.contains(row), "no {row}:\n{table}");
+    }
+    let out = run(dir.path().to_str().unwrap());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kb/faq.json"));
+}
