@@ -481,6 +481,31 @@ pub(crate) async fn queue_delivery_in(
     Ok(id.is_some())
 }
 
+/// A rule's webhook action: queues event `event_id` (the rule's trigger)
+/// for the workspace's subscription `webhook_id`, unless it is switched
+/// off. A subscription deleted since the rule was saved makes the rule
+/// unable to act (refused, as a deleted team is).
+pub(crate) async fn queue_rule_delivery_in(
+    tx: &mut Transaction<'_, Any>,
+    ws: i64,
+    webhook_id: i64,
+    event_id: i64,
+) -> Result<bool> {
+    let active: Option<i64> = sqlx::query_scalar("SELECT active FROM webhooks WHERE id = $1 AND workspace_id = $2")
+        .bind(webhook_id)
+        .bind(ws)
+        .fetch_optional(&mut **tx)
+        .await?;
+    match active {
+        None => Err(crate::domain::Invalid::new("webhook_id", format!("no webhook {webhook_id} in this workspace")).into()),
+        Some(0) => Ok(false),
+        Some(_) => match super::events::event_in(tx, ws, event_id).await? {
+            Some(e) => queue_delivery_in(tx, webhook_id, &e, "rule").await,
+            None => Ok(false),
+        },
+    }
+}
+
 /// Switches subscription `d.webhook_id` off and tells the admins by mail;
 /// returns the event to log.
 async fn disable_in(

@@ -170,6 +170,8 @@ pub struct ActRow {
     pub canned: String,
     pub notify: String,
     pub users: Vec<String>,
+    /// A webhook subscription's id, for `webhook`.
+    pub webhook: String,
 }
 
 /// A rule as its editor shows it.
@@ -369,6 +371,7 @@ pub fn read_actions(f: &Fields) -> Vec<ActRow> {
                 canned: g("canned"),
                 notify: g("notify"),
                 users: f.all(&format!("a{i}_users")),
+                webhook: g("webhook").trim().into(),
             }
         })
         .filter(|a| !a.kind.is_empty())
@@ -480,6 +483,7 @@ fn action_row(a: &Action) -> ActRow {
             r.notify = to.as_str().into();
             r.users = user_ids.iter().map(i64::to_string).collect();
         }
+        Action::Webhook { webhook_id } => r.webhook = webhook_id.to_string(),
         Action::Unassign | Action::Close => {}
     }
     r
@@ -511,6 +515,7 @@ fn action_json(a: &ActRow) -> Value {
         }
         "add_label" | "remove_label" => put("value", Some(json!(a.label))),
         "add_note" => put("body", Some(json!(a.body))),
+        "webhook" => put("webhook_id", id(&a.webhook)),
         "send_reply" if !a.canned.is_empty() => put("canned_id", id(&a.canned)),
         "send_reply" => put("body", Some(json!(a.body))),
         "send_email" => {
@@ -560,6 +565,7 @@ pub fn action_summary(actions: &[Action], dir: &Directory) -> Vec<minijinja::Val
                 Action::Notify { to, .. } => (Some(key("rule-notify", to.as_str())), String::new()),
                 Action::SendReply { canned_id: Some(c), .. } => (None, Directory::name(&dir.canned, *c)),
                 Action::SendEmail { to, .. } => (None, to.clone()),
+                Action::Webhook { webhook_id } => (None, format!("#{webhook_id}")),
                 Action::AddLabel { value } | Action::RemoveLabel { value } => (None, value.clone()),
                 _ => (None, short(&r.body)),
             };
