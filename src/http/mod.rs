@@ -73,7 +73,7 @@ pub fn router(state: AppState) -> Router {
             get(webhooks::show).patch(webhooks::update).delete(webhooks::delete),
         )
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .route("/webhooks/{id}/deliveries/{delivery}/replay", post(webhooks::replay))
+        .route("/webhooks/{id}/deliveries/{delivery_id}/replay", post(webhooks::replay))
         .route("/availability", get(routing::list))
         .route("/me/availability", axum::routing::put(routing::set_mine))
         .route("/me/notifications", axum::routing::put(routing::set_notifications))

@@ -229,6 +229,12 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
                     Ok(n) => tracing::info!(events = n, "old events pruned"),
                     Err(e) => tracing::warn!(error = %e, "events not pruned"),
                 }
+                // Webhook delivery logs are kept as long as the events.
+                match store.prune_webhook_deliveries(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deliveries = n, "old webhook deliveries pruned"),
+                    Err(e) => tracing::warn!(error = %e, "webhook deliveries not pruned"),
+                }
             }
         }
     }));

@@ -401,6 +401,16 @@ impl Store {
         Ok(self.commit_with(tx, events).await?)
     }
 
+    /// Deletes finished deliveries (delivered or given up) made before
+    /// `before` (ms); returns how many went. Pending ones stay.
+    pub async fn prune_webhook_deliveries(&self, before: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1")
+            .bind(before)
+            .execute(&self.write)
+            .await?
+            .rows_affected())
+    }
+
     /// Gives claimed delivery `d` back without an attempt (the node stops).
     pub async fn release_webhook_delivery(&self, id: i64) -> Result<()> {
         sqlx::query("UPDATE webhook_deliveries SET claimed_until = 0 WHERE id = $1")
