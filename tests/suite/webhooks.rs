@@ -27,6 +27,7 @@ crate::both_backends!(
     webhooks_disable_after_persistent_failure,
     webhooks_rule_action_delivers,
     webhooks_are_the_workspaces_own,
+    webhooks_console_page,
 );
 
 /// One delivery the receiver accepted.
@@ -571,4 +572,59 @@ async fn webhooks_are_the_workspaces_own(db: Db) {
     assert!(rx.got().iter().all(|g| g.ticket != Some(theirs)), "{other_ws}");
     let (_, one) = app.get(&path).await;
     assert_eq!(one["active"], true);
+}
+
+async fn webhooks_console_page(db: Db) {
+    let app = app(db).await;
+    let (rx, url) = receiver().await;
+    let mut admin = crate::console::admin(&app).await;
+    let (s, _) = admin.get("/app/webhooks").await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "the short address leads to the admin page");
+    let (s, page) = admin.get("/app/admin/webhooks").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("No webhooks yet."), "{page}");
+    assert!(page.contains("href=\"/app/admin/webhooks\""), "linked from the admin navigation");
+    // Made from the form: its secret is on the answer, once.
+    let secret = "console-made-secret-0123";
+    let (s, made) = admin
+        .post(
+            "/app/admin/webhooks",
+            &[("url", url.as_str()), ("events", "ticket.created"), ("secret", secret)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{made}");
+    assert!(made.contains(secret) && made.contains("not shown again"), "{made}");
+    *rx.secret.lock().unwrap() = secret.into();
+    let (_, list) = app.get("/api/v1/webhooks").await;
+    let hook = list["items"][0]["id"].as_i64().unwrap();
+    let (_, page) = admin.get("/app/admin/webhooks").await;
+    assert!(page.contains(&url) && !page.contains(secret), "{page}");
+    // A bad one goes back with the reason.
+    let (s, back) = admin
+        .post("/app/admin/webhooks", &[("url", "http://x.test/"), ("events", "ticket.nope")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{back}");
+    assert!(back.contains("err="), "{back}");
+    // Deliveries with the receiver's answer, and a replay.
+    app.ticket("From the console", "console@example.com").await;
+    until("delivered", || rx.got().len() == 1).await;
+    let (_, log) = admin.get(&format!("/app/admin/webhooks?show={hook}")).await;
+    assert!(log.contains("ticket.created") && log.contains("HTTP 200") && log.contains("Delivered"), "{log}");
+    let delivery = rx.got()[0].delivery;
+    let (s, _) = admin
+        .post(&format!("/app/admin/webhooks/{hook}/deliveries/{delivery}/replay"), &[])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    until("replayed", || rx.got().len() == 2).await;
+    // Switched off and deleted from the page.
+    let (s, _) = admin.post(&format!("/app/admin/webhooks/{hook}/active"), &[("on", "0")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&format!("/api/v1/webhooks/{hook}")).await.1["active"], false);
+    let (s, _) = admin.post(&format!("/app/admin/webhooks/{hook}/delete"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&format!("/api/v1/webhooks/{hook}")).await.0, StatusCode::NOT_FOUND);
+    // Not for agents.
+    let (_, mut agent) = crate::console::agent(&app, "kate@acme.test", "Kate", false).await;
+    let (s, _) = agent.get("/app/admin/webhooks").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 }
