@@ -616,6 +616,9 @@ async fn webhooks_console_page(db: Db) {
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     until("replayed", || rx.got().len() == 2).await;
+    // The rule editor offers it as an action.
+    let (_, editor) = admin.get("/app/admin/rules/new").await;
+    assert!(editor.contains("Send the event to a webhook") && editor.contains(&url), "{editor}");
     // Switched off and deleted from the page.
     let (s, _) = admin.post(&format!("/app/admin/webhooks/{hook}/active"), &[("on", "0")]).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
