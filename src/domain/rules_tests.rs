@@ -74,7 +74,8 @@ fn bad_rules_name_what_is_wrong() {
         parse_action(&json!({"type":"webhook","webhook_id":3})).unwrap(),
         Action::Webhook { webhook_id: 3 }
     );
-    let timed = rule(json!({"name":"a","event":"time.pending","minutes":60,"actions":[{"type":"webhook","webhook_id":3}]}));
+    let timed =
+        rule(json!({"name":"a","event":"time.pending","minutes":60,"actions":[{"type":"webhook","webhook_id":3}]}));
     assert!(timed.unwrap_err().to_string().contains("time-based rules have none"));
     assert!(with("actions", json!([{"type":"set_team"}])).contains("team_id"));
     assert!(with(

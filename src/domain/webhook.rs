@@ -187,7 +187,14 @@ mod tests {
     fn urls_are_http_with_a_host_and_no_credentials() {
         assert!(parse_url("https://hooks.example.com/x?y=1").is_ok());
         assert!(parse_url("http://1.2.3.4:8080/").is_ok());
-        for bad in ["", "ftp://x.test/", "https://", "https://u:p@x.test/", "https://x.test/#f", "nope"] {
+        for bad in [
+            "",
+            "ftp://x.test/",
+            "https://",
+            "https://u:p@x.test/",
+            "https://x.test/#f",
+            "nope",
+        ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
     }

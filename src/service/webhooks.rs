@@ -23,10 +23,22 @@ fn fields(body: &Value, partial: bool) -> Result<Fields> {
     let o = body
         .as_object()
         .ok_or_else(|| Invalid::new("body", "must be a JSON object"))?;
-    let allowed: &[&str] = if partial { &["url", "events", "active"] } else { &["url", "events", "secret"] };
+    let allowed: &[&str] = if partial {
+        &["url", "events", "active"]
+    } else {
+        &["url", "events", "secret"]
+    };
     if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
-        let hint = if k == "secret" { " (a secret is set when the webhook is made; make a new webhook to change it)" } else { "" };
-        return Err(Invalid::new("body", format!("unknown field '{}'{hint}", k.chars().take(40).collect::<String>())).into());
+        let hint = if k == "secret" {
+            " (a secret is set when the webhook is made; make a new webhook to change it)"
+        } else {
+            ""
+        };
+        return Err(Invalid::new(
+            "body",
+            format!("unknown field '{}'{hint}", k.chars().take(40).collect::<String>()),
+        )
+        .into());
     }
     let url = match o.get("url") {
         None if partial => None,
@@ -49,7 +61,12 @@ fn fields(body: &Value, partial: bool) -> Result<Fields> {
         Some(Value::Bool(b)) => Some(*b),
         Some(_) => return Err(Invalid::new("active", "must be true or false").into()),
     };
-    Ok(Fields { url, events, secret, active })
+    Ok(Fields {
+        url,
+        events,
+        secret,
+        active,
+    })
 }
 
 impl Services {
@@ -67,7 +84,10 @@ impl Services {
         let (url, events) = (f.url.unwrap_or_default(), f.events.unwrap_or_default());
         self.check_destination(&url).await?;
         let secret = f.secret.unwrap_or_else(new_secret);
-        let hook = self.store.create_webhook(actor.workspace_id, &url, &events, &secret).await?;
+        let hook = self
+            .store
+            .create_webhook(actor.workspace_id, &url, &events, &secret)
+            .await?;
         Ok((hook, secret))
     }
 

@@ -83,7 +83,8 @@ pub struct WebhookDelivery {
     pub created_at: i64,
 }
 
-const DELIVERY_COLS: &str = "id, webhook_id, event_id, event_type, ticket_id, origin, state, attempts, response_status, \
+const DELIVERY_COLS: &str =
+    "id, webhook_id, event_id, event_type, ticket_id, origin, state, attempts, response_status, \
      response_excerpt, last_error, CASE WHEN state = 'pending' THEN next_attempt_at END AS next_attempt_at, \
      last_attempt_at, delivered_at, created_at";
 
@@ -236,26 +237,29 @@ impl Store {
         .fetch_optional(&self.write)
         .await?;
         let new_id = new_id.ok_or(StoreError::NotFound)?;
-        Ok(sqlx::query_as(&format!(
-            "SELECT {DELIVERY_COLS} FROM webhook_deliveries WHERE id = $1"
-        ))
-        .bind(new_id)
-        .fetch_one(&self.write)
-        .await?)
+        Ok(
+            sqlx::query_as(&format!("SELECT {DELIVERY_COLS} FROM webhook_deliveries WHERE id = $1"))
+                .bind(new_id)
+                .fetch_one(&self.write)
+                .await?,
+        )
     }
 
     /// Whether any active subscription takes one of `events`: a page none
     /// does has nothing to write.
     pub async fn webhooks_want(&self, events: &[std::sync::Arc<Event>]) -> Result<bool> {
         let subs = active_subscriptions(&self.read, events).await?;
-        Ok(events
-            .iter()
-            .any(|e| subs.iter().any(|s| s.takes(e))))
+        Ok(events.iter().any(|e| subs.iter().any(|s| s.takes(e))))
     }
 
     /// Makes the deliveries `events` call for and moves consumer `name`
     /// past them, only while `owner` holds its lease (false: nothing written).
-    pub async fn queue_webhook_events(&self, name: &str, owner: &str, events: &[std::sync::Arc<Event>]) -> Result<bool> {
+    pub async fn queue_webhook_events(
+        &self,
+        name: &str,
+        owner: &str,
+        events: &[std::sync::Arc<Event>],
+    ) -> Result<bool> {
         let Some(last) = events.last() else { return Ok(true) };
         let mut tx = self.write.begin().await?;
         if !advance_in(&mut tx, name, owner, last.id).await? {
@@ -398,17 +402,19 @@ impl Store {
                 }
             }
         }
-        Ok(self.commit_with(tx, events).await?)
+        self.commit_with(tx, events).await
     }
 
     /// Deletes finished deliveries (delivered or given up) made before
     /// `before` (ms); returns how many went. Pending ones stay.
     pub async fn prune_webhook_deliveries(&self, before: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1")
-            .bind(before)
-            .execute(&self.write)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1")
+                .bind(before)
+                .execute(&self.write)
+                .await?
+                .rows_affected(),
+        )
     }
 
     /// Gives claimed delivery `d` back without an attempt (the node stops).
@@ -447,7 +453,9 @@ async fn active_subscriptions<'e, E: sqlx::Executor<'e, Database = Any>>(
     if ws.is_empty() {
         return Ok(vec![]);
     }
-    let mut sql = super::query::Sql::new("SELECT id, workspace_id, events, created_at FROM webhooks WHERE active = 1 AND workspace_id IN (");
+    let mut sql = super::query::Sql::new(
+        "SELECT id, workspace_id, events, created_at FROM webhooks WHERE active = 1 AND workspace_id IN (",
+    );
     let args: Vec<String> = ws.iter().map(|w| sql.arg(*w)).collect();
     sql.push(&args.join(", "));
     sql.push(") ORDER BY id");
@@ -507,7 +515,9 @@ pub(crate) async fn queue_rule_delivery_in(
         .fetch_optional(&mut **tx)
         .await?;
     match active {
-        None => Err(crate::domain::Invalid::new("webhook_id", format!("no webhook {webhook_id} in this workspace")).into()),
+        None => {
+            Err(crate::domain::Invalid::new("webhook_id", format!("no webhook {webhook_id} in this workspace")).into())
+        }
         Some(0) => Ok(false),
         Some(_) => match super::events::event_in(tx, ws, event_id).await? {
             Some(e) => queue_delivery_in(tx, webhook_id, &e, "rule").await,
@@ -536,7 +546,11 @@ async fn disable_in(
             .bind(d.workspace_id)
             .fetch_all(&mut **tx)
             .await?;
-    let last = a.error.clone().or_else(|| a.status.map(|s| format!("HTTP {s}"))).unwrap_or_default();
+    let last = a
+        .error
+        .clone()
+        .or_else(|| a.status.map(|s| format!("HTTP {s}")))
+        .unwrap_or_default();
     let subject = format!("Webhook {} was switched off", d.webhook_id);
     let body = format!(
         "The webhook to {url} was switched off: {reason}.\nLast answer: {last}\n\n\

@@ -19,7 +19,9 @@ impl reqwest::dns::Resolve for Guard {
         let allow = self.0.allow_private();
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs = allowed(&host, allow).await.map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })?;
+            let addrs = allowed(&host, allow)
+                .await
+                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })?;
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })
     }
@@ -40,7 +42,9 @@ async fn allowed(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, Str
     }
     // One refused address refuses the name: it may be the one used.
     if let Some((a, why)) = found.iter().find_map(|a| refused_address(a.ip()).map(|w| (a.ip(), w))) {
-        return Err(format!("{host} resolves to a {why} address ({a}); webhooks go to public addresses only"));
+        return Err(format!(
+            "{host} resolves to a {why} address ({a}); webhooks go to public addresses only"
+        ));
     }
     Ok(found)
 }
@@ -48,12 +52,16 @@ async fn allowed(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, Str
 /// Whether `url` may be called: its host (a literal address or a name,
 /// resolved now) must be public unless the node allows private ones.
 pub async fn check_destination(url: &url::Url, allow_private: bool) -> Result<(), String> {
-    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     if let Ok(ip) = host.parse::<IpAddr>() {
         return match refused_address(ip) {
-            Some(why) if !allow_private => Err(format!(
-                "{ip} is a {why} address; webhooks go to public addresses only"
-            )),
+            Some(why) if !allow_private => {
+                Err(format!("{ip} is a {why} address; webhooks go to public addresses only"))
+            }
             _ => Ok(()),
         };
     }

@@ -70,9 +70,12 @@ impl Settings {
 
     /// Sets the retry windows (tests shorten them to milliseconds).
     pub fn set_windows(&self, backoff_base: Duration, backoff_max: Duration, give_up_after: Duration) {
-        self.backoff_base_ms.store(backoff_base.as_millis() as i64, Ordering::Relaxed);
-        self.backoff_max_ms.store(backoff_max.as_millis() as i64, Ordering::Relaxed);
-        self.give_up_after_ms.store(give_up_after.as_millis() as i64, Ordering::Relaxed);
+        self.backoff_base_ms
+            .store(backoff_base.as_millis() as i64, Ordering::Relaxed);
+        self.backoff_max_ms
+            .store(backoff_max.as_millis() as i64, Ordering::Relaxed);
+        self.give_up_after_ms
+            .store(give_up_after.as_millis() as i64, Ordering::Relaxed);
     }
 
     /// When a subscription is switched off: failing for `after`, or `streak` given up in a row.

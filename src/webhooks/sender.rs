@@ -26,7 +26,9 @@ pub async fn run(svc: Services) {
             match svc.store.due_webhook_deliveries(free, PER_HOOK).await {
                 Ok(due) => {
                     for id in due {
-                        let Ok(permit) = slots.clone().try_acquire_owned() else { break };
+                        let Ok(permit) = slots.clone().try_acquire_owned() else {
+                            break;
+                        };
                         let until = now_ms() + CLAIM.as_millis() as i64;
                         match svc.store.claim_webhook_delivery(id, until).await {
                             Ok(Some(c)) => {
@@ -57,7 +59,9 @@ async fn send(svc: &Services, http: &reqwest::Client, c: Claimed) {
     let attempt = match serde_json::from_str::<Value>(&c.event) {
         Ok(event) => {
             let ts = now_ms() / 1000;
-            let body = payload(c.id, &c.event_type, c.created_at, ts, &event).to_string().into_bytes();
+            let body = payload(c.id, &c.event_type, c.created_at, ts, &event)
+                .to_string()
+                .into_bytes();
             let headers = vec![
                 (HEADER, sign(c.secret.as_bytes(), &body)),
                 ("x-storedesk-event", c.event_type.clone()),
@@ -73,7 +77,8 @@ async fn send(svc: &Services, http: &reqwest::Client, c: Claimed) {
             ok: false,
         },
     };
-    metrics::counter!("storedesk_webhook_attempts_total", "ok" => if attempt.ok { "true" } else { "false" }).increment(1);
+    metrics::counter!("storedesk_webhook_attempts_total", "ok" => if attempt.ok { "true" } else { "false" })
+        .increment(1);
     if let Err(e) = svc.record_webhook_attempt(&c, &attempt).await {
         tracing::warn!(delivery = c.id, error = %e, "webhook attempt not recorded; tried again after its claim");
     }

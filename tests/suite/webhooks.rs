@@ -66,8 +66,8 @@ async fn receive(State(rx): State<Arc<Rx>>, headers: HeaderMap, body: Bytes) -> 
     let secret = rx.secret.lock().unwrap().clone();
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let headers_agree = h("x-storedesk-event") == v["type"].as_str().unwrap_or("?")
-        && h("x-storedesk-delivery") == v["id"].to_string()
-        && h("x-storedesk-timestamp") == v["timestamp"].to_string()
+        && h("x-storedesk-delivery").parse::<i64>().ok() == v["id"].as_i64()
+        && h("x-storedesk-timestamp").parse::<i64>().ok() == v["timestamp"].as_i64()
         && h("user-agent").starts_with("storedesk-webhooks/")
         && h("content-type") == "application/json";
     if !verify(secret.as_bytes(), &body, &h("x-storedesk-signature")) || !headers_agree {
@@ -126,7 +126,10 @@ async fn app(db: Db) -> TestApp {
 async fn subscribe(app: &TestApp, rx: &Rx, url: &str, events: Value) -> i64 {
     let secret = format!("s3cret-{:x}-webhook", rand::random::<u64>());
     let (s, h) = app
-        .post("/api/v1/webhooks", json!({ "url": url, "events": events, "secret": secret }))
+        .post(
+            "/api/v1/webhooks",
+            json!({ "url": url, "events": events, "secret": secret }),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{h}");
     assert_eq!(h["secret"], secret.as_str());
@@ -192,14 +195,19 @@ async fn webhooks_deliver_signed_events_once(db: Db) {
     let hook = subscribe(&app, &rx, &url, json!(["ticket.created", "message.created"])).await;
     let mut tickets = Vec::new();
     for i in 0..3 {
-        let t = app.ticket(&format!("Order {i} late"), &format!("shopper{i}@example.com")).await;
+        let t = app
+            .ticket(&format!("Order {i} late"), &format!("shopper{i}@example.com"))
+            .await;
         let id = t["id"].as_i64().unwrap();
         reply(&app, id, "On its way").await;
         tickets.push(id);
     }
     // An event type it did not ask for: a status change.
     let (s, _) = app
-        .patch(&format!("/api/v1/tickets/{}", tickets[0]), json!({ "status": "pending" }))
+        .patch(
+            &format!("/api/v1/tickets/{}", tickets[0]),
+            json!({ "status": "pending" }),
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     app.consumed("webhooks").await;
@@ -258,7 +266,9 @@ async fn webhooks_retry_in_order_per_ticket(db: Db) {
     let (rx, url) = receiver().await;
     rx.fail_left.store(3, Ordering::SeqCst);
     let hook = subscribe(&app, &rx, &url, json!(["*"])).await;
-    let a = app.ticket("Wrong size", "ann@example.com").await["id"].as_i64().unwrap();
+    let a = app.ticket("Wrong size", "ann@example.com").await["id"]
+        .as_i64()
+        .unwrap();
     let b = app.ticket("Refund", "bob@example.com").await["id"].as_i64().unwrap();
     for i in 0..3 {
         reply(&app, a, &format!("a{i}")).await;
@@ -323,16 +333,25 @@ async fn webhooks_refuse_bad_input(db: Db) {
         assert!(msg(&v).contains("public addresses only"), "{url}: {v}");
     }
     for (body, says) in [
-        (json!({ "url": "ftp://example.com/x", "events": ["ticket.created"] }), "http"),
+        (
+            json!({ "url": "ftp://example.com/x", "events": ["ticket.created"] }),
+            "http",
+        ),
         (json!({ "url": "not a url", "events": ["ticket.created"] }), "not a URL"),
-        (json!({ "url": "https://u:p@example.com/", "events": ["ticket.created"] }), "password"),
+        (
+            json!({ "url": "https://u:p@example.com/", "events": ["ticket.created"] }),
+            "password",
+        ),
         (json!({ "events": ["ticket.created"] }), "url"),
         (
             json!({ "url": "https://example.com/", "events": ["ticket.created", "ticket.exploded", "nope"] }),
             "unknown event type(s): ticket.exploded, nope",
         ),
         (json!({ "url": "https://example.com/", "events": [] }), "events"),
-        (json!({ "url": "https://example.com/", "events": "ticket.created" }), "events"),
+        (
+            json!({ "url": "https://example.com/", "events": "ticket.created" }),
+            "events",
+        ),
         (
             json!({ "url": "https://example.com/", "events": ["*"], "secret": "short" }),
             "16",
@@ -391,7 +410,10 @@ async fn webhooks_refuse_bad_input(db: Db) {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    assert_eq!(app.call(Method::DELETE, &path, &app.token, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.call(Method::DELETE, &path, &app.token, None).await.0,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(app.get(&path).await.0, StatusCode::NOT_FOUND);
 }
 
@@ -509,7 +531,10 @@ async fn webhooks_rule_action_delivers(db: Db) {
     let log = deliveries(&app, hook).await;
     assert_eq!(log[0]["origin"], "rule");
     // A rule may only name a webhook of its own workspace.
-    for bad in [json!({ "type": "webhook", "webhook_id": 99999 }), json!({ "type": "webhook" })] {
+    for bad in [
+        json!({ "type": "webhook", "webhook_id": 99999 }),
+        json!({ "type": "webhook" }),
+    ] {
         let (s, v) = app
             .post(
                 "/api/v1/rules",
@@ -525,8 +550,10 @@ async fn webhooks_rule_action_delivers(db: Db) {
             Method::POST,
             "/api/v1/rules",
             &other,
-            Some(json!({ "name": "theirs", "event": "ticket.created", "conditions": { "all": [] },
-                         "actions": [{ "type": "webhook", "webhook_id": hook }] })),
+            Some(
+                json!({ "name": "theirs", "event": "ticket.created", "conditions": { "all": [] },
+                         "actions": [{ "type": "webhook", "webhook_id": hook }] }),
+            ),
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
@@ -546,7 +573,11 @@ async fn webhooks_are_the_workspaces_own(db: Db) {
         (Method::PATCH, path.clone(), Some(json!({ "active": false }))),
         (Method::DELETE, path.clone(), None),
         (Method::GET, format!("{path}/deliveries"), None),
-        (Method::POST, format!("{path}/deliveries/{delivery}/replay"), Some(json!({}))),
+        (
+            Method::POST,
+            format!("{path}/deliveries/{delivery}/replay"),
+            Some(json!({})),
+        ),
     ];
     for (m, p, body) in tries {
         let (s, v) = app.call(m.clone(), &p, &other, body).await;
@@ -567,7 +598,10 @@ async fn webhooks_are_the_workspaces_own(db: Db) {
     assert_eq!(s, StatusCode::CREATED, "{t}");
     app.ticket("Ours again", "ours2@example.com").await;
     app.consumed("webhooks").await;
-    until("ours delivered", || rx.got().iter().filter(|g| g.kind == "ticket.created").count() == 2).await;
+    until("ours delivered", || {
+        rx.got().iter().filter(|g| g.kind == "ticket.created").count() == 2
+    })
+    .await;
     let theirs = t["id"].as_i64().unwrap();
     assert!(rx.got().iter().all(|g| g.ticket != Some(theirs)), "{other_ws}");
     let (_, one) = app.get(&path).await;
@@ -583,7 +617,10 @@ async fn webhooks_console_page(db: Db) {
     let (s, page) = admin.get("/app/admin/webhooks").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("No webhooks yet."), "{page}");
-    assert!(page.contains("href=\"/app/admin/webhooks\""), "linked from the admin navigation");
+    assert!(
+        page.contains("href=\"/app/admin/webhooks\""),
+        "linked from the admin navigation"
+    );
     // Made from the form: its secret is on the answer, once.
     let secret = "console-made-secret-0123";
     let (s, made) = admin
@@ -601,7 +638,10 @@ async fn webhooks_console_page(db: Db) {
     assert!(page.contains(&url) && !page.contains(secret), "{page}");
     // A bad one goes back with the reason.
     let (s, back) = admin
-        .post("/app/admin/webhooks", &[("url", "http://x.test/"), ("events", "ticket.nope")])
+        .post(
+            "/app/admin/webhooks",
+            &[("url", "http://x.test/"), ("events", "ticket.nope")],
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{back}");
     assert!(back.contains("err="), "{back}");
@@ -609,7 +649,10 @@ async fn webhooks_console_page(db: Db) {
     app.ticket("From the console", "console@example.com").await;
     until("delivered", || rx.got().len() == 1).await;
     let (_, log) = admin.get(&format!("/app/admin/webhooks?show={hook}")).await;
-    assert!(log.contains("ticket.created") && log.contains("HTTP 200") && log.contains("Delivered"), "{log}");
+    assert!(
+        log.contains("ticket.created") && log.contains("HTTP 200") && log.contains("Delivered"),
+        "{log}"
+    );
     let delivery = rx.got()[0].delivery;
     let (s, _) = admin
         .post(&format!("/app/admin/webhooks/{hook}/deliveries/{delivery}/replay"), &[])
@@ -618,14 +661,22 @@ async fn webhooks_console_page(db: Db) {
     until("replayed", || rx.got().len() == 2).await;
     // The rule editor offers it as an action.
     let (_, editor) = admin.get("/app/admin/rules/new").await;
-    assert!(editor.contains("Send the event to a webhook") && editor.contains(&url), "{editor}");
+    assert!(
+        editor.contains("Send the event to a webhook") && editor.contains(&url),
+        "{editor}"
+    );
     // Switched off and deleted from the page.
-    let (s, _) = admin.post(&format!("/app/admin/webhooks/{hook}/active"), &[("on", "0")]).await;
+    let (s, _) = admin
+        .post(&format!("/app/admin/webhooks/{hook}/active"), &[("on", "0")])
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(app.get(&format!("/api/v1/webhooks/{hook}")).await.1["active"], false);
     let (s, _) = admin.post(&format!("/app/admin/webhooks/{hook}/delete"), &[]).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    assert_eq!(app.get(&format!("/api/v1/webhooks/{hook}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/api/v1/webhooks/{hook}")).await.0,
+        StatusCode::NOT_FOUND
+    );
     // Not for agents.
     let (_, mut agent) = crate::console::agent(&app, "kate@acme.test", "Kate", false).await;
     let (s, _) = agent.get("/app/admin/webhooks").await;

@@ -17,7 +17,9 @@ const MANAGE: &str = "manage webhooks";
 
 pub async fn list(State(s): State<AppState>, actor: Actor) -> ApiResult<Json<Value>> {
     admin_only(&actor, MANAGE)?;
-    Ok(Json(json!({ "items": s.store.list_webhooks(actor.workspace_id).await? })))
+    Ok(Json(
+        json!({ "items": s.store.list_webhooks(actor.workspace_id).await? }),
+    ))
 }
 
 /// Makes a subscription; the answer carries its secret, this once.
@@ -87,7 +89,9 @@ pub async fn deliveries(
         .store
         .webhook_deliveries(actor.workspace_id, id, p.before, limit)
         .await?;
-    let next = (items.len() as i64 == limit).then(|| items.last().map(|d| d.id)).flatten();
+    let next = (items.len() as i64 == limit)
+        .then(|| items.last().map(|d| d.id))
+        .flatten();
     Ok(Json(json!({ "items": items, "next_before": next })))
 }
 

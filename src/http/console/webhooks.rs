@@ -52,7 +52,10 @@ async fn render(s: &AppState, session: &Session, q: &WebhooksQuery, secret: Opti
             }
         })
         .collect();
-    let types: Vec<&str> = crate::domain::event::EventType::ALL.iter().map(|t| t.as_str()).collect();
+    let types: Vec<&str> = crate::domain::event::EventType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
     let ctx = minijinja::context! {
         tab => "webhooks", ok => q.ok, err => q.err, hooks, deliveries, shown, secret,
         types => types.join(", "),
@@ -82,7 +85,11 @@ pub struct NewWebhook {
 
 /// Events typed as a list separated by commas or spaces; empty is all.
 fn events_of(raw: &str) -> serde_json::Value {
-    let names: Vec<&str> = raw.split([',', ' ', '\n']).map(str::trim).filter(|e| !e.is_empty()).collect();
+    let names: Vec<&str> = raw
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
     if names.is_empty() {
         json!(["*"])
     } else {
@@ -138,7 +145,10 @@ pub async fn delete(
 ) -> PageResult {
     admin_only(&session)?;
     let id = id_of(&id)?;
-    s.store.delete_webhook(session.actor.workspace_id, id).await.or_back(PAGE)?;
+    s.store
+        .delete_webhook(session.actor.workspace_id, id)
+        .await
+        .or_back(PAGE)?;
     Ok(Redirect::to(PAGE).into_response())
 }
 
