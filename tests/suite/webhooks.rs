@@ -28,6 +28,7 @@ crate::both_backends!(
     webhooks_rule_action_delivers,
     webhooks_are_the_workspaces_own,
     webhooks_console_page,
+    webhooks_two_nodes_send_each_delivery_once,
 );
 
 /// One delivery the receiver accepted.
@@ -681,4 +682,43 @@ async fn webhooks_console_page(db: Db) {
     let (_, mut agent) = crate::console::agent(&app, "kate@acme.test", "Kate", false).await;
     let (s, _) = agent.get("/app/admin/webhooks").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+async fn webhooks_two_nodes_send_each_delivery_once(db: Db) {
+    let app = app(db).await;
+    // A second node on the same database, with its own sender.
+    app.serve_variant(|state| {
+        let w = &state.svc.webhooks;
+        w.set_allow_private(true);
+        w.set_windows(
+            Duration::from_millis(20),
+            Duration::from_millis(200),
+            Duration::from_secs(86_400),
+        );
+        w.set_poll(Duration::from_millis(20));
+    })
+    .await;
+    let (rx, url) = receiver().await;
+    rx.fail_left.store(2, Ordering::SeqCst);
+    let hook = subscribe(&app, &rx, &url, json!(["ticket.created", "message.created"])).await;
+    let mut tickets = Vec::new();
+    for i in 0..8 {
+        let id = app.ticket(&format!("Parcel {i}"), &format!("p{i}@example.com")).await["id"]
+            .as_i64()
+            .unwrap();
+        tickets.push(id);
+    }
+    for t in &tickets {
+        reply(&app, *t, "Looking into it").await;
+    }
+    app.consumed("webhooks").await;
+    let n = deliveries(&app, hook).await.len();
+    assert!(n >= 24, "{n}");
+    until("every delivery made by one of the nodes", || rx.got().len() >= n).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = rx.got();
+    assert_eq!(got.len(), n);
+    assert_eq!(rx.requests.load(Ordering::SeqCst), n + 2);
+    assert_eq!(rx.bad_signatures.load(Ordering::SeqCst), 0);
+    once_and_in_order(&got);
 }
