@@ -316,15 +316,24 @@ impl Store {
     /// the update is the lock, so of two nodes one gets it.
     pub async fn claim_webhook_delivery(&self, id: i64, until: i64) -> Result<Option<Claimed>> {
         let now = now_ms();
-        let n = sqlx::query(
-            "UPDATE webhook_deliveries SET claimed_until = $2 WHERE id = $1 AND state = 'pending' AND claimed_until < $3",
-        )
-        .bind(id)
-        .bind(until)
-        .bind(now)
-        .execute(&self.write)
-        .await?
-        .rows_affected();
+        // On PostgreSQL a row another node is claiming right now is skipped
+        // rather than waited for; SQLite has one writer at a time anyway.
+        let sql = match self.backend {
+            Backend::Postgres => {
+                "UPDATE webhook_deliveries SET claimed_until = $2 WHERE id = (SELECT id FROM webhook_deliveries \
+                 WHERE id = $1 AND state = 'pending' AND claimed_until < $3 FOR UPDATE SKIP LOCKED)"
+            }
+            Backend::Sqlite => {
+                "UPDATE webhook_deliveries SET claimed_until = $2 WHERE id = $1 AND state = 'pending' AND claimed_until < $3"
+            }
+        };
+        let n = sqlx::query(sql)
+            .bind(id)
+            .bind(until)
+            .bind(now)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
         if n != 1 {
             return Ok(None);
         }

@@ -29,6 +29,7 @@ crate::both_backends!(
     webhooks_are_the_workspaces_own,
     webhooks_console_page,
     webhooks_two_nodes_send_each_delivery_once,
+    webhooks_check_the_address_again_before_sending,
 );
 
 /// One delivery the receiver accepted.
@@ -721,4 +722,26 @@ async fn webhooks_two_nodes_send_each_delivery_once(db: Db) {
     assert_eq!(rx.requests.load(Ordering::SeqCst), n + 2);
     assert_eq!(rx.bad_signatures.load(Ordering::SeqCst), 0);
     once_and_in_order(&got);
+}
+
+async fn webhooks_check_the_address_again_before_sending(db: Db) {
+    let app = app(db).await;
+    let (rx, url) = receiver().await;
+    let hook = subscribe(&app, &rx, &url, json!(["ticket.created"])).await;
+    // The node stops allowing private receivers: what was saved before is
+    // refused at delivery, not sent.
+    app.svc.webhooks.set_allow_private(false);
+    app.ticket("Sneaky", "sneaky@example.com").await;
+    let mut log = Vec::new();
+    for _ in 0..400 {
+        log = deliveries(&app, hook).await;
+        if log.first().is_some_and(|d| d["attempts"].as_i64().unwrap_or(0) >= 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let error = log[0]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("public addresses only"), "{log:?}");
+    assert_eq!(log[0]["state"], "pending", "tried again later: {log:?}");
+    assert_eq!(rx.requests.load(Ordering::SeqCst), 0);
 }
