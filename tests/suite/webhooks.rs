@@ -102,6 +102,10 @@ async fn receiver() -> (Arc<Rx>, String) {
     let rx = Arc::new(Rx::default());
     let app = axum::Router::new()
         .route("/hook", axum::routing::post(receive))
+        .route(
+            "/moved",
+            axum::routing::post(|| async { (AxStatus::TEMPORARY_REDIRECT, [("location", "/hook")], "") }),
+        )
         .with_state(rx.clone());
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", l.local_addr().unwrap());
@@ -743,5 +747,29 @@ async fn webhooks_check_the_address_again_before_sending(db: Db) {
     let error = log[0]["last_error"].as_str().unwrap_or_default();
     assert!(error.contains("public addresses only"), "{log:?}");
     assert_eq!(log[0]["state"], "pending", "tried again later: {log:?}");
+    assert_eq!(rx.requests.load(Ordering::SeqCst), 0);
+    // Redirects are not followed: a receiver that moved says so in the log.
+    let (s, _) = app
+        .call(Method::DELETE, &format!("/api/v1/webhooks/{hook}"), &app.token, None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    app.svc.webhooks.set_allow_private(true);
+    let (rx, url) = receiver().await;
+    let moved = url.replace("/hook", "/moved");
+    let hook = subscribe(&app, &rx, &moved, json!(["ticket.created"])).await;
+    app.ticket("Moved", "moved@example.com").await;
+    let mut log = Vec::new();
+    for _ in 0..400 {
+        log = deliveries(&app, hook).await;
+        if log.first().is_some_and(|d| d["attempts"].as_i64().unwrap_or(0) >= 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(log[0]["response_status"], 307, "{log:?}");
+    assert!(log[0]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("redirects are not followed"));
     assert_eq!(rx.requests.load(Ordering::SeqCst), 0);
 }
