@@ -425,15 +425,6 @@ impl Store {
                 .rows_affected(),
         )
     }
-
-    /// Gives claimed delivery `d` back without an attempt (the node stops).
-    pub async fn release_webhook_delivery(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE webhook_deliveries SET claimed_until = 0 WHERE id = $1")
-            .bind(id)
-            .execute(&self.write)
-            .await?;
-        Ok(())
-    }
 }
 
 /// An active subscription as the consumer matches events with it.
