@@ -165,6 +165,7 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let mut state = AppState::start_with(store.clone(), &url, Some(&db.data_dir), options).await?;
+    state.svc.webhooks.set_allow_private(args.webhooks_allow_private);
     let mut mail = args.mail.clone();
     mail.public_url = Some(public_url.clone());
     let mut site = crate::app::Site::new(&public_url);

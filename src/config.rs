@@ -261,6 +261,10 @@ pub struct ServeArgs {
     /// (a LAN trial): cookies and passwords then cross the network unencrypted.
     #[arg(long, env = "STOREDESK_ALLOW_INSECURE_HTTP")]
     pub allow_insecure_http: bool,
+    /// Let outbound webhooks reach loopback, private and link-local
+    /// addresses (a receiver on the same machine or network); refused by default.
+    #[arg(long, env = "STOREDESK_WEBHOOKS_ALLOW_PRIVATE")]
+    pub webhooks_allow_private: bool,
     /// Serve `/metrics` on this address instead of the main listener
     /// (e.g. 127.0.0.1:9090, reachable by Prometheus only).
     #[arg(long, env = "STOREDESK_METRICS_LISTEN")]

@@ -24,3 +24,4 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 pub mod ticket_search;
+pub mod webhooks;

@@ -17,6 +17,7 @@ pub mod sla;
 pub mod survey;
 pub mod ticket;
 pub mod time;
+pub mod webhook;
 
 pub use access::{Actor, Role, TicketScope};
 pub use email::Email;

@@ -172,6 +172,11 @@ pub enum Action {
         subject: String,
         body: String,
     },
+    /// Sends the event that triggered the rule to the workspace's webhook
+    /// subscription `webhook_id` (signed, retried and logged as its own deliveries).
+    Webhook {
+        webhook_id: i64,
+    },
     Notify {
         to: NotifyWho,
         #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -287,6 +292,12 @@ impl RuleDef {
             (None, Some(b)) => b.actions.clone(),
             (None, None) => return Err(bad("actions", "is required: at least one action")),
         };
+        if event.is_timer() && actions.iter().any(|a| matches!(a, Action::Webhook { .. })) {
+            return Err(bad(
+                "actions",
+                "a webhook action sends the event that triggered the rule; time-based rules have none",
+            ));
+        }
         Ok(RuleDef {
             name,
             event,
@@ -595,7 +606,7 @@ pub fn parse_actions(v: &Value) -> Result<Vec<Action>, Invalid> {
 }
 
 const ACTION_TYPES: &str =
-    "assign, unassign, set_team, set_status, set_priority, set_kind, add_label, remove_label, add_note, send_reply, send_email, notify, close";
+    "assign, unassign, set_team, set_status, set_priority, set_kind, add_label, remove_label, add_note, send_reply, send_email, notify, webhook, close";
 
 /// One action from JSON; also what a macro runs.
 pub fn parse_action(v: &Value) -> Result<Action, Invalid> {
@@ -616,12 +627,7 @@ pub fn parse_action(v: &Value) -> Result<Action, Invalid> {
         "send_email" => &["to", "subject", "body"],
         "notify" => &["to", "user_ids"],
         "unassign" | "close" => &[],
-        "webhook" => {
-            return Err(bad(
-                "type",
-                "webhook actions come with the webhooks feature; not yet available",
-            ))
-        }
+        "webhook" => &["webhook_id"],
         other => return Err(bad("type", format!("'{}' is not one of: {ACTION_TYPES}", short(other)))),
     };
     if let Some(k) = o.keys().find(|k| *k != "type" && !allowed.contains(&k.as_str())) {
@@ -646,6 +652,9 @@ pub fn parse_action(v: &Value) -> Result<Action, Invalid> {
         },
         "unassign" => Action::Unassign,
         "close" => Action::Close,
+        "webhook" => Action::Webhook {
+            webhook_id: id("webhook_id")?,
+        },
         "set_team" => Action::SetTeam {
             team_id: id("team_id")?,
         },
@@ -727,6 +736,7 @@ impl Action {
             Action::SendReply { .. } => "sent a reply".into(),
             Action::SendEmail { to, .. } => format!("e-mailed {to}"),
             Action::Notify { to, .. } => format!("notified the {to}"),
+            Action::Webhook { webhook_id } => format!("sent the event to webhook {webhook_id}"),
             other => json!(other)["type"].as_str().unwrap_or("acted").replace('_', " "),
         }
     }

@@ -67,7 +67,16 @@ fn bad_rules_name_what_is_wrong() {
     assert!(with("conditions", json!({"all":[{"field":"team_id","op":"is","value":"x"}]})).contains("ids"));
     assert!(with("conditions", json!({"some":[]})).contains("unknown key"));
     assert!(with("actions", json!([{"type":"explode"}])).contains("'explode' is not one of"));
-    assert!(with("actions", json!([{"type":"webhook"}])).contains("webhooks feature"));
+    assert!(with("actions", json!([{"type":"webhook"}])).contains("webhook_id"));
+    assert!(with("actions", json!([{"type":"webhook","webhook_id":0}])).contains("webhook_id"));
+    assert!(with("actions", json!([{"type":"webhook","webhook_id":3,"url":"x"}])).contains("does not take 'url'"));
+    assert_eq!(
+        parse_action(&json!({"type":"webhook","webhook_id":3})).unwrap(),
+        Action::Webhook { webhook_id: 3 }
+    );
+    let timed =
+        rule(json!({"name":"a","event":"time.pending","minutes":60,"actions":[{"type":"webhook","webhook_id":3}]}));
+    assert!(timed.unwrap_err().to_string().contains("time-based rules have none"));
     assert!(with("actions", json!([{"type":"set_team"}])).contains("team_id"));
     assert!(with(
         "actions",

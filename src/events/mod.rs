@@ -18,6 +18,7 @@ pub mod routing;
 pub mod rules;
 pub mod sla;
 pub mod surveys;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -37,7 +37,7 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use api::{events, kb, mail, outbox, people, reports, routing, rules, sla, tickets, widget};
+    use api::{events, kb, mail, outbox, people, reports, routing, rules, sla, tickets, webhooks, widget};
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
@@ -67,6 +67,13 @@ pub fn router(state: AppState) -> Router {
             get(rules::show).patch(rules::update).delete(rules::delete),
         )
         .route("/rules/{id}/preview", post(rules::preview))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::show).patch(webhooks::update).delete(webhooks::delete),
+        )
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/{id}/deliveries/{delivery_id}/replay", post(webhooks::replay))
         .route("/availability", get(routing::list))
         .route("/me/availability", axum::routing::put(routing::set_mine))
         .route("/me/notifications", axum::routing::put(routing::set_notifications))

@@ -148,6 +148,16 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
         crate::events::reports::Rollups::new(svc.clone()),
         shutdown.watch(),
     )));
+    shutdown.keep(tokio::spawn(crate::events::cluster::run(
+        svc.store.clone(),
+        svc.bus.head.clone(),
+        crate::events::webhooks::NAME,
+        svc.bus.node.clone(),
+        crate::events::webhooks::Queuer(svc.clone()),
+        shutdown.watch(),
+    )));
+    // Every node sends due webhook deliveries (each claimed by one).
+    shutdown.spawn(crate::webhooks::sender::run(svc.clone()));
     // Totals asked to be built again while no node ran (the migration that
     // brought them, a rebuild asked from the command line): the event wakes
     // the consumer at once rather than at the next change.
@@ -218,6 +228,12 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(events = n, "old events pruned"),
                     Err(e) => tracing::warn!(error = %e, "events not pruned"),
+                }
+                // Webhook delivery logs are kept as long as the events.
+                match store.prune_webhook_deliveries(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deliveries = n, "old webhook deliveries pruned"),
+                    Err(e) => tracing::warn!(error = %e, "webhook deliveries not pruned"),
                 }
             }
         }

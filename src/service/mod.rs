@@ -15,6 +15,7 @@ mod rules;
 mod sla;
 mod surveys;
 mod tickets;
+mod webhooks;
 
 pub use surveys::chat_survey;
 pub use tickets::Writer;
@@ -29,11 +30,17 @@ use crate::store::Store;
 pub struct Services {
     pub store: Store,
     pub bus: Bus,
+    /// How this node sends outbound webhooks (`crate::webhooks`).
+    pub webhooks: std::sync::Arc<crate::webhooks::Settings>,
 }
 
 impl Services {
     pub fn new(store: Store, bus: Bus) -> Self {
-        Self { store, bus }
+        Self {
+            store,
+            bus,
+            webhooks: Default::default(),
+        }
     }
 
     /// After a commit: wakes the consumers, handing this node's fan-out

@@ -47,6 +47,19 @@ impl Services {
     /// Teams, agents and canned answers a rule or macro names must be the
     /// workspace's own: another workspace's id is refused by name.
     async fn check_references(&self, ws: i64, (teams, users): &(Vec<i64>, Vec<i64>), actions: &[Action]) -> Result<()> {
+        let hooks: Vec<i64> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Webhook { webhook_id } => Some(*webhook_id),
+                _ => None,
+            })
+            .collect();
+        if !hooks.is_empty() {
+            let ours: Vec<i64> = self.store.list_webhooks(ws).await?.into_iter().map(|h| h.id).collect();
+            if let Some(h) = hooks.iter().find(|h| !ours.contains(h)) {
+                return Err(Invalid::new("webhook_id", format!("no webhook {h} in this workspace")).into());
+            }
+        }
         if !teams.is_empty() {
             let ours: Vec<i64> = self.store.list_teams(ws).await?.into_iter().map(|t| t.id).collect();
             if let Some(t) = teams.iter().find(|t| !ours.contains(t)) {
@@ -239,6 +252,13 @@ impl Services {
     pub async fn save_macro(&self, actor: &Actor, id: Option<i64>, name: &str, actions: &Value) -> Result<Macro> {
         let name = crate::domain::required_text("name", name, crate::domain::ticket::NAME_MAX)?;
         let actions = crate::domain::rules::parse_actions(actions)?;
+        if actions.iter().any(|a| matches!(a, Action::Webhook { .. })) {
+            return Err(Invalid::new(
+                "actions",
+                "a webhook action sends the event that triggered a rule; macros have none",
+            )
+            .into());
+        }
         let probe = RuleDef {
             name: name.clone(),
             event: Trigger::TicketCreated,

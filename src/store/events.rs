@@ -308,6 +308,18 @@ impl Store {
     }
 }
 
+/// Event `id` of workspace `ws`, read inside the caller's transaction.
+pub(crate) async fn event_in(tx: &mut Transaction<'_, Any>, ws: i64, id: i64) -> Result<Option<Event>> {
+    let row: Option<EventRow> = sqlx::query_as(&format!(
+        "SELECT {EVENT_COLS} FROM events WHERE id = $1 AND workspace_id = $2"
+    ))
+    .bind(id)
+    .bind(ws)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(Event::try_from).transpose()
+}
+
 /// Moves a cluster consumer's position inside the transaction of its
 /// effects, only while `owner` still holds the lease: a node that lost it
 /// (paused past its lease) cannot also commit what the new holder does.

@@ -28,6 +28,7 @@ pub mod sla;
 pub mod surveys;
 mod tickets;
 mod types;
+pub mod webhooks;
 pub mod widget;
 
 pub use backup::BACKUP_FORMAT;

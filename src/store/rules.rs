@@ -505,7 +505,11 @@ impl Store {
             // Only what writes into the conversation needs the ticket as it is now.
             let writes = matches!(
                 a,
-                Action::AddNote { .. } | Action::SendReply { .. } | Action::SendEmail { .. } | Action::Notify { .. }
+                Action::AddNote { .. }
+                    | Action::SendReply { .. }
+                    | Action::SendEmail { .. }
+                    | Action::Notify { .. }
+                    | Action::Webhook { .. }
             );
             if !writes {
                 continue;
@@ -567,6 +571,12 @@ impl Store {
                         },
                     )
                     .await?;
+                }
+                Action::Webhook { webhook_id } => {
+                    let Doer::Rule { anchor, .. } = &doer else { continue };
+                    if !super::webhooks::queue_rule_delivery_in(tx, workspace_id, *webhook_id, *anchor).await? {
+                        continue;
+                    }
                 }
                 Action::Notify { to, user_ids } => {
                     let n = self.notify_agents_in(tx, &t, *to, user_ids, &doer, &mut ev).await?;

@@ -33,3 +33,4 @@ mod sla;
 mod surveys;
 mod tickets;
 mod validation;
+mod webhooks;

@@ -10,6 +10,7 @@ pub mod routing;
 pub mod rules;
 pub mod sla;
 pub mod tickets;
+pub mod webhooks;
 pub mod widget;
 
 /// Refuses a non-admin with 403 saying what only admins may `do_what`.

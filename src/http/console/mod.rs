@@ -17,6 +17,7 @@ mod rules;
 mod sla;
 mod sla_admin;
 mod ticket;
+mod webhooks;
 
 use std::net::SocketAddr;
 
@@ -93,6 +94,14 @@ pub fn routes() -> Router<AppState> {
         .route("/app/reports", get(reports::show))
         .route("/app/reports/settings", post(reports::save_settings))
         .route("/app/reports/{file}", get(reports::csv))
+        .route("/app/webhooks", get(webhooks::short))
+        .route("/app/admin/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/app/admin/webhooks/{id}/active", post(webhooks::set_active))
+        .route("/app/admin/webhooks/{id}/delete", post(webhooks::delete))
+        .route(
+            "/app/admin/webhooks/{id}/deliveries/{delivery}/replay",
+            post(webhooks::replay),
+        )
         .route("/app/admin/kb", get(kb::list))
         .route("/app/admin/kb/categories", post(kb::create_category))
         .route("/app/admin/kb/{id}", get(kb::edit).post(kb::save))

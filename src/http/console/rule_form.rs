@@ -51,21 +51,25 @@ pub struct Directory {
     pub agents: Vec<(i64, String)>,
     pub canned: Vec<(i64, String)>,
     pub features: Vec<String>,
+    /// Webhook subscriptions, by URL, for the `webhook` action.
+    pub webhooks: Vec<(i64, String)>,
 }
 
 impl Directory {
     pub async fn load(store: &Store, ws: i64) -> crate::store::Result<Directory> {
-        let (teams, users, canned, features) = tokio::try_join!(
+        let (teams, users, canned, features, webhooks) = tokio::try_join!(
             store.list_teams(ws),
             store.list_users(ws),
             store.canned_answers(ws),
-            store.feature_names(ws, "", 50)
+            store.feature_names(ws, "", 50),
+            store.list_webhooks(ws)
         )?;
         Ok(Directory {
             teams: teams.into_iter().map(|t| (t.id, t.name)).collect(),
             agents: users.into_iter().map(|u| (u.id, u.name)).collect(),
             canned: canned.into_iter().map(|c| (c.id, format!("/{}", c.shortcut))).collect(),
             features,
+            webhooks: webhooks.into_iter().map(|h| (h.id, h.url)).collect(),
         })
     }
 
@@ -93,6 +97,7 @@ impl Directory {
             teams => named(&self.teams),
             agents => named(&self.agents),
             canned => named(&self.canned),
+            webhooks => named(&self.webhooks),
         }
     }
 
@@ -121,7 +126,7 @@ impl Directory {
 }
 
 /// The action types, in the order the editor offers them.
-const ACTION_KINDS: [&str; 13] = [
+const ACTION_KINDS: [&str; 14] = [
     "add_label",
     "remove_label",
     "set_team",
@@ -134,6 +139,7 @@ const ACTION_KINDS: [&str; 13] = [
     "send_reply",
     "send_email",
     "notify",
+    "webhook",
     "close",
 ];
 
@@ -170,6 +176,8 @@ pub struct ActRow {
     pub canned: String,
     pub notify: String,
     pub users: Vec<String>,
+    /// A webhook subscription's id, for `webhook`.
+    pub webhook: String,
 }
 
 /// A rule as its editor shows it.
@@ -369,6 +377,7 @@ pub fn read_actions(f: &Fields) -> Vec<ActRow> {
                 canned: g("canned"),
                 notify: g("notify"),
                 users: f.all(&format!("a{i}_users")),
+                webhook: g("webhook").trim().into(),
             }
         })
         .filter(|a| !a.kind.is_empty())
@@ -480,6 +489,7 @@ fn action_row(a: &Action) -> ActRow {
             r.notify = to.as_str().into();
             r.users = user_ids.iter().map(i64::to_string).collect();
         }
+        Action::Webhook { webhook_id } => r.webhook = webhook_id.to_string(),
         Action::Unassign | Action::Close => {}
     }
     r
@@ -511,6 +521,7 @@ fn action_json(a: &ActRow) -> Value {
         }
         "add_label" | "remove_label" => put("value", Some(json!(a.label))),
         "add_note" => put("body", Some(json!(a.body))),
+        "webhook" => put("webhook_id", id(&a.webhook)),
         "send_reply" if !a.canned.is_empty() => put("canned_id", id(&a.canned)),
         "send_reply" => put("body", Some(json!(a.body))),
         "send_email" => {
@@ -560,6 +571,7 @@ pub fn action_summary(actions: &[Action], dir: &Directory) -> Vec<minijinja::Val
                 Action::Notify { to, .. } => (Some(key("rule-notify", to.as_str())), String::new()),
                 Action::SendReply { canned_id: Some(c), .. } => (None, Directory::name(&dir.canned, *c)),
                 Action::SendEmail { to, .. } => (None, to.clone()),
+                Action::Webhook { webhook_id } => (None, Directory::name(&dir.webhooks, *webhook_id)),
                 Action::AddLabel { value } | Action::RemoveLabel { value } => (None, value.clone()),
                 _ => (None, short(&r.body)),
             };
@@ -586,6 +598,7 @@ mod tests {
             agents: vec![(3, "Ann Agent".into())],
             canned: vec![],
             features: vec![],
+            webhooks: vec![],
         }
     }
 
