@@ -1,1 +1,3 @@
 pub mod email;
+pub mod telegram;
+pub mod outbound;

@@ -54,6 +54,8 @@ const TABLES: &[(&str, &str)] = &[
     ("csat_responses", "ticket_id"),
     ("nps_surveys", "id"),
     ("agent_online", "workspace_id, user_id, day"),
+    ("messenger_connections", "id"),
+    ("messenger_deliveries", "id"),
     ("events", "id"),
 ];
 
