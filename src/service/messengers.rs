@@ -185,15 +185,11 @@ impl Services {
         if text.trim().is_empty() {
             text = files.first().map(|f| format!("[{}]", f.0)).unwrap_or_default();
         }
-        let display = if name.is_empty() {
-            username.clone().unwrap_or_else(|| format!("Telegram {chat_id}"))
-        } else {
-            name
-        };
         let user = MessengerUser {
             channel: "telegram",
             identity: chat_id.clone(),
-            name: display,
+            name,
+            fallback_name: username.clone().unwrap_or_else(|| format!("Telegram {chat_id}")),
             attributes: json!({ "telegram_username": username, "telegram_chat_id": chat_id }),
         };
         self.file_customer_message(c.workspace_id, user, Channel::Telegram, external_id, text, files)
@@ -224,7 +220,8 @@ impl Services {
         let user = MessengerUser {
             channel: "messenger",
             identity: format!("{}:{from}", c.id),
-            name: if name.is_empty() { from.clone() } else { name },
+            name,
+            fallback_name: from.clone(),
             attributes: json!({ "messenger_id": from, "messenger_gateway": c.name }),
         };
         let external_id = format!("messenger:{}:{id}", c.id);

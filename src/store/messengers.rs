@@ -86,7 +86,10 @@ pub struct MessengerUser {
     pub channel: &'static str,
     /// The chat id, or `{connection}:{sender}` for a gateway.
     pub identity: String,
+    /// Empty when the messenger did not say: a known contact keeps theirs,
+    /// a new one is named by `fallback_name`.
     pub name: String,
+    pub fallback_name: String,
     /// Merged into the contact's attributes (username, chat id).
     pub attributes: serde_json::Value,
 }
@@ -249,12 +252,13 @@ impl Store {
                 logged,
             ));
         }
+        let name = if u.name.is_empty() { &u.fallback_name } else { &u.name };
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO contacts (workspace_id, name, email, attributes, created_at, updated_at) \
              VALUES ($1, $2, NULL, $3, $4, $4) RETURNING id",
         )
         .bind(workspace_id)
-        .bind(&u.name)
+        .bind(name)
         .bind(u.attributes.to_string())
         .bind(now)
         .fetch_one(&mut *tx)
@@ -271,12 +275,12 @@ impl Store {
         .await?;
         let ev = NewEvent::new(workspace_id, EventType::ContactCreated, EventActor::Contact(id))
             .contact(id)
-            .changes(serde_json::json!({ "channel": u.channel, "name": u.name }));
+            .changes(serde_json::json!({ "channel": u.channel, "name": name }));
         let logged = self.commit_with(tx, vec![ev]).await?;
         Ok((
             ContactSummary {
                 id,
-                name: u.name.clone(),
+                name: name.clone(),
                 email: None,
             },
             logged,
