@@ -545,7 +545,46 @@ async fn telegram_refuses_bad_tokens_and_other_workspaces(db: Db) {
     assert_eq!(v["telegram"]["bot_username"], "acme_help_bot");
 }
 
+async fn telegram_console_page_connects_bots_and_gateways(db: Db) {
+    use crate::console::{admin, agent, Console, PASSWORD};
+    let (api, _fake) = fake_telegram().await;
+    let app = TestApp::spawn(db).await;
+    let base = with_fake(&app, &api).await;
+    drop(admin(&app).await);
+    let mut boss = Console::login(&base, "boss@acme.test", PASSWORD).await;
+    let (s, html) = boss.get("/app/admin/messengers").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("bot_token"), "{html:.300}");
+    let (s, loc) = boss
+        .post("/app/admin/messengers/telegram", &[("bot_token", TOKEN), ("mode", "polling")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{loc}");
+    let (_, html) = boss.get("/app/admin/messengers").await;
+    assert!(html.contains("acme_help_bot"));
+    assert!(!html.contains("FAKE-token"));
+    let (s, html) = boss
+        .post(
+            "/app/admin/messengers/gateways",
+            &[("name", "Viber via Y"), ("outbound_url", "https://gw.example/in")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = app.get("/api/v1/channels/messenger").await;
+    let id = v["connections"][0]["id"].as_i64().unwrap();
+    let secret = app.store.connection_by_id(id).await.unwrap().unwrap().secret;
+    assert!(html.contains(&secret), "the secret is shown once");
+    let (_, html) = boss.get("/app/admin/messengers").await;
+    assert!(html.contains("Viber via Y") && !html.contains(&secret));
+    let (s, loc) = boss.post("/app/admin/messengers/telegram/delete", &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{loc}");
+    let (_, v) = app.get("/api/v1/channels/telegram").await;
+    assert!(v["telegram"].is_null());
+    let (_, mut kim) = agent(&app, "kim@acme.test", "Kim", false).await;
+    assert_eq!(kim.get("/app/admin/messengers").await.0, StatusCode::FORBIDDEN);
+}
+
 crate::both_backends!(
+    telegram_console_page_connects_bots_and_gateways,
     telegram_polling_files_messages_and_sends_replies,
     telegram_photos_go_both_ways,
     telegram_webhook_checks_the_secret_and_files_once,
