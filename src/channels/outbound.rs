@@ -22,6 +22,8 @@ const LEASE_MS: i64 = 120_000;
 /// Failed tries before a reply is given up.
 pub const MAX_ATTEMPTS: i64 = 10;
 const GATEWAY_TIMEOUT: Duration = Duration::from_secs(15);
+/// The longest text sent in one Telegram message (its limit is 4096).
+const TEXT_PIECE: usize = 4000;
 
 /// The wait before try `attempts + 1`: 1 s, 2 s, 4 s, ... up to an hour.
 pub fn backoff_ms(attempts: i64) -> i64 {
@@ -34,7 +36,11 @@ pub async fn run(svc: Services) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match svc.store.acquire_lease(LEASE, &svc.bus.node, now_ms() + LEASE_MS, i64::MAX).await {
+        match svc
+            .store
+            .acquire_lease(LEASE, &svc.bus.node, now_ms() + LEASE_MS, i64::MAX)
+            .await
+        {
             Ok(Some(_)) => {
                 if let Err(e) = send_due(&svc).await {
                     tracing::warn!(error = %e, "messenger replies not sent");
@@ -79,7 +85,12 @@ async fn reply_of(svc: &Services, d: &Delivery) -> Result<Option<(String, Vec<(S
         return Ok(None);
     };
     let mut files = vec![];
-    let metas = svc.store.attachments_of(&[m.id]).await?.remove(&m.id).unwrap_or_default();
+    let metas = svc
+        .store
+        .attachments_of(&[m.id])
+        .await?
+        .remove(&m.id)
+        .unwrap_or_default();
     for a in metas {
         let (meta, data) = svc.store.attachment(d.workspace_id, a.id, &a.secret).await?;
         files.push((meta.name, meta.content_type, data));
@@ -93,9 +104,9 @@ async fn to_telegram(svc: &Services, c: &Connection, d: &Delivery) -> Result<()>
     };
     let bot = bot_of(c);
     let mut parts: Vec<Part> = vec![];
-    if !text.trim().is_empty() {
-        parts.push(Part::Text(text));
-    }
+    // Telegram takes 4096 characters a message: a longer reply goes in pieces.
+    let chars: Vec<char> = text.trim().chars().collect();
+    parts.extend(chars.chunks(TEXT_PIECE).map(|c| Part::Text(c.iter().collect())));
     parts.extend(files.into_iter().map(Part::File));
     for (i, part) in parts.into_iter().enumerate().skip(d.parts_sent as usize) {
         let sent = match part {
@@ -125,10 +136,16 @@ async fn telegram_refused(svc: &Services, d: &Delivery, e: TgError) -> Result<()
     match &e {
         TgError::Refused {
             retry_after: Some(s), ..
-        } => svc.messenger_delivery_retry(d, (*s as i64).clamp(1, 3600) * 1000, &e.to_string(), false).await,
-        _ if e.is_blocked() => {
-            svc.messenger_delivery_failed(d, "Telegram: the customer blocked the bot, so this reply was not delivered.")
+        } => {
+            svc.messenger_delivery_retry(d, (*s as i64).clamp(1, 3600) * 1000, &e.to_string(), false)
                 .await
+        }
+        _ if e.is_blocked() => {
+            svc.messenger_delivery_failed(
+                d,
+                "Telegram: the customer blocked the bot, so this reply was not delivered.",
+            )
+            .await
         }
         TgError::Refused { code: 400 | 404, .. } => {
             svc.messenger_delivery_failed(d, &format!("Telegram: this reply was not delivered ({e})."))
@@ -140,8 +157,11 @@ async fn telegram_refused(svc: &Services, d: &Delivery, e: TgError) -> Result<()
 
 async fn retry_or_give_up(svc: &Services, d: &Delivery, why: &str) -> Result<()> {
     if d.attempts + 1 >= MAX_ATTEMPTS {
-        svc.messenger_delivery_failed(d, &format!("This reply was not delivered after {MAX_ATTEMPTS} tries: {why}"))
-            .await
+        svc.messenger_delivery_failed(
+            d,
+            &format!("This reply was not delivered after {MAX_ATTEMPTS} tries: {why}"),
+        )
+        .await
     } else {
         svc.messenger_delivery_retry(d, backoff_ms(d.attempts), why, true).await
     }
@@ -164,7 +184,10 @@ async fn to_gateway(svc: &Services, c: &Connection, d: &Delivery) -> Result<()> 
         return svc.store.delivery_failed(d.id, "the reply is gone").await;
     };
     let number = svc.store.ticket_unchecked(d.workspace_id, d.ticket_id).await?.number;
-    let names: Vec<_> = files.iter().map(|f| serde_json::json!({ "name": f.0, "content_type": f.1 })).collect();
+    let names: Vec<_> = files
+        .iter()
+        .map(|f| serde_json::json!({ "name": f.0, "content_type": f.1 }))
+        .collect();
     let body = serde_json::json!({
         "id": d.message_id.to_string(),
         "to": { "id": d.recipient },

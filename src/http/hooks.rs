@@ -51,7 +51,9 @@ pub async fn telegram(
         .map(|v| v.as_bytes())
         .unwrap_or_default();
     if !crate::auth::constant_time_eq(given, c.secret.as_bytes()) {
-        return Err(unauthorized("the X-Telegram-Bot-Api-Secret-Token header is missing or wrong"));
+        return Err(unauthorized(
+            "the X-Telegram-Bot-Api-Secret-Token header is missing or wrong",
+        ));
     }
     let update: Value =
         serde_json::from_slice(&body).map_err(|_| AppError::bad_request("malformed_json", "not a Telegram update"))?;
@@ -105,9 +107,8 @@ pub async fn messenger(
             ))
         }
     }
-    let m: crate::service::messengers::GatewayMessage = serde_json::from_slice(&body).map_err(|e| {
-        AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string())
-    })?;
+    let m: crate::service::messengers::GatewayMessage = serde_json::from_slice(&body)
+        .map_err(|e| AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string()))?;
     let filed = s.svc.file_gateway_message(&c, m).await?;
     let status = if filed { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({ "ok": true, "duplicate": !filed }))))

@@ -14,8 +14,8 @@ use crate::store::messengers::{Connection, Delivery, MessengerUser, NewConnectio
 use crate::store::{now_ms, Author, NewMessage, NewTicket, Result, StoreError, TicketContact};
 
 /// A message from a gateway, as `POST /hooks/messenger/{id}` takes it.
+/// Fields a provider adds beyond these are ignored.
 #[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct GatewayMessage {
     pub id: String,
     pub from: GatewaySender,
@@ -53,7 +53,10 @@ pub fn outbound_url(field: &'static str, url: &str) -> Result<String, Invalid> {
         .strip_prefix("https://")
         .or_else(|| u.strip_prefix("http://"))
         .ok_or_else(|| Invalid::new(field, "must be an http:// or https:// URL"))?;
-    if rest.is_empty() || rest.starts_with('/') || u.len() > 2000 || u.chars().any(|c| c.is_whitespace() || c.is_control())
+    if rest.is_empty()
+        || rest.starts_with('/')
+        || u.len() > 2000
+        || u.chars().any(|c| c.is_whitespace() || c.is_control())
     {
         return Err(Invalid::new(field, "must be an http:// or https:// URL with a host"));
     }
@@ -74,7 +77,11 @@ impl Services {
     ) -> Result<Connection> {
         let token = token.trim();
         if !telegram::token_shape_ok(token) {
-            return Err(Invalid::new("bot_token", "is not a bot token (BotFather gives one like 123456:ABC-def...)").into());
+            return Err(Invalid::new(
+                "bot_token",
+                "is not a bot token (BotFather gives one like 123456:ABC-def...)",
+            )
+            .into());
         }
         if !matches!(mode, "polling" | "webhook") {
             return Err(Invalid::new("mode", "must be polling or webhook").into());
@@ -86,7 +93,12 @@ impl Services {
             }
             TgError::Transport(e) => Invalid::new("bot_token", format!("Telegram could not check this token: {e}")),
         })?;
-        let username = me["username"].as_str().unwrap_or_default().chars().take(64).collect::<String>();
+        let username = me["username"]
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(64)
+            .collect::<String>();
         let secret = new_secret();
         let c = self
             .store
@@ -94,7 +106,12 @@ impl Services {
                 ws.get(),
                 NewConnection {
                     kind: "telegram",
-                    name: me["first_name"].as_str().unwrap_or_default().chars().take(100).collect(),
+                    name: me["first_name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(100)
+                        .collect(),
                     bot_token: Some(token.to_string()),
                     bot_username: Some(username),
                     api_url: Some(api_url.to_string()),
@@ -210,7 +227,11 @@ impl Services {
             let url = outbound_url("attachments.url", &a.url)?;
             let label = crate::domain::optional_text("attachments.name", &a.name, 200)?;
             crate::domain::optional_text("attachments.content_type", &a.content_type, 100)?;
-            let label = if label.is_empty() { "attachment".to_string() } else { label };
+            let label = if label.is_empty() {
+                "attachment".to_string()
+            } else {
+                label
+            };
             text.push_str(&format!("\n[{label}]({url})"));
         }
         let text = text.trim().to_string();
@@ -242,7 +263,11 @@ impl Services {
     ) -> Result<bool> {
         let (contact, logged) = self.store.messenger_contact(ws, &user).await?;
         self.logged(&logged, crate::events::Hint::default());
-        if let Some(t) = self.store.open_messenger_ticket(ws, contact.id, channel.as_str()).await? {
+        if let Some(t) = self
+            .store
+            .open_messenger_ticket(ws, contact.id, channel.as_str())
+            .await?
+        {
             let new = NewMessage {
                 kind: MessageKind::Reply,
                 author: Author::Contact,
@@ -305,9 +330,7 @@ impl Services {
 
     /// Stamps a delivery for a later try.
     pub async fn messenger_delivery_retry(&self, d: &Delivery, wait_ms: i64, why: &str, counted: bool) -> Result<()> {
-        self.store
-            .delivery_retry(d.id, now_ms() + wait_ms, why, counted)
-            .await
+        self.store.delivery_retry(d.id, now_ms() + wait_ms, why, counted).await
     }
 }
 

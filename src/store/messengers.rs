@@ -227,7 +227,11 @@ impl Store {
             let mut merged: serde_json::Value = serde_json::from_str(&attrs).unwrap_or_else(|_| serde_json::json!({}));
             let before = merged.clone();
             merge(&mut merged, &u.attributes);
-            let name_now = if u.name.is_empty() { name.clone() } else { u.name.clone() };
+            let name_now = if u.name.is_empty() {
+                name.clone()
+            } else {
+                u.name.clone()
+            };
             if merged == before && name_now == name {
                 tx.rollback().await?;
                 return Ok((ContactSummary { id, name, email }, vec![]));
@@ -253,13 +257,15 @@ impl Store {
             ));
         }
         let name = if u.name.is_empty() { &u.fallback_name } else { &u.name };
+        let mut attributes = serde_json::json!({});
+        merge(&mut attributes, &u.attributes);
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO contacts (workspace_id, name, email, attributes, created_at, updated_at) \
              VALUES ($1, $2, NULL, $3, $4, $4) RETURNING id",
         )
         .bind(workspace_id)
         .bind(name)
-        .bind(u.attributes.to_string())
+        .bind(attributes.to_string())
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
@@ -288,7 +294,12 @@ impl Store {
     }
 
     /// The contact's newest ticket on `channel` that is not closed.
-    pub async fn open_messenger_ticket(&self, workspace_id: i64, contact_id: i64, channel: &str) -> Result<Option<i64>> {
+    pub async fn open_messenger_ticket(
+        &self,
+        workspace_id: i64,
+        contact_id: i64,
+        channel: &str,
+    ) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM tickets WHERE workspace_id = $1 AND contact_id = $2 AND channel = $3 \
              AND status <> 'closed' ORDER BY id DESC LIMIT 1",
@@ -302,7 +313,12 @@ impl Store {
 
     /// Queues agents' replies on messenger tickets, with consumer `name`'s
     /// position, while `owner` holds its lease (false when it does not).
-    pub async fn queue_messenger_replies(&self, name: &str, owner: &str, events: &[std::sync::Arc<Event>]) -> Result<bool> {
+    pub async fn queue_messenger_replies(
+        &self,
+        name: &str,
+        owner: &str,
+        events: &[std::sync::Arc<Event>],
+    ) -> Result<bool> {
         let Some(last) = events.last() else { return Ok(true) };
         let mut tx = self.write.begin().await?;
         if !advance_in(&mut tx, name, owner, last.id).await? {
@@ -348,7 +364,12 @@ impl Store {
     }
 
     /// A connection's deliveries, newest first, for the admin.
-    pub async fn deliveries_of_connection(&self, workspace_id: i64, connection_id: i64, limit: i64) -> Result<Vec<Delivery>> {
+    pub async fn deliveries_of_connection(
+        &self,
+        workspace_id: i64,
+        connection_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Delivery>> {
         Ok(sqlx::query_as(&format!(
             "SELECT {DELIVERY_COLS} FROM messenger_deliveries WHERE workspace_id = $1 AND connection_id = $2 \
              ORDER BY id DESC LIMIT $3"
@@ -429,7 +450,9 @@ async fn route(tx: &mut Transaction<'_, Any>, workspace_id: i64, ticket_id: i64)
             .bind(workspace_id)
             .fetch_optional(&mut **tx)
             .await?;
-    let Some((channel, contact_id)) = row else { return Ok(None) };
+    let Some((channel, contact_id)) = row else {
+        return Ok(None);
+    };
     let identity: Option<String> = sqlx::query_scalar(
         "SELECT value FROM contact_identities WHERE workspace_id = $1 AND contact_id = $2 AND channel = $3 \
          ORDER BY id DESC LIMIT 1",
@@ -454,7 +477,9 @@ async fn route(tx: &mut Transaction<'_, Any>, workspace_id: i64, ticket_id: i64)
             }
         }
         _ => {
-            let Some((conn, sender)) = identity.split_once(':') else { return Ok(None) };
+            let Some((conn, sender)) = identity.split_once(':') else {
+                return Ok(None);
+            };
             let Ok(conn) = conn.parse::<i64>() else { return Ok(None) };
             let exists: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM messenger_connections WHERE id = $1 AND workspace_id = $2 AND kind = 'messenger'",

@@ -101,7 +101,10 @@ async fn messenger_gateway_round_trip(db: Db) {
     let app = TestApp::spawn(db).await;
     let (url, rx) = receiver().await;
     let (s, v) = app
-        .post("/api/v1/channels/messenger", json!({ "name": "WhatsApp via X", "outbound_url": url }))
+        .post(
+            "/api/v1/channels/messenger",
+            json!({ "name": "WhatsApp via X", "outbound_url": url }),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["connection"]["id"].as_i64().unwrap();
@@ -139,7 +142,14 @@ async fn messenger_gateway_round_trip(db: Db) {
     let (s, v) = post_signed(&app, id, &secret, now, &msg).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["duplicate"], true);
-    let (s, _) = post_signed(&app, id, &secret, now, &json!({ "id": "wamid-2", "from": { "id": "+4915100000" }, "text": "Hello?" })).await;
+    let (s, _) = post_signed(
+        &app,
+        id,
+        &secret,
+        now,
+        &json!({ "id": "wamid-2", "from": { "id": "+4915100000" }, "text": "Hello?" }),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED);
     let ts = gateway_tickets(&app).await;
     assert_eq!(ts.len(), 1);
@@ -149,13 +159,23 @@ async fn messenger_gateway_round_trip(db: Db) {
     assert_eq!(ms.len(), 2);
     assert!(ms[0]["body"].as_str().unwrap().contains("https://cdn.example/x.jpg"));
     // Malformed messages are refused with the field at fault.
-    let (s, _) = post_signed(&app, id, &secret, now, &json!({ "id": "", "from": { "id": "+1" }, "text": "x" })).await;
+    let (s, _) = post_signed(
+        &app,
+        id,
+        &secret,
+        now,
+        &json!({ "id": "", "from": { "id": "+1" }, "text": "x" }),
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Two replies; the receiver fails twice, then takes each once, in order.
     for body in ["Yes, in stock.", "Shall I reserve one?"] {
         let (s, v) = app
-            .post(&format!("/api/v1/tickets/{tid}/messages"), json!({ "body": body, "kind": "reply" }))
+            .post(
+                &format!("/api/v1/tickets/{tid}/messages"),
+                json!({ "body": body, "kind": "reply" }),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
@@ -184,15 +204,24 @@ async fn messenger_gateway_round_trip(db: Db) {
 async fn messenger_connections_are_the_workspaces_own(db: Db) {
     let app = TestApp::spawn(db).await;
     let (s, v) = app
-        .post("/api/v1/channels/messenger", json!({ "name": "Viber", "outbound_url": "ftp://example.com/x" }))
+        .post(
+            "/api/v1/channels/messenger",
+            json!({ "name": "Viber", "outbound_url": "ftp://example.com/x" }),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let (s, _) = app
-        .post("/api/v1/channels/messenger", json!({ "name": "", "outbound_url": "https://example.com/x" }))
+        .post(
+            "/api/v1/channels/messenger",
+            json!({ "name": "", "outbound_url": "https://example.com/x" }),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, v) = app
-        .post("/api/v1/channels/messenger", json!({ "name": "Viber", "outbound_url": "https://example.com/x" }))
+        .post(
+            "/api/v1/channels/messenger",
+            json!({ "name": "Viber", "outbound_url": "https://example.com/x" }),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["connection"]["id"].as_i64().unwrap();
@@ -200,7 +229,12 @@ async fn messenger_connections_are_the_workspaces_own(db: Db) {
     let (s, _) = app.call(Method::GET, "/api/v1/channels/messenger", &agent, None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = app
-        .call(Method::DELETE, &format!("/api/v1/channels/messenger/{id}"), &agent, None)
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/channels/messenger/{id}"),
+            &agent,
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
@@ -208,17 +242,37 @@ async fn messenger_connections_are_the_workspaces_own(db: Db) {
     let (_, v) = app.call(Method::GET, "/api/v1/channels/messenger", &other, None).await;
     assert_eq!(v["connections"].as_array().unwrap().len(), 0);
     let (s, _) = app
-        .call(Method::GET, &format!("/api/v1/channels/messenger/{id}/deliveries"), &other, None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/channels/messenger/{id}/deliveries"),
+            &other,
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = app
-        .call(Method::DELETE, &format!("/api/v1/channels/messenger/{id}"), &other, None)
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/channels/messenger/{id}"),
+            &other,
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = app.call(Method::DELETE, &format!("/api/v1/channels/messenger/{id}"), &app.token, None).await;
+    let (s, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/channels/messenger/{id}"),
+            &app.token,
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = post_signed(&app, id, "x", chrono::Utc::now().timestamp(), &json!({})).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
-crate::both_backends!(messenger_gateway_round_trip, messenger_connections_are_the_workspaces_own);
+crate::both_backends!(
+    messenger_gateway_round_trip,
+    messenger_connections_are_the_workspaces_own
+);

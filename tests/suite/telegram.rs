@@ -70,7 +70,9 @@ async fn bot_api(
             .header("content-type", ct)
             .body(axum::body::Body::from(body))
             .unwrap();
-        let mut mp = <Multipart as axum::extract::FromRequest<()>>::from_request(req, &()).await.unwrap();
+        let mut mp = <Multipart as axum::extract::FromRequest<()>>::from_request(req, &())
+            .await
+            .unwrap();
         while let Some(field) = mp.next_field().await.unwrap() {
             let name = field.name().unwrap_or("").to_string();
             let file_name = field.file_name().map(str::to_string);
@@ -172,7 +174,14 @@ pub async fn with_fake(app: &TestApp, api: &str) -> String {
     .await
 }
 
-pub async fn call(app: &TestApp, base: &str, m: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub async fn call(
+    app: &TestApp,
+    base: &str,
+    m: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = app.client.request(m, format!("{base}{path}")).bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
@@ -250,7 +259,10 @@ async fn telegram_polling_files_messages_and_sends_replies(db: Db) {
     assert_eq!(v["telegram"]["bot_username"], "acme_help_bot");
     assert!(!v.to_string().contains("FAKE-token"), "{v}");
 
-    fake.lock().unwrap().updates.push(text_update(100, 555, "Where is my order 42?"));
+    fake.lock()
+        .unwrap()
+        .updates
+        .push(text_update(100, 555, "Where is my order 42?"));
     let t = until("a Telegram ticket", || async {
         telegram_tickets(&app).await.into_iter().next()
     })
@@ -258,7 +270,10 @@ async fn telegram_polling_files_messages_and_sends_replies(db: Db) {
     assert_eq!(t["contact"]["name"], "Ann Lee");
     let id = t["id"].as_i64().unwrap();
     // The same chat writes again: the same contact, the same open ticket.
-    fake.lock().unwrap().updates.push(text_update(101, 555, "It was due Monday"));
+    fake.lock()
+        .unwrap()
+        .updates
+        .push(text_update(101, 555, "It was due Monday"));
     until("the second message", || async {
         (messages(&app, id).await.len() >= 2).then_some(())
     })
@@ -312,29 +327,33 @@ async fn telegram_polling_files_messages_and_sends_replies(db: Db) {
 }
 
 async fn sqlx_attrs(app: &TestApp, contact: i64) -> String {
-    let url = app.db.url.clone();
-    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-    let a: String = sqlx::query_scalar("SELECT attributes FROM contacts WHERE id = $1")
-        .bind(contact)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    a
+    let c = app.store.contact_details(app.workspace_id, contact).await.unwrap();
+    format!("{:?}", c.attributes)
 }
 
 async fn telegram_photos_go_both_ways(db: Db) {
     let (api, fake) = fake_telegram().await;
     let app = TestApp::spawn(db).await;
     let base = with_fake(&app, &api).await;
-    let (s, v) = call(&app, &base, Method::POST, "/api/v1/channels/telegram", &app.token, Some(json!({ "bot_token": TOKEN, "mode": "polling" }))).await;
+    let (s, v) = call(
+        &app,
+        &base,
+        Method::POST,
+        "/api/v1/channels/telegram",
+        &app.token,
+        Some(json!({ "bot_token": TOKEN, "mode": "polling" })),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let jpeg = b"\xff\xd8\xff\xe0fake-jpeg-bytes".to_vec();
     fake.lock()
         .unwrap()
         .files
         .insert("big-photo".into(), ("photos/file_1.jpg".into(), jpeg.clone()));
-    fake.lock().unwrap().updates.push(json!({ "update_id": 5, "message": { "message_id": 5,
+    fake.lock()
+        .unwrap()
+        .updates
+        .push(json!({ "update_id": 5, "message": { "message_id": 5,
         "chat": { "id": 777, "type": "private" }, "from": { "id": 777, "first_name": "Bo" },
         "caption": "the box arrived broken",
         "photo": [ { "file_id": "small-photo", "width": 90 }, { "file_id": "big-photo", "width": 800 } ] } }));
@@ -356,7 +375,11 @@ async fn telegram_photos_go_both_ways(db: Db) {
     .await;
     assert_eq!(atts.len(), 1);
     assert_eq!(atts[0].content_type, "image/jpeg");
-    let (_, data) = app.store.attachment(app.workspace_id, atts[0].id, &atts[0].secret).await.unwrap();
+    let (_, data) = app
+        .store
+        .attachment(app.workspace_id, atts[0].id, &atts[0].secret)
+        .await
+        .unwrap();
     assert_eq!(data, jpeg);
 
     // An agent answers with a picture and a PDF: sendPhoto and sendDocument.
@@ -391,14 +414,25 @@ async fn telegram_photos_go_both_ways(db: Db) {
     assert_eq!(photo[0]["chat_id"], "777");
     assert_eq!(sent(&fake, "sendMessage")[0]["text"], "Sorry! Here is the label.");
     let files = fake.lock().unwrap().sent_files.clone();
-    assert_eq!(files, vec![("box.png".to_string(), png), ("label.pdf".to_string(), pdf)]);
+    assert_eq!(
+        files,
+        vec![("box.png".to_string(), png), ("label.pdf".to_string(), pdf)]
+    );
 }
 
 async fn telegram_webhook_checks_the_secret_and_files_once(db: Db) {
     let (api, fake) = fake_telegram().await;
     let app = TestApp::spawn(db).await;
     let base = with_fake(&app, &api).await;
-    let (s, v) = call(&app, &base, Method::POST, "/api/v1/channels/telegram", &app.token, Some(json!({ "bot_token": TOKEN, "mode": "webhook" }))).await;
+    let (s, v) = call(
+        &app,
+        &base,
+        Method::POST,
+        "/api/v1/channels/telegram",
+        &app.token,
+        Some(json!({ "bot_token": TOKEN, "mode": "webhook" })),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let cid = v["telegram"]["id"].as_i64().unwrap();
     let hook = sent(&fake, "setWebhook");
@@ -449,7 +483,15 @@ async fn telegram_webhook_checks_the_secret_and_files_once(db: Db) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
-    let (s, _) = call(&app, &base, Method::DELETE, "/api/v1/channels/telegram", &app.token, None).await;
+    let (s, _) = call(
+        &app,
+        &base,
+        Method::DELETE,
+        "/api/v1/channels/telegram",
+        &app.token,
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(sent(&fake, "deleteWebhook").len(), 1);
     let (_, v) = app.get("/api/v1/channels/telegram").await;
@@ -469,15 +511,29 @@ async fn telegram_honours_retry_after_and_blocked_bots(db: Db) {
     let (api, fake) = fake_telegram().await;
     let app = TestApp::spawn(db).await;
     let base = with_fake(&app, &api).await;
-    call(&app, &base, Method::POST, "/api/v1/channels/telegram", &app.token, Some(json!({ "bot_token": TOKEN, "mode": "polling" }))).await;
+    call(
+        &app,
+        &base,
+        Method::POST,
+        "/api/v1/channels/telegram",
+        &app.token,
+        Some(json!({ "bot_token": TOKEN, "mode": "polling" })),
+    )
+    .await;
     fake.lock().unwrap().updates.push(text_update(1, 42, "hello"));
     let t = until("a ticket", || async { telegram_tickets(&app).await.into_iter().next() }).await;
     let id = t["id"].as_i64().unwrap();
 
-    fake.lock().unwrap().fail_sends.push_back(json!({ "ok": false, "error_code": 429,
+    fake.lock()
+        .unwrap()
+        .fail_sends
+        .push_back(json!({ "ok": false, "error_code": 429,
         "description": "Too Many Requests: retry after 1", "parameters": { "retry_after": 1 } }));
-    app.post(&format!("/api/v1/tickets/{id}/messages"), json!({ "body": "first answer", "kind": "reply" }))
-        .await;
+    app.post(
+        &format!("/api/v1/tickets/{id}/messages"),
+        json!({ "body": "first answer", "kind": "reply" }),
+    )
+    .await;
     until("the reply after the wait", || async {
         sent(&fake, "sendMessage").into_iter().next()
     })
@@ -489,10 +545,16 @@ async fn telegram_honours_retry_after_and_blocked_bots(db: Db) {
     })
     .await;
 
-    fake.lock().unwrap().fail_sends.push_back(json!({ "ok": false, "error_code": 403,
+    fake.lock()
+        .unwrap()
+        .fail_sends
+        .push_back(json!({ "ok": false, "error_code": 403,
         "description": "Forbidden: bot was blocked by the user" }));
-    app.post(&format!("/api/v1/tickets/{id}/messages"), json!({ "body": "second answer", "kind": "reply" }))
-        .await;
+    app.post(
+        &format!("/api/v1/tickets/{id}/messages"),
+        json!({ "body": "second answer", "kind": "reply" }),
+    )
+    .await;
     let d = until("the delivery failed", || async {
         let (_, v) = app.get("/api/v1/channels/telegram").await;
         (v["deliveries"][0]["status"] == "failed").then(|| v["deliveries"][0].clone())
@@ -517,19 +579,70 @@ async fn telegram_refuses_bad_tokens_and_other_workspaces(db: Db) {
     let (api, _fake) = fake_telegram().await;
     let app = TestApp::spawn(db).await;
     let base = with_fake(&app, &api).await;
-    let (s, v) = call(&app, &base, Method::POST, "/api/v1/channels/telegram", &app.token, Some(json!({ "bot_token": "999:WRONG", "mode": "polling" }))).await;
+    let (s, v) = call(
+        &app,
+        &base,
+        Method::POST,
+        "/api/v1/channels/telegram",
+        &app.token,
+        Some(json!({ "bot_token": "999:WRONG", "mode": "polling" })),
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("Telegram refused"), "{v}");
-    let (s, _) = call(&app, &base, Method::POST, "/api/v1/channels/telegram", &app.token, Some(json!({ "bot_token": "not a token", "mode": "polling" }))).await;
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("Telegram refused"),
+        "{v}"
+    );
+    let (s, _) = call(
+        &app,
+        &base,
+        Method::POST,
+        "/api/v1/channels/telegram",
+        &app.token,
+        Some(json!({ "bot_token": "not a token", "mode": "polling" })),
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = call(&app, &base, Method::POST, "/api/v1/channels/telegram", &app.token, Some(json!({ "bot_token": TOKEN, "mode": "carrier-pigeon" }))).await;
+    let (s, _) = call(
+        &app,
+        &base,
+        Method::POST,
+        "/api/v1/channels/telegram",
+        &app.token,
+        Some(json!({ "bot_token": TOKEN, "mode": "carrier-pigeon" })),
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, agent) = app.agent("agent@acme.test", false).await;
-    let (s, _) = call(&app, &base, Method::POST, "/api/v1/channels/telegram", &agent, Some(json!({ "bot_token": TOKEN, "mode": "polling" }))).await;
+    let (s, _) = call(
+        &app,
+        &base,
+        Method::POST,
+        "/api/v1/channels/telegram",
+        &agent,
+        Some(json!({ "bot_token": TOKEN, "mode": "polling" })),
+    )
+    .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, v) = call(&app, &base, Method::POST, "/api/v1/channels/telegram", &app.token, Some(json!({ "bot_token": TOKEN, "mode": "polling" }))).await;
+    let (s, v) = call(
+        &app,
+        &base,
+        Method::POST,
+        "/api/v1/channels/telegram",
+        &app.token,
+        Some(json!({ "bot_token": TOKEN, "mode": "polling" })),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, _) = call(&app, &base, Method::POST, "/api/v1/channels/telegram", &app.token, Some(json!({ "bot_token": TOKEN, "mode": "polling" }))).await;
+    let (s, _) = call(
+        &app,
+        &base,
+        Method::POST,
+        "/api/v1/channels/telegram",
+        &app.token,
+        Some(json!({ "bot_token": TOKEN, "mode": "polling" })),
+    )
+    .await;
     assert_eq!(s, StatusCode::CONFLICT);
     let (s, _) = app.call(Method::GET, "/api/v1/channels/telegram", &agent, None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
@@ -539,7 +652,9 @@ async fn telegram_refuses_bad_tokens_and_other_workspaces(db: Db) {
     let (s, v) = app.call(Method::GET, "/api/v1/channels/telegram", &other, None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(v["telegram"].is_null(), "{v}");
-    let (s, _) = app.call(Method::DELETE, "/api/v1/channels/telegram", &other, None).await;
+    let (s, _) = app
+        .call(Method::DELETE, "/api/v1/channels/telegram", &other, None)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, v) = app.get("/api/v1/channels/telegram").await;
     assert_eq!(v["telegram"]["bot_username"], "acme_help_bot");
@@ -556,7 +671,10 @@ async fn telegram_console_page_connects_bots_and_gateways(db: Db) {
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("bot_token"), "{html:.300}");
     let (s, loc) = boss
-        .post("/app/admin/messengers/telegram", &[("bot_token", TOKEN), ("mode", "polling")])
+        .post(
+            "/app/admin/messengers/telegram",
+            &[("bot_token", TOKEN), ("mode", "polling")],
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{loc}");
     let (_, html) = boss.get("/app/admin/messengers").await;

@@ -100,13 +100,26 @@ impl Bot {
         }
         Err(TgError::Refused {
             code: v["error_code"].as_i64().unwrap_or(i64::from(status.as_u16())),
-            description: v["description"].as_str().unwrap_or("no description").chars().take(300).collect(),
+            description: v["description"]
+                .as_str()
+                .unwrap_or("no description")
+                .chars()
+                .take(300)
+                .collect(),
             retry_after: v["parameters"]["retry_after"].as_u64(),
         })
     }
 
     async fn call(&self, method: &str, params: Value, timeout: Duration) -> Result<Value, TgError> {
-        Self::answer(client().post(self.url(method)).json(&params).timeout(timeout).send().await).await
+        Self::answer(
+            client()
+                .post(self.url(method))
+                .json(&params)
+                .timeout(timeout)
+                .send()
+                .await,
+        )
+        .await
     }
 
     /// The bot itself; a bad token is refused (401).
@@ -133,7 +146,9 @@ impl Bot {
     }
 
     pub async fn delete_webhook(&self) -> Result<(), TgError> {
-        self.call("deleteWebhook", serde_json::json!({}), CALL_TIMEOUT).await.map(|_| ())
+        self.call("deleteWebhook", serde_json::json!({}), CALL_TIMEOUT)
+            .await
+            .map(|_| ())
     }
 
     pub async fn send_message(&self, chat_id: &str, text: &str) -> Result<(), TgError> {

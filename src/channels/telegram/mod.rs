@@ -69,7 +69,12 @@ pub fn incoming(u: &Value) -> Option<Incoming> {
             file_id: id.to_string(),
             name: d["file_name"]
                 .as_str()
-                .map(|n| n.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(200).collect())
+                .map(|n| {
+                    n.chars()
+                        .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+                        .take(200)
+                        .collect()
+                })
                 .filter(|n: &String| !n.is_empty())
                 .unwrap_or_else(|| format!("file-{update_id}")),
             content_type: d["mime_type"]
@@ -107,7 +112,9 @@ pub fn token_shape_ok(token: &str) -> bool {
                 && id.len() <= 20
                 && id.bytes().all(|b| b.is_ascii_digit())
                 && (1..=100).contains(&rest.len())
-                && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         }
         None => false,
     }
@@ -122,7 +129,10 @@ mod tests {
         let u = serde_json::json!({"update_id": 7, "message": {"message_id": 1, "chat": {"id": 42, "type": "private"},
             "from": {"id": 42, "first_name": "Ann", "last_name": "Lee", "username": "ann"}, "text": "hi"}});
         let i = incoming(&u).unwrap();
-        assert_eq!((i.chat_id.as_str(), i.name.as_str(), i.text.as_str()), ("42", "Ann Lee", "hi"));
+        assert_eq!(
+            (i.chat_id.as_str(), i.name.as_str(), i.text.as_str()),
+            ("42", "Ann Lee", "hi")
+        );
         assert_eq!(i.username.as_deref(), Some("ann"));
         let p = serde_json::json!({"update_id": 8, "message": {"chat": {"id": 42, "type": "private"},
             "photo": [{"file_id": "small"}, {"file_id": "big"}], "caption": "look"}});

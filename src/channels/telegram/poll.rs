@@ -54,7 +54,11 @@ pub async fn run(svc: Services) {
 async fn poll(svc: Services, id: i64) -> i64 {
     let lease = lease_name(id);
     loop {
-        match svc.store.acquire_lease(&lease, &svc.bus.node, now_ms() + LEASE_MS, i64::MAX).await {
+        match svc
+            .store
+            .acquire_lease(&lease, &svc.bus.node, now_ms() + LEASE_MS, i64::MAX)
+            .await
+        {
             Ok(Some(_)) => {}
             Ok(None) => return id,
             Err(e) => {
@@ -93,7 +97,9 @@ async fn poll(svc: Services, id: i64) -> i64 {
             let _ = svc.store.set_connection_error(id, None).await;
         }
         for u in updates {
-            let Some(update_id) = u["update_id"].as_i64() else { continue };
+            let Some(update_id) = u["update_id"].as_i64() else {
+                continue;
+            };
             if update_id < c.poll_offset {
                 continue;
             }

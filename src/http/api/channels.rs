@@ -58,9 +58,18 @@ pub async fn connect_telegram(
 
 pub async fn telegram(State(s): State<AppState>, actor: Actor) -> ApiResult<Json<Value>> {
     admin_only(&actor, "see the Telegram bot")?;
-    let c = s.store.connections(actor.workspace_id, "telegram").await?.into_iter().next();
+    let c = s
+        .store
+        .connections(actor.workspace_id, "telegram")
+        .await?
+        .into_iter()
+        .next();
     let deliveries = match &c {
-        Some(c) => s.store.deliveries_of_connection(actor.workspace_id, c.id, RECENT).await?,
+        Some(c) => {
+            s.store
+                .deliveries_of_connection(actor.workspace_id, c.id, RECENT)
+                .await?
+        }
         None => vec![],
     };
     Ok(Json(json!({ "telegram": c, "deliveries": deliveries })))

@@ -98,6 +98,9 @@ pub async fn delete_gateway(
     Posted(session, _): Posted<Nothing>,
 ) -> PageResult {
     admin_only(&session)?;
-    let _ = s.store.delete_connection(session.actor.workspace_id, "messenger", id).await;
+    let _ = s
+        .store
+        .delete_connection(session.actor.workspace_id, "messenger", id)
+        .await;
     Ok(Redirect::to(TO).into_response())
 }
