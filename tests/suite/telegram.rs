@@ -33,6 +33,27 @@ pub struct Fake {
     pub files: HashMap<String, (String, Vec<u8>)>,
     /// Bytes of files agents sent.
     pub sent_files: Vec<(String, Vec<u8>)>,
+    /// getUpdates calls open now, and the most ever open at once.
+    pub polling: usize,
+    pub most_polling: usize,
+}
+
+/// Counts an open getUpdates while it lives.
+struct Polling(Shared);
+
+impl Polling {
+    fn start(f: &Shared) -> Self {
+        let mut g = f.lock().unwrap();
+        g.polling += 1;
+        g.most_polling = g.most_polling.max(g.polling);
+        Polling(f.clone())
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().polling -= 1;
+    }
 }
 
 pub type Shared = Arc<Mutex<Fake>>;
@@ -92,6 +113,7 @@ async fn bot_api(
             ok(json!({ "id": 123456, "is_bot": true, "first_name": "Acme help", "username": "acme_help_bot" })),
         ),
         "getUpdates" => {
+            let _open = Polling::start(&f);
             let offset = params["offset"].as_i64().unwrap_or(0);
             // A short long poll: answers when updates come, or after a moment.
             for _ in 0..10 {
@@ -293,6 +315,17 @@ async fn telegram_polling_files_messages_and_sends_replies(db: Db) {
     })
     .await;
 
+    // A poller that died after filing and before saving its offset: the
+    // updates are read again, and each update_id is still filed once.
+    set_offset(&app, 100).await;
+    until("the updates read again", || async {
+        let c = app.store.connections(app.workspace_id, "telegram").await.unwrap();
+        (c[0].poll_offset == 102).then_some(())
+    })
+    .await;
+    assert_eq!(messages(&app, id).await.len(), 2);
+    assert_eq!(telegram_tickets(&app).await.len(), 1);
+
     let (s, v) = app
         .post(
             &format!("/api/v1/tickets/{id}/messages"),
@@ -324,6 +357,20 @@ async fn telegram_polling_files_messages_and_sends_replies(db: Db) {
     })
     .await;
     assert_eq!(sent(&fake, "sendMessage").len(), 1);
+    // Two nodes serve this database (the test's and the one with the fake
+    // API): the bot's lease lets one of them poll at a time.
+    assert_eq!(fake.lock().unwrap().most_polling, 1);
+}
+
+async fn set_offset(app: &TestApp, offset: i64) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.db.url).await.unwrap();
+    sqlx::query("UPDATE messenger_connections SET poll_offset = $1")
+        .bind(offset)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
 }
 
 async fn sqlx_attrs(app: &TestApp, contact: i64) -> String {
