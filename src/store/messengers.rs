@@ -171,6 +171,11 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
+        // A bot's poll lease (see `channels::telegram::poll`) goes with it.
+        sqlx::query("DELETE FROM event_consumers WHERE name = $1")
+            .bind(format!("telegram-poll:{id}"))
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
@@ -208,6 +213,21 @@ impl Store {
     /// The contact behind a messenger user, made when new; their name and
     /// attributes are kept up to date from what the messenger says.
     pub async fn messenger_contact(
+        &self,
+        workspace_id: i64,
+        u: &MessengerUser,
+    ) -> Result<(ContactSummary, Vec<Event>)> {
+        match self.messenger_contact_once(workspace_id, u).await {
+            // Two first messages of one chat at once (webhook posts): the
+            // other made the contact; this one finds it.
+            Err(StoreError::Database(sqlx::Error::Database(d))) if d.is_unique_violation() => {
+                self.messenger_contact_once(workspace_id, u).await
+            }
+            r => r,
+        }
+    }
+
+    async fn messenger_contact_once(
         &self,
         workspace_id: i64,
         u: &MessengerUser,

@@ -54,6 +54,23 @@ pub async fn run(svc: Services) {
 async fn poll(svc: Services, id: i64) -> i64 {
     let lease = lease_name(id);
     loop {
+        // Gone (or switched to webhook mode): stop, without making its
+        // lease row again (a release only updates one that is there).
+        let polling = |c: &Option<crate::store::messengers::Connection>| {
+            c.as_ref().is_some_and(|c| c.mode.as_deref() == Some("polling"))
+        };
+        match svc.store.connection_by_id(id).await {
+            Ok(c) if polling(&c) => {}
+            Ok(_) => {
+                let _ = svc.store.release_lease(&lease, &svc.bus.node, i64::MAX).await;
+                return id;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "bot not read");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        }
         match svc
             .store
             .acquire_lease(&lease, &svc.bus.node, now_ms() + LEASE_MS, i64::MAX)
@@ -66,12 +83,10 @@ async fn poll(svc: Services, id: i64) -> i64 {
                 return id;
             }
         }
+        // Read again under the lease: the offset another holder saved.
         let c = match svc.store.connection_by_id(id).await {
             Ok(Some(c)) if c.mode.as_deref() == Some("polling") => c,
-            Ok(_) => {
-                let _ = svc.store.release_lease(&lease, &svc.bus.node, i64::MAX).await;
-                return id;
-            }
+            Ok(_) => return id,
             Err(e) => {
                 tracing::warn!(error = %e, "bot not read");
                 tokio::time::sleep(Duration::from_secs(2)).await;
