@@ -428,6 +428,35 @@ async fn telegram_photos_go_both_ways(db: Db) {
         .await
         .unwrap();
     assert_eq!(data, jpeg);
+    // A document continues the ticket, with its own name and type.
+    let pdf_in = b"%PDF-1.7 the invoice".to_vec();
+    fake.lock()
+        .unwrap()
+        .files
+        .insert("doc-1".into(), ("documents/file_2.pdf".into(), pdf_in.clone()));
+    fake.lock()
+        .unwrap()
+        .updates
+        .push(json!({ "update_id": 6, "message": { "message_id": 6,
+        "chat": { "id": 777, "type": "private" }, "from": { "id": 777, "first_name": "Bo" },
+        "document": { "file_id": "doc-1", "file_name": "invoice.pdf", "mime_type": "application/pdf" } } }));
+    let second = until("the document's message", || async {
+        messages(&app, id).await.into_iter().nth(1)
+    })
+    .await;
+    let sid = second["id"].as_i64().unwrap();
+    let doc = app.store.attachments_of(&[sid]).await.unwrap().remove(&sid).unwrap();
+    assert_eq!(
+        (doc[0].name.as_str(), doc[0].content_type.as_str()),
+        ("invoice.pdf", "application/pdf")
+    );
+    let (_, data) = app
+        .store
+        .attachment(app.workspace_id, doc[0].id, &doc[0].secret)
+        .await
+        .unwrap();
+    assert_eq!(data, pdf_in);
+    assert_eq!(telegram_tickets(&app).await.len(), 1);
 
     // An agent answers with a picture and a PDF: sendPhoto and sendDocument.
     let actor = storedesk::domain::Actor {
