@@ -48,6 +48,9 @@ pub struct Site {
     /// `--mail-domain` and `--smtp-relay`, for the mail settings page's test mail.
     pub mail_domain: String,
     pub mail_relay: Option<crate::mail::Relay>,
+    /// Telegram's Bot API (`--telegram-api-url`): a bot connected now is
+    /// served by this one from then on.
+    pub telegram_api_url: String,
 }
 
 /// Who may read `/metrics` on the main listener.
@@ -84,6 +87,7 @@ impl Site {
             trusted_proxies: Default::default(),
             mail_domain: "localhost".into(),
             mail_relay: None,
+            telegram_api_url: "https://api.telegram.org".into(),
         }
     }
 }

@@ -172,6 +172,7 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     site.trusted_proxies = args.trusted_proxies.clone();
     site.mail_domain = mail.mail_domain.clone();
     site.mail_relay = mail.smtp_relay.clone();
+    site.telegram_api_url = args.telegram_api_url.trim_end_matches('/').to_string();
     site.metrics = match &args.metrics_token {
         Some(t) => crate::app::MetricsAccess::Token(<sha2::Sha256 as sha2::Digest>::digest(t.as_bytes()).into()),
         None => crate::app::MetricsAccess::Open,

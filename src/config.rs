@@ -272,6 +272,10 @@ pub struct ServeArgs {
     /// Require `Authorization: Bearer TOKEN` on `/metrics` (16 characters or more).
     #[arg(long, env = "STOREDESK_METRICS_TOKEN", hide_env_values = true, value_parser = metrics_token)]
     pub metrics_token: Option<String>,
+    /// Telegram's Bot API, e.g. a self-hosted telegram-bot-api server; bots
+    /// connected afterwards are served by it.
+    #[arg(long, env = "STOREDESK_TELEGRAM_API_URL", default_value = "https://api.telegram.org")]
+    pub telegram_api_url: String,
     #[command(flatten)]
     pub mail: MailArgs,
 }

@@ -634,3 +634,20 @@ console-reports-nps-on = Send a Net Promoter Score survey after a resolved conve
 console-reports-settings-save = Save the report settings
 console-reports-settings-saved = Report settings saved.
 console-reports-not-saved = Not saved.
+
+# Messenger channels (admin page)
+console-admin-messengers = Messengers
+console-messengers-hint = Telegram and gateways for WhatsApp, Viber and others: customers write there, agents answer from the ticket.
+console-messengers-token = Bot token (from @BotFather)
+console-messengers-mode = Mode
+console-messengers-mode-polling = Long polling
+console-messengers-mode-webhook = Webhook
+console-messengers-state-active = working
+console-messengers-state-error = failing
+console-messengers-disconnect = Disconnect
+console-messengers-connect = Connect
+console-messengers-gateways = Gateways
+console-messengers-secret-once = Keep this secret at the provider; it is shown only now, for
+console-messengers-none = No gateways yet.
+console-messengers-inbound = Messages in:
+console-messengers-outbound = Replies out:

@@ -634,3 +634,20 @@ console-reports-nps-on = ارسال نظرسنجی NPS پس از حل گفتگو
 console-reports-settings-save = ذخیرهٔ تنظیمات گزارش
 console-reports-settings-saved = تنظیمات گزارش ذخیره شد.
 console-reports-not-saved = ذخیره نشد.
+
+# Messenger channels (admin page)
+console-admin-messengers = پیام‌رسان‌ها
+console-messengers-hint = تلگرام و درگاه‌های واتس‌اپ، وایبر و دیگران: مشتریان آنجا می‌نویسند و کارشناسان از درخواست پاسخ می‌دهند.
+console-messengers-token = توکن ربات (از ‎@BotFather)
+console-messengers-mode = حالت
+console-messengers-mode-polling = نظرسنجی طولانی
+console-messengers-mode-webhook = وب‌هوک
+console-messengers-state-active = فعال
+console-messengers-state-error = خطا
+console-messengers-disconnect = قطع اتصال
+console-messengers-connect = اتصال
+console-messengers-gateways = درگاه‌ها
+console-messengers-secret-once = این رمز را نزد ارائه‌دهنده نگه دارید؛ فقط همین حالا نشان داده می‌شود، برای
+console-messengers-none = هنوز درگاهی نیست.
+console-messengers-inbound = پیام‌های ورودی:
+console-messengers-outbound = پاسخ‌های خروجی:

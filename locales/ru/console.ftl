@@ -635,3 +635,20 @@ console-reports-nps-on = Отправлять опрос NPS после решё
 console-reports-settings-save = Сохранить настройки отчётов
 console-reports-settings-saved = Настройки отчётов сохранены.
 console-reports-not-saved = Не сохранено.
+
+# Messenger channels (admin page)
+console-admin-messengers = Мессенджеры
+console-messengers-hint = Telegram и шлюзы для WhatsApp, Viber и других: клиенты пишут туда, агенты отвечают из заявки.
+console-messengers-token = Токен бота (от @BotFather)
+console-messengers-mode = Режим
+console-messengers-mode-polling = Длинный опрос
+console-messengers-mode-webhook = Вебхук
+console-messengers-state-active = работает
+console-messengers-state-error = ошибка
+console-messengers-disconnect = Отключить
+console-messengers-connect = Подключить
+console-messengers-gateways = Шлюзы
+console-messengers-secret-once = Сохраните этот секрет у провайдера; он показан только сейчас, для
+console-messengers-none = Шлюзов пока нет.
+console-messengers-inbound = Входящие:
+console-messengers-outbound = Ответы:

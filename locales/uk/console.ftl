@@ -635,3 +635,20 @@ console-reports-nps-on = Надсилати опитування NPS після 
 console-reports-settings-save = Зберегти налаштування звітів
 console-reports-settings-saved = Налаштування звітів збережено.
 console-reports-not-saved = Не збережено.
+
+# Messenger channels (admin page)
+console-admin-messengers = Месенджери
+console-messengers-hint = Telegram і шлюзи для WhatsApp, Viber та інших: клієнти пишуть туди, агенти відповідають із заявки.
+console-messengers-token = Токен бота (від @BotFather)
+console-messengers-mode = Режим
+console-messengers-mode-polling = Довге опитування
+console-messengers-mode-webhook = Вебхук
+console-messengers-state-active = працює
+console-messengers-state-error = помилка
+console-messengers-disconnect = Відключити
+console-messengers-connect = Підключити
+console-messengers-gateways = Шлюзи
+console-messengers-secret-once = Збережіть цей секрет у провайдера; його показано лише зараз, для
+console-messengers-none = Шлюзів поки немає.
+console-messengers-inbound = Вхідні:
+console-messengers-outbound = Відповіді:

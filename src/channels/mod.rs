@@ -1,1 +1,3 @@
 pub mod email;
+pub mod outbound;
+pub mod telegram;

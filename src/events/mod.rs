@@ -12,6 +12,7 @@
 //! looks by itself every second, so a lost wake-up only delays.
 
 pub mod cluster;
+pub mod messengers;
 pub mod outbox;
 pub mod reports;
 pub mod routing;

@@ -9,6 +9,7 @@ pub mod csv;
 pub mod extract;
 pub mod form;
 pub mod helpcentre;
+pub mod hooks;
 pub mod limit;
 pub mod meta;
 pub mod origins;
@@ -37,7 +38,7 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use api::{events, kb, mail, outbox, people, reports, routing, rules, sla, tickets, webhooks, widget};
+    use api::{channels, events, kb, mail, outbox, people, reports, routing, rules, sla, tickets, webhooks, widget};
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
@@ -107,6 +108,21 @@ pub fn router(state: AppState) -> Router {
             get(reports::get_settings).put(reports::put_settings),
         )
         .route("/reports/rebuild", post(reports::rebuild))
+        .route(
+            "/channels/telegram",
+            get(channels::telegram)
+                .post(channels::connect_telegram)
+                .delete(channels::disconnect_telegram),
+        )
+        .route(
+            "/channels/messenger",
+            get(channels::gateways).post(channels::connect_gateway),
+        )
+        .route(
+            "/channels/messenger/{id}",
+            axum::routing::delete(channels::delete_gateway),
+        )
+        .route("/channels/messenger/{id}/deliveries", get(channels::gateway_deliveries))
         .route("/stream", get(stream::agent_socket))
         .route("/openapi.json", get(meta::openapi));
 
@@ -138,6 +154,8 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/kb/c/{lang}/{category}", get(helpcentre::category))
         .route("/p/{slug}/kb/{lang}/{article}", get(helpcentre::article))
         .route("/p/{slug}/kb/{lang}/{article}/vote", post(helpcentre::vote))
+        .route("/hooks/telegram/{id}", post(hooks::telegram).layer(DefaultBodyLimit::max(hooks::BODY_MAX)))
+        .route("/hooks/messenger/{id}", post(hooks::messenger).layer(DefaultBodyLimit::max(hooks::BODY_MAX)))
         .merge(console::routes())
         .nest("/api/v1", api)
         .fallback(not_found)

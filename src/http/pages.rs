@@ -45,6 +45,7 @@ fn env() -> &'static Environment<'static> {
             "console_admin_kb_edit.html",
             "console_admin_outbox.html",
             "console_admin_webhooks.html",
+            "console_admin_messengers.html",
             "console_admin_mail.html",
             "console_admin_rules.html",
             "console_admin_rule_edit.html",

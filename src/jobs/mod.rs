@@ -158,6 +158,17 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
     )));
     // Every node sends due webhook deliveries (each claimed by one).
     shutdown.spawn(crate::webhooks::sender::run(svc.clone()));
+    shutdown.keep(tokio::spawn(crate::events::cluster::run(
+        svc.store.clone(),
+        svc.bus.head.clone(),
+        crate::events::messengers::NAME,
+        svc.bus.node.clone(),
+        crate::events::messengers::Queuer,
+        shutdown.watch(),
+    )));
+    // Messenger channels: Telegram bots that poll, and replies going out.
+    shutdown.spawn(crate::channels::telegram::poll::run(svc.clone()));
+    shutdown.spawn(crate::channels::outbound::run(svc.clone()));
     // Totals asked to be built again while no node ran (the migration that
     // brought them, a rebuild asked from the command line): the event wakes
     // the consumer at once rather than at the next change.

@@ -9,6 +9,7 @@
 mod chat;
 mod kb;
 mod mail;
+pub mod messengers;
 pub mod reports;
 mod routing;
 mod rules;

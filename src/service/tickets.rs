@@ -100,7 +100,7 @@ impl Services {
         self.add_message(ws.get(), writer, id, new, &[]).await
     }
 
-    async fn add_message(
+    pub(super) async fn add_message(
         &self,
         ws: i64,
         writer: Writer<'_>,

@@ -56,6 +56,8 @@ const TABLES: &[(&str, &str)] = &[
     ("agent_online", "workspace_id, user_id, day"),
     ("webhooks", "id"),
     ("webhook_deliveries", "id"),
+    ("messenger_connections", "id"),
+    ("messenger_deliveries", "id"),
     ("events", "id"),
 ];
 

@@ -14,6 +14,7 @@ pub mod kb;
 mod links;
 pub mod mail;
 pub mod mail_settings;
+pub mod messengers;
 pub mod outbox;
 mod people;
 pub mod portal;

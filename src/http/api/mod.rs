@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
+pub mod channels;
 pub mod events;
 pub mod kb;
 pub mod mail;

@@ -9,6 +9,7 @@ mod display;
 mod inbox;
 mod kb;
 mod macros;
+mod messengers;
 mod report_charts;
 mod report_view;
 mod reports;
@@ -69,6 +70,17 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/widget/allow", post(admin::allow_origin))
         .route("/app/bulk", post(inbox::bulk))
         .route("/app/admin/outbox", get(admin::outbox))
+        .route("/app/admin/messengers", get(messengers::show))
+        .route("/app/admin/messengers/telegram", post(messengers::connect_bot))
+        .route(
+            "/app/admin/messengers/telegram/delete",
+            post(messengers::disconnect_bot),
+        )
+        .route("/app/admin/messengers/gateways", post(messengers::add_gateway))
+        .route(
+            "/app/admin/messengers/gateways/{id}/delete",
+            post(messengers::delete_gateway),
+        )
         .route("/app/admin/mail", get(admin::mail).post(admin::save_mail))
         .route("/app/admin/mail/test", post(admin::test_mail))
         .route("/app/admin/mail/imap-test", post(admin::test_imap))
