@@ -678,14 +678,18 @@ impl VisitorSession {
                     .filter(|e| !e.trim().is_empty())
                     .map(|e| Email::parse("email", &e))
                     .transpose()?;
-                s.svc
-                    .visitor_introduced(&self.visitor, name.as_deref(), email.as_ref())
+                let taken = s
+                    .svc
+                    .visitor_introduced(&self.visitor, name.as_deref(), email.as_ref(), &s.site.public_url)
                     .await?;
                 if let Some(n) = name.filter(|n| !n.is_empty()) {
                     self.visitor.name = n;
                 }
-                if let Some(e) = email {
-                    self.visitor.email = Some(e.to_string());
+                match email {
+                    Some(e) if taken => self.visitor.email = Some(e.to_string()),
+                    // Another contact's address: linked once its mailed link is opened.
+                    Some(_) => return Ok(vec![json!({ "type": "contact_saved", "verify": "email" }).to_string()]),
+                    None => {}
                 }
                 Ok(vec![json!({ "type": "contact_saved" }).to_string()])
             }

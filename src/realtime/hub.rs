@@ -329,7 +329,7 @@ pub(super) async fn deliver_event(
     let ws = e.workspace_id;
     let hint = hint.unwrap_or_default();
     match e.kind {
-        EventType::TicketCreated | EventType::TicketUpdated => {
+        EventType::TicketCreated | EventType::TicketUpdated | EventType::TicketMerged | EventType::TicketSplit => {
             let Some(ticket_id) = e.ticket_id else { return Ok(()) };
             if !hub.has_agents(ws) {
                 return Ok(());
@@ -438,8 +438,8 @@ pub(super) async fn deliver_event(
         | EventType::NpsAnswered
         | EventType::ReportsReset
         | EventType::ContactMerged
-        | EventType::TicketMerged
-        | EventType::TicketSplit
+        // Spam reaches no agent's screen.
+        | EventType::MessageSpam
         | EventType::WebhookDisabled => {}
     }
     Ok(())

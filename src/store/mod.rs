@@ -6,6 +6,7 @@
 
 pub mod backup;
 mod batch;
+pub mod contacts;
 pub mod chat;
 pub mod console;
 mod deliveries;
@@ -14,6 +15,7 @@ pub mod kb;
 mod links;
 pub mod mail;
 pub mod mail_settings;
+pub mod merge;
 pub mod outbox;
 mod people;
 pub mod portal;

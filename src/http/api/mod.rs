@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
+pub mod contacts;
 pub mod events;
 pub mod kb;
 pub mod mail;

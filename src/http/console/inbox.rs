@@ -92,6 +92,7 @@ impl InboxQuery {
             cursor: some(&self.cursor).and_then(Cursor::decode),
             before: some(&self.before).and_then(Cursor::decode),
             limit: 50,
+            spam: view == "spam",
         }
     }
 
