@@ -42,7 +42,7 @@ async fn reply(app: &TestApp, ticket: i64, body: &str) -> i64 {
 async fn event_kinds(app: &TestApp) -> Vec<Value> {
     let (s, e) = app.get("/api/v1/events?limit=500").await;
     assert_eq!(s, StatusCode::OK, "{e}");
-    e["items"].as_array().unwrap().clone()
+    e["events"].as_array().unwrap().clone()
 }
 
 async fn contacts_merge_tickets_keeps_every_message_in_order(db: Db) {
