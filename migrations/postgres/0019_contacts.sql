@@ -2,13 +2,16 @@
 -- messages are stored but filed as spam), merged contacts and tickets kept
 -- as pointers to their survivor, and the one-time links that prove a chat
 -- visitor owns an address before they are linked to its contact.
+-- The merged_into pointers are plain ids, not foreign keys: a survivor may
+-- have a higher id than what was merged into it, and a restore inserts in
+-- id order.
 
 ALTER TABLE contacts ADD COLUMN notes TEXT NOT NULL DEFAULT '';
 ALTER TABLE contacts ADD COLUMN blocked_at BIGINT;
-ALTER TABLE contacts ADD COLUMN merged_into BIGINT REFERENCES contacts (id) ON DELETE SET NULL;
+ALTER TABLE contacts ADD COLUMN merged_into BIGINT;
 
 ALTER TABLE tickets ADD COLUMN spam BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE tickets ADD COLUMN merged_into BIGINT REFERENCES tickets (id) ON DELETE SET NULL;
+ALTER TABLE tickets ADD COLUMN merged_into BIGINT;
 CREATE INDEX tickets_ws_spam_idx ON tickets (workspace_id, id) WHERE spam = 1;
 
 -- A visitor said an address that belongs to another contact: the link sent
