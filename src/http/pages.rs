@@ -40,6 +40,8 @@ fn env() -> &'static Environment<'static> {
             "console_admin_teams.html",
             "console_admin_canned.html",
             "console_admin_labels.html",
+            "console_contacts.html",
+            "console_contact.html",
             "console_admin_hours.html",
             "console_admin_widget.html",
             "console_admin_kb.html",

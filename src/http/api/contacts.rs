@@ -17,7 +17,7 @@ use crate::store::{StoreError, TicketFilter, TicketSort};
 const ATTRIBUTES_BYTES: usize = 16 * 1024;
 const ATTRIBUTES_DEPTH: usize = 4;
 const ATTRIBUTE_KEY_MAX: usize = 100;
-const NOTES_MAX: usize = 20_000;
+pub(crate) const NOTES_MAX: usize = 20_000;
 /// How many of a contact's tickets its page lists.
 const TICKETS_SHOWN: i64 = 200;
 
@@ -30,7 +30,7 @@ fn not_found(what: &'static str) -> impl Fn(StoreError) -> AppError {
 
 /// Blocking and merging change what every agent sees of a contact, so an
 /// agent limited to their teams' tickets may not.
-fn unrestricted(actor: &Actor) -> ApiResult<()> {
+pub(crate) fn unrestricted(actor: &Actor) -> ApiResult<()> {
     if actor.is_admin() || actor.scope == TicketScope::All {
         Ok(())
     } else {
@@ -110,7 +110,7 @@ fn depth(v: &Value) -> usize {
 }
 
 /// A JSON object of bounded size and depth with short, non-empty keys.
-fn attributes(v: Value) -> Result<Map<String, Value>, Invalid> {
+pub(crate) fn attributes(v: Value) -> Result<Map<String, Value>, Invalid> {
     let Value::Object(m) = v else {
         return Err(Invalid::new("attributes", "must be a JSON object"));
     };
