@@ -13,6 +13,7 @@ crate::both_backends!(
     contacts_blocked_contact_reaches_no_agent,
     contacts_api_merge_and_access,
     contacts_chat_visitor_proves_an_address_by_mail,
+    contacts_console_pages_block_merge_and_split,
 );
 
 async fn messages(app: &TestApp, ticket: i64) -> Vec<Value> {
@@ -505,4 +506,73 @@ async fn contacts_chat_visitor_proves_an_address_by_mail(db: Db) {
     w.send(json!({ "type": "contact", "name": "Bea", "email": "bea@new.test" })).await;
     let saved = w.until("contact_saved").await;
     assert!(saved["verify"].is_null());
+}
+
+async fn contacts_console_pages_block_merge_and_split(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let a = app.ticket("Lost parcel", "ann@shop.test").await;
+    let b = app.ticket("Parcel again", "ann.lee@home.test").await;
+    reply(&app, a["id"].as_i64().unwrap(), "We are on it").await;
+    let (ann, ann2) = (a["contact"]["id"].as_i64().unwrap(), b["contact"]["id"].as_i64().unwrap());
+    let mut c = crate::console::admin(&app).await;
+
+    // The list, searched; the contact's page with tickets and identities.
+    let (s, html) = c.get("/app/contacts?q=home.test").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains(&format!("/app/contacts/{ann2}")) && !html.contains(&format!("/app/contacts/{ann}\"")), "{html}");
+    let (s, html) = c.get(&format!("/app/contacts/{ann}?q=home.test")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Lost parcel") && html.contains("ann@shop.test"));
+    assert!(html.contains(&format!("name=\"from\" value=\"{ann2}\"")), "a merge candidate: {html}");
+
+    // Notes and details saved; bad JSON refused with a message.
+    let (_, to) = c
+        .post(&format!("/app/contacts/{ann}"), &[("name", "Ann Lee"), ("attributes", "{\"plan\":\"gold\"}"), ("notes", "VIP")])
+        .await;
+    assert!(to.contains("ok="), "{to}");
+    let (_, to) = c.post(&format!("/app/contacts/{ann}"), &[("name", "Ann Lee"), ("attributes", "[1]"), ("notes", "")]).await;
+    assert!(to.contains("err="), "{to}");
+    let (_, contact) = app.get(&format!("/api/v1/contacts/{ann}")).await;
+    assert_eq!((contact["notes"].as_str(), contact["attributes"]["plan"].as_str()), (Some("VIP"), Some("gold")));
+
+    // Merge the other in, block, unblock.
+    c.get(&format!("/app/contacts/{ann}")).await;
+    let (_, to) = c.post(&format!("/app/contacts/{ann}/merge"), &[("from", &ann2.to_string())]).await;
+    assert!(to.contains("ok="), "{to}");
+    let (_, contact) = app.get(&format!("/api/v1/contacts/{ann2}")).await;
+    assert_eq!(contact["merged_into"], ann);
+    c.post(&format!("/app/contacts/{ann}/block"), &[]).await;
+    let (_, contact) = app.get(&format!("/api/v1/contacts/{ann}")).await;
+    assert!(contact["blocked_at"].is_string());
+    let (_, html) = c.get("/app?view=spam").await;
+    assert!(html.contains("data-view=\"spam\" aria-current=\"page\""), "{html}");
+    c.post(&format!("/app/contacts/{ann}/unblock"), &[]).await;
+    let (_, contact) = app.get(&format!("/api/v1/contacts/{ann}")).await;
+    assert!(contact["blocked_at"].is_null());
+
+    // The ticket page: split the reply off, then merge that ticket back.
+    let number_a = a["number"].as_i64().unwrap();
+    let (_, html) = c.get(&format!("/app/t/{number_a}")).await;
+    assert!(html.contains(&format!("/app/t/{number_a}/split")));
+    let msgs = messages(&app, a["id"].as_i64().unwrap()).await;
+    let second = msgs.iter().filter(|m| m["kind"] == "reply").nth(1).unwrap()["id"].as_i64().unwrap();
+    let (s, to) = c.post(&format!("/app/t/{number_a}/split"), &[("message_id", &second.to_string())]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let new_number: i64 = to.rsplit('/').next().unwrap().parse().unwrap();
+    assert_ne!(new_number, number_a);
+    c.get(&format!("/app/t/{new_number}")).await;
+    let (_, to) = c.post(&format!("/app/t/{new_number}/merge"), &[("into", &format!("#{number_a}"))]).await;
+    assert_eq!(to, format!("/app/t/{number_a}"));
+    let replies = bodies(&messages(&app, a["id"].as_i64().unwrap()).await, "reply");
+    assert_eq!(replies, vec!["About: Lost parcel".to_string(), "We are on it".to_string()]);
+    let (_, to) = c.post(&format!("/app/t/{number_a}/merge"), &[("into", "#9999")]).await;
+    assert!(to.contains("err="), "{to}");
+
+    // Another workspace's contact is not found.
+    let (_, _, other) = app.workspace("Other Shop").await;
+    let (_, theirs) = app
+        .call(Method::POST, "/api/v1/tickets", &other, Some(json!({ "subject": "x", "message": "x", "contact": { "email": "z@o.test" } })))
+        .await;
+    let (s, _) = c.get(&format!("/app/contacts/{}", theirs["contact"]["id"])).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }
