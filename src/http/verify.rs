@@ -37,7 +37,14 @@ fn page(ws: &Workspace, lang: &str, state: &str, body: String, action: &str, sta
 }
 
 fn gone(ws: &Workspace, lang: &str) -> Response {
-    page(ws, lang, "gone", text(lang, "verify-gone", &[]), "", StatusCode::NOT_FOUND)
+    page(
+        ws,
+        lang,
+        "gone",
+        text(lang, "verify-gone", &[]),
+        "",
+        StatusCode::NOT_FOUND,
+    )
 }
 
 pub async fn show(

@@ -101,7 +101,10 @@ async fn identities(conn: &mut sqlx::AnyConnection, ws: i64, id: i64) -> Result<
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().map(|(channel, value)| Identity { channel, value }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(channel, value)| Identity { channel, value })
+        .collect())
 }
 
 async fn full(conn: &mut sqlx::AnyConnection, ws: i64, id: i64) -> Result<Contact> {
@@ -131,7 +134,8 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<(Vec<ContactItem>, Option<i64>)> {
-        let mut sql = Sql::new("SELECT id, name, email, blocked_at, created_at FROM contacts c WHERE c.workspace_id = ");
+        let mut sql =
+            Sql::new("SELECT id, name, email, blocked_at, created_at FROM contacts c WHERE c.workspace_id = ");
         let w = sql.arg(ws);
         sql.push(&w).push(" AND c.merged_into IS NULL");
         if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
@@ -240,7 +244,11 @@ impl Store {
                 &mut tx,
                 ws,
                 Some(actor.user_id),
-                if blocked { "contact.blocked" } else { "contact.unblocked" },
+                if blocked {
+                    "contact.blocked"
+                } else {
+                    "contact.unblocked"
+                },
                 "contact",
                 Some(id),
                 "{}",
@@ -300,19 +308,27 @@ pub(super) async fn merge_contacts_in(
         return Err(StoreError::Conflict("one of these contacts was already merged".into()));
     }
     let now = now_ms();
-    let tickets: Vec<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND contact_id = $2 ORDER BY id")
-        .bind(ws)
-        .bind(from)
-        .fetch_all(&mut **tx)
-        .await?;
-    let moved_identities = sqlx::query("UPDATE contact_identities SET contact_id = $1 WHERE workspace_id = $2 AND contact_id = $3")
-        .bind(into)
-        .bind(ws)
-        .bind(from)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    for table in ["tickets", "chat_visitors", "attachments", "csat_responses", "nps_surveys"] {
+    let tickets: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND contact_id = $2 ORDER BY id")
+            .bind(ws)
+            .bind(from)
+            .fetch_all(&mut **tx)
+            .await?;
+    let moved_identities =
+        sqlx::query("UPDATE contact_identities SET contact_id = $1 WHERE workspace_id = $2 AND contact_id = $3")
+            .bind(into)
+            .bind(ws)
+            .bind(from)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    for table in [
+        "tickets",
+        "chat_visitors",
+        "attachments",
+        "csat_responses",
+        "nps_surveys",
+    ] {
         sqlx::query(&format!(
             "UPDATE {table} SET contact_id = $1 WHERE workspace_id = $2 AND contact_id = $3"
         ))
@@ -329,7 +345,11 @@ pub(super) async fn merge_contacts_in(
         (true, false) => other.notes.clone(),
         (false, false) => format!("{}\n\n{}", survivor.notes, other.notes),
     };
-    let name = if survivor.name.is_empty() { &other.name } else { &survivor.name };
+    let name = if survivor.name.is_empty() {
+        &other.name
+    } else {
+        &survivor.name
+    };
     let email = survivor.email.clone().or(other.email.clone());
     let blocked = survivor.blocked_at.or(other.blocked_at);
     sqlx::query("UPDATE contacts SET name = $1, email = $2, attributes = $3, notes = $4, blocked_at = $5, updated_at = $6 WHERE id = $7")
@@ -348,9 +368,11 @@ pub(super) async fn merge_contacts_in(
         .bind(from)
         .execute(&mut **tx)
         .await?;
-    Ok(NewEvent::new(ws, EventType::ContactMerged, by).contact(into).changes(serde_json::json!({
-        "from": from, "tickets": tickets, "identities": moved_identities,
-    })))
+    Ok(NewEvent::new(ws, EventType::ContactMerged, by)
+        .contact(into)
+        .changes(serde_json::json!({
+            "from": from, "tickets": tickets, "identities": moved_identities,
+        })))
 }
 
 /// An address proof link not yet used nor expired.

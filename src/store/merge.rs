@@ -63,11 +63,13 @@ impl Store {
         }
         let ws = actor.workspace_id;
         let now = now_ms();
-        let moved: Vec<i64> = sqlx::query_scalar("SELECT id FROM messages WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY created_at, id")
-            .bind(ws)
-            .bind(other.id)
-            .fetch_all(&mut *tx)
-            .await?;
+        let moved: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM messages WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY created_at, id",
+        )
+        .bind(ws)
+        .bind(other.id)
+        .fetch_all(&mut *tx)
+        .await?;
         sqlx::query("UPDATE messages SET ticket_id = $1 WHERE workspace_id = $2 AND ticket_id = $3")
             .bind(survivor.id)
             .bind(ws)
@@ -78,7 +80,9 @@ impl Store {
         let last = survivor.last_message_at.max(other.last_message_at);
         let waiting = match (survivor.waiting_since, other.waiting_since) {
             (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b).filter(|_| matches!(survivor.status, Status::Open | Status::Pending)),
+            (a, b) => a
+                .or(b)
+                .filter(|_| matches!(survivor.status, Status::Open | Status::Pending)),
         };
         sqlx::query("UPDATE tickets SET last_message_at = $1, waiting_since = $2, updated_at = $3 WHERE id = $4")
             .bind(last)
@@ -88,7 +92,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let by = Author::Agent(actor.user_id);
-        insert_message(&mut tx, ws, survivor.id, &line(by, format!("Ticket #{} merged into this one", other.number)), now).await?;
+        insert_message(
+            &mut tx,
+            ws,
+            survivor.id,
+            &line(by, format!("Ticket #{} merged into this one", other.number)),
+            now,
+        )
+        .await?;
         let mut events = Vec::new();
         let closing = TicketPatch {
             status: Some(Status::Closed),
@@ -104,7 +115,14 @@ impl Store {
             .bind(other.id)
             .execute(&mut *tx)
             .await?;
-        insert_message(&mut tx, ws, other.id, &line(by, format!("Merged into #{}", survivor.number)), now).await?;
+        insert_message(
+            &mut tx,
+            ws,
+            other.id,
+            &line(by, format!("Merged into #{}", survivor.number)),
+            now,
+        )
+        .await?;
         events.push(
             NewEvent::new(ws, EventType::TicketMerged, EventActor::Agent(actor.user_id))
                 .ticket(survivor.id)
@@ -166,13 +184,12 @@ impl Store {
         if kind == "event" {
             return Err(Invalid::new("message_id", "a system line cannot be split off").into());
         }
-        let others: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM messages WHERE ticket_id = $1 AND id <> $2 AND kind <> 'event'",
-        )
-        .bind(id)
-        .bind(message_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let others: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE ticket_id = $1 AND id <> $2 AND kind <> 'event'")
+                .bind(id)
+                .bind(message_id)
+                .fetch_one(&mut *tx)
+                .await?;
         if others == 0 {
             return Err(Invalid::new("message_id", "the ticket's only message cannot be split off").into());
         }
@@ -207,8 +224,22 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let by = Author::Agent(actor.user_id);
-        insert_message(&mut tx, ws, id, &line(by, format!("A message was split off into #{number}")), now).await?;
-        insert_message(&mut tx, ws, new_id, &line(by, format!("Split off from #{}", t.number)), now).await?;
+        insert_message(
+            &mut tx,
+            ws,
+            id,
+            &line(by, format!("A message was split off into #{number}")),
+            now,
+        )
+        .await?;
+        insert_message(
+            &mut tx,
+            ws,
+            new_id,
+            &line(by, format!("Split off from #{}", t.number)),
+            now,
+        )
+        .await?;
         sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id)

@@ -6,9 +6,9 @@
 
 pub mod backup;
 mod batch;
-pub mod contacts;
 pub mod chat;
 pub mod console;
+pub mod contacts;
 mod deliveries;
 pub mod events;
 pub mod kb;

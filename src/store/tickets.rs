@@ -685,11 +685,11 @@ pub(super) async fn create_in(
     if spam {
         ev.push(spam_event(workspace_id, new.channel, contact_id, &first));
     } else {
-    ev.push(NewEvent::new(workspace_id, EventType::TicketCreated, actor).ticket(id).message(first.id).contact(contact_id).changes(serde_json::json!({
+        ev.push(NewEvent::new(workspace_id, EventType::TicketCreated, actor).ticket(id).message(first.id).contact(contact_id).changes(serde_json::json!({
         "channel": new.channel, "subject": &new.subject, "status": Status::Open, "priority": new.priority, "team_id": team_id, "labels": &new.labels,
         "kind": kind, "feature": &feature,
     })));
-    ev.push(message_event(workspace_id, new.channel, contact_id, &first));
+        ev.push(message_event(workspace_id, new.channel, contact_id, &first));
     }
     // Built from what was written rather than read back: on SQLite every
     // statement on the single writer costs all writers time. The ticket

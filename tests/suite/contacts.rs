@@ -58,17 +58,28 @@ async fn contacts_merge_tickets_keeps_every_message_in_order(db: Db) {
     let before_b = bodies(&messages(&app, b_id).await, "reply");
 
     // Refused: itself, bad ids, another workspace's ticket, a restricted agent.
-    let (s, e) = app.post(&format!("/api/v1/tickets/{a_id}/merge"), json!({ "from": a_id })).await;
+    let (s, e) = app
+        .post(&format!("/api/v1/tickets/{a_id}/merge"), json!({ "from": a_id }))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     let (s, _) = app.post("/api/v1/tickets/abc/merge", json!({ "from": b_id })).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = app.post(&format!("/api/v1/tickets/{a_id}/merge"), json!({ "from": "x" })).await;
+    let (s, _) = app
+        .post(&format!("/api/v1/tickets/{a_id}/merge"), json!({ "from": "x" }))
+        .await;
     assert!(s.is_client_error());
-    let (s, _) = app.post(&format!("/api/v1/tickets/{a_id}/merge"), json!({ "from": 0 })).await;
+    let (s, _) = app
+        .post(&format!("/api/v1/tickets/{a_id}/merge"), json!({ "from": 0 }))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, _, other) = app.workspace("Other Shop").await;
     let (s, _) = app
-        .call(Method::POST, &format!("/api/v1/tickets/{a_id}/merge"), &other, Some(json!({ "from": b_id })))
+        .call(
+            Method::POST,
+            &format!("/api/v1/tickets/{a_id}/merge"),
+            &other,
+            Some(json!({ "from": b_id })),
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, theirs) = app
@@ -80,15 +91,24 @@ async fn contacts_merge_tickets_keeps_every_message_in_order(db: Db) {
         )
         .await;
     let theirs = theirs["id"].as_i64().unwrap();
-    let (s, _) = app.post(&format!("/api/v1/tickets/{a_id}/merge"), json!({ "from": theirs })).await;
+    let (s, _) = app
+        .post(&format!("/api/v1/tickets/{a_id}/merge"), json!({ "from": theirs }))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "another workspace's ticket is not found");
     let (_, restricted) = app.agent("teamless@acme.test", true).await;
     let (s, _) = app
-        .call(Method::POST, &format!("/api/v1/tickets/{a_id}/merge"), &restricted, Some(json!({ "from": b_id })))
+        .call(
+            Method::POST,
+            &format!("/api/v1/tickets/{a_id}/merge"),
+            &restricted,
+            Some(json!({ "from": b_id })),
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "an agent who cannot see the tickets");
 
-    let (s, m) = app.post(&format!("/api/v1/tickets/{a_id}/merge"), json!({ "from": b_id })).await;
+    let (s, m) = app
+        .post(&format!("/api/v1/tickets/{a_id}/merge"), json!({ "from": b_id }))
+        .await;
     assert_eq!(s, StatusCode::OK, "{m}");
     assert_eq!(m["moved_messages"], 1);
     assert_eq!(m["merged"]["status"], "closed");
@@ -110,7 +130,9 @@ async fn contacts_merge_tickets_keeps_every_message_in_order(db: Db) {
     assert!(bodies(&rest, "event").contains(&format!("Merged into #{number_a}")));
 
     // Once only; the feed shows the merge and the close.
-    let (s, _) = app.post(&format!("/api/v1/tickets/{a_id}/merge"), json!({ "from": b_id })).await;
+    let (s, _) = app
+        .post(&format!("/api/v1/tickets/{a_id}/merge"), json!({ "from": b_id }))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
     let events = event_kinds(&app).await;
     let merged = events
@@ -127,7 +149,12 @@ async fn contacts_merge_tickets_keeps_every_message_in_order(db: Db) {
     let mut found = false;
     for _ in 0..200 {
         let (_, l) = app.get("/api/v1/tickets?q=again").await;
-        let ids: Vec<i64> = l["items"].as_array().unwrap().iter().filter_map(|t| t["id"].as_i64()).collect();
+        let ids: Vec<i64> = l["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t["id"].as_i64())
+            .collect();
         if ids.contains(&a_id) {
             found = true;
             break;
@@ -148,19 +175,38 @@ async fn contacts_split_moves_one_message_into_a_new_ticket(db: Db) {
     let solo = app.ticket("Alone", "bob@shop.test").await;
     let solo_id = solo["id"].as_i64().unwrap();
     let solo_msg = messages(&app, solo_id).await[0]["id"].as_i64().unwrap();
-    let (s, e) = app.post(&format!("/api/v1/tickets/{id}/split"), json!({ "message_id": solo_msg })).await;
+    let (s, e) = app
+        .post(
+            &format!("/api/v1/tickets/{id}/split"),
+            json!({ "message_id": solo_msg }),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
-    let (s, e) = app.post(&format!("/api/v1/tickets/{solo_id}/split"), json!({ "message_id": solo_msg })).await;
+    let (s, e) = app
+        .post(
+            &format!("/api/v1/tickets/{solo_id}/split"),
+            json!({ "message_id": solo_msg }),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
-    let (s, _) = app.post(&format!("/api/v1/tickets/{id}/split"), json!({ "message_id": -1 })).await;
+    let (s, _) = app
+        .post(&format!("/api/v1/tickets/{id}/split"), json!({ "message_id": -1 }))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, _, other) = app.workspace("Other Shop").await;
     let (s, _) = app
-        .call(Method::POST, &format!("/api/v1/tickets/{id}/split"), &other, Some(json!({ "message_id": second })))
+        .call(
+            Method::POST,
+            &format!("/api/v1/tickets/{id}/split"),
+            &other,
+            Some(json!({ "message_id": second })),
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
-    let (s, new) = app.post(&format!("/api/v1/tickets/{id}/split"), json!({ "message_id": second })).await;
+    let (s, new) = app
+        .post(&format!("/api/v1/tickets/{id}/split"), json!({ "message_id": second }))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{new}");
     let new_id = new["id"].as_i64().unwrap();
     assert_eq!(new["contact"]["id"], t["contact"]["id"]);
@@ -173,12 +219,19 @@ async fn contacts_split_moves_one_message_into_a_new_ticket(db: Db) {
     assert_eq!(left[0]["id"], first);
     assert!(bodies(&left, "event").contains(&format!("A message was split off into #{}", new["number"])));
     // A system line cannot be split off.
-    let line = left.iter().find(|m| m["kind"] == "event").unwrap()["id"].as_i64().unwrap();
-    let (s, _) = app.post(&format!("/api/v1/tickets/{id}/split"), json!({ "message_id": line })).await;
+    let line = left.iter().find(|m| m["kind"] == "event").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (s, _) = app
+        .post(&format!("/api/v1/tickets/{id}/split"), json!({ "message_id": line }))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
     let events = event_kinds(&app).await;
-    let split = events.iter().find(|e| e["type"] == "ticket.split").expect("ticket.split");
+    let split = events
+        .iter()
+        .find(|e| e["type"] == "ticket.split")
+        .expect("ticket.split");
     assert_eq!(split["ticket_id"], id);
     assert_eq!(split["changes"]["into"], new_id);
     assert!(events
@@ -225,7 +278,14 @@ async fn contacts_blocked_contact_reaches_no_agent(db: Db) {
 
     // Mail through the SMTP listener.
     let support = format!("acme-shop@{MAIL_DOMAIN}");
-    let raw = crate::email::mail("spam@junk.test", &support, "Cheap pills", "pills@junk.test", "", "Buy now");
+    let raw = crate::email::mail(
+        "spam@junk.test",
+        &support,
+        "Cheap pills",
+        "pills@junk.test",
+        "",
+        "Buy now",
+    );
     smtp_send(smtp, "spam@junk.test", &support, &raw).await.unwrap();
     // The form.
     let f = reqwest::multipart::Form::new()
@@ -235,7 +295,13 @@ async fn contacts_blocked_contact_reaches_no_agent(db: Db) {
         .text("email", "spam@junk.test")
         .text("subject", "Cheap watches")
         .text("message", "Buy watches");
-    let r = app.client.post(format!("{}/p/acme-shop/new", app.base)).multipart(f).send().await.unwrap();
+    let r = app
+        .client
+        .post(format!("{}/p/acme-shop/new", app.base))
+        .multipart(f)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     // The chat: a visitor whose contact is blocked.
     let (mut v, _) = app.visitor("acme-shop", None, 0).await;
@@ -251,9 +317,12 @@ async fn contacts_blocked_contact_reaches_no_agent(db: Db) {
             .as_i64()
             .unwrap()
     };
-    let (s, _) = app.post(&format!("/api/v1/contacts/{visitor_contact}/block"), json!({})).await;
+    let (s, _) = app
+        .post(&format!("/api/v1/contacts/{visitor_contact}/block"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::OK);
-    v.send(json!({ "type": "message", "client_id": "s1", "body": "Buy crypto" })).await;
+    v.send(json!({ "type": "message", "client_id": "s1", "body": "Buy crypto" }))
+        .await;
     let ack = v.until("ack").await;
     let chat_msg = ack["id"].as_i64().unwrap();
 
@@ -275,7 +344,12 @@ async fn contacts_blocked_contact_reaches_no_agent(db: Db) {
     let chat = spam.iter().find(|t| t["channel"] == "chat").unwrap();
     assert_eq!(messages(&app, chat["id"].as_i64().unwrap()).await[0]["id"], chat_msg);
     let (_, inbox) = app.get("/api/v1/tickets").await;
-    let inbox_ids: Vec<i64> = inbox["items"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    let inbox_ids: Vec<i64> = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
     for t in &spam {
         assert!(t["spam"] == true);
         assert!(t["assignee_id"].is_null());
@@ -321,20 +395,29 @@ async fn contacts_blocked_contact_reaches_no_agent(db: Db) {
     );
 
     // Unblocked, their next mail is a ticket like any other.
-    let (s, c) = app.post(&format!("/api/v1/contacts/{spammer}/unblock"), json!({})).await;
+    let (s, c) = app
+        .post(&format!("/api/v1/contacts/{spammer}/unblock"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert!(c["blocked_at"].is_null());
     let raw = crate::email::mail("spam@junk.test", &support, "Sorry", "sorry@junk.test", "", "Real now");
     smtp_send(smtp, "spam@junk.test", &support, &raw).await.unwrap();
     let (_, inbox) = app.get("/api/v1/tickets").await;
-    assert!(inbox["items"].as_array().unwrap().iter().any(|t| t["subject"] == "Sorry"));
+    assert!(inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["subject"] == "Sorry"));
 }
 
 async fn contacts_api_merge_and_access(db: Db) {
     let app = TestApp::spawn(db).await;
     let a = app.ticket("First", "ann@shop.test").await;
     let b = app.ticket("Second", "ann.lee@home.test").await;
-    let (ann, ann2) = (a["contact"]["id"].as_i64().unwrap(), b["contact"]["id"].as_i64().unwrap());
+    let (ann, ann2) = (
+        a["contact"]["id"].as_i64().unwrap(),
+        b["contact"]["id"].as_i64().unwrap(),
+    );
 
     // List, search and page.
     let (s, l) = app.get("/api/v1/contacts?limit=1").await;
@@ -364,62 +447,112 @@ async fn contacts_api_merge_and_access(db: Db) {
         json!({ "colour": "red" }),
     ] {
         let (s, e) = app.patch(&format!("/api/v1/contacts/{ann}"), bad.clone()).await;
-        assert!(s == StatusCode::UNPROCESSABLE_ENTITY || s == StatusCode::BAD_REQUEST, "{bad} → {s} {e}");
+        assert!(
+            s == StatusCode::UNPROCESSABLE_ENTITY || s == StatusCode::BAD_REQUEST,
+            "{bad} → {s} {e}"
+        );
     }
     let (_, _) = app
-        .patch(&format!("/api/v1/contacts/{ann2}"), json!({ "attributes": { "plan": "free", "phone": "+47 1" }, "notes": "Second address" }))
+        .patch(
+            &format!("/api/v1/contacts/{ann2}"),
+            json!({ "attributes": { "plan": "free", "phone": "+47 1" }, "notes": "Second address" }),
+        )
         .await;
 
     // Another workspace sees and changes none of it.
     let (_, _, other) = app.workspace("Other Shop").await;
     for (m, path, body) in [
         (Method::GET, format!("/api/v1/contacts/{ann}"), None),
-        (Method::PATCH, format!("/api/v1/contacts/{ann}"), Some(json!({ "notes": "x" }))),
+        (
+            Method::PATCH,
+            format!("/api/v1/contacts/{ann}"),
+            Some(json!({ "notes": "x" })),
+        ),
         (Method::POST, format!("/api/v1/contacts/{ann}/block"), Some(json!({}))),
-        (Method::POST, format!("/api/v1/contacts/{ann}/merge"), Some(json!({ "from": ann2 }))),
+        (
+            Method::POST,
+            format!("/api/v1/contacts/{ann}/merge"),
+            Some(json!({ "from": ann2 })),
+        ),
     ] {
         let (s, _) = app.call(m, &path, &other, body).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
     }
-    let (_, theirs) = app
-        .call(Method::GET, "/api/v1/contacts", &other, None)
-        .await;
+    let (_, theirs) = app.call(Method::GET, "/api/v1/contacts", &other, None).await;
     assert_eq!(theirs["items"], json!([]));
     // A restricted agent sees the contact but none of its tickets, and may
     // not merge or block.
     let (_, restricted) = app.agent("teamless@acme.test", true).await;
-    let (s, c) = app.call(Method::GET, &format!("/api/v1/contacts/{ann}"), &restricted, None).await;
+    let (s, c) = app
+        .call(Method::GET, &format!("/api/v1/contacts/{ann}"), &restricted, None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(c["tickets"], json!([]));
     let (s, _) = app
-        .call(Method::POST, &format!("/api/v1/contacts/{ann}/merge"), &restricted, Some(json!({ "from": ann2 })))
+        .call(
+            Method::POST,
+            &format!("/api/v1/contacts/{ann}/merge"),
+            &restricted,
+            Some(json!({ "from": ann2 })),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = app
-        .call(Method::POST, &format!("/api/v1/contacts/{ann}/block"), &restricted, Some(json!({})))
+        .call(
+            Method::POST,
+            &format!("/api/v1/contacts/{ann}/block"),
+            &restricted,
+            Some(json!({})),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = app.post(&format!("/api/v1/contacts/{ann}/merge"), json!({ "from": ann })).await;
+    let (s, _) = app
+        .post(&format!("/api/v1/contacts/{ann}/merge"), json!({ "from": ann }))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = app.post("/api/v1/contacts/999999/merge", json!({ "from": ann })).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // The merge: identities, tickets, attributes (the survivor's win), notes.
-    let (s, c) = app.post(&format!("/api/v1/contacts/{ann}/merge"), json!({ "from": ann2 })).await;
+    let (s, c) = app
+        .post(&format!("/api/v1/contacts/{ann}/merge"), json!({ "from": ann2 }))
+        .await;
     assert_eq!(s, StatusCode::OK, "{c}");
-    let values: Vec<&str> = c["identities"].as_array().unwrap().iter().map(|i| i["value"].as_str().unwrap()).collect();
-    assert!(values.contains(&"ann@shop.test") && values.contains(&"ann.lee@home.test"), "{values:?}");
-    assert_eq!(c["attributes"], json!({ "plan": "gold", "city": "Oslo", "phone": "+47 1" }));
+    let values: Vec<&str> = c["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["value"].as_str().unwrap())
+        .collect();
+    assert!(
+        values.contains(&"ann@shop.test") && values.contains(&"ann.lee@home.test"),
+        "{values:?}"
+    );
+    assert_eq!(
+        c["attributes"],
+        json!({ "plan": "gold", "city": "Oslo", "phone": "+47 1" })
+    );
     assert_eq!(c["notes"], "Prefers mail\n\nSecond address");
     let (_, page) = app.get(&format!("/api/v1/contacts/{ann}")).await;
-    let ids: Vec<i64> = page["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = page["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![b["id"].as_i64().unwrap(), a["id"].as_i64().unwrap()]);
     for t in [&a, &b] {
-        assert_eq!(messages(&app, t["id"].as_i64().unwrap()).await.len(), 1, "every message kept");
+        assert_eq!(
+            messages(&app, t["id"].as_i64().unwrap()).await.len(),
+            1,
+            "every message kept"
+        );
     }
     let (_, gone) = app.get(&format!("/api/v1/contacts/{ann2}")).await;
     assert_eq!(gone["merged_into"], ann);
-    let (s, _) = app.post(&format!("/api/v1/contacts/{ann}/merge"), json!({ "from": ann2 })).await;
+    let (s, _) = app
+        .post(&format!("/api/v1/contacts/{ann}/merge"), json!({ "from": ann2 }))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
     // Mail from the merged-away address now lands on the survivor.
     let (_, t) = app
@@ -430,7 +563,10 @@ async fn contacts_api_merge_and_access(db: Db) {
         .await;
     assert_eq!(t["contact"]["id"], ann);
     let merged = event_kinds(&app).await;
-    let e = merged.iter().find(|e| e["type"] == "contact.merged").expect("contact.merged");
+    let e = merged
+        .iter()
+        .find(|e| e["type"] == "contact.merged")
+        .expect("contact.merged");
     assert_eq!(e["contact_id"], ann);
     assert_eq!(e["changes"]["from"], ann2);
 }
@@ -440,11 +576,13 @@ async fn contacts_chat_visitor_proves_an_address_by_mail(db: Db) {
     let t = app.ticket("Earlier order", "ann@shop.test").await;
     let ann = t["contact"]["id"].as_i64().unwrap();
     let (mut v, _) = app.visitor("acme-shop", None, 0).await;
-    v.send(json!({ "type": "message", "client_id": "c1", "body": "Hi, it is Ann" })).await;
+    v.send(json!({ "type": "message", "client_id": "c1", "body": "Hi, it is Ann" }))
+        .await;
     v.until("ack").await;
 
     // The visitor claims Ann's address: not linked on their word.
-    v.send(json!({ "type": "contact", "name": "Ann", "email": "ann@shop.test" })).await;
+    v.send(json!({ "type": "contact", "name": "Ann", "email": "ann@shop.test" }))
+        .await;
     let saved = v.until("contact_saved").await;
     assert_eq!(saved["verify"], "email");
     let (_, chats) = app.get("/api/v1/tickets?channel=chat").await;
@@ -453,11 +591,21 @@ async fn contacts_chat_visitor_proves_an_address_by_mail(db: Db) {
     assert_ne!(visitor, ann);
     assert!(chat["contact"]["email"].is_null(), "{chat}");
     let (_, c) = app.get(&format!("/api/v1/contacts/{visitor}")).await;
-    assert!(c["identities"].as_array().unwrap().iter().all(|i| i["channel"] != "email"), "{c}");
+    assert!(
+        c["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["channel"] != "email"),
+        "{c}"
+    );
 
     // A link went to the address (through the outbox).
     let queued = app.store.outbox(app.workspace_id).await.unwrap();
-    let (to, _, body) = queued.iter().find(|(to, _, _)| to == "ann@shop.test").expect("a proof mail");
+    let (to, _, body) = queued
+        .iter()
+        .find(|(to, _, _)| to == "ann@shop.test")
+        .expect("a proof mail");
     assert_eq!(to, "ann@shop.test");
     let url = body
         .split_whitespace()
@@ -476,7 +624,12 @@ async fn contacts_chat_visitor_proves_an_address_by_mail(db: Db) {
     let (_, c) = app.get(&format!("/api/v1/contacts/{visitor}")).await;
     assert!(c["merged_into"].is_null());
     // A wrong token, or another workspace's slug, finds nothing.
-    let r = app.client.get(format!("{}/p/acme-shop/verify/nope", app.base)).send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/p/acme-shop/verify/nope", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     app.workspace("Other Shop").await;
     let r = app
@@ -494,16 +647,24 @@ async fn contacts_chat_visitor_proves_an_address_by_mail(db: Db) {
     let (_, c) = app.get(&format!("/api/v1/contacts/{visitor}")).await;
     assert_eq!(c["merged_into"], ann);
     let (_, page) = app.get(&format!("/api/v1/contacts/{ann}")).await;
-    let channels: Vec<&str> = page["tickets"].as_array().unwrap().iter().map(|t| t["channel"].as_str().unwrap()).collect();
+    let channels: Vec<&str> = page["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["channel"].as_str().unwrap())
+        .collect();
     assert!(channels.contains(&"chat") && channels.contains(&"api"), "{channels:?}");
     let r = app.client.post(format!("{}{path}", app.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND, "single use");
     let events = event_kinds(&app).await;
-    assert!(events.iter().any(|e| e["type"] == "contact.merged" && e["contact_id"] == ann));
+    assert!(events
+        .iter()
+        .any(|e| e["type"] == "contact.merged" && e["contact_id"] == ann));
 
     // An address nobody has is taken at once.
     let (mut w, _) = app.visitor("acme-shop", None, 0).await;
-    w.send(json!({ "type": "contact", "name": "Bea", "email": "bea@new.test" })).await;
+    w.send(json!({ "type": "contact", "name": "Bea", "email": "bea@new.test" }))
+        .await;
     let saved = w.until("contact_saved").await;
     assert!(saved["verify"].is_null());
 }
@@ -513,31 +674,57 @@ async fn contacts_console_pages_block_merge_and_split(db: Db) {
     let a = app.ticket("Lost parcel", "ann@shop.test").await;
     let b = app.ticket("Parcel again", "ann.lee@home.test").await;
     reply(&app, a["id"].as_i64().unwrap(), "We are on it").await;
-    let (ann, ann2) = (a["contact"]["id"].as_i64().unwrap(), b["contact"]["id"].as_i64().unwrap());
+    let (ann, ann2) = (
+        a["contact"]["id"].as_i64().unwrap(),
+        b["contact"]["id"].as_i64().unwrap(),
+    );
     let mut c = crate::console::admin(&app).await;
 
     // The list, searched; the contact's page with tickets and identities.
     let (s, html) = c.get("/app/contacts?q=home.test").await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains(&format!("/app/contacts/{ann2}")) && !html.contains(&format!("/app/contacts/{ann}\"")), "{html}");
+    assert!(
+        html.contains(&format!("/app/contacts/{ann2}")) && !html.contains(&format!("/app/contacts/{ann}\"")),
+        "{html}"
+    );
     let (s, html) = c.get(&format!("/app/contacts/{ann}?q=home.test")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("Lost parcel") && html.contains("ann@shop.test"));
-    assert!(html.contains(&format!("name=\"from\" value=\"{ann2}\"")), "a merge candidate: {html}");
+    assert!(
+        html.contains(&format!("name=\"from\" value=\"{ann2}\"")),
+        "a merge candidate: {html}"
+    );
 
     // Notes and details saved; bad JSON refused with a message.
     let (_, to) = c
-        .post(&format!("/app/contacts/{ann}"), &[("name", "Ann Lee"), ("attributes", "{\"plan\":\"gold\"}"), ("notes", "VIP")])
+        .post(
+            &format!("/app/contacts/{ann}"),
+            &[
+                ("name", "Ann Lee"),
+                ("attributes", "{\"plan\":\"gold\"}"),
+                ("notes", "VIP"),
+            ],
+        )
         .await;
     assert!(to.contains("ok="), "{to}");
-    let (_, to) = c.post(&format!("/app/contacts/{ann}"), &[("name", "Ann Lee"), ("attributes", "[1]"), ("notes", "")]).await;
+    let (_, to) = c
+        .post(
+            &format!("/app/contacts/{ann}"),
+            &[("name", "Ann Lee"), ("attributes", "[1]"), ("notes", "")],
+        )
+        .await;
     assert!(to.contains("err="), "{to}");
     let (_, contact) = app.get(&format!("/api/v1/contacts/{ann}")).await;
-    assert_eq!((contact["notes"].as_str(), contact["attributes"]["plan"].as_str()), (Some("VIP"), Some("gold")));
+    assert_eq!(
+        (contact["notes"].as_str(), contact["attributes"]["plan"].as_str()),
+        (Some("VIP"), Some("gold"))
+    );
 
     // Merge the other in, block, unblock.
     c.get(&format!("/app/contacts/{ann}")).await;
-    let (_, to) = c.post(&format!("/app/contacts/{ann}/merge"), &[("from", &ann2.to_string())]).await;
+    let (_, to) = c
+        .post(&format!("/app/contacts/{ann}/merge"), &[("from", &ann2.to_string())])
+        .await;
     assert!(to.contains("ok="), "{to}");
     let (_, contact) = app.get(&format!("/api/v1/contacts/{ann2}")).await;
     assert_eq!(contact["merged_into"], ann);
@@ -555,23 +742,43 @@ async fn contacts_console_pages_block_merge_and_split(db: Db) {
     let (_, html) = c.get(&format!("/app/t/{number_a}")).await;
     assert!(html.contains(&format!("/app/t/{number_a}/split")));
     let msgs = messages(&app, a["id"].as_i64().unwrap()).await;
-    let second = msgs.iter().filter(|m| m["kind"] == "reply").nth(1).unwrap()["id"].as_i64().unwrap();
-    let (s, to) = c.post(&format!("/app/t/{number_a}/split"), &[("message_id", &second.to_string())]).await;
+    let second = msgs.iter().filter(|m| m["kind"] == "reply").nth(1).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (s, to) = c
+        .post(
+            &format!("/app/t/{number_a}/split"),
+            &[("message_id", &second.to_string())],
+        )
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
     let new_number: i64 = to.rsplit('/').next().unwrap().parse().unwrap();
     assert_ne!(new_number, number_a);
     c.get(&format!("/app/t/{new_number}")).await;
-    let (_, to) = c.post(&format!("/app/t/{new_number}/merge"), &[("into", &format!("#{number_a}"))]).await;
+    let (_, to) = c
+        .post(
+            &format!("/app/t/{new_number}/merge"),
+            &[("into", &format!("#{number_a}"))],
+        )
+        .await;
     assert_eq!(to, format!("/app/t/{number_a}"));
     let replies = bodies(&messages(&app, a["id"].as_i64().unwrap()).await, "reply");
-    assert_eq!(replies, vec!["About: Lost parcel".to_string(), "We are on it".to_string()]);
+    assert_eq!(
+        replies,
+        vec!["About: Lost parcel".to_string(), "We are on it".to_string()]
+    );
     let (_, to) = c.post(&format!("/app/t/{number_a}/merge"), &[("into", "#9999")]).await;
     assert!(to.contains("err="), "{to}");
 
     // Another workspace's contact is not found.
     let (_, _, other) = app.workspace("Other Shop").await;
     let (_, theirs) = app
-        .call(Method::POST, "/api/v1/tickets", &other, Some(json!({ "subject": "x", "message": "x", "contact": { "email": "z@o.test" } })))
+        .call(
+            Method::POST,
+            "/api/v1/tickets",
+            &other,
+            Some(json!({ "subject": "x", "message": "x", "contact": { "email": "z@o.test" } })),
+        )
         .await;
     let (s, _) = c.get(&format!("/app/contacts/{}", theirs["contact"]["id"])).await;
     assert_eq!(s, StatusCode::NOT_FOUND);

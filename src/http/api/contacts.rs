@@ -34,7 +34,9 @@ pub(crate) fn unrestricted(actor: &Actor) -> ApiResult<()> {
     if actor.is_admin() || actor.scope == TicketScope::All {
         Ok(())
     } else {
-        Err(AppError::forbidden("agents limited to their teams' tickets may not do this"))
+        Err(AppError::forbidden(
+            "agents limited to their teams' tickets may not do this",
+        ))
     }
 }
 
@@ -46,7 +48,11 @@ pub struct ListParams {
     limit: Option<i64>,
 }
 
-pub async fn list(State(s): State<AppState>, actor: Actor, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Value>> {
     let q = p.q.map(|q| optional_text("q", &q, 200)).transpose()?;
     let before = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(
@@ -74,7 +80,11 @@ pub async fn list(State(s): State<AppState>, actor: Actor, ApiQuery(p): ApiQuery
 /// included, newest first) that the actor may see.
 pub async fn show(State(s): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = parse_id(&id, "contact")?;
-    let c = s.store.contact(actor.workspace_id, id).await.map_err(not_found("contact"))?;
+    let c = s
+        .store
+        .contact(actor.workspace_id, id)
+        .await
+        .map_err(not_found("contact"))?;
     let mut tickets = Vec::new();
     for spam in [false, true] {
         let f = TicketFilter {
@@ -114,7 +124,9 @@ pub(crate) fn attributes(v: Value) -> Result<Map<String, Value>, Invalid> {
     let Value::Object(m) = v else {
         return Err(Invalid::new("attributes", "must be a JSON object"));
     };
-    if m.keys().any(|k| k.trim().is_empty() || k.chars().count() > ATTRIBUTE_KEY_MAX) {
+    if m.keys()
+        .any(|k| k.trim().is_empty() || k.chars().count() > ATTRIBUTE_KEY_MAX)
+    {
         return Err(Invalid::new(
             "attributes",
             format!("keys must be 1 to {ATTRIBUTE_KEY_MAX} characters"),

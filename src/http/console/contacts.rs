@@ -48,12 +48,11 @@ pub struct ListQuery {
 }
 
 pub async fn list(State(s): State<AppState>, Agent(session): Agent, Query(q): Query<ListQuery>) -> PageResult {
-    let query: Option<String> = q
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| v.chars().take(200).collect());
+    let query: Option<String> =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.chars().take(200).collect());
     let before = q.cursor.as_deref().and_then(|c| c.parse::<i64>().ok());
     let (items, next) = s
         .store
@@ -127,14 +126,18 @@ pub struct ContactForm {
     notes: String,
 }
 
-pub async fn save(State(s): State<AppState>, Path(id): Path<String>, Posted(session, f): Posted<ContactForm>) -> PageResult {
+pub async fn save(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Posted(session, f): Posted<ContactForm>,
+) -> PageResult {
     let id = id_of(&id)?;
     let url = format!("/app/contacts/{id}");
     let attributes = if f.attributes.trim().is_empty() {
         serde_json::Map::new()
     } else {
-        let v: Value = serde_json::from_str(&f.attributes)
-            .map_err(|e| PageError::back(&url, &format!("attributes: {e}")))?;
+        let v: Value =
+            serde_json::from_str(&f.attributes).map_err(|e| PageError::back(&url, &format!("attributes: {e}")))?;
         crate::http::api::contacts::attributes(v).or_back(&url)?
     };
     let patch = ContactPatch {
@@ -160,11 +163,19 @@ async fn set_blocked(s: &AppState, session: &crate::store::console::Session, id:
     }
 }
 
-pub async fn block(State(s): State<AppState>, Path(id): Path<String>, Posted(session, _): Posted<Nothing>) -> PageResult {
+pub async fn block(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Posted(session, _): Posted<Nothing>,
+) -> PageResult {
     set_blocked(&s, &session, &id, true).await
 }
 
-pub async fn unblock(State(s): State<AppState>, Path(id): Path<String>, Posted(session, _): Posted<Nothing>) -> PageResult {
+pub async fn unblock(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Posted(session, _): Posted<Nothing>,
+) -> PageResult {
     set_blocked(&s, &session, &id, false).await
 }
 
@@ -174,7 +185,11 @@ pub struct MergeForm {
 }
 
 /// Merges the contact picked on the page into this one.
-pub async fn merge(State(s): State<AppState>, Path(id): Path<String>, Posted(session, f): Posted<MergeForm>) -> PageResult {
+pub async fn merge(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Posted(session, f): Posted<MergeForm>,
+) -> PageResult {
     let id = id_of(&id)?;
     let url = format!("/app/contacts/{id}");
     if !may_manage(&session.actor) {
