@@ -601,7 +601,8 @@ impl VisitorSession {
                     .post_visitor_message(&self.visitor, &client_id, &body, &attachment_ids)
                     .await?;
                 let ack = json!({ "type": "ack", "client_id": client_id, "id": posted.message.id, "created_at": crate::domain::time::rfc3339(posted.message.created_at) }).to_string();
-                if posted.created && posted.ticket_created {
+                // A blocked visitor's chat is spam: nothing answers it.
+                if posted.created && posted.ticket_created && !posted.ticket.spam {
                     self.offline_autoreply(posted.ticket.id).await?;
                 }
                 Ok(vec![ack])

@@ -229,6 +229,10 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
             PartyName::Visitor => {
                 if hub.has_agents(ws) {
                     let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
+                    // A blocked visitor's chat is spam: no agent hears of it.
+                    if t.spam {
+                        return Ok(());
+                    }
                     hub.to_agents(
                         ws,
                         Some(t.access()),
@@ -249,6 +253,10 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
             PartyName::Visitor => {
                 if hub.has_agents(ws) {
                     let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
+                    // A blocked visitor's chat is spam: no agent hears of it.
+                    if t.spam {
+                        return Ok(());
+                    }
                     hub.to_agents(
                         ws,
                         Some(t.access()),
@@ -298,6 +306,9 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
                     Some(id) => Some(ticket_of(store, ws, sig.ticket.as_ref(), *id).await?),
                     None => None,
                 };
+                if t.as_ref().is_some_and(|t| t.spam) {
+                    return Ok(());
+                }
                 let state = store.visitor_state(ws, *contact_id).await?;
                 // A visitor without a chat yet would start an unrouted one:
                 // only agents who see unrouted tickets learn of them.

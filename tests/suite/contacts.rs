@@ -325,6 +325,9 @@ async fn contacts_blocked_contact_reaches_no_agent(db: Db) {
         .await;
     let ack = v.until("ack").await;
     let chat_msg = ack["id"].as_i64().unwrap();
+    // Typing and read marks on the spam chat reach no agent either.
+    v.send(json!({ "type": "typing", "on": true })).await;
+    v.send(json!({ "type": "read", "up_to": chat_msg })).await;
 
     // Everything stored, all of it in the Spam view and none in the inbox.
     let mut spam = vec![];
@@ -365,7 +368,15 @@ async fn contacts_blocked_contact_reaches_no_agent(db: Db) {
     let ok_id = ok["id"].as_i64().unwrap();
     loop {
         let f = agent.next().await.expect("a frame");
-        let about_tickets = ["ticket_created", "ticket_updated", "message"].contains(&f["type"].as_str().unwrap_or(""));
+        let about_tickets = [
+            "ticket_created",
+            "ticket_updated",
+            "message",
+            "typing",
+            "visitor_read",
+            "visitor",
+        ]
+        .contains(&f["type"].as_str().unwrap_or(""));
         if !about_tickets {
             continue;
         }
