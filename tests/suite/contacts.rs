@@ -672,6 +672,31 @@ async fn contacts_chat_visitor_proves_an_address_by_mail(db: Db) {
         .iter()
         .any(|e| e["type"] == "contact.merged" && e["contact_id"] == ann));
 
+    // At rest only the token's hash is kept; an expired link finds nothing.
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&app.db.url).await.unwrap();
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM contact_email_proofs")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert_eq!(hashes, vec![storedesk::auth::token_hash(token)]);
+    let (mut x, _) = app.visitor("acme-shop", None, 0).await;
+    x.send(json!({ "type": "contact", "email": "ann@shop.test" })).await;
+    x.until("contact_saved").await;
+    let queued = app.store.outbox(app.workspace_id).await.unwrap();
+    let later = queued
+        .iter()
+        .filter_map(|(_, _, b)| b.split_whitespace().find(|w| w.contains("/verify/")))
+        .find(|u| !u.ends_with(token))
+        .expect("a second link")
+        .to_string();
+    sqlx::query("UPDATE contact_email_proofs SET expires_at = 1 WHERE used_at IS NULL")
+        .execute(&db)
+        .await
+        .unwrap();
+    let r = app.client.get(&later).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "expired");
+
     // An address nobody has is taken at once.
     let (mut w, _) = app.visitor("acme-shop", None, 0).await;
     w.send(json!({ "type": "contact", "name": "Bea", "email": "bea@new.test" }))
