@@ -758,14 +758,20 @@ pub(super) async fn post_in(
     ev: &mut Vec<NewEvent>,
 ) -> Result<(Message, bool, Ticket, bool)> {
     let external_id = format!("{}{client_id}", external_prefix(v.id));
+    // Read afresh: since the socket opened, the visitor may have proved an
+    // address and been merged into its contact.
+    let contact_id: i64 = sqlx::query_scalar("SELECT contact_id FROM chat_visitors WHERE id = $1")
+        .bind(v.id)
+        .fetch_one(&mut **tx)
+        .await?;
     let contact = ContactSummary {
-        id: v.contact_id,
+        id: contact_id,
         name: v.name.clone(),
         email: v.email.clone(),
     };
     let open: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND contact_id = $2 AND channel = 'chat' AND status <> 'closed' ORDER BY id DESC LIMIT 1")
         .bind(v.workspace_id)
-        .bind(v.contact_id)
+        .bind(contact_id)
         .fetch_optional(&mut **tx)
         .await?;
     let new = NewMessage {
@@ -826,7 +832,7 @@ pub(super) async fn post_in(
         let mut sql = Sql::new("UPDATE attachments SET message_id = ");
         let p = sql.arg(message.id);
         sql.push(&p);
-        let (w, c) = (sql.arg(v.workspace_id), sql.arg(v.contact_id));
+        let (w, c) = (sql.arg(v.workspace_id), sql.arg(contact_id));
         let l = sql.list(attachment_ids.iter().copied());
         sql.push(&format!(
             " WHERE workspace_id = {w} AND contact_id = {c} AND message_id IS NULL AND id IN ({l})"

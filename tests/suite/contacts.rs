@@ -667,6 +667,14 @@ async fn contacts_chat_visitor_proves_an_address_by_mail(db: Db) {
     assert!(channels.contains(&"chat") && channels.contains(&"api"), "{channels:?}");
     let r = app.client.post(format!("{}{path}", app.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND, "single use");
+    // The open socket goes on in the same chat, now Ann's.
+    v.send(json!({ "type": "message", "client_id": "c2", "body": "Thanks" }))
+        .await;
+    let ack = v.until("ack").await;
+    let (_, m) = app.get(&format!("/api/v1/tickets/{}", chat["id"])).await;
+    assert_eq!(m["contact"]["id"], ann);
+    let in_chat = messages(&app, chat["id"].as_i64().unwrap()).await;
+    assert!(in_chat.iter().any(|m| m["id"] == ack["id"]), "the same chat ticket");
     let events = event_kinds(&app).await;
     assert!(events
         .iter()
