@@ -227,7 +227,14 @@ async fn apply(
         match e.kind {
             EventType::MessageCreated => messages.extend(e.message_id),
             EventType::TicketCreated | EventType::TicketUpdated => tickets.extend(e.ticket_id),
-            EventType::ContactUpdated => contacts.extend(e.contact_id),
+            EventType::ContactUpdated | EventType::ContactMerged => contacts.extend(e.contact_id),
+            // Moved messages are indexed again under their new ticket.
+            EventType::TicketMerged | EventType::TicketSplit => {
+                tickets.extend(e.ticket_id);
+                if let Some(ids) = e.changes.get("message_ids").and_then(|m| m.as_array()) {
+                    messages.extend(ids.iter().filter_map(|i| i.as_i64()));
+                }
+            }
             _ => {}
         }
     }

@@ -18,3 +18,11 @@ mail-test-body =
     This is a test mail from storedesk, sent from the mail settings of { $workspace }.
     If you read it, the relay works: replies to your customers will arrive too.
 mail-back-at = We are closed now and answer from { $when } ({ $zone }).
+mail-proof-subject = Confirm your e-mail address at { $workspace }
+mail-proof-body =
+    Someone chatting with { $workspace } gave this address. If it was you, open
+    this link and confirm, and the chat joins your earlier requests:
+
+    { $url }
+
+    It works once, for 24 hours. If it was not you, ignore this mail.

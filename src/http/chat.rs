@@ -601,7 +601,8 @@ impl VisitorSession {
                     .post_visitor_message(&self.visitor, &client_id, &body, &attachment_ids)
                     .await?;
                 let ack = json!({ "type": "ack", "client_id": client_id, "id": posted.message.id, "created_at": crate::domain::time::rfc3339(posted.message.created_at) }).to_string();
-                if posted.created && posted.ticket_created {
+                // A blocked visitor's chat is spam: nothing answers it.
+                if posted.created && posted.ticket_created && !posted.ticket.spam {
                     self.offline_autoreply(posted.ticket.id).await?;
                 }
                 Ok(vec![ack])
@@ -678,14 +679,18 @@ impl VisitorSession {
                     .filter(|e| !e.trim().is_empty())
                     .map(|e| Email::parse("email", &e))
                     .transpose()?;
-                s.svc
-                    .visitor_introduced(&self.visitor, name.as_deref(), email.as_ref())
+                let taken = s
+                    .svc
+                    .visitor_introduced(&self.visitor, name.as_deref(), email.as_ref(), &s.site.public_url)
                     .await?;
                 if let Some(n) = name.filter(|n| !n.is_empty()) {
                     self.visitor.name = n;
                 }
-                if let Some(e) = email {
-                    self.visitor.email = Some(e.to_string());
+                match email {
+                    Some(e) if taken => self.visitor.email = Some(e.to_string()),
+                    // Another contact's address: linked once its mailed link is opened.
+                    Some(_) => return Ok(vec![json!({ "type": "contact_saved", "verify": "email" }).to_string()]),
+                    None => {}
                 }
                 Ok(vec![json!({ "type": "contact_saved" }).to_string()])
             }

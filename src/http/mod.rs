@@ -19,6 +19,7 @@ pub mod private;
 pub mod stream;
 pub mod surveys;
 pub mod upload;
+pub mod verify;
 
 use std::time::Duration;
 
@@ -38,7 +39,9 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use api::{channels, events, kb, mail, outbox, people, reports, routing, rules, sla, tickets, webhooks, widget};
+    use api::{
+        channels, contacts, events, kb, mail, outbox, people, reports, routing, rules, sla, tickets, webhooks, widget,
+    };
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
@@ -46,6 +49,13 @@ pub fn router(state: AppState) -> Router {
             "/tickets/{id}/messages",
             post(tickets::add_message).get(tickets::messages),
         )
+        .route("/tickets/{id}/merge", post(contacts::merge_tickets))
+        .route("/tickets/{id}/split", post(contacts::split))
+        .route("/contacts", get(contacts::list))
+        .route("/contacts/{id}", get(contacts::show).patch(contacts::update))
+        .route("/contacts/{id}/merge", post(contacts::merge))
+        .route("/contacts/{id}/block", post(contacts::block))
+        .route("/contacts/{id}/unblock", post(contacts::unblock))
         .route("/me", get(people::me))
         .route("/users", get(people::list_users).post(people::create_user))
         .route("/users/{id}/tokens", post(people::create_token))
@@ -147,6 +157,7 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/portal", get(portal::show).post(portal::ask))
         .route("/p/{slug}/portal/login/{token}", get(portal::login))
         .route("/p/{slug}/portal/logout", post(portal::logout))
+        .route("/p/{slug}/verify/{token}", get(verify::show).post(verify::confirm))
         .route("/p/{slug}/kb", get(helpcentre::index))
         .route("/p/{slug}/kb/search", get(helpcentre::search_json))
         .route("/p/{slug}/kb/contacted", post(helpcentre::contacted))

@@ -17,6 +17,7 @@ fn env() -> &'static Environment<'static> {
         e.add_template("portal.html", include_str!("../../templates/portal.html")).expect("portal.html parses");
         e.add_template("form.html", include_str!("../../templates/form.html")).expect("form.html parses");
         e.add_template("survey.html", include_str!("../../templates/survey.html")).expect("survey.html parses");
+        e.add_template("verify.html", include_str!("../../templates/verify.html")).expect("verify.html parses");
         e.add_template("kb_base.html", include_str!("../../templates/kb_base.html")).expect("kb_base.html parses");
         e.add_template("kb_index.html", include_str!("../../templates/kb_index.html")).expect("kb_index.html parses");
         e.add_template("kb_article.html", include_str!("../../templates/kb_article.html")).expect("kb_article.html parses");
@@ -39,6 +40,8 @@ fn env() -> &'static Environment<'static> {
             "console_admin_teams.html",
             "console_admin_canned.html",
             "console_admin_labels.html",
+            "console_contacts.html",
+            "console_contact.html",
             "console_admin_hours.html",
             "console_admin_widget.html",
             "console_admin_kb.html",

@@ -229,6 +229,10 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
             PartyName::Visitor => {
                 if hub.has_agents(ws) {
                     let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
+                    // A blocked visitor's chat is spam: no agent hears of it.
+                    if t.spam {
+                        return Ok(());
+                    }
                     hub.to_agents(
                         ws,
                         Some(t.access()),
@@ -249,6 +253,10 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
             PartyName::Visitor => {
                 if hub.has_agents(ws) {
                     let t = ticket_of(store, ws, sig.ticket.as_ref(), *ticket_id).await?;
+                    // A blocked visitor's chat is spam: no agent hears of it.
+                    if t.spam {
+                        return Ok(());
+                    }
                     hub.to_agents(
                         ws,
                         Some(t.access()),
@@ -298,6 +306,9 @@ async fn deliver_signal(hub: &Hub, store: &Store, sig: Signal) -> crate::store::
                     Some(id) => Some(ticket_of(store, ws, sig.ticket.as_ref(), *id).await?),
                     None => None,
                 };
+                if t.as_ref().is_some_and(|t| t.spam) {
+                    return Ok(());
+                }
                 let state = store.visitor_state(ws, *contact_id).await?;
                 // A visitor without a chat yet would start an unrouted one:
                 // only agents who see unrouted tickets learn of them.
@@ -329,7 +340,7 @@ pub(super) async fn deliver_event(
     let ws = e.workspace_id;
     let hint = hint.unwrap_or_default();
     match e.kind {
-        EventType::TicketCreated | EventType::TicketUpdated => {
+        EventType::TicketCreated | EventType::TicketUpdated | EventType::TicketMerged | EventType::TicketSplit => {
             let Some(ticket_id) = e.ticket_id else { return Ok(()) };
             if !hub.has_agents(ws) {
                 return Ok(());
@@ -438,8 +449,8 @@ pub(super) async fn deliver_event(
         | EventType::NpsAnswered
         | EventType::ReportsReset
         | EventType::ContactMerged
-        | EventType::TicketMerged
-        | EventType::TicketSplit
+        // Spam reaches no agent's screen.
+        | EventType::MessageSpam
         | EventType::WebhookDisabled => {}
     }
     Ok(())

@@ -15,11 +15,25 @@ impl Services {
         Ok(v)
     }
 
-    /// The name and address a visitor gave.
-    pub async fn visitor_introduced(&self, v: &Visitor, name: Option<&str>, email: Option<&Email>) -> Result<()> {
-        let logged = self.store.set_visitor_contact(v, name, email).await?;
+    /// The name and address a visitor gave. False when the address is
+    /// another contact's and waits for its owner to confirm a mailed link.
+    pub async fn visitor_introduced(
+        &self,
+        v: &Visitor,
+        name: Option<&str>,
+        email: Option<&Email>,
+        link_base: &str,
+    ) -> Result<bool> {
+        let (logged, taken) = self.store.set_visitor_contact(v, name, email, link_base).await?;
         self.logged(&logged, Hint::default());
-        Ok(())
+        Ok(taken)
+    }
+
+    /// Spends an address proof link: the visitor becomes the address's contact.
+    pub async fn confirm_email_proof(&self, ws: WorkspaceId, token: &str) -> Result<i64> {
+        let (owner, logged) = self.store.confirm_email_proof(ws.get(), token).await?;
+        self.logged(&logged, Hint::default());
+        Ok(owner)
     }
 
     /// A visitor's message: into their open chat, or a new chat ticket. The

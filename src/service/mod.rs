@@ -7,6 +7,7 @@
 //! change (sockets, search, mail) is done by those consumers, never here.
 
 mod chat;
+mod contacts;
 mod kb;
 mod mail;
 pub mod messengers;

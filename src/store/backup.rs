@@ -53,6 +53,7 @@ const TABLES: &[(&str, &str)] = &[
     ("macros", "id"),
     ("csat_responses", "ticket_id"),
     ("nps_surveys", "id"),
+    ("contact_email_proofs", "id"),
     ("agent_online", "workspace_id, user_id, day"),
     ("webhooks", "id"),
     ("webhook_deliveries", "id"),

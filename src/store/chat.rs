@@ -342,14 +342,18 @@ impl Store {
         }))
     }
 
-    /// Sets the name and e-mail the visitor gave. The e-mail also becomes
-    /// an identity of the contact unless another contact already owns it.
+    /// Sets the name and e-mail the visitor gave. An address another
+    /// contact owns is not taken on the visitor's word: a link goes there
+    /// instead (see `contacts::send_proof_in`), and the visitor is linked
+    /// once it is opened. Returns the events and whether the address was
+    /// taken (false when a proof is pending).
     pub async fn set_visitor_contact(
         &self,
         v: &Visitor,
         name: Option<&str>,
         email: Option<&Email>,
-    ) -> Result<Vec<Event>> {
+        link_base: &str,
+    ) -> Result<(Vec<Event>, bool)> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         let (old_name, old_email): (String, Option<String>) =
@@ -367,7 +371,21 @@ impl Store {
                 .await?;
             changes.insert("name".into(), change(&old_name, n));
         }
-        if let Some(e) = email.filter(|e| old_email.as_deref() != Some(e.as_str())) {
+        let owner: Option<i64> = match email {
+            Some(e) => sqlx::query_scalar(
+                "SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND channel = 'email' AND value = $2",
+            )
+            .bind(v.workspace_id)
+            .bind(e.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .filter(|o| *o != v.contact_id),
+            None => None,
+        };
+        if let (Some(e), Some(owner)) = (email, owner) {
+            super::contacts::send_proof_in(&mut tx, v.workspace_id, v.contact_id, owner, e, &v.lang, link_base, now)
+                .await?;
+        } else if let Some(e) = email.filter(|e| old_email.as_deref() != Some(e.as_str())) {
             changes.insert("email".into(), change(&old_email, e.as_str()));
             sqlx::query("UPDATE contacts SET email = $1, updated_at = $2 WHERE id = $3")
                 .bind(e.as_str())
@@ -394,7 +412,7 @@ impl Store {
             .contact(v.contact_id)
             .changes(changes.into())]
         };
-        self.commit_with(tx, ev).await
+        Ok((self.commit_with(tx, ev).await?, owner.is_none()))
     }
 
     /// Every public message of the visitor's chats after `after_id`, oldest first.
@@ -740,14 +758,20 @@ pub(super) async fn post_in(
     ev: &mut Vec<NewEvent>,
 ) -> Result<(Message, bool, Ticket, bool)> {
     let external_id = format!("{}{client_id}", external_prefix(v.id));
+    // Read afresh: since the socket opened, the visitor may have proved an
+    // address and been merged into its contact.
+    let contact_id: i64 = sqlx::query_scalar("SELECT contact_id FROM chat_visitors WHERE id = $1")
+        .bind(v.id)
+        .fetch_one(&mut **tx)
+        .await?;
     let contact = ContactSummary {
-        id: v.contact_id,
+        id: contact_id,
         name: v.name.clone(),
         email: v.email.clone(),
     };
     let open: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND contact_id = $2 AND channel = 'chat' AND status <> 'closed' ORDER BY id DESC LIMIT 1")
         .bind(v.workspace_id)
-        .bind(v.contact_id)
+        .bind(contact_id)
         .fetch_optional(&mut **tx)
         .await?;
     let new = NewMessage {
@@ -808,7 +832,7 @@ pub(super) async fn post_in(
         let mut sql = Sql::new("UPDATE attachments SET message_id = ");
         let p = sql.arg(message.id);
         sql.push(&p);
-        let (w, c) = (sql.arg(v.workspace_id), sql.arg(v.contact_id));
+        let (w, c) = (sql.arg(v.workspace_id), sql.arg(contact_id));
         let l = sql.list(attachment_ids.iter().copied());
         sql.push(&format!(
             " WHERE workspace_id = {w} AND contact_id = {c} AND message_id IS NULL AND id IN ({l})"

@@ -720,7 +720,7 @@ impl Store {
             "status = 'pending'".to_string(),
             "status = 'resolved'".to_string(),
         ];
-        let parts: Vec<String> = views.iter().map(|v| format!("(SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE workspace_id = {ws} AND {v}{scope} LIMIT {cap}) x)")).collect();
+        let parts: Vec<String> = views.iter().map(|v| format!("(SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE workspace_id = {ws} AND spam = 0 AND {v}{scope} LIMIT {cap}) x)")).collect();
         sql.push(&parts.join(", "));
         let row: (i64, i64, i64, i64, i64) = sql.query_as().fetch_one(&self.read).await?;
         Ok([row.0, row.1, row.2, row.3, row.4])

@@ -11,7 +11,7 @@ use crate::domain::event::{change, Event, EventActor, EventType, NewEvent};
 use crate::domain::ticket::{kind_and_feature, status_after_contact_message, Clock};
 use crate::domain::{Actor, AuthorType, Channel, MessageKind, Priority, RequestKind, Status, TicketScope};
 
-const TICKET_COLS: &str = "t.id, t.workspace_id, t.number, t.subject, t.status, t.priority, t.channel, t.contact_id, c.name AS contact_name, c.email AS contact_email, t.assignee_id, t.team_id, t.created_at, t.updated_at, t.last_message_at, t.first_response_at, t.resolved_at, t.snoozed_until, t.waiting_since, t.kind, t.feature";
+const TICKET_COLS: &str = "t.id, t.workspace_id, t.number, t.subject, t.status, t.priority, t.channel, t.contact_id, c.name AS contact_name, c.email AS contact_email, t.assignee_id, t.team_id, t.created_at, t.updated_at, t.last_message_at, t.first_response_at, t.resolved_at, t.snoozed_until, t.waiting_since, t.kind, t.feature, t.spam, t.merged_into";
 const TICKET_FROM: &str = "FROM tickets t JOIN contacts c ON c.id = t.contact_id";
 const MESSAGE_COLS: &str = "id, ticket_id, kind, author_type, author_id, body, html, external_id, created_at";
 
@@ -38,6 +38,8 @@ struct TicketRow {
     waiting_since: Option<i64>,
     kind: Option<String>,
     feature: Option<String>,
+    spam: i64,
+    merged_into: Option<i64>,
     /// Only lists sorted by SLA select it.
     #[sqlx(default)]
     sla_due_at: Option<i64>,
@@ -81,6 +83,8 @@ impl TicketRow {
             resolved_at: self.resolved_at,
             snoozed_until: self.snoozed_until,
             waiting_since: self.waiting_since,
+            spam: self.spam != 0,
+            merged_into: self.merged_into,
         })
     }
 }
@@ -171,6 +175,7 @@ impl Store {
                 }
             }
         }
+        sql.push(if f.spam { " AND t.spam = 1" } else { " AND t.spam = 0" });
         if !f.statuses.is_empty() {
             let l = sql.list(f.statuses.iter().map(|s| s.as_str()));
             sql.push(&format!(" AND t.status IN ({l})"));
@@ -417,7 +422,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Message>> {
         self.ticket(actor, ticket_id).await?;
-        let rows: Vec<MessageRow> = sqlx::query_as(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id > $3 ORDER BY id LIMIT $4"))
+        let rows: Vec<MessageRow> = sqlx::query_as(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id > $3 ORDER BY created_at, id LIMIT $4"))
             .bind(actor.workspace_id)
             .bind(ticket_id)
             .bind(after_id)
@@ -634,12 +639,13 @@ pub(super) async fn create_in(
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(StoreError::NotFound)?;
+    let spam = files_as_spam(tx, new.author, contact_id).await?;
     let clock = Clock::default().on_message(MessageKind::Reply, new.author.kind(), now);
-    let waiting_since = (new.author == Author::Contact).then_some(now);
+    let waiting_since = (new.author == Author::Contact && !spam).then_some(now);
     let (kind, feature) = kind_and_feature((None, None), Some(new.kind), Some(new.feature))?;
     let (id, team_id): (i64, Option<i64>) = sqlx::query_as(
-        "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at, reply_token, team_id, waiting_since, kind, feature) \
-         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9, $10, (SELECT id FROM teams WHERE id = $11 AND workspace_id = $1), $12, $13, $14) RETURNING id, team_id",
+        "INSERT INTO tickets (workspace_id, number, subject, status, priority, channel, contact_id, external_id, created_at, updated_at, last_message_at, first_response_at, reply_token, team_id, waiting_since, kind, feature, spam) \
+         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $8, $8, $9, $10, (SELECT id FROM teams WHERE id = $11 AND workspace_id = $1), $12, $13, $14, $15) RETURNING id, team_id",
     )
     .bind(workspace_id)
     .bind(number)
@@ -655,6 +661,7 @@ pub(super) async fn create_in(
     .bind(waiting_since)
     .bind(kind.map(RequestKind::as_str))
     .bind(feature.as_deref())
+    .bind(spam as i64)
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| conflict_on_unique(e, "a ticket with this external id exists"))?;
@@ -675,11 +682,15 @@ pub(super) async fn create_in(
     .await?;
     set_labels(tx, workspace_id, id, &new.labels).await?;
     let actor = event_actor(new.author, contact_id);
-    ev.push(NewEvent::new(workspace_id, EventType::TicketCreated, actor).ticket(id).message(first.id).contact(contact_id).changes(serde_json::json!({
+    if spam {
+        ev.push(spam_event(workspace_id, new.channel, contact_id, &first));
+    } else {
+        ev.push(NewEvent::new(workspace_id, EventType::TicketCreated, actor).ticket(id).message(first.id).contact(contact_id).changes(serde_json::json!({
         "channel": new.channel, "subject": &new.subject, "status": Status::Open, "priority": new.priority, "team_id": team_id, "labels": &new.labels,
         "kind": kind, "feature": &feature,
     })));
-    ev.push(message_event(workspace_id, new.channel, contact_id, &first));
+        ev.push(message_event(workspace_id, new.channel, contact_id, &first));
+    }
     // Built from what was written rather than read back: on SQLite every
     // statement on the single writer costs all writers time. The ticket
     // row itself records its creation, so no audit row is needed.
@@ -704,6 +715,8 @@ pub(super) async fn create_in(
         resolved_at: None,
         snoozed_until: None,
         waiting_since,
+        spam,
+        merged_into: None,
     };
     Ok(Opened {
         ticket: t,
@@ -987,6 +1000,31 @@ fn message_event(workspace_id: i64, channel: Channel, contact_id: i64, m: &Messa
         .changes(serde_json::json!({ "kind": m.kind, "channel": channel }))
 }
 
+/// The one check every channel passes: mail, chat, forms, the private page,
+/// the portal and any messenger record a contact's words through
+/// `create_in` or `add_message_in`, and both ask here whether the writer
+/// is a blocked contact, whose message is then filed as spam.
+async fn files_as_spam(tx: &mut Transaction<'_, Any>, author: Author, contact_id: i64) -> Result<bool> {
+    if author != Author::Contact {
+        return Ok(false);
+    }
+    let blocked: Option<Option<i64>> = sqlx::query_scalar("SELECT blocked_at FROM contacts WHERE id = $1")
+        .bind(contact_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(blocked.flatten().is_some())
+}
+
+/// Instead of `ticket.created`/`message.created` (which route, answer,
+/// notify and count), a blocked contact's message logs only this.
+fn spam_event(workspace_id: i64, channel: Channel, contact_id: i64, m: &Message) -> NewEvent {
+    NewEvent::new(workspace_id, EventType::MessageSpam, EventActor::Contact(contact_id))
+        .ticket(m.ticket_id)
+        .message(m.id)
+        .contact(contact_id)
+        .changes(serde_json::json!({ "channel": channel }))
+}
+
 /// Reads a ticket inside a transaction; `lock` (PostgreSQL only: SQLite has
 /// one writer at a time and no FOR UPDATE) takes its row lock.
 pub(super) async fn load_ticket(
@@ -1036,6 +1074,17 @@ pub(super) async fn add_message_in(
     }
     let msg = insert_message(tx, t.workspace_id, t.id, &new, now).await?;
     super::mail::insert_attachments(tx, t.workspace_id, msg.id, t.contact.id, &new.files).await?;
+    if files_as_spam(tx, new.author, t.contact.id).await? {
+        // Kept, but the conversation leaves the inbox; its status, clocks
+        // and wait stay as they were and no consumer hears of it.
+        sqlx::query("UPDATE tickets SET spam = 1, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(t.id)
+            .execute(&mut **tx)
+            .await?;
+        ev.push(spam_event(t.workspace_id, t.channel, t.contact.id, &msg));
+        return Ok((msg, true));
+    }
     let clock = Clock {
         first_response_at: t.first_response_at,
         resolved_at: t.resolved_at,

@@ -88,6 +88,12 @@ pub struct Ticket {
     /// Since when the customer has waited for an answer.
     #[serde(serialize_with = "crate::domain::time::ser_opt")]
     pub waiting_since: Option<i64>,
+    /// Filed as spam (its contact is blocked): kept, but out of the inbox.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub spam: bool,
+    /// The ticket this one was merged into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<i64>,
 }
 
 impl Ticket {
@@ -251,6 +257,8 @@ pub struct TicketFilter {
     /// The page before this cursor (a `prev_cursor`), for paging back.
     pub before: Option<Cursor>,
     pub limit: i64,
+    /// Only tickets filed as spam (else only those that are not).
+    pub spam: bool,
 }
 
 /// Where the previous page ended: the sort key and id of its last ticket.

@@ -11,6 +11,7 @@ mod console;
 mod console_reports;
 mod console_rules;
 mod console_sla;
+mod contacts;
 mod deploy;
 mod durability;
 mod email;

@@ -777,7 +777,81 @@ async fn telegram_console_page_connects_bots_and_gateways(db: Db) {
     assert_eq!(kim.get("/app/admin/messengers").await.0, StatusCode::FORBIDDEN);
 }
 
+/// A blocked contact's Telegram messages are kept but reach no agent: in
+/// the Spam view only, no frame on an agent's stream, nothing sent back.
+async fn telegram_blocked_contact_reaches_no_agent(db: Db) {
+    let (api, fake) = fake_telegram().await;
+    let app = TestApp::spawn(db).await;
+    let base = with_fake(&app, &api).await;
+    let (s, v) = call(
+        &app,
+        &base,
+        Method::POST,
+        "/api/v1/channels/telegram",
+        &app.token,
+        Some(json!({ "bot_token": TOKEN, "mode": "polling" })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    fake.lock().unwrap().updates.push(text_update(200, 900, "Hello"));
+    let first = until("the first ticket", || async {
+        telegram_tickets(&app).await.into_iter().next()
+    })
+    .await;
+    let (first_id, contact) = (first["id"].as_i64().unwrap(), first["contact"]["id"].as_i64().unwrap());
+    let (s, v) = app
+        .patch(&format!("/api/v1/tickets/{first_id}"), json!({ "status": "closed" }))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.post(&format!("/api/v1/contacts/{contact}/block"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut agent = app.agent_stream(&app.token).await;
+
+    fake.lock()
+        .unwrap()
+        .updates
+        .push(text_update(201, 900, "Buy crypto now"));
+    let spam = until("the spam ticket", || async {
+        let (_, l) = app.get("/api/v1/tickets?spam=true").await;
+        l["items"].as_array().unwrap().first().cloned()
+    })
+    .await;
+    let spam_id = spam["id"].as_i64().unwrap();
+    assert_eq!(spam["channel"], "telegram");
+    assert_eq!(spam["contact"]["id"], contact);
+    assert_eq!(messages(&app, spam_id).await[0]["body"], "Buy crypto now");
+    assert!(
+        telegram_tickets(&app).await.iter().all(|t| t["id"] != spam_id),
+        "not in the inbox"
+    );
+    let (_, feed) = app.get("/api/v1/events?limit=500").await;
+    let spam_events = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "message.spam")
+        .count();
+    assert_eq!(spam_events, 1);
+
+    // The first frame about a ticket an agent gets is the next real one.
+    let ok = app.ticket("Real question", "ann@shop.test").await;
+    let ok_id = ok["id"].as_i64().unwrap();
+    loop {
+        let f = agent.next().await.expect("a frame");
+        if let Some(tid) = f["ticket"]["id"].as_i64().or(f["ticket_id"].as_i64()) {
+            assert_ne!(tid, spam_id, "a frame about spam reached an agent: {f}");
+            if tid == ok_id {
+                break;
+            }
+        }
+    }
+    // Nothing answered the blocked chat.
+    app.consumed("rules").await;
+    assert!(sent(&fake, "sendMessage").is_empty());
+}
+
 crate::both_backends!(
+    telegram_blocked_contact_reaches_no_agent,
     telegram_console_page_connects_bots_and_gateways,
     telegram_polling_files_messages_and_sends_replies,
     telegram_photos_go_both_ways,

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
 pub mod channels;
+pub mod contacts;
 pub mod events;
 pub mod kb;
 pub mod mail;

@@ -149,6 +149,8 @@ pub struct ListParams {
     cursor: Option<String>,
     before: Option<String>,
     limit: Option<i64>,
+    /// `true`: the tickets filed as spam instead of the inbox.
+    spam: Option<bool>,
 }
 
 pub async fn list(
@@ -198,6 +200,7 @@ pub async fn list(
         cursor: p.cursor.as_deref().map(cursor).transpose()?,
         before: p.before.as_deref().map(cursor).transpose()?,
         limit,
+        spam: p.spam.unwrap_or(false),
     };
     let page = s.store.list_tickets(&actor, &filter).await?;
     let mut out = json!(page);

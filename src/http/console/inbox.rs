@@ -15,6 +15,8 @@ use crate::store::console::{Session, COUNT_CAP};
 use crate::store::{AssigneeFilter, Cursor, Team, TicketFilter, TicketPatch, TicketSort, User};
 
 pub const VIEWS: [&str; 5] = ["mine", "unassigned", "open", "pending", "resolved"];
+/// Blocked contacts' tickets in every status: a view of its own, uncounted.
+pub const SPAM: &str = "spam";
 
 #[derive(Deserialize, Default, Clone)]
 pub struct InboxQuery {
@@ -47,7 +49,7 @@ fn some(v: &Option<String>) -> Option<&str> {
 impl InboxQuery {
     fn view(&self) -> &'static str {
         some(&self.view)
-            .and_then(|v| VIEWS.iter().find(|x| **x == v).copied())
+            .and_then(|v| VIEWS.iter().chain([SPAM].iter()).find(|x| **x == v).copied())
             .unwrap_or("open")
     }
 
@@ -61,6 +63,7 @@ impl InboxQuery {
             "unassigned" => (vec![Status::Open], Some(AssigneeFilter::Nobody)),
             "pending" => (vec![Status::Pending], None),
             "resolved" => (vec![Status::Resolved], None),
+            SPAM => (vec![], None),
             _ => (vec![Status::Open], None),
         };
         match some(&self.assignee) {
@@ -92,6 +95,7 @@ impl InboxQuery {
             cursor: some(&self.cursor).and_then(Cursor::decode),
             before: some(&self.before).and_then(Cursor::decode),
             limit: 50,
+            spam: view == "spam",
         }
     }
 

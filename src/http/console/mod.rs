@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 mod charts;
+mod contacts;
 mod display;
 mod inbox;
 mod kb;
@@ -97,6 +98,13 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/macros/{id}", get(macros::edit_page).post(macros::update))
         .route("/app/admin/macros/{id}/delete", post(macros::delete))
         .route("/app/t/{number}/macro", post(macros::apply))
+        .route("/app/t/{number}/merge", post(contacts::merge_ticket))
+        .route("/app/t/{number}/split", post(contacts::split))
+        .route("/app/contacts", get(contacts::list))
+        .route("/app/contacts/{id}", get(contacts::show).post(contacts::save))
+        .route("/app/contacts/{id}/block", post(contacts::block))
+        .route("/app/contacts/{id}/unblock", post(contacts::unblock))
+        .route("/app/contacts/{id}/merge", post(contacts::merge))
         .route("/app/admin/sla", get(sla_admin::list))
         .route("/app/admin/sla/new", get(sla_admin::new_page).post(sla_admin::create))
         .route("/app/admin/sla/calendar", post(sla_admin::save_calendar))

@@ -91,7 +91,9 @@ async fn conversation_ctx(
         })
         .collect();
     Ok(
-        minijinja::context! { messages => items, last_id => ids.last().copied().unwrap_or(0), truncated => messages.len() >= 500, trouble },
+        // Listed in time order, so a merged-in older message may have the
+        // highest id: the live view continues after the highest.
+        minijinja::context! { messages => items, last_id => ids.iter().max().copied().unwrap_or(0), truncated => messages.len() >= 500, trouble, number => t.number },
     )
 }
 

@@ -4,6 +4,7 @@
 //! reload, and is photographed in English and in Persian (right to left).
 
 mod console;
+mod contacts;
 mod first_hour;
 mod form;
 mod kinds;
