@@ -217,6 +217,11 @@ pub struct TicketFacts {
     /// already counted when the ticket was read from the tables.
     #[serde(rename = "m")]
     pub last_message: i64,
+    /// Merged into another ticket: not a conversation of its own, so it
+    /// adds no "created", resolution, reopen or rating (its agents' replies
+    /// were still work, and count).
+    #[serde(rename = "mg", skip_serializing_if = "std::ops::Not::not")]
+    pub merged: bool,
 }
 
 /// Something that happened to a ticket, as the rollups see it.
@@ -247,6 +252,8 @@ pub enum Fact {
     Labels(Vec<String>),
     Kind(Option<String>),
     Csat(Rating),
+    /// Closed by being merged into another ticket.
+    Merged,
 }
 
 impl TicketFacts {
@@ -315,6 +322,11 @@ impl TicketFacts {
             Fact::Labels(l) => self.labels = l,
             Fact::Kind(k) => self.kind = k,
             Fact::Csat(r) => self.csat = Some(r),
+            Fact::Merged => {
+                self.merged = true;
+                self.done = true;
+                self.waiting = None;
+            }
         }
     }
 
@@ -332,7 +344,8 @@ impl TicketFacts {
                 f(out.entry((dim, key, day)).or_default());
             }
         };
-        if let Some(at) = self.created_at {
+        let created_at = self.created_at.filter(|_| !self.merged);
+        if let Some(at) = created_at {
             put(at, assignee.clone(), &|t| t.created += 1);
         }
         if let Some((span, by)) = &self.first {
@@ -350,17 +363,21 @@ impl TicketFacts {
                 }
             });
         }
-        for r in &self.resolutions {
+        let (resolutions, reopens, csat) = match self.merged {
+            true => (&[][..], &[][..], None),
+            false => (&self.resolutions[..], &self.reopens[..], self.csat.as_ref()),
+        };
+        for r in resolutions {
             put(r.at, assignee.clone(), &|t| {
                 t.resolved += 1;
                 t.resolution.add(r.s);
                 t.resolution_bh.add(r.bh);
             });
         }
-        for at in &self.reopens {
+        for at in reopens {
             put(*at, assignee.clone(), &|t| t.reopened += 1);
         }
-        if let Some(c) = &self.csat {
+        if let Some(c) = csat {
             let agent = c.agent.or(self.assignee).map(|a| (Dim::Agent, a.to_string()));
             put(c.at, agent, &|t| {
                 t.csat_count += 1;
@@ -368,7 +385,7 @@ impl TicketFacts {
                 t.csat_good += (c.score >= 4) as i64;
             });
         }
-        if let Some(at) = self.created_at {
+        if let Some(at) = created_at {
             let (w, h) = days.weekday_hour(at);
             let slot = (Dim::Hour, (w as u32 * 24 + h as u32).to_string(), days.day(at));
             out.entry(slot).or_default().created += 1;

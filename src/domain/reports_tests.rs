@@ -226,3 +226,40 @@ fn settings_are_checked() {
     let parsed: Result<Settings, _> = serde_json::from_str(r#"{"industry":"space"}"#);
     assert!(parsed.is_err());
 }
+
+#[test]
+fn a_merged_ticket_is_no_conversation_of_its_own() {
+    let mut f = created(MONDAY);
+    f.apply(Fact::CustomerWrote { at: MONDAY, message: 1 }, &calendar);
+    f.apply(
+        Fact::AgentReplied {
+            at: MONDAY + 60_000,
+            by: 7,
+            message: 2,
+        },
+        &calendar,
+    );
+    f.apply(
+        Fact::Done {
+            at: MONDAY + H,
+            done: true,
+        },
+        &calendar,
+    );
+    f.apply(
+        Fact::Done {
+            at: MONDAY + 2 * H,
+            done: false,
+        },
+        &calendar,
+    );
+    f.apply(Fact::Merged, &calendar);
+    let all = sum(&f.shares(&LocalDays::new("UTC")), Dim::All, "");
+    assert_eq!((all.created, all.resolved, all.reopened), (0, 0, 0));
+    assert_eq!(all.replies, 1, "the agent's reply was work, and counts");
+    assert!(f.shares(&LocalDays::new("UTC")).keys().all(|(d, _, _)| *d != Dim::Hour));
+    // Kept as it was saved.
+    let back: TicketFacts = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+    assert_eq!(back, f);
+    assert!(!serde_json::to_string(&created(MONDAY)).unwrap().contains("mg"));
+}

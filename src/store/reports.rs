@@ -294,7 +294,8 @@ impl Store {
         which: FromTables<'_>,
         business: &(dyn Fn(i64, i64) -> i64 + Sync),
     ) -> Result<Vec<(i64, TicketFacts)>> {
-        const COLS: &str = "id, created_at, channel, team_id, assignee_id, kind, status, resolved_at, updated_at";
+        const COLS: &str =
+            "id, created_at, channel, team_id, assignee_id, kind, status, resolved_at, updated_at, merged_into";
         type Row = (
             i64,
             i64,
@@ -305,6 +306,7 @@ impl Store {
             String,
             Option<i64>,
             i64,
+            Option<i64>,
         );
         let rows: Vec<Row> = match which {
             FromTables::Ids([]) => vec![],
@@ -376,7 +378,7 @@ impl Store {
         }
         let business_s = |a: i64, b: i64| business(a, b);
         let mut out = Vec::with_capacity(rows.len());
-        for (id, created_at, channel, team, assignee, kind, status, resolved_at, updated_at) in rows {
+        for (id, created_at, channel, team, assignee, kind, status, resolved_at, updated_at, merged_into) in rows {
             let mut f = TicketFacts::default();
             f.apply(
                 Fact::Created {
@@ -396,7 +398,9 @@ impl Store {
                     _ => {}
                 }
             }
-            if matches!(status.as_str(), "resolved" | "closed") {
+            if merged_into.is_some() {
+                f.apply(Fact::Merged, &business_s);
+            } else if matches!(status.as_str(), "resolved" | "closed") {
                 let at = resolved_at.unwrap_or(updated_at);
                 f.apply(Fact::Done { at, done: true }, &business_s);
             }

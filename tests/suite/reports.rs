@@ -16,6 +16,7 @@ crate::both_backends!(
     reports_are_validated_and_kept_to_their_workspace,
     time_online_is_counted_per_agent,
     ratings_count_under_the_agent_who_had_the_ticket,
+    a_merged_ticket_counts_once,
 );
 
 const S: i64 = 1000;
@@ -463,4 +464,43 @@ async fn ratings_count_under_the_agent_who_had_the_ticket(db: Db) {
         .clone();
     assert_eq!(row["csat"]["responses"], 3, "{b}");
     assert_eq!(row["resolved"], 3, "{b}");
+}
+
+/// Two tickets of one request merged: one conversation created, and the
+/// merge's close is not a resolution, live and after a rebuild.
+async fn a_merged_ticket_counts_once(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let a = app.ticket("Where is my order?", "ann@shop.test").await;
+    let b = app.ticket("Order 42 again", "ann@shop.test").await;
+    let (s, v) = app
+        .post(
+            &format!("/api/v1/tickets/{}/merge", a["id"]),
+            json!({ "from": b["id"] }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    app.consumed("reports").await;
+    let day = today();
+    let range = format!("from={day}&to={day}");
+    let v = summary(&app, &range).await;
+    assert_eq!(
+        (v["created"].as_i64(), v["resolved"].as_i64()),
+        (Some(1), Some(0)),
+        "{v}"
+    );
+    let (s, _) = app.post("/api/v1/reports/rebuild", json!({})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    app.consumed("reports").await;
+    for _ in 0..100 {
+        if app.store.pending_rebuilds().await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let again = summary(&app, &range).await;
+    assert_eq!(
+        (again["created"].as_i64(), again["resolved"].as_i64()),
+        (Some(1), Some(0)),
+        "{again}"
+    );
 }

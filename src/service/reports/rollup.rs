@@ -90,7 +90,10 @@ fn facts_of(e: &Event) -> Vec<Fact> {
         }
         EventType::TicketUpdated => {
             let mut out = vec![];
-            if let Some(c) = e.changes.get("status") {
+            // A merge closes the other ticket: not a resolution.
+            if e.changes.get("merged_into").is_some_and(|v| !v.is_null()) {
+                out.push(Fact::Merged);
+            } else if let Some(c) = e.changes.get("status") {
                 if let (Some(from), Some(to)) = (is_done(c.get("from")), is_done(c.get("to"))) {
                     if from != to {
                         out.push(Fact::Done { at, done: to });
