@@ -19,8 +19,9 @@ const LEASE: &str = "messenger-sender";
 /// Longer than any one call may take, so a holder never loses the lease
 /// mid-send; a dead holder's work is taken over after it.
 const LEASE_MS: i64 = 120_000;
-/// Failed tries before a reply is given up.
-pub const MAX_ATTEMPTS: i64 = 10;
+/// Failed tries before a reply is given up: with `backoff_ms`, about a
+/// day, as for webhooks (a gateway down for a night must not lose replies).
+pub const MAX_ATTEMPTS: i64 = 35;
 /// The longest text sent in one Telegram message (its limit is 4096).
 const TEXT_PIECE: usize = 4000;
 
@@ -214,5 +215,7 @@ mod tests {
         assert_eq!(super::backoff_ms(0), 1000);
         assert_eq!(super::backoff_ms(3), 8000);
         assert_eq!(super::backoff_ms(40), 3_600_000);
+        let waited: i64 = (0..super::MAX_ATTEMPTS - 1).map(super::backoff_ms).sum();
+        assert!((23 * 3_600_000..=25 * 3_600_000).contains(&waited), "{waited}");
     }
 }
