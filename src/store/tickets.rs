@@ -632,14 +632,14 @@ pub(super) async fn create_in(
     if let Author::Agent(id) = new.author {
         ensure_user(tx, workspace_id, id).await?;
     }
+    let spam = files_as_spam(tx, new.author, contact_id).await?;
     // The counter row is locked from here to commit on PostgreSQL, so it
-    // is taken as late as possible.
+    // is taken as late as possible (after every read above).
     let number: i64 = sqlx::query_scalar("UPDATE workspaces SET next_ticket_number = next_ticket_number + 1 WHERE id = $1 RETURNING next_ticket_number - 1")
         .bind(workspace_id)
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let spam = files_as_spam(tx, new.author, contact_id).await?;
     let clock = Clock::default().on_message(MessageKind::Reply, new.author.kind(), now);
     let waiting_since = (new.author == Author::Contact && !spam).then_some(now);
     let (kind, feature) = kind_and_feature((None, None), Some(new.kind), Some(new.feature))?;
