@@ -27,7 +27,8 @@ const TEXT_PIECE: usize = 4000;
 
 /// The wait before try `attempts + 1`: 1 s, 2 s, 4 s, ... up to an hour.
 pub fn backoff_ms(attempts: i64) -> i64 {
-    (1000i64 << attempts.clamp(0, 20)).min(3_600_000)
+    // The webhooks' schedule without its jitter: one sender, one gateway.
+    crate::domain::webhook::backoff_ms(attempts + 1, 1000, 3_600_000, 1.0)
 }
 
 /// Sends due replies until the node stops (see `jobs::Shutdown::spawn`).

@@ -9,19 +9,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::super::pages::not_found;
+use super::rules::id_of;
 use super::ticket::open;
 use super::{back, page, Agent, Nothing, OrBack, PageError, PageResult, Posted, Say};
 use crate::app::AppState;
 use crate::domain::{optional_text, required_text, TicketScope};
 use crate::store::contacts::ContactPatch;
 use crate::store::{StoreError, TicketFilter, TicketSort};
-
-fn id_of(raw: &str) -> Result<i64, PageError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| not_found().into())
-}
 
 /// Blocking and merging: not for agents limited to their teams' tickets.
 fn may_manage(a: &crate::domain::Actor) -> bool {

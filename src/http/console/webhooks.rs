@@ -9,7 +9,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::admin::admin_only;
-use super::{back, page, Agent, Nothing, OrBack, PageError, PageResult, Posted};
+use super::rules::id_of;
+use super::{back, page, Agent, Nothing, OrBack, PageResult, Posted};
 use crate::app::AppState;
 use crate::store::console::Session;
 
@@ -109,13 +110,6 @@ pub async fn create(State(s): State<AppState>, Posted(session, f): Posted<NewWeb
         ..Default::default()
     };
     render(&s, &session, &q, Some(secret)).await
-}
-
-fn id_of(raw: &str) -> Result<i64, PageError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| PageError::from(crate::error::AppError::not_found("webhook")))
 }
 
 #[derive(Deserialize)]
