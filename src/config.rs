@@ -159,6 +159,10 @@ pub enum BenchCommand {
         /// Directory holding kb/ and kb-eval/.
         #[arg(long, default_value = "tests/fixtures")]
         fixtures: std::path::PathBuf,
+        /// Also list the dev half's misses (what to tune on). The test half's
+        /// are never listed.
+        #[arg(long)]
+        misses: bool,
     },
     /// Take in mail through SMTP on loopback and through the direct path.
     Mail {

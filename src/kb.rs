@@ -17,6 +17,7 @@ pub fn doc_of(a: &Article, workspace_slug: &str) -> KbDoc {
             .filter(|t| !t.is_empty())
             .map(str::to_string)
             .collect(),
+        phrasings: a.phrasing_list(),
         url: format!("/p/{workspace_slug}/kb/{}/{}", a.language, a.slug),
     }
 }

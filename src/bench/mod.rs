@@ -59,8 +59,15 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        BenchCommand::Relevance { fixtures } => {
-            let table = tokio::task::spawn_blocking(move || relevance::report(&fixtures)).await??;
+        BenchCommand::Relevance { fixtures, misses } => {
+            let table = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+                let mut out = relevance::report(&fixtures)?;
+                if misses {
+                    out.push_str(&relevance::dev_misses(&fixtures)?);
+                }
+                Ok(out)
+            })
+            .await??;
             println!("{table}");
             Ok(())
         }

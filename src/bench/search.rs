@@ -131,6 +131,7 @@ fn synthetic(faq: &[Article], vocab: &[Vec<&str>], i: usize, rng: &mut StdRng) -
         title,
         body,
         tags: article.tags.clone(),
+        phrasings: Vec::new(),
         url: format!("/kb/{lang}/{}-{copy}", article.key),
     }
 }

@@ -9,6 +9,7 @@ pub mod email;
 pub mod event;
 pub mod hours;
 pub mod ids;
+pub mod kb_learning;
 pub mod mention;
 pub mod reports;
 pub mod rules;

@@ -90,7 +90,11 @@ async fn search(
     if q.trim().is_empty() {
         return Ok((vec![], None));
     }
-    let hits = s.kb.search(ws.id, q, lang, limit).map_err(AppError::internal)?;
+    let hits = s
+        .svc
+        .search_kb(&s.kb, ws.id, q, lang, limit)
+        .await
+        .map_err(AppError::internal)?;
     let sid = s
         .store
         .record_search(

@@ -102,6 +102,7 @@ pub fn docs(articles: &[Article], workspace_id: i64) -> Vec<KbDoc> {
                 title,
                 body,
                 tags: a.tags.clone(),
+                phrasings: Vec::new(),
                 url: format!("/kb/{}/{}", lang.code(), a.key),
             });
         }

@@ -19,10 +19,18 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 
 use super::analysis::{self, script_of, Lang, LANGS, NGRAM_TOKENIZER};
 use super::schema::{build_schema, lang_index, open_dir, to_document, Fields};
-use super::{snippet, KbDoc, KbHit};
+use super::{snippet, KbDoc, KbHit, Synonyms};
 
-/// Title matches weigh about three times body matches.
-const TITLE_BOOST: f32 = 3.0;
+/// Title matches weigh twice body matches (three times ranked short titles
+/// full of common words, "order", "parcel", above the right article).
+const TITLE_BOOST: f32 = 2.0;
+/// A phrasing is a whole question someone asked for this article.
+const ASK_BOOST: f32 = 2.0;
+/// A synonym of a typed word counts for this share of the word itself.
+const SYNONYM_WEIGHT: f32 = 0.6;
+/// Most boost clicks can give an article for one query (about a strong
+/// title match): learning reorders close results, it does not bury text.
+const CLICK_BOOST_MAX: f32 = 12.0;
 /// A typo-corrected term counts for less than the same term typed right.
 const FUZZY_WEIGHT: f32 = 0.4;
 /// Per trigram; many trigrams match per word, so each must weigh little.
@@ -44,6 +52,10 @@ const FUZZY_MAX_EXPANSIONS: usize = 12;
 /// Candidates looked at before keeping the closest `FUZZY_MAX_EXPANSIONS`.
 const FUZZY_MAX_CANDIDATES: usize = 64;
 const MAX_LIMIT: usize = 100;
+/// Extra candidates fetched to break ties by id.
+const TIE_SLACK: usize = 8;
+/// Synonyms added per language and query, at most.
+const MAX_SYNONYM_TERMS: usize = 48;
 /// Indexing memory, shared by the writer threads (tantivy wants >= 15 MB each).
 const WRITER_THREADS: usize = 2;
 const WRITER_BUDGET: usize = 96 * 1024 * 1024;
@@ -59,6 +71,17 @@ struct Inner {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
+    synonyms: Synonyms,
+}
+
+/// What a workspace has taught its search besides its articles.
+#[derive(Debug, Default, Clone)]
+pub struct Tuning {
+    /// The workspace's own synonym groups, on top of the shipped ones.
+    pub synonyms: Option<Arc<Synonyms>>,
+    /// Articles opened after this very query, with their decayed click
+    /// weight (see `domain::kb_learning`).
+    pub clicks: Vec<(i64, f32)>,
 }
 
 impl KbIndex {
@@ -86,6 +109,7 @@ impl KbIndex {
                 reader,
                 writer: Mutex::new(writer),
                 fields,
+                synonyms: Synonyms::builtin(),
             }),
         })
     }
@@ -139,13 +163,26 @@ impl KbIndex {
     /// Best first, at most `limit`; only `workspace_id`'s documents. Documents
     /// in `lang` rank first; others follow as fallback.
     pub fn search(&self, workspace_id: i64, query: &str, lang: &str, limit: usize) -> anyhow::Result<Vec<KbHit>> {
+        self.search_tuned(workspace_id, query, lang, limit, &Tuning::default())
+    }
+
+    /// `search` with what the workspace has taught it: its synonyms, and
+    /// boosts for articles opened after the same query.
+    pub fn search_tuned(
+        &self,
+        workspace_id: i64,
+        query: &str,
+        lang: &str,
+        limit: usize,
+        tuning: &Tuning,
+    ) -> anyhow::Result<Vec<KbHit>> {
         let limit = limit.min(MAX_LIMIT);
         if limit == 0 || query.trim().is_empty() {
             return Ok(Vec::new());
         }
         let f = &self.inner.fields;
         let searcher = self.inner.reader.searcher();
-        let Some((text_query, exact, terms)) = self.text_query(&searcher, query)? else {
+        let Some((text_query, exact, terms)) = self.text_query(&searcher, query, tuning)? else {
             return Ok(Vec::new());
         };
         let lang_code = lang.trim().to_lowercase();
@@ -166,9 +203,27 @@ impl KbIndex {
             ),
             (Occur::Should, Box::new(ConstScoreQuery::new(exact, EXACT_BONUS))),
         ]);
-        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        // A few more than asked, so equal scores can be ordered by id: the
+        // index writes with several threads, and which segment a document
+        // lands in must not decide between ties.
+        let top = searcher.search(&query, &TopDocs::with_limit(limit + TIE_SLACK).order_by_score())?;
+        let mut top: Vec<(f32, i64, tantivy::DocAddress)> = top
+            .into_iter()
+            .map(|(score, addr)| {
+                let id = searcher
+                    .segment_reader(addr.segment_ord)
+                    .fast_fields()
+                    .i64("id")
+                    .ok()
+                    .and_then(|c| c.first(addr.doc_id))
+                    .unwrap_or_default();
+                (score, id, addr)
+            })
+            .collect();
+        top.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        top.truncate(limit);
         let mut hits = Vec::with_capacity(top.len());
-        for (score, addr) in top {
+        for (score, _, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr)?;
             let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_string();
             let language = text(f.language);
@@ -199,6 +254,7 @@ impl KbIndex {
         &self,
         searcher: &Searcher,
         query: &str,
+        tuning: &Tuning,
     ) -> anyhow::Result<Option<(Box<dyn Query>, Box<dyn Query>, HashMap<Lang, HashSet<String>>)>> {
         let f = &self.inner.fields;
         let query = cap_query(query);
@@ -221,8 +277,21 @@ impl KbIndex {
         for (lang, terms) in per_lang {
             let lf = f.by_lang[lang_index(lang)];
             let marks = highlight.entry(lang).or_default();
+            let mut related = HashMap::new();
+            self.inner.synonyms.expand(lang, &terms, SYNONYM_WEIGHT, &mut related);
+            if let Some(own) = &tuning.synonyms {
+                own.expand(lang, &terms, SYNONYM_WEIGHT, &mut related);
+            }
+            let mut related: Vec<(String, f32)> = related.into_iter().collect();
+            related.sort_by(|a, b| a.0.cmp(&b.0));
+            for (t, weight) in related.into_iter().take(MAX_SYNONYM_TERMS) {
+                for (field, boost) in [(lf.title, TITLE_BOOST), (lf.ask, ASK_BOOST), (lf.body, 1.0)] {
+                    exact.push((Occur::Should, term_query(field, &t, boost * weight)));
+                }
+                marks.insert(t);
+            }
             for t in terms {
-                for (field, boost) in [(lf.title, TITLE_BOOST), (lf.body, 1.0)] {
+                for (field, boost) in [(lf.title, TITLE_BOOST), (lf.ask, ASK_BOOST), (lf.body, 1.0)] {
                     exact.push((Occur::Should, term_query(field, &t, boost)));
                     if fuzzy && script_of(&t) == lang.script() {
                         for e in expand_fuzzy(searcher, field, &t)? {
@@ -240,6 +309,13 @@ impl KbIndex {
             MAX_NGRAMS,
         ) {
             clauses.push((Occur::Should, term_query(f.ngram, &g, NGRAM_WEIGHT)));
+        }
+        for &(id, weight) in &tuning.clicks {
+            let boost = (weight.max(0.0).ln_1p() * 4.0).min(CLICK_BOOST_MAX);
+            if boost > 0.0 {
+                let id = TermQuery::new(Term::from_field_i64(f.id, id), IndexRecordOption::Basic);
+                exact.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(id), boost))));
+            }
         }
         if exact.is_empty() && clauses.is_empty() {
             return Ok(None);

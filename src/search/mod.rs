@@ -12,11 +12,14 @@ mod index;
 mod schema;
 mod snippet;
 mod stem;
+mod synonyms;
 #[cfg(test)]
 mod tests;
 mod tickets;
 
-pub use index::KbIndex;
+pub use analysis::Lang;
+pub use index::{KbIndex, Tuning};
+pub use synonyms::{Synonyms, MAX_ENTRIES as SYNONYM_MAX_ENTRIES, MAX_ENTRY_CHARS as SYNONYM_MAX_ENTRY_CHARS};
 
 /// The stems of `text` as ticket search analyses it (each word by its
 /// alphabet's language), in order. Used where words are matched outside
@@ -46,6 +49,8 @@ pub struct KbDoc {
     /// Plain text, markdown already stripped.
     pub body: String,
     pub tags: Vec<String>,
+    /// Other ways shoppers ask for this article.
+    pub phrasings: Vec<String>,
     pub url: String,
 }
 

@@ -16,6 +16,8 @@ use super::KbDoc;
 pub struct LangFields {
     pub title: Field,
     pub body: Field,
+    /// "Other ways to ask this": phrasings admins added to the article.
+    pub ask: Field,
 }
 
 /// Stored fields hold what a hit returns; the per-language and trigram
@@ -50,6 +52,7 @@ pub fn build_schema() -> (Schema, Fields) {
     let by_lang = LANGS.map(|lang| LangFields {
         title: b.add_text_field(&format!("title_{}", lang.code()), text(lang.tokenizer_name())),
         body: b.add_text_field(&format!("body_{}", lang.code()), text(lang.tokenizer_name())),
+        ask: b.add_text_field(&format!("ask_{}", lang.code()), text(lang.tokenizer_name())),
     });
     let ngram = b.add_text_field("uk_ngram", text(NGRAM_TOKENIZER));
     (
@@ -83,6 +86,9 @@ pub fn to_document(f: &Fields, doc: KbDoc) -> TantivyDocument {
     // Tags are curated keywords: searchable like body text.
     for tag in &doc.tags {
         d.add_text(lf.body, tag);
+    }
+    for phrasing in &doc.phrasings {
+        d.add_text(lf.ask, phrasing);
     }
     if language == "uk" {
         d.add_text(f.ngram, &doc.title);

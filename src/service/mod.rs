@@ -8,7 +8,7 @@
 
 mod chat;
 mod contacts;
-mod kb;
+pub mod kb;
 mod mail;
 pub mod messengers;
 pub mod reports;
@@ -34,6 +34,8 @@ pub struct Services {
     pub bus: Bus,
     /// How this node sends outbound webhooks (`crate::webhooks`).
     pub webhooks: std::sync::Arc<crate::webhooks::Settings>,
+    /// Workspaces' own synonyms, analysed (`kb::SynonymCache`).
+    pub kb_synonyms: std::sync::Arc<kb::SynonymCache>,
 }
 
 impl Services {
@@ -42,6 +44,7 @@ impl Services {
             store,
             bus,
             webhooks: Default::default(),
+            kb_synonyms: Default::default(),
         }
     }
 

@@ -39,6 +39,8 @@ const TABLES: &[(&str, &str)] = &[
     ("kb_categories", "id"),
     ("kb_articles", "id"),
     ("kb_searches", "id"),
+    ("kb_synonyms", "id"),
+    ("kb_clicks", "workspace_id, query, article_id"),
     ("portal_tokens", "id"),
     ("agent_sessions", "id"),
     ("invites", "id"),

@@ -21,6 +21,9 @@ pub struct Article {
     #[serde(skip)]
     pub body_html: String,
     pub tags: String,
+    /// "Other ways to ask this", one per line.
+    #[serde(serialize_with = "ser_lines")]
+    pub phrasings: String,
     pub status: String,
     pub helpful_yes: i64,
     pub helpful_no: i64,
@@ -31,7 +34,21 @@ pub struct Article {
     pub updated_at: i64,
 }
 
-const ARTICLE_COLS: &str = "id, workspace_id, group_id, category_id, language, slug, title, body, body_html, tags, status, helpful_yes, helpful_no, views, created_at, updated_at";
+const ARTICLE_COLS: &str = "id, workspace_id, group_id, category_id, language, slug, title, body, body_html, tags, phrasings, status, helpful_yes, helpful_no, views, created_at, updated_at";
+
+impl Article {
+    pub fn phrasing_list(&self) -> Vec<String> {
+        self.phrasings
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+fn ser_lines<S: serde::Serializer>(v: &str, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(v.lines().filter(|l| !l.is_empty()))
+}
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Category {
@@ -52,6 +69,8 @@ pub struct ArticleInput {
     pub status: Option<String>,
     pub category_id: Option<Option<i64>>,
     pub tags: Option<Vec<String>>,
+    /// Checked by `domain::kb_learning::phrasings`.
+    pub phrasings: Option<Vec<String>>,
     pub slug: Option<String>,
     pub translation_of: Option<i64>,
 }
@@ -138,7 +157,7 @@ impl Store {
             )
             .await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO kb_articles (workspace_id, group_id, category_id, language, slug, title, body, body_html, tags, status, created_at, updated_at) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+            "INSERT INTO kb_articles (workspace_id, group_id, category_id, language, slug, title, body, body_html, tags, status, created_at, updated_at, phrasings) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id",
         )
         .bind(ws)
         .bind(a.category_id.flatten())
@@ -150,6 +169,7 @@ impl Store {
         .bind(a.tags.clone().unwrap_or_default().join(","))
         .bind(a.status.clone().unwrap_or_else(|| "draft".into()))
         .bind(now)
+        .bind(a.phrasings.clone().unwrap_or_default().join("\n"))
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query("UPDATE kb_articles SET group_id = $1 WHERE id = $2")
@@ -207,6 +227,10 @@ impl Store {
             let p = sql.arg(t.join(","));
             sql.push(&format!(", tags = {p}"));
         }
+        if let Some(t) = &a.phrasings {
+            let p = sql.arg(t.join("\n"));
+            sql.push(&format!(", phrasings = {p}"));
+        }
         if let Some(s) = &a.slug {
             let s = self.unique_slug(&mut tx, ws, &before.language, s, id).await?;
             let p = sql.arg(s);
@@ -235,6 +259,9 @@ impl Store {
         }
         if a.body.is_some() {
             changes.insert("body".into(), true.into());
+        }
+        if a.phrasings.is_some() {
+            changes.insert("phrasings".into(), true.into());
         }
         let ev = NewEvent::new(ws, EventType::ArticleUpdated, EventActor::Agent(by))
             .article(id)
@@ -413,12 +440,6 @@ impl Store {
             .bind(now)
             .fetch_one(&self.write)
             .await?)
-    }
-
-    /// The visitor opened a result of their search.
-    pub async fn record_open(&self, ws: i64, search_id: i64, article_id: i64) -> Result<()> {
-        sqlx::query("UPDATE kb_searches SET opened_article_id = $1 WHERE id = $2 AND workspace_id = $3 AND opened_article_id IS NULL").bind(article_id).bind(search_id).bind(ws).execute(&self.write).await?;
-        Ok(())
     }
 
     /// The visitor wrote to us after searching (chat, form): not deflected.

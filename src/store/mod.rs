@@ -12,6 +12,7 @@ pub mod contacts;
 mod deliveries;
 pub mod events;
 pub mod kb;
+pub mod kb_learning;
 mod links;
 pub mod mail;
 pub mod mail_settings;

@@ -22,6 +22,7 @@ mod hardening;
 mod imap;
 mod isolation;
 mod kb;
+mod kb_learning;
 mod kinds;
 mod messenger;
 mod meta;

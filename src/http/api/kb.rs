@@ -34,6 +34,8 @@ pub struct ArticleBody {
     #[serde(default, deserialize_with = "nullable")]
     pub category_id: Option<Option<i64>>,
     pub tags: Option<Vec<String>>,
+    /// "Other ways to ask this": whole questions shoppers ask for it.
+    pub phrasings: Option<Vec<String>>,
     pub slug: Option<String>,
     pub translation_of: Option<i64>,
 }
@@ -87,6 +89,10 @@ pub fn input(b: ArticleBody, creating: bool) -> Result<ArticleInput, Invalid> {
         .tags
         .map(|t| crate::domain::ticket::normalize_labels(&t).map_err(|e| Invalid::new("tags", e.message)))
         .transpose()?;
+    let phrasings = b
+        .phrasings
+        .map(|p| crate::domain::kb_learning::phrasings(&p))
+        .transpose()?;
     let slug = b
         .slug
         .map(|s| optional_text("slug", &crate::domain::slugify(&s), 80))
@@ -98,6 +104,7 @@ pub fn input(b: ArticleBody, creating: bool) -> Result<ArticleInput, Invalid> {
         status,
         category_id: b.category_id,
         tags,
+        phrasings,
         slug,
         translation_of: b.translation_of,
     })
@@ -229,10 +236,11 @@ pub async fn report(
 ) -> Result<Response, AppError> {
     admin(&actor)?;
     let days = q.days.unwrap_or(30).clamp(1, 366);
-    let r = s
-        .store
-        .search_report(actor.workspace_id, crate::store::now_ms() - days * 86_400_000)
-        .await?;
+    let since = crate::store::now_ms() - days * 86_400_000;
+    let (r, suggestions) = tokio::try_join!(
+        s.store.search_report(actor.workspace_id, since),
+        s.store.phrasing_suggestions(actor.workspace_id, since)
+    )?;
     if q.format.as_deref() == Some("csv") {
         let mut csv = crate::http::csv::Csv::new(&["kind", "query", "next_query", "count"]);
         for (k, rows) in [
@@ -247,7 +255,107 @@ pub async fn report(
         for (a, b, n) in &r.next {
             csv.row(["searched_next", a.as_str(), b.as_str(), &n.to_string()]);
         }
+        for g in &suggestions {
+            csv.row([
+                "suggested_phrasing",
+                g.query.as_str(),
+                g.article_title.as_str(),
+                &g.times.to_string(),
+            ]);
+        }
         return Ok(csv.download("search-report"));
     }
-    Ok(Json(json!(r)).into_response())
+    let mut body = json!(r);
+    body["suggested_phrasings"] = json!(suggestions);
+    Ok(Json(body).into_response())
+}
+
+/// `GET /api/v1/kb/synonyms`: the workspace's own groups (the shipped
+/// store-domain lists apply besides them).
+pub async fn synonyms(State(s): State<AppState>, actor: Actor) -> ApiResult<Json<Value>> {
+    admin(&actor)?;
+    let groups = s.store.synonym_groups(actor.workspace_id).await?;
+    Ok(Json(json!({ "synonyms": groups })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SynonymBody {
+    language: String,
+    words: Vec<String>,
+}
+
+/// `POST /api/v1/kb/synonyms {"language":"en","words":["sofa","couch"]}`.
+pub async fn add_synonyms(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiJson(b): ApiJson<SynonymBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    admin(&actor)?;
+    if b.words.len() > 100 {
+        return Err(Invalid::new("words", "a synonym group has 2 to 20 different entries").into());
+    }
+    let g = s.svc.add_synonym_group(&actor, &b.language, &b.words).await?;
+    Ok((StatusCode::CREATED, Json(json!(g))))
+}
+
+pub async fn delete_synonyms(State(s): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    admin(&actor)?;
+    let id = parse_id(&id, "synonym group")?;
+    s.svc
+        .delete_synonym_group(&actor, id)
+        .await
+        .map_err(|_| AppError::not_found("synonym group"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhrasingBody {
+    text: String,
+}
+
+/// `POST /api/v1/kb/articles/{id}/phrasings {"text": "..."}`: one more way
+/// to ask for the article (the search report's "add as phrasing").
+pub async fn add_phrasing(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<PhrasingBody>,
+) -> ApiResult<Json<Value>> {
+    admin(&actor)?;
+    let id = parse_id(&id, "article")?;
+    s.store
+        .article(actor.workspace_id, id)
+        .await
+        .map_err(|_| AppError::not_found("article"))?;
+    let a = s.svc.add_phrasing(&actor, ArticleId(id), &b.text).await?;
+    reindex(&s, actor.workspace_id, Some(&a), a.id).await;
+    Ok(Json(json!(a)))
+}
+
+/// `GET /api/v1/kb/articles/{id}/queries?days=30`: what visitors searched
+/// for before opening the article.
+pub async fn article_queries(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Json<Value>> {
+    admin(&actor)?;
+    let id = parse_id(&id, "article")?;
+    s.store
+        .article(actor.workspace_id, id)
+        .await
+        .map_err(|_| AppError::not_found("article"))?;
+    let days = q.days.unwrap_or(30).clamp(1, 366);
+    let rows = s
+        .store
+        .queries_to_article(actor.workspace_id, id, crate::store::now_ms() - days * 86_400_000)
+        .await?;
+    let queries: Vec<Value> = rows
+        .into_iter()
+        .map(|(q, n)| json!({ "query": q, "count": n }))
+        .collect();
+    Ok(Json(json!({ "queries": queries })))
 }

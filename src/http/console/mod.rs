@@ -124,6 +124,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/app/admin/kb", get(kb::list))
         .route("/app/admin/kb/categories", post(kb::create_category))
+        .route("/app/admin/kb/synonyms", post(kb::add_synonyms))
+        .route("/app/admin/kb/synonyms/{id}/delete", post(kb::delete_synonyms))
+        .route("/app/admin/kb/{id}/phrasings", post(kb::add_phrasing))
         .route("/app/admin/kb/{id}", get(kb::edit).post(kb::save))
         .route("/app/admin/kb/{id}/delete", post(kb::delete))
         .route(
