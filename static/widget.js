@@ -137,7 +137,7 @@
     var tr = o.trigger;
     if (tr.type === 'time_on_page') setTimeout(function () { fire(o); }, Math.max(0, tr.seconds * 1000 - (Date.now() - loadedAt)));
     else if (tr.type === 'exit_intent') {
-      if (window.matchMedia && matchMedia('(hover: none)').matches) return;  // touch only: no pointer to leave
+      if ('ontouchstart' in window && window.matchMedia && matchMedia('(pointer: coarse)').matches) return;  // touch only: no pointer to leave
       document.addEventListener('mouseout', function (e) { if (!e.relatedTarget && e.clientY <= 0) fire(o); });
     } else if (tr.type === 'scroll') {
       window.addEventListener('scroll', function () {
