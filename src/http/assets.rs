@@ -202,6 +202,9 @@ mod tests {
     #[test]
     fn widget_stays_within_its_gzipped_budget() {
         let (plain, gzip, _) = super::WIDGET.sizes();
-        assert!(gzip <= 30 * 1024, "widget.js is {gzip} bytes gzipped ({plain} plain), over 30 KB");
+        assert!(
+            gzip <= 30 * 1024,
+            "widget.js is {gzip} bytes gzipped ({plain} plain), over 30 KB"
+        );
     }
 }

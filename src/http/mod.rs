@@ -41,8 +41,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     use api::{
-        campaigns, channels, contacts, events, kb, mail, outbox, people, reports, routing, rules, sla, tickets, webhooks,
-        widget,
+        campaigns, channels, contacts, events, kb, mail, outbox, people, reports, routing, rules, sla, tickets,
+        webhooks, widget,
     };
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
