@@ -144,6 +144,27 @@ pub enum BenchCommand {
         )]
         pg_admin_url: String,
     },
+    /// Store pages' page views and events over HTTP from many visitors a
+    /// minute (from many loopback addresses; limits stay on) while one
+    /// chat measures its round trip.
+    Events {
+        /// Visitors arriving per minute (a page view and a batch each).
+        #[arg(long, default_value_t = 10_000)]
+        per_minute: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Loopback source addresses (127.0.2.x and up) they come from.
+        #[arg(long, default_value_t = 200)]
+        addresses: usize,
+        #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
+        backend: String,
+        #[arg(
+            long,
+            env = "STOREDESK_BENCH_PG",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        pg_admin_url: String,
+    },
     /// Search: knowledge-base articles, and agents' ticket search over
     /// messages; indexing rate and query latency of each (0 skips one).
     Search {

@@ -96,8 +96,92 @@
   function validEmail(s) { return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s); }
   function t(k) { return (T && T[k]) || EN[k] || ''; }
 
+  // ---- proactive: page views, store events, campaigns -------------------------------
+  // Nothing is sent until the page is idle. The server decides which
+  // campaigns may show (audience, caps, hours, holdout, variant); the widget
+  // only waits for each one's trigger and shows at most one per page view.
+  var ptoken = sget('ptoken'), evq = [], evTimer = 0, pageReady = false, offers = [], shownOffer = null, loadedAt = Date.now();
+  function vtoken() { return token || ptoken; }
+  function post(path, body, beacon) {
+    var url = origin + '/api/widget/' + encodeURIComponent(slug) + path, data = JSON.stringify(body);
+    if (beacon && navigator.sendBeacon) return navigator.sendBeacon(url, data);
+    return fetch(url, { method: 'POST', mode: 'cors', credentials: 'omit', keepalive: !!beacon, headers: { 'content-type': 'text/plain' }, body: data })
+      .then(function (r) { return r.ok ? r.json() : null; });
+  }
+  function trackEvent(name, props) {
+    name = String(name || '').slice(0, 64);
+    if (!/^[a-z0-9_.-]+$/.test(name)) return;
+    evq.push({ name: name, props: props && typeof props === 'object' ? props : {}, url: location.href });
+    if (evq.length > 100) evq.shift();
+    offers.forEach(function (o) { if (o.trigger.type === 'event' && o.trigger.name === name) fire(o); });
+    clearTimeout(evTimer);
+    evTimer = setTimeout(flushEvents, 800);
+  }
+  function flushEvents(beacon) {
+    if (!pageReady || !vtoken() || !evq.length) return;
+    var batch = evq.splice(0, 20);
+    post('/events', { token: vtoken(), events: batch }, beacon);
+    if (evq.length) evTimer = setTimeout(flushEvents, 800);
+  }
+  function pageView() {
+    post('/page', { token: vtoken() || null, url: location.href, title: document.title, referrer: document.referrer, lang: lang }).then(function (r) {
+      if (!r) return;
+      if (!token && r.visitor_token) { ptoken = r.visitor_token; sset('ptoken', ptoken); }
+      pageReady = true;
+      offers = r.campaigns || [];
+      offers.forEach(arm);
+      flushEvents();
+    }, function () { /* no campaigns this time */ });
+  }
+  function arm(o) {
+    var tr = o.trigger;
+    if (tr.type === 'time_on_page') setTimeout(function () { fire(o); }, Math.max(0, tr.seconds * 1000 - (Date.now() - loadedAt)));
+    else if (tr.type === 'exit_intent') {
+      if ('ontouchstart' in window && window.matchMedia && matchMedia('(pointer: coarse)').matches) return;  // touch only: no pointer to leave
+      document.addEventListener('mouseout', function (e) { if (!e.relatedTarget && e.clientY <= 0) fire(o); });
+    } else if (tr.type === 'scroll') {
+      window.addEventListener('scroll', function () {
+        var d = document.documentElement, max = d.scrollHeight - innerHeight;
+        if (max <= 0 || (scrollY / max) * 100 >= tr.percent) fire(o);
+      }, { passive: true });
+    } else if (tr.type === 'event') {
+      // Events sent before the offers came count too.
+      evq.forEach(function (e) { if (e.name === tr.name) fire(o); });
+    }
+  }
+  function fire(o) {
+    if (!ui) return setTimeout(function () { fire(o); }, 300);
+    if (shownOffer || isOpen) return;
+    shownOffer = o;
+    post('/campaigns/' + o.campaign_id + '/shown', { token: vtoken() });
+    ui.nudge = el('div', { cls: 'nudge', 'data-sd': 'campaign', role: 'status', 'data-campaign': o.campaign_id }, [
+      o.from ? el('strong', { text: o.from }) : null,
+      el('button', { cls: 'nudge-text', type: 'button', text: o.text, onclick: function () { openPanel(); } }),
+      el('button', { cls: 'nudge-x', type: 'button', 'aria-label': t('close'), text: '×', onclick: function () { ui.nudge.remove(); } })
+    ]);
+    ui.root.appendChild(ui.nudge);
+  }
+  function campaignOpened() {
+    if (!shownOffer || shownOffer.opened) return;
+    shownOffer.opened = true;
+    if (ui.nudge) ui.nudge.remove();
+    post('/campaigns/' + shownOffer.campaign_id + '/opened', { token: vtoken() });
+    ui.list.appendChild(bubble({ from: 'agent', author_name: shownOffer.from || '', body: shownOffer.text, attachments: [] }, 'campaign-message'));
+  }
+  function campaignReplied() {
+    if (!shownOffer || !shownOffer.opened || shownOffer.replied) return;
+    shownOffer.replied = true;
+    post('/campaigns/' + shownOffer.campaign_id + '/replied', { token: vtoken() });
+  }
+  window.addEventListener('pagehide', function () {
+    trackEvent('page_left', { seconds: Math.round((Date.now() - loadedAt) / 1000) });
+    flushEvents(true);
+  });
+  var idle = window.requestIdleCallback || function (f) { setTimeout(f, 1); };
+  idle(pageView, { timeout: 3000 });
+
   // ---- page API -------------------------------------------------------------
-  function api(cmd, arg) {
+  function api(cmd, arg, props) {
     if (cmd === 'context') {
       if (arg && typeof arg === 'object') for (var k in arg) if (Object.prototype.hasOwnProperty.call(arg, k)) context[k] = arg[k];
       if (welcomed) send({ type: 'context', page: page(), context: context });
@@ -107,6 +191,8 @@
       if (c.email && !validEmail(c.email)) c.email = '';
       if (!c.name && !c.email) return;
       setContact(c);
+    } else if (cmd === 'event') {
+      trackEvent(arg, props);
     } else if (cmd === 'open') {
       if (ui) openPanel(); else wantOpen = true;
     } else if (cmd === 'close') {
@@ -275,6 +361,11 @@
     '.survey .row{display:flex;justify-content:flex-end;margin-top:6px}',
     '.survey .row button{padding:6px 12px;border-radius:8px;color:#1f2937;text-decoration:underline}',
     '.survey .row button.go{background:var(--sd-accent);color:var(--sd-on);text-decoration:none}',
+    '.nudge{position:fixed;bottom:90px;right:20px;z-index:2147483646;max-width:280px;background:#fff;color:#111827;border:1px solid #e5e7eb;border-radius:14px;box-shadow:0 6px 20px rgba(0,0,0,.18);padding:10px 30px 10px 12px;font-size:14px}',
+    '.root.rtl .nudge{right:auto;left:20px}',
+    '.nudge strong{display:block;font-size:12.5px;margin-bottom:2px}',
+    '.nudge-text{all:unset;cursor:pointer;white-space:pre-wrap}',
+    '.nudge-x{position:absolute;top:4px;right:6px;background:none;border:0;font-size:18px;cursor:pointer;color:#4b5563}',
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}',
     '@media (max-width:480px){.panel{right:0;left:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}.root.rtl .panel{left:0}}'
   ].join('\n');
@@ -602,6 +693,7 @@
     try { f.focus({ preventScroll: true }); } catch (e) { /* ignore */ }
     connect();
     sendRead();
+    campaignOpened();
   }
   function closePanel() {
     wantOpen = false;
@@ -820,7 +912,7 @@
       helloLastId = lastId;
       var zone = null;
       try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch (e) { /* an old browser: the store's zone is used */ }
-      s.send(JSON.stringify({ type: 'hello', token: token || null, last_id: lastId, lang: lang, page: page(), context: context, user_agent: navigator.userAgent, time_zone: zone }));
+      s.send(JSON.stringify({ type: 'hello', token: token || ptoken || null, last_id: lastId, lang: lang, page: page(), context: context, user_agent: navigator.userAgent, time_zone: zone }));
     };
     s.onmessage = function (e) {
       if (ws !== s) return;
@@ -856,6 +948,7 @@
         var pend = byClient[f.client_id];
         if (!o && !pend) return;
         addMessage({ id: f.id, from: 'visitor', author_name: visitor.name, body: o ? o.body : (pend.querySelector('.bubble') || {}).textContent || '', created_at: f.created_at, client_id: f.client_id, attachments: o && o.attachments || [] });
+        campaignReplied();
         return;
       case 'message': if (ui && f.message && f.message.from === 'agent') ui.queue.hidden = true; return addMessage(f.message);
       case 'typing': if (f.on) showAgentTyping(f.name); else hideAgentTyping(); return;
@@ -1003,5 +1096,5 @@
         setTimeout(loadConfig, Math.min(30000, 1000 * Math.pow(2, cfgTries)));
       });
   }
-  loadConfig();
+  idle(loadConfig, { timeout: 2000 });
 })();

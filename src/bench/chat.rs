@@ -19,7 +19,7 @@ pub struct Plan {
     pub seconds: u64,
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+pub(super) type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 pub async fn run(plan: Plan, backend: &str, pg_admin_url: &str) -> anyhow::Result<()> {
     let fds = raise_fd_limit();
@@ -75,7 +75,7 @@ struct Row {
 
 /// Opens a socket from one of many loopback source addresses, so tens of
 /// thousands of sockets do not run out of ports on one.
-async fn connect(server: SocketAddr, n: usize, path: &str) -> anyhow::Result<Ws> {
+pub(super) async fn connect(server: SocketAddr, n: usize, path: &str) -> anyhow::Result<Ws> {
     let src = Ipv4Addr::new(127, 0, 1 + (n / 20_000) as u8, 1 + (n % 200) as u8);
     let sock = tokio::net::TcpSocket::new_v4()?;
     sock.bind(SocketAddr::new(src.into(), 0))?;
@@ -88,7 +88,7 @@ async fn connect(server: SocketAddr, n: usize, path: &str) -> anyhow::Result<Ws>
     Ok(ws)
 }
 
-async fn hello(ws: &mut Ws) -> anyhow::Result<()> {
+pub(super) async fn hello(ws: &mut Ws) -> anyhow::Result<()> {
     ws.send(Message::Text(
         json!({ "type": "hello", "token": null, "last_id": 0, "lang": "en" })
             .to_string()

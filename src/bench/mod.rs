@@ -4,6 +4,7 @@
 mod api;
 mod chat;
 pub mod console;
+mod events;
 mod mail;
 mod relevance;
 mod reports;
@@ -42,6 +43,24 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
                     active,
                     rate,
                     seconds,
+                },
+                &backend,
+                &pg_admin_url,
+            )
+            .await
+        }
+        BenchCommand::Events {
+            per_minute,
+            seconds,
+            addresses,
+            backend,
+            pg_admin_url,
+        } => {
+            events::run(
+                events::Plan {
+                    per_minute,
+                    seconds,
+                    addresses,
                 },
                 &backend,
                 &pg_admin_url,

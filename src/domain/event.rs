@@ -31,6 +31,9 @@ string_enum!(
         TicketMerged => "ticket.merged",
         TicketSplit => "ticket.split",
         WebhookDisabled => "webhook.disabled",
+        CampaignCreated => "campaign.created",
+        CampaignUpdated => "campaign.updated",
+        CampaignDeleted => "campaign.deleted",
         // A blocked contact's message, stored and filed as spam: no
         // consumer routes, answers or announces it.
         MessageSpam => "message.spam",

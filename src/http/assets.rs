@@ -194,3 +194,17 @@ pub async fn widget_loader(headers: HeaderMap) -> Response {
 pub fn urls() -> minijinja::Value {
     minijinja::context! { console_js => CONSOLE_JS.url(), console_css => CONSOLE_CSS.url(), form_js => FORM.url(), survey_js => SURVEY.url() }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The widget loads on every page of a store: its budget is 30 KB
+    /// gzipped (as served).
+    #[test]
+    fn widget_stays_within_its_gzipped_budget() {
+        let (plain, gzip, _) = super::WIDGET.sizes();
+        assert!(
+            gzip <= 30 * 1024,
+            "widget.js is {gzip} bytes gzipped ({plain} plain), over 30 KB"
+        );
+    }
+}

@@ -20,6 +20,7 @@ pub mod stream;
 pub mod surveys;
 pub mod upload;
 pub mod verify;
+pub mod widget_events;
 
 use std::time::Duration;
 
@@ -40,7 +41,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     use api::{
-        channels, contacts, events, kb, mail, outbox, people, reports, routing, rules, sla, tickets, webhooks, widget,
+        campaigns, channels, contacts, events, kb, mail, outbox, people, reports, routing, rules, sla, tickets,
+        webhooks, widget,
     };
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
@@ -89,6 +91,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/webhooks/{id}/deliveries/{delivery_id}/replay", post(webhooks::replay))
+        .route("/campaigns", get(campaigns::list).post(campaigns::create))
+        .route(
+            "/campaigns/{id}",
+            get(campaigns::show).patch(campaigns::update).delete(campaigns::delete),
+        )
+        .route("/campaigns/{id}/results", get(campaigns::results))
         .route("/availability", get(routing::list))
         .route("/me/availability", axum::routing::put(routing::set_mine))
         .route("/me/notifications", axum::routing::put(routing::set_notifications))
@@ -153,6 +161,9 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/chat/attachments", post(chat::upload).layer(DefaultBodyLimit::max(chat::ATTACHMENT_MAX)))
         .route("/p/{slug}/chat/attachments", options(chat::upload_preflight))
         .route("/p/{slug}/files/{id}/{secret}", get(chat::download))
+        .route("/api/widget/{slug}/page", post(widget_events::page).options(widget_events::preflight).layer(DefaultBodyLimit::max(widget_events::BODY_MAX)))
+        .route("/api/widget/{slug}/events", post(widget_events::events).options(widget_events::preflight).layer(DefaultBodyLimit::max(widget_events::BODY_MAX)))
+        .route("/api/widget/{slug}/campaigns/{id}/{step}", post(widget_events::step).options(widget_events::preflight))
         .route("/p/{slug}/t/{link}", get(private::show).post(private::reply))
         .route("/p/{slug}/t/{link}/csat", get(surveys::csat_page).post(surveys::csat_answer))
         .route("/p/{slug}/nps/{token}", get(surveys::nps_page).post(surveys::nps_answer))

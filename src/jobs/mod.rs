@@ -246,6 +246,13 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
                     Ok(n) => tracing::info!(deliveries = n, "old webhook deliveries pruned"),
                     Err(e) => tracing::warn!(error = %e, "webhook deliveries not pruned"),
                 }
+                // Store pages' events: kept as long as audiences look back.
+                let before = crate::store::now_ms() - crate::service::campaigns::EVENT_RETENTION_MS;
+                match store.prune_visitor_events(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(events = n, "old visitor events pruned"),
+                    Err(e) => tracing::warn!(error = %e, "visitor events not pruned"),
+                }
             }
         }
     }));

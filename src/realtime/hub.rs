@@ -451,7 +451,10 @@ pub(super) async fn deliver_event(
         | EventType::ContactMerged
         // Spam reaches no agent's screen.
         | EventType::MessageSpam
-        | EventType::WebhookDisabled => {}
+        | EventType::WebhookDisabled
+        | EventType::CampaignCreated
+        | EventType::CampaignUpdated
+        | EventType::CampaignDeleted => {}
     }
     Ok(())
 }

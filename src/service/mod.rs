@@ -6,6 +6,7 @@
 //! (through the store), and wakes the log's consumers. What follows from a
 //! change (sockets, search, mail) is done by those consumers, never here.
 
+pub mod campaigns;
 mod chat;
 mod contacts;
 pub mod kb;

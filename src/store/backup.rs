@@ -61,6 +61,9 @@ const TABLES: &[(&str, &str)] = &[
     ("webhook_deliveries", "id"),
     ("messenger_connections", "id"),
     ("messenger_deliveries", "id"),
+    ("campaigns", "id"),
+    ("campaign_exposures", "id"),
+    ("visitor_events", "id"),
     ("events", "id"),
 ];
 

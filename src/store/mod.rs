@@ -6,6 +6,7 @@
 
 pub mod backup;
 mod batch;
+pub mod campaigns;
 pub mod chat;
 pub mod console;
 pub mod contacts;

@@ -276,6 +276,40 @@ async fn acknowledged_tickets_survive_kill_9(db: Db) {
     );
 }
 
+/// `storedesk bench events`, small: page views and event batches from a
+/// few loopback addresses with the limits on, and the chat's round trip,
+/// on both databases. No timing is checked.
+#[cfg(feature = "bench")]
+#[test]
+fn bench_events_runs_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["--data-dir", dir.path().to_str().unwrap()])
+        .args([
+            "bench",
+            "events",
+            "--per-minute",
+            "600",
+            "--seconds",
+            "2",
+            "--addresses",
+            "4",
+        ])
+        .output()
+        .expect("spawn");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8(out.stdout).unwrap();
+    for backend in ["sqlite", "postgres"] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(backend))
+            .unwrap_or_else(|| panic!("{table}"));
+        // 20 visitors, none refused.
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!((cols[1], cols[2], cols[3]), ("20", "0", "0"), "{table}");
+    }
+}
+
 /// `storedesk bench relevance` reads the fixture files it is pointed at and
 /// prints one row per set and language; a wrong directory is an error.
 #[cfg(feature = "bench")]

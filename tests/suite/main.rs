@@ -4,6 +4,7 @@
 mod harness;
 
 mod browser;
+mod campaigns;
 mod chat;
 mod cli;
 mod conformance;

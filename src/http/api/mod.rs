@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
+pub mod campaigns;
 pub mod channels;
 pub mod contacts;
 pub mod events;
