@@ -6,6 +6,7 @@ pub mod chat;
 pub mod client_addr;
 pub mod console;
 pub mod csv;
+pub mod estimate;
 pub mod extract;
 pub mod form;
 pub mod helpcentre;
@@ -40,7 +41,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     use api::{
-        channels, contacts, events, kb, mail, outbox, people, reports, routing, rules, sla, tickets, webhooks, widget,
+        channels, clients, contacts, events, kb, mail, outbox, people, reports, routing, rules, sla, tickets, time,
+        webhooks, widget,
     };
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
@@ -51,6 +53,23 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tickets/{id}/merge", post(contacts::merge_tickets))
         .route("/tickets/{id}/split", post(contacts::split))
+        .route("/tickets/{id}/time", get(time::show).post(time::log))
+        .route(
+            "/tickets/{id}/time/{entry_id}",
+            axum::routing::patch(time::update).delete(time::delete),
+        )
+        .route("/tickets/{id}/timer", post(time::start_timer))
+        .route("/tickets/{id}/timer/stop", post(time::stop_timer))
+        .route("/tickets/{id}/estimate", axum::routing::put(time::estimate))
+        .route("/clients", get(clients::list).post(clients::create))
+        .route(
+            "/clients/{id}",
+            get(clients::show).patch(clients::update).delete(clients::delete),
+        )
+        .route("/clients/{id}/report", get(clients::report))
+        .route("/clients/{id}/report.csv", get(clients::report_csv_download))
+        .route("/contacts/{id}/client", axum::routing::put(clients::set_contact_client))
+        .route("/reports/time", get(clients::agents))
         .route("/contacts", get(contacts::list))
         .route("/contacts/{id}", get(contacts::show).patch(contacts::update))
         .route("/contacts/{id}/merge", post(contacts::merge))
@@ -150,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/chat/attachments", options(chat::upload_preflight))
         .route("/p/{slug}/files/{id}/{secret}", get(chat::download))
         .route("/p/{slug}/t/{link}", get(private::show).post(private::reply))
+        .route("/p/{slug}/t/{link}/estimate", post(private::answer_estimate))
         .route("/p/{slug}/t/{link}/csat", get(surveys::csat_page).post(surveys::csat_answer))
         .route("/p/{slug}/nps/{token}", get(surveys::nps_page).post(surveys::nps_answer))
         .route("/p/{slug}/new", get(form::show).post(form::submit).layer(DefaultBodyLimit::max(form::UPLOAD_MAX + 64 * 1024)))

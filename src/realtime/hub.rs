@@ -451,7 +451,14 @@ pub(super) async fn deliver_event(
         | EventType::ContactMerged
         // Spam reaches no agent's screen.
         | EventType::MessageSpam
-        | EventType::WebhookDisabled => {}
+        | EventType::WebhookDisabled
+        | EventType::TimeLogged
+        | EventType::TimeUpdated
+        | EventType::TimeDeleted
+        | EventType::EstimateSet
+        | EventType::EstimateApproved
+        | EventType::EstimateQuestioned
+        | EventType::ClientBalanceLow => {}
     }
     Ok(())
 }

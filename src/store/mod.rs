@@ -7,6 +7,7 @@
 pub mod backup;
 mod batch;
 pub mod chat;
+pub mod clients;
 pub mod console;
 pub mod contacts;
 mod deliveries;
@@ -30,9 +31,11 @@ pub mod seed;
 pub mod sla;
 pub mod surveys;
 mod tickets;
+pub mod time_reports;
 mod types;
 pub mod webhooks;
 pub mod widget;
+pub mod worklog;
 
 pub use backup::BACKUP_FORMAT;
 pub use types::*;

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
 pub mod channels;
+pub mod clients;
 pub mod contacts;
 pub mod events;
 pub mod kb;
@@ -12,6 +13,7 @@ pub mod routing;
 pub mod rules;
 pub mod sla;
 pub mod tickets;
+pub mod time;
 pub mod webhooks;
 pub mod widget;
 
