@@ -193,6 +193,32 @@ pub fn money(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, (minor % 100).abs())
 }
 
+/// What a resolved ticket's time report says.
+pub struct ReportFacts<'a> {
+    pub number: i64,
+    pub subject: &'a str,
+    pub total_minutes: i64,
+    pub billable_minutes: i64,
+    pub estimate_minutes: Option<i64>,
+}
+
+/// The time report a client gets when their ticket is resolved.
+pub fn time_report(f: &ReportFacts) -> String {
+    let mut out = format!(
+        "Time report for #{} {}\n\nTime spent: {}\n",
+        f.number,
+        f.subject,
+        hm(f.total_minutes)
+    );
+    if f.billable_minutes != f.total_minutes {
+        out.push_str(&format!("Billable: {}\n", hm(f.billable_minutes)));
+    }
+    if let Some(e) = f.estimate_minutes {
+        out.push_str(&format!("Estimate: {}\n", hm(e)));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,30 +297,4 @@ mod tests {
         assert!(past_warning(480, 600) && !past_warning(479, 600) && !past_warning(10, 0));
         assert_eq!((hm(90), money(1250)), ("1 h 30 min".to_string(), "12.50".to_string()));
     }
-}
-
-/// What a resolved ticket's time report says.
-pub struct ReportFacts<'a> {
-    pub number: i64,
-    pub subject: &'a str,
-    pub total_minutes: i64,
-    pub billable_minutes: i64,
-    pub estimate_minutes: Option<i64>,
-}
-
-/// The time report a client gets when their ticket is resolved.
-pub fn time_report(f: &ReportFacts) -> String {
-    let mut out = format!(
-        "Time report for #{} {}\n\nTime spent: {}\n",
-        f.number,
-        f.subject,
-        hm(f.total_minutes)
-    );
-    if f.billable_minutes != f.total_minutes {
-        out.push_str(&format!("Billable: {}\n", hm(f.billable_minutes)));
-    }
-    if let Some(e) = f.estimate_minutes {
-        out.push_str(&format!("Estimate: {}\n", hm(e)));
-    }
-    out
 }

@@ -8,7 +8,7 @@ use crate::domain::worklog::{bill, Bill, Month, Usage};
 use crate::domain::Actor;
 use crate::events::Hint;
 use crate::store::clients::Client;
-use crate::store::worklog::{Estimate, NewEntry, TicketMonth, TicketWork, TimeEntry};
+use crate::store::worklog::{EntryPatch, Estimate, NewEntry, TicketMonth, TicketWork, TimeEntry};
 use crate::store::Result;
 
 /// One ticket's line in a client's month.
@@ -74,26 +74,10 @@ impl Services {
         Ok(entry)
     }
 
-    pub async fn update_time_entry(
-        &self,
-        actor: &Actor,
-        ticket_id: i64,
-        id: i64,
-        minutes: Option<i64>,
-        billable: Option<bool>,
-        note: Option<&str>,
-    ) -> Result<TimeEntry> {
+    pub async fn update_time_entry(&self, actor: &Actor, ticket_id: i64, id: i64, p: EntryPatch) -> Result<TimeEntry> {
         let (entry, logged) = self
             .store
-            .update_time_entry(
-                actor.workspace_id,
-                actor.user_id,
-                ticket_id,
-                id,
-                minutes,
-                billable,
-                note,
-            )
+            .update_time_entry(actor.workspace_id, actor.user_id, (ticket_id, id), &p)
             .await?;
         self.logged(&logged, Hint::default());
         Ok(entry)

@@ -68,6 +68,14 @@ pub struct NewEntry {
     pub note: String,
 }
 
+/// A change to an entry (validated by the caller); None keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct EntryPatch {
+    pub minutes: Option<i64>,
+    pub billable: Option<bool>,
+    pub note: Option<String>,
+}
+
 /// One ticket's time in a month, for the reports.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct TicketMonth {
@@ -192,11 +200,8 @@ impl Store {
         &self,
         ws: i64,
         user_id: i64,
-        ticket_id: i64,
-        id: i64,
-        minutes: Option<i64>,
-        billable: Option<bool>,
-        note: Option<&str>,
+        (ticket_id, id): (i64, i64),
+        p: &EntryPatch,
     ) -> Result<(TimeEntry, Vec<Event>)> {
         let mut tx = self.write.begin().await?;
         let before = entry_in(&mut tx, ws, ticket_id, id).await?;
@@ -204,9 +209,9 @@ impl Store {
             "UPDATE time_entries SET minutes = COALESCE($1, minutes), billable = COALESCE($2, billable), \
              note = COALESCE($3, note), updated_at = $4 WHERE id = $5",
         )
-        .bind(minutes)
-        .bind(billable.map(i64::from))
-        .bind(note)
+        .bind(p.minutes)
+        .bind(p.billable.map(i64::from))
+        .bind(p.note.as_deref())
         .bind(now_ms())
         .bind(id)
         .execute(&mut *tx)

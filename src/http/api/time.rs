@@ -13,7 +13,7 @@ use crate::domain::worklog::{duration, ENTRY_MAX_MINUTES, ESTIMATE_MAX_MINUTES, 
 use crate::domain::{optional_text, Actor};
 use crate::error::{ApiResult, AppError};
 use crate::http::extract::{parse_id, ApiJson};
-use crate::store::worklog::NewEntry;
+use crate::store::worklog::{EntryPatch, NewEntry};
 use crate::store::StoreError;
 
 fn not_found(what: &'static str) -> impl Fn(StoreError) -> AppError {
@@ -93,10 +93,12 @@ pub async fn update(
     };
     let note = b.note.map(|n| optional_text("note", n.trim(), NOTE_MAX)).transpose()?;
     let (ticket, entry) = changeable(&s, &actor, &ticket, &entry).await?;
-    let e = s
-        .svc
-        .update_time_entry(&actor, ticket, entry, minutes, b.billable, note.as_deref())
-        .await?;
+    let patch = EntryPatch {
+        minutes,
+        billable: b.billable,
+        note,
+    };
+    let e = s.svc.update_time_entry(&actor, ticket, entry, patch).await?;
     Ok(Json(json!(e)))
 }
 
