@@ -37,6 +37,14 @@ string_enum!(
         // A blocked contact's message, stored and filed as spam: no
         // consumer routes, answers or announces it.
         MessageSpam => "message.spam",
+        TimeLogged => "time.logged",
+        TimeUpdated => "time.updated",
+        TimeDeleted => "time.deleted",
+        EstimateSet => "estimate.set",
+        EstimateApproved => "estimate.approved",
+        EstimateQuestioned => "estimate.questioned",
+        // A subscription client used the warning share of a month's minutes.
+        ClientBalanceLow => "client.balance_low",
     }
 );
 

@@ -20,6 +20,7 @@ pub mod survey;
 pub mod ticket;
 pub mod time;
 pub mod webhook;
+pub mod worklog;
 
 pub use access::{Actor, Role, TicketScope};
 pub use email::Email;

@@ -19,6 +19,7 @@ pub mod routing;
 pub mod rules;
 pub mod sla;
 pub mod surveys;
+pub mod time_reports;
 pub mod webhooks;
 
 use std::time::Duration;

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod client_addr;
 pub mod console;
 pub mod csv;
+pub mod estimate;
 pub mod extract;
 pub mod form;
 pub mod helpcentre;
@@ -41,7 +42,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     use api::{
-        campaigns, channels, contacts, events, kb, mail, outbox, people, reports, routing, rules, sla, tickets,
+        campaigns, channels, clients, contacts, events, kb, mail, outbox, people, reports, routing, rules, sla,
+        tickets, time,
         webhooks, widget,
     };
     let api = Router::new()
@@ -53,6 +55,23 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tickets/{id}/merge", post(contacts::merge_tickets))
         .route("/tickets/{id}/split", post(contacts::split))
+        .route("/tickets/{id}/time", get(time::show).post(time::log))
+        .route(
+            "/tickets/{id}/time/{entry_id}",
+            axum::routing::patch(time::update).delete(time::delete),
+        )
+        .route("/tickets/{id}/timer", post(time::start_timer))
+        .route("/tickets/{id}/timer/stop", post(time::stop_timer))
+        .route("/tickets/{id}/estimate", axum::routing::put(time::estimate))
+        .route("/clients", get(clients::list).post(clients::create))
+        .route(
+            "/clients/{id}",
+            get(clients::show).patch(clients::update).delete(clients::delete),
+        )
+        .route("/clients/{id}/report", get(clients::report))
+        .route("/clients/{id}/report.csv", get(clients::report_csv_download))
+        .route("/contacts/{id}/client", axum::routing::put(clients::set_contact_client))
+        .route("/reports/time", get(clients::agents))
         .route("/contacts", get(contacts::list))
         .route("/contacts/{id}", get(contacts::show).patch(contacts::update))
         .route("/contacts/{id}/merge", post(contacts::merge))
@@ -165,6 +184,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/widget/{slug}/events", post(widget_events::events).options(widget_events::preflight).layer(DefaultBodyLimit::max(widget_events::BODY_MAX)))
         .route("/api/widget/{slug}/campaigns/{id}/{step}", post(widget_events::step).options(widget_events::preflight))
         .route("/p/{slug}/t/{link}", get(private::show).post(private::reply))
+        .route("/p/{slug}/t/{link}/estimate", post(private::answer_estimate))
         .route("/p/{slug}/t/{link}/csat", get(surveys::csat_page).post(surveys::csat_answer))
         .route("/p/{slug}/nps/{token}", get(surveys::nps_page).post(surveys::nps_answer))
         .route("/p/{slug}/new", get(form::show).post(form::submit).layer(DefaultBodyLimit::max(form::UPLOAD_MAX + 64 * 1024)))

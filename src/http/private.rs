@@ -28,6 +28,14 @@ pub struct ReplyForm {
     body: String,
 }
 
+#[derive(Deserialize)]
+pub struct EstimateForm {
+    /// `approve` or `question`.
+    action: String,
+    #[serde(default)]
+    question: String,
+}
+
 async fn open(s: &AppState, addr: SocketAddr, slug: &str, link: &str) -> Result<(Workspace, Ticket), Response> {
     let ws = super::pages::open_workspace(s, addr, slug).await?;
     let t = s
@@ -53,6 +61,10 @@ async fn page(s: &AppState, ws: &Workspace, t: &Ticket, lang: &str, sent: bool, 
         Ok(m) => m,
         Err(e) => return AppError::from(e).into_response(),
     };
+    let estimate = match s.store.ticket_estimate(ws.id, t.id).await {
+        Ok(e) => e,
+        Err(e) => return AppError::from(e).into_response(),
+    };
     let tx = |k: &str| crate::i18n::text(lang, &format!("portal-{k}"), &[]);
     let items: Vec<minijinja::Value> = messages
         .iter()
@@ -67,11 +79,20 @@ async fn page(s: &AppState, ws: &Workspace, t: &Ticket, lang: &str, sent: bool, 
         })
         .collect();
     let t_texts = minijinja::context! { reply => tx("reply"), send => tx("send"), sent => tx("sent"), conversation => tx("conversation") };
+    let work = super::estimate::view(lang, &estimate);
+    let estimate_url = match work {
+        Some(_) => format!(
+            "/p/{}/t/{}/estimate",
+            ws.slug,
+            s.store.ticket_link(t.id).await.unwrap_or_default()
+        ),
+        None => String::new(),
+    };
     super::pages::render(
         "ticket.html",
         minijinja::context! {
             lang, dir => crate::i18n::dir(lang), workspace => ws.name, ticket => minijinja::Value::from_serialize(t),
-            status_text => tx(&format!("status-{}", t.status)), messages => items, sent, error, t => t_texts,
+            status_text => tx(&format!("status-{}", t.status)), messages => items, sent, error, t => t_texts, work, estimate_url,
         },
     )
 }
@@ -125,6 +146,29 @@ pub async fn reply(
         .post_as(WorkspaceId(ws.id), Writer::Contact, TicketId(t.id), body)
         .await
     {
+        Ok(_) => Redirect::to(&format!("/p/{slug}/t/{link}?sent=1")).into_response(),
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+/// The client approves the estimate, or questions it (the question is
+/// posted on the ticket as their message).
+pub async fn answer_estimate(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((slug, link)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(f): Form<EstimateForm>,
+) -> Response {
+    let (ws, t) = match open(&s, addr, &slug, &link).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let question = match super::estimate::answer(&f.action, &f.question) {
+        Ok(q) => q,
+        Err(e) => return page(&s, &ws, &t, language(None, &headers, "en"), false, Some(e)).await,
+    };
+    match s.svc.answer_estimate(ws.id, t.contact.id, t.id, question).await {
         Ok(_) => Redirect::to(&format!("/p/{slug}/t/{link}?sent=1")).into_response(),
         Err(e) => AppError::from(e).into_response(),
     }

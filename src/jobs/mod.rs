@@ -143,6 +143,14 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
     shutdown.keep(tokio::spawn(crate::events::cluster::run(
         svc.store.clone(),
         svc.bus.head.clone(),
+        crate::events::time_reports::NAME,
+        svc.bus.node.clone(),
+        crate::events::time_reports::Notifier(svc.clone()),
+        shutdown.watch(),
+    )));
+    shutdown.keep(tokio::spawn(crate::events::cluster::run(
+        svc.store.clone(),
+        svc.bus.head.clone(),
         crate::events::reports::NAME,
         svc.bus.node.clone(),
         crate::events::reports::Rollups::new(svc.clone()),

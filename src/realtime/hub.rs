@@ -454,7 +454,14 @@ pub(super) async fn deliver_event(
         | EventType::WebhookDisabled
         | EventType::CampaignCreated
         | EventType::CampaignUpdated
-        | EventType::CampaignDeleted => {}
+        | EventType::CampaignDeleted
+        | EventType::TimeLogged
+        | EventType::TimeUpdated
+        | EventType::TimeDeleted
+        | EventType::EstimateSet
+        | EventType::EstimateApproved
+        | EventType::EstimateQuestioned
+        | EventType::ClientBalanceLow => {}
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ mod sla;
 mod surveys;
 mod tickets;
 mod webhooks;
+pub mod worklog;
 
 pub use surveys::chat_survey;
 pub use tickets::Writer;

@@ -76,6 +76,7 @@ impl Store {
             .bind(other.id)
             .execute(&mut *tx)
             .await?;
+        super::worklog::move_work_in(&mut tx, ws, other.id, survivor.id).await?;
         // The survivor's activity and the customer's wait cover both.
         let last = survivor.last_message_at.max(other.last_message_at);
         let waiting = match (survivor.waiting_since, other.waiting_since) {

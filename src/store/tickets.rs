@@ -987,7 +987,7 @@ fn event_actor(author: Author, contact_id: i64) -> EventActor {
     }
 }
 
-fn message_event(workspace_id: i64, channel: Channel, contact_id: i64, m: &Message) -> NewEvent {
+pub(super) fn message_event(workspace_id: i64, channel: Channel, contact_id: i64, m: &Message) -> NewEvent {
     let actor = match m.author_id {
         Some(id) => EventActor::Agent(id),
         None if m.author_type == crate::domain::AuthorType::Contact => EventActor::Contact(contact_id),

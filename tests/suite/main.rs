@@ -37,5 +37,6 @@ mod sla;
 mod surveys;
 mod telegram;
 mod tickets;
+mod timework;
 mod validation;
 mod webhooks;

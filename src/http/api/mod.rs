@@ -2,6 +2,7 @@
 
 pub mod campaigns;
 pub mod channels;
+pub mod clients;
 pub mod contacts;
 pub mod events;
 pub mod kb;
@@ -13,6 +14,7 @@ pub mod routing;
 pub mod rules;
 pub mod sla;
 pub mod tickets;
+pub mod time;
 pub mod webhooks;
 pub mod widget;
 
