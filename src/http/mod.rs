@@ -16,6 +16,7 @@ pub mod origins;
 pub mod pages;
 pub mod portal;
 pub mod private;
+pub mod status_page;
 pub mod stream;
 pub mod surveys;
 pub mod upload;
@@ -40,7 +41,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     use api::{
-        channels, contacts, events, kb, mail, outbox, people, reports, routing, rules, sla, tickets, webhooks, widget,
+        channels, contacts, events, kb, mail, monitors, outbox, people, reports, routing, rules, sla, tickets,
+        webhooks, widget,
     };
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
@@ -85,6 +87,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/webhooks/{id}/deliveries/{delivery_id}/replay", post(webhooks::replay))
+        .route("/monitors", get(monitors::list).post(monitors::create))
+        .route(
+            "/monitors/{id}",
+            get(monitors::show).patch(monitors::update).delete(monitors::delete),
+        )
+        .route(
+            "/monitor-status-page",
+            get(monitors::get_status_page).put(monitors::put_status_page),
+        )
         .route("/availability", get(routing::list))
         .route("/me/availability", axum::routing::put(routing::set_mine))
         .route("/me/notifications", axum::routing::put(routing::set_notifications))
@@ -158,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/portal/login/{token}", get(portal::login))
         .route("/p/{slug}/portal/logout", post(portal::logout))
         .route("/p/{slug}/verify/{token}", get(verify::show).post(verify::confirm))
+        .route("/p/{slug}/status", get(status_page::show))
         .route("/p/{slug}/kb", get(helpcentre::index))
         .route("/p/{slug}/kb/search", get(helpcentre::search_json))
         .route("/p/{slug}/kb/contacted", post(helpcentre::contacted))

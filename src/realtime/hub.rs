@@ -451,6 +451,10 @@ pub(super) async fn deliver_event(
         | EventType::ContactMerged
         // Spam reaches no agent's screen.
         | EventType::MessageSpam
+        // A monitor's incident reaches screens through its ticket's events.
+        | EventType::MonitorDown
+        | EventType::MonitorUp
+        | EventType::MonitorExpiring
         | EventType::WebhookDisabled => {}
     }
     Ok(())

@@ -11,6 +11,7 @@ mod contacts;
 mod kb;
 mod mail;
 pub mod messengers;
+pub mod monitors;
 pub mod reports;
 mod routing;
 mod rules;
@@ -34,6 +35,8 @@ pub struct Services {
     pub bus: Bus,
     /// How this node sends outbound webhooks (`crate::webhooks`).
     pub webhooks: std::sync::Arc<crate::webhooks::Settings>,
+    /// How this node runs site monitors (`crate::monitors`).
+    pub monitors: std::sync::Arc<crate::monitors::Settings>,
 }
 
 impl Services {
@@ -42,6 +45,7 @@ impl Services {
             store,
             bus,
             webhooks: Default::default(),
+            monitors: Default::default(),
         }
     }
 

@@ -59,6 +59,9 @@ const TABLES: &[(&str, &str)] = &[
     ("webhook_deliveries", "id"),
     ("messenger_connections", "id"),
     ("messenger_deliveries", "id"),
+    ("monitors", "id"),
+    ("monitor_checks", "id"),
+    ("monitor_status_pages", "workspace_id"),
     ("events", "id"),
 ];
 

@@ -25,6 +25,7 @@ mod kb;
 mod kinds;
 mod messenger;
 mod meta;
+mod monitors;
 mod permissions;
 mod portal;
 mod reports;
