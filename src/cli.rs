@@ -166,6 +166,9 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut state = AppState::start_with(store.clone(), &url, Some(&db.data_dir), options).await?;
     state.svc.webhooks.set_allow_private(args.webhooks_allow_private);
+    state.svc.monitors.set_allow(args.monitor_allow.0.clone());
+    state.svc.monitors.set_min_interval_s(args.monitor_min_interval);
+    state.svc.monitors.set_rdap_url(&args.rdap_url);
     let mut mail = args.mail.clone();
     mail.public_url = Some(public_url.clone());
     let mut site = crate::app::Site::new(&public_url);

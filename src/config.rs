@@ -290,6 +290,16 @@ pub struct ServeArgs {
     /// addresses (a receiver on the same machine or network); refused by default.
     #[arg(long, env = "STOREDESK_WEBHOOKS_ALLOW_PRIVATE")]
     pub webhooks_allow_private: bool,
+    /// Networks (CIDRs or addresses, comma-separated) site monitors may
+    /// probe although they are loopback, private or link-local; refused by default.
+    #[arg(long, env = "STOREDESK_MONITOR_ALLOW", default_value = "", value_parser = monitor_allow)]
+    pub monitor_allow: MonitorAllow,
+    /// The shortest interval (seconds) between a site monitor's checks.
+    #[arg(long, env = "STOREDESK_MONITOR_MIN_INTERVAL", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=86_400))]
+    pub monitor_min_interval: i64,
+    /// The RDAP server domain monitors ask (`{url}/domain/{name}`).
+    #[arg(long, env = "STOREDESK_RDAP_URL", default_value = "https://rdap.org")]
+    pub rdap_url: String,
     /// Serve `/metrics` on this address instead of the main listener
     /// (e.g. 127.0.0.1:9090, reachable by Prometheus only).
     #[arg(long, env = "STOREDESK_METRICS_LISTEN")]
@@ -335,4 +345,12 @@ fn metrics_token(v: &str) -> Result<String, String> {
         return Err("the metrics token must be 16 characters or more, without spaces".into());
     }
     Ok(v.to_string())
+}
+
+/// `--monitor-allow`, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct MonitorAllow(pub Vec<ipnet::IpNet>);
+
+fn monitor_allow(raw: &str) -> Result<MonitorAllow, String> {
+    crate::monitors::parse_allow(raw).map(MonitorAllow)
 }

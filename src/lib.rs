@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod kb;
 pub mod mail;
 pub mod markdown;
+pub mod monitors;
 pub mod realtime;
 pub mod sanitize;
 pub mod search;

@@ -65,6 +65,7 @@ console-channel-form = Form
 console-channel-phone = Phone
 console-channel-telegram = Telegram
 console-channel-messenger = Messenger
+console-channel-monitor = Monitor
 console-reply = Reply
 console-note = Note
 console-send = Send

@@ -65,6 +65,7 @@ console-channel-form = فرم
 console-channel-phone = تلفن
 console-channel-telegram = تلگرام
 console-channel-messenger = مسنجر
+console-channel-monitor = پایش
 console-reply = پاسخ
 console-note = یادداشت
 console-send = ارسال

@@ -65,6 +65,7 @@ console-channel-form = Форма
 console-channel-phone = Телефон
 console-channel-telegram = Telegram
 console-channel-messenger = Messenger
+console-channel-monitor = Мониторинг
 console-reply = Ответ
 console-note = Заметка
 console-send = Отправить

@@ -33,7 +33,7 @@ pub fn for_message(channel: Channel, kind: MessageKind, author: EventActor) -> O
     match channel {
         Channel::Chat => Some(Delivery::ChatFollowUp),
         Channel::Email | Channel::Form | Channel::Api => Some(Delivery::ReplyMail),
-        Channel::Phone | Channel::Telegram | Channel::Messenger => None,
+        Channel::Phone | Channel::Telegram | Channel::Messenger | Channel::Monitor => None,
     }
 }
 

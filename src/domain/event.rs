@@ -34,6 +34,10 @@ string_enum!(
         CampaignCreated => "campaign.created",
         CampaignUpdated => "campaign.updated",
         CampaignDeleted => "campaign.deleted",
+        // A site monitor's confirmed failure, recovery, or an expiry within its warning.
+        MonitorDown => "monitor.down",
+        MonitorUp => "monitor.up",
+        MonitorExpiring => "monitor.expiring",
         // A blocked contact's message, stored and filed as spam: no
         // consumer routes, answers or announces it.
         MessageSpam => "message.spam",

@@ -12,6 +12,7 @@ pub mod hours;
 pub mod ids;
 pub mod kb_learning;
 pub mod mention;
+pub mod monitor;
 pub mod reports;
 pub mod rules;
 pub mod signature;

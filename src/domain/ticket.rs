@@ -45,7 +45,7 @@ string_enum!(
 string_enum!(Priority { Low => "low", Normal => "normal", High => "high", Urgent => "urgent" });
 string_enum!(
     /// The way the customer reached the store. A conversation on any channel is a ticket.
-    Channel { Api => "api", Email => "email", Chat => "chat", Form => "form", Phone => "phone", Telegram => "telegram", Messenger => "messenger" }
+    Channel { Api => "api", Email => "email", Chat => "chat", Form => "form", Phone => "phone", Telegram => "telegram", Messenger => "messenger", Monitor => "monitor" }
 );
 string_enum!(
     /// A reply is seen by the customer; a note only by the team; an event is

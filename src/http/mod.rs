@@ -17,6 +17,7 @@ pub mod origins;
 pub mod pages;
 pub mod portal;
 pub mod private;
+pub mod status_page;
 pub mod stream;
 pub mod surveys;
 pub mod upload;
@@ -42,8 +43,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     use api::{
-        campaigns, channels, clients, contacts, events, kb, mail, outbox, people, reports, routing, rules, sla,
-        tickets, time,
+        campaigns, channels, clients, contacts, events, kb, mail, monitors, outbox, people, reports, routing, rules,
+        sla, tickets, time,
         webhooks, widget,
     };
     let api = Router::new()
@@ -116,6 +117,15 @@ pub fn router(state: AppState) -> Router {
             get(campaigns::show).patch(campaigns::update).delete(campaigns::delete),
         )
         .route("/campaigns/{id}/results", get(campaigns::results))
+        .route("/monitors", get(monitors::list).post(monitors::create))
+        .route(
+            "/monitors/{id}",
+            get(monitors::show).patch(monitors::update).delete(monitors::delete),
+        )
+        .route(
+            "/monitor-status-page",
+            get(monitors::get_status_page).put(monitors::put_status_page),
+        )
         .route("/availability", get(routing::list))
         .route("/me/availability", axum::routing::put(routing::set_mine))
         .route("/me/notifications", axum::routing::put(routing::set_notifications))
@@ -193,6 +203,7 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/portal/login/{token}", get(portal::login))
         .route("/p/{slug}/portal/logout", post(portal::logout))
         .route("/p/{slug}/verify/{token}", get(verify::show).post(verify::confirm))
+        .route("/p/{slug}/status", get(status_page::show))
         .route("/p/{slug}/kb", get(helpcentre::index))
         .route("/p/{slug}/kb/search", get(helpcentre::search_json))
         .route("/p/{slug}/kb/contacted", post(helpcentre::contacted))

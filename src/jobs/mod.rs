@@ -174,6 +174,8 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
         crate::events::messengers::Queuer,
         shutdown.watch(),
     )));
+    // Site monitors: every node runs due checks (each claimed by one).
+    shutdown.spawn(crate::monitors::runner::run(svc.clone()));
     // Messenger channels: Telegram bots that poll, and replies going out.
     shutdown.spawn(crate::channels::telegram::poll::run(svc.clone()));
     shutdown.spawn(crate::channels::outbound::run(svc.clone()));
@@ -238,8 +240,10 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
     }));
     shutdown.spawn(every(Duration::from_secs(3600), {
         let store = svc.store.clone();
+        let monitors = svc.monitors.clone();
         move || {
             let store = store.clone();
+            let monitors = monitors.clone();
             let retention = options.event_retention;
             async move {
                 let before = crate::store::now_ms() - retention.as_millis() as i64;
@@ -260,6 +264,12 @@ pub fn start(svc: &Services, shutdown: &Shutdown, options: Options) {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(events = n, "old visitor events pruned"),
                     Err(e) => tracing::warn!(error = %e, "visitor events not pruned"),
+                }
+                let before = crate::store::now_ms() - monitors.retention_ms();
+                match store.prune_monitor_checks(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(checks = n, "old monitor checks pruned"),
+                    Err(e) => tracing::warn!(error = %e, "monitor checks not pruned"),
                 }
             }
         }

@@ -461,7 +461,11 @@ pub(super) async fn deliver_event(
         | EventType::EstimateSet
         | EventType::EstimateApproved
         | EventType::EstimateQuestioned
-        | EventType::ClientBalanceLow => {}
+        | EventType::ClientBalanceLow
+        // A monitor's incident reaches screens through its ticket's events.
+        | EventType::MonitorDown
+        | EventType::MonitorUp
+        | EventType::MonitorExpiring => {}
     }
     Ok(())
 }

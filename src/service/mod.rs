@@ -12,6 +12,7 @@ mod contacts;
 pub mod kb;
 mod mail;
 pub mod messengers;
+pub mod monitors;
 pub mod reports;
 mod routing;
 mod rules;
@@ -38,6 +39,8 @@ pub struct Services {
     pub webhooks: std::sync::Arc<crate::webhooks::Settings>,
     /// Workspaces' own synonyms, analysed (`kb::SynonymCache`).
     pub kb_synonyms: std::sync::Arc<kb::SynonymCache>,
+    /// How this node runs site monitors (`crate::monitors`).
+    pub monitors: std::sync::Arc<crate::monitors::Settings>,
 }
 
 impl Services {
@@ -47,6 +50,7 @@ impl Services {
             bus,
             webhooks: Default::default(),
             kb_synonyms: Default::default(),
+            monitors: Default::default(),
         }
     }
 

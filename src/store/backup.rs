@@ -68,6 +68,9 @@ const TABLES: &[(&str, &str)] = &[
     ("campaigns", "id"),
     ("campaign_exposures", "id"),
     ("visitor_events", "id"),
+    ("monitors", "id"),
+    ("monitor_checks", "id"),
+    ("monitor_status_pages", "workspace_id"),
     ("events", "id"),
 ];
 

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod mail_settings;
 pub mod merge;
 pub mod messengers;
+pub mod monitors;
 pub mod outbox;
 mod people;
 pub mod portal;

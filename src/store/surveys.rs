@@ -369,6 +369,8 @@ async fn ask_csat(
     now: i64,
 ) -> Result<Option<ChatAsk>> {
     let via = match (t.channel, email) {
+        // An incident of a site monitor has no customer to ask.
+        (Channel::Monitor, _) => return Ok(None),
         (Channel::Chat, _) => "chat",
         (_, Some(_)) => "mail",
         (_, None) => return Ok(None),

@@ -736,6 +736,8 @@ pub(super) enum Changer<'a> {
     },
     /// The router sharing a team's queue out (or taking a chat back).
     Routing,
+    /// A site monitor resolving its incident on recovery.
+    Monitor,
 }
 
 /// Changes a loaded (on PostgreSQL locked) ticket inside the caller's
@@ -940,6 +942,7 @@ pub(super) async fn update_in(
         Changer::Agent(a) => (Author::Agent(a.user_id), EventActor::Agent(a.user_id), String::new()),
         Changer::Rule { id, name } => (Author::System, EventActor::Rule(id), format!("Rule \"{name}\": ")),
         Changer::Routing => (Author::System, EventActor::System, "Routing: ".to_string()),
+        Changer::Monitor => (Author::System, EventActor::System, "Monitor: ".to_string()),
     };
     for e in &events {
         insert_message(

@@ -11,15 +11,45 @@ use super::{Settings, READ_MAX, TIMEOUT};
 use crate::domain::webhook::{excerpt, refused_address};
 use crate::store::webhooks::Attempt;
 
-/// Resolves names, dropping refused addresses.
-struct Guard(Arc<Settings>);
+/// Which of the addresses refused by default a client may still reach:
+/// all of them (`--webhooks-allow-private`) or the operator's networks
+/// (`--monitor-allow CIDR,...`).
+#[derive(Debug, Clone, Default)]
+pub struct Allowed {
+    pub any: bool,
+    pub nets: Vec<ipnet::IpNet>,
+}
+
+impl Allowed {
+    pub fn any(on: bool) -> Self {
+        Self { any: on, nets: vec![] }
+    }
+
+    /// Why `ip` may not be reached, or `None` when it may.
+    pub fn refuses(&self, ip: IpAddr) -> Option<&'static str> {
+        let why = refused_address(ip)?;
+        let mapped = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        (!self.any && !self.nets.iter().any(|n| n.contains(&ip) || n.contains(&mapped))).then_some(why)
+    }
+}
+
+/// Resolves names, dropping refused addresses; asks `allowed` each time,
+/// so a running node's settings apply at once.
+pub struct Guard {
+    allowed: Arc<dyn Fn() -> Allowed + Send + Sync>,
+    what: &'static str,
+}
 
 impl reqwest::dns::Resolve for Guard {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow = self.0.allow_private();
+        let allow = (self.allowed)();
+        let what = self.what;
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs = allowed(&host, allow)
+            let addrs = resolve_allowed(&host, &allow, what)
                 .await
                 .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })?;
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
@@ -27,9 +57,15 @@ impl reqwest::dns::Resolve for Guard {
     }
 }
 
-/// The addresses `host` resolves to that a delivery may reach; an error
+/// A resolver for a reqwest client that refuses what `allowed` refuses;
+/// `what` names the client in errors ("webhooks", "monitors").
+pub fn guard(allowed: Arc<dyn Fn() -> Allowed + Send + Sync>, what: &'static str) -> Arc<Guard> {
+    Arc::new(Guard { allowed, what })
+}
+
+/// The addresses `host` resolves to that a call may reach; an error
 /// saying why when there are none.
-async fn allowed(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
+pub async fn resolve_allowed(host: &str, allow: &Allowed, what: &str) -> Result<Vec<SocketAddr>, String> {
     let found: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
         .await
         .map_err(|e| format!("{host} does not resolve ({e})"))?
@@ -37,13 +73,10 @@ async fn allowed(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, Str
     if found.is_empty() {
         return Err(format!("{host} does not resolve"));
     }
-    if allow_private {
-        return Ok(found);
-    }
     // One refused address refuses the name: it may be the one used.
-    if let Some((a, why)) = found.iter().find_map(|a| refused_address(a.ip()).map(|w| (a.ip(), w))) {
+    if let Some((a, why)) = found.iter().find_map(|a| allow.refuses(a.ip()).map(|w| (a.ip(), w))) {
         return Err(format!(
-            "{host} resolves to a {why} address ({a}); webhooks go to public addresses only"
+            "{host} resolves to a {why} address ({a}); {what} go to public addresses only"
         ));
     }
     Ok(found)
@@ -52,20 +85,23 @@ async fn allowed(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, Str
 /// Whether `url` may be called: its host (a literal address or a name,
 /// resolved now) must be public unless the node allows private ones.
 pub async fn check_destination(url: &url::Url, allow_private: bool) -> Result<(), String> {
+    check_destination_for(url, &Allowed::any(allow_private), "webhooks").await
+}
+
+/// As `check_destination`, with the networks `allow` lets through.
+pub async fn check_destination_for(url: &url::Url, allow: &Allowed, what: &str) -> Result<(), String> {
     let host = url
         .host_str()
         .unwrap_or("")
         .trim_start_matches('[')
         .trim_end_matches(']');
     if let Ok(ip) = host.parse::<IpAddr>() {
-        return match refused_address(ip) {
-            Some(why) if !allow_private => {
-                Err(format!("{ip} is a {why} address; webhooks go to public addresses only"))
-            }
-            _ => Ok(()),
+        return match allow.refuses(ip) {
+            Some(why) => Err(format!("{ip} is a {why} address; {what} go to public addresses only")),
+            None => Ok(()),
         };
     }
-    allowed(host, allow_private).await.map(|_| ())
+    resolve_allowed(host, allow, what).await.map(|_| ())
 }
 
 pub fn build(settings: Arc<Settings>) -> reqwest::Client {
@@ -74,7 +110,10 @@ pub fn build(settings: Arc<Settings>) -> reqwest::Client {
         .timeout(TIMEOUT)
         .connect_timeout(std::time::Duration::from_secs(5))
         .user_agent(concat!("storedesk-webhooks/", env!("CARGO_PKG_VERSION")))
-        .dns_resolver(Arc::new(Guard(settings)))
+        .dns_resolver(guard(
+            Arc::new(move || Allowed::any(settings.allow_private())),
+            "webhooks",
+        ))
         .build()
         .expect("the webhook client builds")
 }

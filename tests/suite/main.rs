@@ -27,6 +27,7 @@ mod kb_learning;
 mod kinds;
 mod messenger;
 mod meta;
+mod monitors;
 mod permissions;
 mod portal;
 mod reports;

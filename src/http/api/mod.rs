@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod events;
 pub mod kb;
 pub mod mail;
+pub mod monitors;
 pub mod outbox;
 pub mod people;
 pub mod reports;
