@@ -34,6 +34,8 @@ string_enum!(
         // A blocked contact's message, stored and filed as spam: no
         // consumer routes, answers or announces it.
         MessageSpam => "message.spam",
+        // A contact's personal data was erased; the event holds none.
+        ContactErased => "contact.erased",
     }
 );
 

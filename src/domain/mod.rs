@@ -10,6 +10,7 @@ pub mod event;
 pub mod hours;
 pub mod ids;
 pub mod mention;
+pub mod plan;
 pub mod reports;
 pub mod rules;
 pub mod signature;

@@ -11,6 +11,9 @@ mod contacts;
 mod kb;
 mod mail;
 pub mod messengers;
+pub mod operator;
+pub mod plans;
+mod privacy;
 pub mod reports;
 mod routing;
 mod rules;
@@ -34,6 +37,8 @@ pub struct Services {
     pub bus: Bus,
     /// How this node sends outbound webhooks (`crate::webhooks`).
     pub webhooks: std::sync::Arc<crate::webhooks::Settings>,
+    /// Workspaces' plans and suspension, cached (`plans`).
+    pub plans: plans::PlanCache,
 }
 
 impl Services {
@@ -42,6 +47,7 @@ impl Services {
             store,
             bus,
             webhooks: Default::default(),
+            plans: Default::default(),
         }
     }
 
