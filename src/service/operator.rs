@@ -59,7 +59,7 @@ pub fn generated_password() -> String {
 
 impl Services {
     /// Creates a workspace with its first admin on `plan_id`, or on the
-    /// default plan when there is one (`use_default`), else on none.
+    /// default plan when there is one, else on none (every feature).
     pub async fn create_hosted_workspace(
         &self,
         name: &str,
