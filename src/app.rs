@@ -51,6 +51,8 @@ pub struct Site {
     /// Telegram's Bot API (`--telegram-api-url`): a bot connected now is
     /// served by this one from then on.
     pub telegram_api_url: String,
+    /// `--signup`: anyone may make a new store at `/signup`.
+    pub signup: bool,
 }
 
 /// Who may read `/metrics` on the main listener.
@@ -88,6 +90,7 @@ impl Site {
             mail_domain: "localhost".into(),
             mail_relay: None,
             telegram_api_url: "https://api.telegram.org".into(),
+            signup: false,
         }
     }
 }

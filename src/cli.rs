@@ -62,6 +62,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Operator { command } => operator(&cli.db, command).await,
+        Command::ExportWorkspace { workspace, file } => {
+            let store = open(&cli.db).await?;
+            let ws = store
+                .workspace_by_slug(&workspace)
+                .await
+                .with_context(|| format!("no workspace {workspace}"))?;
+            let tmp = file.with_extension("partial");
+            let f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+            let mut out = BufWriter::new(f);
+            let stats = store.backup_workspace(&mut out, ws.id).await?;
+            let f = out.into_inner().context("flushing the export")?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &file)?;
+            eprintln!(
+                "workspace {} written to {}: {}",
+                ws.slug,
+                file.display(),
+                summary(&stats)
+            );
+            Ok(())
+        }
         Command::Backup { file } => {
             let store = open(&cli.db).await?;
             let tmp = file.with_extension("partial");
@@ -124,6 +146,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Operators are made here only: no HTTP route creates one.
+async fn operator(db: &DbArgs, command: crate::config::OperatorCommand) -> anyhow::Result<()> {
+    use crate::config::OperatorCommand;
+    let store = open(db).await?;
+    let (op, name) = match command {
+        OperatorCommand::Create { email, password_stdin } => {
+            let email = Email::parse("email", &email)?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("reading the password")?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (crate::service::operator::generated_password(), true)
+            };
+            crate::auth::check_password_policy(&password)?;
+            let hash = tokio::task::spawn_blocking(move || {
+                let h = crate::auth::hash_password(&password);
+                (h, password)
+            })
+            .await?;
+            let op = store.create_operator(email.as_str(), &hash.0).await?;
+            if generated {
+                println!("password: {}", hash.1);
+            }
+            (op, "cli".to_string())
+        }
+        OperatorCommand::Token { email, name } => {
+            let op = store
+                .operator_by_email(Email::parse("email", &email)?.as_str())
+                .await
+                .with_context(|| format!("no operator {email}"))?;
+            (op, name)
+        }
+    };
+    let token = crate::auth::new_token();
+    store
+        .create_operator_token(op.id, &name, &crate::auth::token_hash(&token))
+        .await?;
+    println!("token: {token}");
+    Ok(())
+}
+
 fn summary(stats: &crate::store::backup::BackupStats) -> String {
     stats
         .tables
@@ -176,6 +240,7 @@ async fn run_server(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
     site.mail_domain = mail.mail_domain.clone();
     site.mail_relay = mail.smtp_relay.clone();
     site.telegram_api_url = args.telegram_api_url.trim_end_matches('/').to_string();
+    site.signup = args.signup;
     site.metrics = match &args.metrics_token {
         Some(t) => crate::app::MetricsAccess::Token(<sha2::Sha256 as sha2::Digest>::digest(t.as_bytes()).into()),
         None => crate::app::MetricsAccess::Open,

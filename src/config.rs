@@ -71,6 +71,18 @@ pub enum Command {
         #[command(subcommand)]
         command: ReportsCommand,
     },
+    /// Operators of a hosted installation (above workspaces).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+    /// Write one workspace's rows (backup format) to FILE.
+    ExportWorkspace {
+        /// The workspace's slug.
+        #[arg(long)]
+        workspace: String,
+        file: PathBuf,
+    },
     /// Write every workspace, user, ticket and message to FILE.
     Backup { file: PathBuf },
     /// Load FILE (from `backup`) into an empty database.
@@ -98,6 +110,26 @@ pub enum TokenCommand {
         /// Needed when the e-mail belongs to users in several workspaces.
         #[arg(long)]
         workspace: Option<String>,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create an operator and print an operator API token for it. The
+    /// password is read from standard input with --password-stdin, else
+    /// generated and printed once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Print a new operator API token for an existing operator.
+    Token {
+        #[arg(long)]
+        email: String,
         #[arg(long, default_value = "cli")]
         name: String,
     },
@@ -300,6 +332,10 @@ pub struct ServeArgs {
     /// The RDAP server domain monitors ask (`{url}/domain/{name}`).
     #[arg(long, env = "STOREDESK_RDAP_URL", default_value = "https://rdap.org")]
     pub rdap_url: String,
+    /// Let anyone make a new store (workspace and first admin, on the
+    /// default plan) at `/signup`. Off by default.
+    #[arg(long, env = "STOREDESK_SIGNUP")]
+    pub signup: bool,
     /// Serve `/metrics` on this address instead of the main listener
     /// (e.g. 127.0.0.1:9090, reachable by Prometheus only).
     #[arg(long, env = "STOREDESK_METRICS_LISTEN")]

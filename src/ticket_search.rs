@@ -228,6 +228,14 @@ async fn apply(
             EventType::MessageCreated => messages.extend(e.message_id),
             EventType::TicketCreated | EventType::TicketUpdated => tickets.extend(e.ticket_id),
             EventType::ContactUpdated | EventType::ContactMerged => contacts.extend(e.contact_id),
+            // Erased: the contact's tickets and rewritten messages are
+            // indexed again, so their name and address are found no more.
+            EventType::ContactErased => {
+                contacts.extend(e.contact_id);
+                if let Some(ids) = e.changes.get("message_ids").and_then(|m| m.as_array()) {
+                    messages.extend(ids.iter().filter_map(|i| i.as_i64()));
+                }
+            }
             // Moved messages are indexed again under their new ticket.
             EventType::TicketMerged | EventType::TicketSplit => {
                 tickets.extend(e.ticket_id);

@@ -688,3 +688,12 @@ console-merge-into = Merge into ticket
 console-merge-into-button = Merge
 console-merge-no-ticket = No such ticket you can see.
 console-split-off = Split off
+
+console-suspended-title = Temporarily unavailable
+console-suspended-message = This help desk is paused by its host. Please try again later, or reach the shop another way.
+console-unavailable-title = Not available here
+console-unavailable-message = This help desk does not offer this service. Please reach the shop another way.
+console-signup-title = Open a help desk for your store
+console-signup-intro = You will be its first admin; sign in right after.
+console-signup-workspace = Store name
+console-signup-submit = Create my help desk

@@ -688,3 +688,12 @@ console-merge-into = ادغام با درخواست
 console-merge-into-button = ادغام
 console-merge-no-ticket = چنین درخواستی که بتوانید ببینید وجود ندارد.
 console-split-off = جدا کردن
+
+console-suspended-title = موقتاً در دسترس نیست
+console-suspended-message = این میز پشتیبانی را میزبان آن موقتاً متوقف کرده است. لطفاً بعداً دوباره تلاش کنید یا از راه دیگری با فروشگاه تماس بگیرید.
+console-unavailable-title = اینجا در دسترس نیست
+console-unavailable-message = این میز پشتیبانی این خدمت را ارائه نمی‌دهد. لطفاً از راه دیگری با فروشگاه تماس بگیرید.
+console-signup-title = برای فروشگاهتان میز پشتیبانی باز کنید
+console-signup-intro = شما نخستین مدیر آن خواهید بود؛ بلافاصله پس از آن وارد شوید.
+console-signup-workspace = نام فروشگاه
+console-signup-submit = ساختن میز پشتیبانی

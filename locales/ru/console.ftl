@@ -689,3 +689,12 @@ console-merge-into = Объединить с обращением
 console-merge-into-button = Объединить
 console-merge-no-ticket = Нет такого доступного вам обращения.
 console-split-off = Выделить
+
+console-suspended-title = Временно недоступно
+console-suspended-message = Эта служба поддержки приостановлена хостингом. Попробуйте позже или свяжитесь с магазином иначе.
+console-unavailable-title = Здесь недоступно
+console-unavailable-message = Эта служба поддержки не предлагает такую услугу. Свяжитесь с магазином иначе.
+console-signup-title = Откройте службу поддержки для своего магазина
+console-signup-intro = Вы станете её первым администратором; войдите сразу после этого.
+console-signup-workspace = Название магазина
+console-signup-submit = Создать службу поддержки

@@ -689,3 +689,12 @@ console-merge-into = Об'єднати зі зверненням
 console-merge-into-button = Об'єднати
 console-merge-no-ticket = Немає такого доступного вам звернення.
 console-split-off = Виділити
+
+console-suspended-title = Тимчасово недоступно
+console-suspended-message = Цю службу підтримки призупинено хостингом. Спробуйте пізніше або зв’яжіться з магазином інакше.
+console-unavailable-title = Тут недоступно
+console-unavailable-message = Ця служба підтримки не пропонує такої послуги. Зв’яжіться з магазином інакше.
+console-signup-title = Відкрийте службу підтримки для свого магазину
+console-signup-intro = Ви станете її першим адміністратором; увійдіть одразу після цього.
+console-signup-workspace = Назва магазину
+console-signup-submit = Створити службу підтримки

@@ -49,6 +49,8 @@ string_enum!(
         EstimateQuestioned => "estimate.questioned",
         // A subscription client used the warning share of a month's minutes.
         ClientBalanceLow => "client.balance_low",
+        // A contact's personal data was erased; the event holds none.
+        ContactErased => "contact.erased",
     }
 );
 

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod kb_learning;
 pub mod mention;
 pub mod monitor;
+pub mod plan;
 pub mod reports;
 pub mod rules;
 pub mod signature;

@@ -172,6 +172,7 @@ pub async fn upload(
         .chars()
         .filter(|c| !matches!(c, '/' | '\\' | '"'))
         .collect();
+    s.svc.require_storage(ws.id, body.len() as i64).await?;
     let meta = s
         .store
         .create_attachment(ws.id, visitor.contact_id, &name, &ct, body.to_vec())
@@ -255,6 +256,7 @@ pub async fn visitor_socket(
         "too many connections from your address; wait a little",
     )?;
     let ws = workspace(&s, &q.workspace).await?;
+    s.svc.require(ws.id, crate::domain::plan::Feature::Chat).await?;
     let settings = s.store.widget_settings(ws.id).await?;
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if !settings.origin_allowed(origin) {

@@ -86,7 +86,23 @@ impl FromRequestParts<AppState> for Actor {
         let actor = state.store.actor_by_token_hash(&crate::auth::token_hash(token)).await?;
         let actor = actor.ok_or_else(|| AppError::unauthorized("the API token is not valid"))?;
         tracing::Span::current().record("workspace_id", actor.workspace_id);
+        standing_allows(parts, state, actor.workspace_id).await?;
         Ok(actor)
+    }
+}
+
+/// Refuses a request of an agent of a suspended workspace, or one whose
+/// path needs a feature the workspace's plan leaves out (API and console
+/// alike: see `Feature::of_path`).
+pub async fn standing_allows(parts: &Parts, state: &AppState, workspace_id: i64) -> Result<(), AppError> {
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map(|u| u.0.path())
+        .unwrap_or_else(|| parts.uri.path());
+    match crate::domain::plan::Feature::of_path(path) {
+        Some(f) => state.svc.require(workspace_id, f).await,
+        None => state.svc.require_active(workspace_id).await.map(|_| ()),
     }
 }
 

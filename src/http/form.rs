@@ -278,6 +278,10 @@ async fn handle_form(s: &AppState, addr: SocketAddr, slug: &str, lang: &str, m: 
         Err(super::upload::Refused::Type) => return refuse(HashMap::new(), "err-type"),
         Err(_) => return refuse(HashMap::new(), "err-big"),
     };
+    let bytes: usize = files.iter().map(|f| f.2.len()).sum();
+    if bytes > 0 && s.svc.require_storage(ws.id, bytes as i64).await.is_err() {
+        return refuse(values, "err-big");
+    }
     // A robot fills every field it sees, and fast.
     let started = match s
         .store

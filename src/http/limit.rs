@@ -123,6 +123,8 @@ pub struct Limits {
     pub logins: PerIp,
     /// New widget sockets.
     pub connects: PerIp,
+    /// Self-service sign-ups (`--signup`): three, then one per ten minutes.
+    pub signups: PerIp,
     pub sockets: Arc<OpenSockets>,
     pub max_sockets_per_ip: usize,
     /// Frames a visitor socket may send.
@@ -143,6 +145,10 @@ impl Default for Limits {
             connects: PerIp::new(Rate {
                 burst: 30.0,
                 per_sec: 2.0,
+            }),
+            signups: PerIp::new(Rate {
+                burst: 3.0,
+                per_sec: 1.0 / 600.0,
             }),
             sockets: Arc::new(OpenSockets::default()),
             max_sockets_per_ip: 50,
@@ -165,6 +171,7 @@ impl Limits {
             public: PerIp::new(free),
             logins: PerIp::new(free),
             connects: PerIp::new(free),
+            signups: PerIp::new(free),
             sockets: Arc::new(OpenSockets::default()),
             max_sockets_per_ip: usize::MAX,
             frames: free,

@@ -18,6 +18,7 @@ pub mod pages;
 pub mod portal;
 pub mod private;
 pub mod status_page;
+pub mod standing;
 pub mod stream;
 pub mod surveys;
 pub mod upload;
@@ -78,6 +79,8 @@ pub fn router(state: AppState) -> Router {
         .route("/contacts/{id}/merge", post(contacts::merge))
         .route("/contacts/{id}/block", post(contacts::block))
         .route("/contacts/{id}/unblock", post(contacts::unblock))
+        .route("/contacts/{id}/export", get(api::privacy::export))
+        .route("/contacts/{id}/erase", post(api::privacy::erase))
         .route("/me", get(people::me))
         .route("/users", get(people::list_users).post(people::create_user))
         .route("/users/{id}/tokens", post(people::create_token))
@@ -177,6 +180,23 @@ pub fn router(state: AppState) -> Router {
         .route("/stream", get(stream::agent_socket))
         .route("/openapi.json", get(meta::openapi));
 
+    let operator_api = {
+        use api::operator as op;
+        Router::new()
+            .route("/workspaces", get(op::list).post(op::create))
+            .route("/workspaces/{id}", get(op::show).delete(op::delete))
+            .route("/workspaces/{id}/usage", get(op::usage))
+            .route("/workspaces/{id}/suspend", post(op::suspend))
+            .route("/workspaces/{id}/resume", post(op::resume))
+            .route("/workspaces/{id}/plan", axum::routing::put(op::set_plan))
+            .route("/workspaces/{id}/export", get(op::export))
+            .route("/plans", get(op::plans).post(op::create_plan))
+            .route(
+                "/plans/{id}",
+                axum::routing::put(op::update_plan).delete(op::delete_plan),
+            )
+    };
+
     let x_request_id = HeaderName::from_static("x-request-id");
     let app = Router::new()
         .route("/", get(home))
@@ -215,8 +235,10 @@ pub fn router(state: AppState) -> Router {
         .route("/hooks/messenger/{id}", post(hooks::messenger).layer(DefaultBodyLimit::max(hooks::BODY_MAX)))
         .merge(console::routes())
         .nest("/api/v1", api)
+        .nest("/api/operator/v1", operator_api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), standing::public_pages))
         .layer(axum::middleware::from_fn(no_nul_in_query))
         .layer(axum::middleware::from_fn(crate::telemetry::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

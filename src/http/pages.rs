@@ -28,6 +28,7 @@ fn env() -> &'static Environment<'static> {
             "console_base.html",
             "console_public.html",
             "console_login.html",
+            "console_signup.html",
             "console_invite.html",
             "console_inbox.html",
             "console_inbox_list.html",

@@ -52,6 +52,7 @@ async fn admitted(s: &AppState, addr: SocketAddr, slug: &str, headers: &HeaderMa
         StoreError::NotFound => AppError::new(StatusCode::NOT_FOUND, "unknown_workspace", "no such workspace"),
         e => e.into(),
     })?;
+    s.svc.require(ws.id, crate::domain::plan::Feature::Proactive).await?;
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if origin.is_some() && !s.store.widget_settings(ws.id).await?.origin_allowed(origin) {
         super::origins::refused(s, ws.id, origin).await;

@@ -113,6 +113,16 @@ async fn fetch_new(
     session: &mut Session<Conn>,
     caps: &Capabilities,
 ) -> anyhow::Result<usize> {
+    // A suspended workspace, or one whose plan has no e-mail, keeps its
+    // mail unseen in its own mailbox until that changes: nothing is lost.
+    if inbound
+        .svc
+        .require(ws.id, crate::domain::plan::Feature::Email)
+        .await
+        .is_err()
+    {
+        return Ok(0);
+    }
     let rcpt = format!("{}@{}", ws.slug, inbound.domain);
     let mut uids: Vec<u32> = step("UID SEARCH", session.uid_search("UNSEEN"))
         .await?

@@ -195,7 +195,20 @@ impl Handler for Inbound {
             return Err((550, "5.1.1 no such mailbox here".into()));
         };
         match self.svc.store.workspace_by_slug(&slug).await {
-            Ok(_) => Ok(()),
+            // Never lost silently: a suspended workspace's mail waits at the
+            // sender's server (a temporary refusal is retried for days, and
+            // bounced to the sender if it never resumes); a plan without
+            // e-mail refuses for good, so the sender is told at once.
+            Ok(ws) => match self.svc.require(ws.id, crate::domain::plan::Feature::Email).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.code == "workspace_suspended" => {
+                    Err((450, "4.7.1 this help desk is paused; try again later".into()))
+                }
+                Err(e) if e.code == "plan_feature_missing" => {
+                    Err((550, "5.7.1 this help desk does not take e-mail".into()))
+                }
+                Err(_) => Err((451, "4.3.0 try again later".into())),
+            },
             Err(StoreError::NotFound) => Err((550, "5.1.1 no such mailbox here".into())),
             Err(e) => {
                 tracing::warn!(error = %e, "recipient check failed");

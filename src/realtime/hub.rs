@@ -449,6 +449,7 @@ pub(super) async fn deliver_event(
         | EventType::NpsAnswered
         | EventType::ReportsReset
         | EventType::ContactMerged
+        | EventType::ContactErased
         // Spam reaches no agent's screen.
         | EventType::MessageSpam
         | EventType::WebhookDisabled

@@ -13,6 +13,9 @@ pub mod kb;
 mod mail;
 pub mod messengers;
 pub mod monitors;
+pub mod operator;
+pub mod plans;
+mod privacy;
 pub mod reports;
 mod routing;
 mod rules;
@@ -41,6 +44,8 @@ pub struct Services {
     pub kb_synonyms: std::sync::Arc<kb::SynonymCache>,
     /// How this node runs site monitors (`crate::monitors`).
     pub monitors: std::sync::Arc<crate::monitors::Settings>,
+    /// Workspaces' plans and suspension, cached (`plans`).
+    pub plans: plans::PlanCache,
 }
 
 impl Services {
@@ -51,6 +56,7 @@ impl Services {
             webhooks: Default::default(),
             kb_synonyms: Default::default(),
             monitors: Default::default(),
+            plans: Default::default(),
         }
     }
 

@@ -72,6 +72,9 @@ const TABLES: &[(&str, &str)] = &[
     ("monitor_checks", "id"),
     ("monitor_status_pages", "workspace_id"),
     ("events", "id"),
+    ("plans", "id"),
+    ("operators", "id"),
+    ("operator_tokens", "id"),
 ];
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -92,6 +95,18 @@ impl BackupStats {
 impl Store {
     /// Writes every row of every table, read from one consistent snapshot.
     pub async fn backup(&self, out: &mut impl Write) -> Result<BackupStats> {
+        self.backup_of(out, None).await
+    }
+
+    /// The backup format restricted to one workspace's rows: its
+    /// `workspaces` row and every row whose `workspace_id` is its id.
+    /// Installation-wide tables (keys, plans, operators) are left out.
+    pub async fn backup_workspace(&self, out: &mut impl Write, workspace_id: i64) -> Result<BackupStats> {
+        self.workspace(workspace_id).await?;
+        self.backup_of(out, Some(workspace_id)).await
+    }
+
+    async fn backup_of(&self, out: &mut impl Write, only: Option<i64>) -> Result<BackupStats> {
         let io = |e: std::io::Error| StoreError::Backup(e.to_string());
         let mut tx = self.read.begin().await?;
         if self.backend == Backend::Postgres {
@@ -99,11 +114,25 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        writeln!(out, "{}", json!({ "format": BACKUP_FORMAT, "version": BACKUP_VERSION, "backend": self.backend.name(), "created_at": now_ms() })).map_err(io)?;
+        let mut header = json!({ "format": BACKUP_FORMAT, "version": BACKUP_VERSION, "backend": self.backend.name(), "created_at": now_ms() });
+        if let Some(ws) = only {
+            header["workspace_id"] = json!(ws);
+        }
+        writeln!(out, "{header}").map_err(io)?;
         let mut stats = BackupStats::default();
         for (table, order) in TABLES {
-            let sql = format!("SELECT * FROM {table} ORDER BY {order}");
-            let mut rows = sqlx::query(&sql).fetch(&mut *tx);
+            let filter = match (only, *table) {
+                (None, _) => String::new(),
+                (Some(_), "workspaces") => "WHERE id = $1".to_string(),
+                (Some(_), "instance_keys" | "plans" | "operators" | "operator_tokens") => continue,
+                (Some(_), _) => "WHERE workspace_id = $1".to_string(),
+            };
+            let sql = format!("SELECT * FROM {table} {filter} ORDER BY {order}");
+            let mut q = sqlx::query(&sql);
+            if let Some(ws) = only {
+                q = q.bind(ws);
+            }
+            let mut rows = q.fetch(&mut *tx);
             let mut n = 0;
             while let Some(row) = rows.try_next().await? {
                 let mut obj = Map::new();
@@ -189,7 +218,7 @@ impl Store {
     }
 }
 
-fn cell(row: &sqlx::any::AnyRow, i: usize) -> Result<Value> {
+pub(super) fn cell(row: &sqlx::any::AnyRow, i: usize) -> Result<Value> {
     if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
         return Ok(v.map(Value::from).unwrap_or(Value::Null));
     }

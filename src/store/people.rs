@@ -40,6 +40,17 @@ impl Store {
     /// a numeric suffix when the name is taken.
     #[tracing::instrument(skip_all, fields(name = %name))]
     pub async fn create_workspace(&self, name: &str, slug_base: &str, admin: NewUser) -> Result<(Workspace, User)> {
+        self.create_workspace_on(name, slug_base, admin, None).await
+    }
+
+    /// As `create_workspace`, on a plan (`None`: every feature, no limit).
+    pub async fn create_workspace_on(
+        &self,
+        name: &str,
+        slug_base: &str,
+        admin: NewUser,
+        plan_id: Option<i64>,
+    ) -> Result<(Workspace, User)> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         let taken: Vec<String> = sqlx::query_scalar("SELECT slug FROM workspaces WHERE slug = $1 OR slug LIKE $2")
@@ -57,10 +68,11 @@ impl Store {
             })
             .find(|s| !taken.contains(s))
             .expect("an unused suffix exists");
-        let ws: Workspace = sqlx::query_as("INSERT INTO workspaces (slug, name, next_ticket_number, created_at) VALUES ($1, $2, 1, $3) RETURNING id, slug, name, created_at")
+        let ws: Workspace = sqlx::query_as("INSERT INTO workspaces (slug, name, next_ticket_number, created_at, plan_id) VALUES ($1, $2, 1, $3, $4) RETURNING id, slug, name, created_at")
             .bind(&slug)
             .bind(name)
             .bind(now)
+            .bind(plan_id)
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| conflict_on_unique(e, "a workspace with this slug exists"))?;

@@ -53,6 +53,7 @@ pub async fn create_user(
     ApiJson(b): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     admin_only(&actor)?;
+    s.svc.require_agent_slot(actor.workspace_id).await?;
     let password_hash = match b.password {
         Some(p) => {
             crate::auth::check_password_policy(&p)?;

@@ -76,6 +76,7 @@ pub async fn invite(State(s): State<AppState>, Posted(session, f): Posted<Invite
     let to = "/app/admin/agents";
     let email = Email::parse("email", &f.email).or_back(to)?;
     let role = Role::parse("role", &f.role).unwrap_or(Role::Agent);
+    s.svc.require_agent_slot(session.actor.workspace_id).await.or_back(to)?;
     let secret = s
         .store
         .create_invite(&session.actor, &email, role, f.teams_only.is_some())

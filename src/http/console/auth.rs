@@ -39,7 +39,13 @@ fn pre_ok(headers: &HeaderMap, field: &str) -> bool {
 
 /// A page before sign-in, in the browser's language, with a fresh
 /// double-submit token.
-fn public_page(site: &Site, headers: &HeaderMap, name: &str, status: StatusCode, ctx: minijinja::Value) -> Response {
+pub(super) fn public_page(
+    site: &Site,
+    headers: &HeaderMap,
+    name: &str,
+    status: StatusCode,
+    ctx: minijinja::Value,
+) -> Response {
     let lang = super::super::pages::lang_of(None, headers);
     let token = crate::auth::new_secret();
     let mut r = super::super::pages::render(
@@ -214,7 +220,7 @@ pub async fn accept_invite(
     let lang = super::super::pages::lang_of(None, &headers);
     let t = texts(lang);
     let msg = |k: &str| t.get_attr(k).map(|v| v.to_string()).unwrap_or_default();
-    let Ok(Some((_, inv, workspace))) = s.store.invite(&secret).await else {
+    let Ok(Some((inv_ws, inv, workspace))) = s.store.invite(&secret).await else {
         return Ok(public_page(
             &s.site,
             &headers,
@@ -252,6 +258,9 @@ pub async fn accept_invite(
     }
     if f.password != f.password2 {
         return Err(again(msg("err-password-match")));
+    }
+    if let Err(e) = s.svc.require_agent_slot(inv_ws).await {
+        return Err(again(e.message));
     }
     let password = f.password.clone();
     let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))

@@ -16,6 +16,7 @@ mod report_view;
 mod reports;
 mod rule_form;
 mod rules;
+mod signup;
 mod sla;
 mod sla_admin;
 mod ticket;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
+        .route("/signup", get(signup::page).post(signup::submit))
         .route("/invite/{secret}", get(auth::invite_page).post(auth::accept_invite))
         .route("/app", get(inbox::show))
         .route("/app/list", get(inbox::list_fragment))
@@ -164,6 +166,9 @@ impl FromRequestParts<AppState> for Agent {
             match s.store.session(&secret).await {
                 Ok(Some(session)) => {
                     tracing::Span::current().record("workspace_id", session.actor.workspace_id);
+                    crate::http::extract::standing_allows(parts, s, session.actor.workspace_id)
+                        .await
+                        .map_err(IntoResponse::into_response)?;
                     return Ok(Agent(session));
                 }
                 Ok(None) => {}
@@ -427,6 +432,12 @@ impl Say for crate::store::StoreError {
                 "something went wrong; try again".into()
             }
         }
+    }
+}
+
+impl Say for crate::error::AppError {
+    fn say(self) -> String {
+        self.message
     }
 }
 
