@@ -192,15 +192,30 @@ mod tests {
         assert_eq!(Feature::of_path("/app/t/12"), None);
         assert_eq!(Feature::of_path("/api/v1/teams/2/members"), None);
         assert_eq!(Feature::of_path("/p/x/kb"), None);
-        assert_eq!(Feature::of_path("/api/v1/campaigns/3/results"), Some(Feature::Proactive));
+        assert_eq!(
+            Feature::of_path("/api/v1/campaigns/3/results"),
+            Some(Feature::Proactive)
+        );
         assert_eq!(Feature::of_path("/api/v1/monitors"), Some(Feature::Monitors));
         assert_eq!(Feature::of_path("/api/v1/monitor-status-page"), Some(Feature::Monitors));
-        assert_eq!(Feature::of_path("/api/v1/clients/2/report.csv"), Some(Feature::TimeTracking));
+        assert_eq!(
+            Feature::of_path("/api/v1/clients/2/report.csv"),
+            Some(Feature::TimeTracking)
+        );
         assert_eq!(Feature::of_path("/api/v1/reports/time"), Some(Feature::TimeTracking));
         assert_eq!(Feature::of_path("/api/v1/tickets/4/time"), Some(Feature::TimeTracking));
-        assert_eq!(Feature::of_path("/api/v1/tickets/4/time/9"), Some(Feature::TimeTracking));
-        assert_eq!(Feature::of_path("/api/v1/tickets/4/timer/stop"), Some(Feature::TimeTracking));
-        assert_eq!(Feature::of_path("/api/v1/tickets/4/estimate"), Some(Feature::TimeTracking));
+        assert_eq!(
+            Feature::of_path("/api/v1/tickets/4/time/9"),
+            Some(Feature::TimeTracking)
+        );
+        assert_eq!(
+            Feature::of_path("/api/v1/tickets/4/timer/stop"),
+            Some(Feature::TimeTracking)
+        );
+        assert_eq!(
+            Feature::of_path("/api/v1/tickets/4/estimate"),
+            Some(Feature::TimeTracking)
+        );
     }
 
     #[test]

@@ -17,8 +17,8 @@ pub mod origins;
 pub mod pages;
 pub mod portal;
 pub mod private;
-pub mod status_page;
 pub mod standing;
+pub mod status_page;
 pub mod stream;
 pub mod surveys;
 pub mod upload;
@@ -45,8 +45,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     use api::{
         campaigns, channels, clients, contacts, events, kb, mail, monitors, outbox, people, reports, routing, rules,
-        sla, tickets, time,
-        webhooks, widget,
+        sla, tickets, time, webhooks, widget,
     };
     let api = Router::new()
         .route("/tickets", post(tickets::create).get(tickets::list))
