@@ -373,7 +373,7 @@ fn fnv(parts: &[&[u8]]) -> u64 {
 
 /// The group of `visitor` in `campaign`: the holdout (`None`) or a
 /// variant's name, the same every time it is asked.
-pub fn assign<'a>(spec: &'a Spec, visitor: i64, campaign: i64) -> Option<&'a str> {
+pub fn assign(spec: &Spec, visitor: i64, campaign: i64) -> Option<&str> {
     let (v, c) = (visitor.to_le_bytes(), campaign.to_le_bytes());
     let bucket = (fnv(&[&v, &c, b"holdout"]) % 100) as i64;
     if bucket < spec.holdout_percent {
