@@ -125,6 +125,10 @@ impl Store {
                 (None, _) => String::new(),
                 (Some(_), "workspaces") => "WHERE id = $1".to_string(),
                 (Some(_), "instance_keys" | "plans" | "operators" | "operator_tokens") => continue,
+                // Rows without a workspace column of their own, through their parent.
+                (Some(_), "client_usage_warnings") => {
+                    "WHERE client_id IN (SELECT id FROM clients WHERE workspace_id = $1)".to_string()
+                }
                 (Some(_), _) => "WHERE workspace_id = $1".to_string(),
             };
             let sql = format!("SELECT * FROM {table} {filter} ORDER BY {order}");
