@@ -31,6 +31,9 @@ pub struct Suggestion {
     pub article_id: i64,
     pub article_title: String,
     pub times: i64,
+    /// The article's phrasings, to leave out those it already has.
+    #[serde(skip)]
+    pub phrasings: String,
 }
 
 /// Suggestions are read from this many recent sessions' chains at most.
@@ -150,29 +153,24 @@ impl Store {
     /// article, by how often; those already phrasings of the article left out.
     pub async fn phrasing_suggestions(&self, ws: i64, since: i64) -> Result<Vec<Suggestion>> {
         let rows: Vec<Suggestion> = sqlx::query_as(
-            "SELECT p.query AS query, s.opened_article_id AS article_id, a.title AS article_title, COUNT(*) AS times \
+            "SELECT p.query AS query, s.opened_article_id AS article_id, a.title AS article_title, COUNT(*) AS times, \
+             a.phrasings AS phrasings \
              FROM kb_searches s JOIN kb_searches p ON p.id = s.previous_id \
              JOIN kb_articles a ON a.id = s.opened_article_id AND a.workspace_id = s.workspace_id \
              WHERE s.workspace_id = $1 AND p.workspace_id = $1 AND s.created_at >= $2 \
              AND p.opened_article_id IS NULL AND p.query <> s.query \
-             GROUP BY p.query, s.opened_article_id, a.title ORDER BY times DESC, p.query LIMIT $3",
+             GROUP BY p.query, s.opened_article_id, a.title, a.phrasings ORDER BY times DESC, p.query LIMIT $3",
         )
         .bind(ws)
         .bind(since)
         .bind(SUGGESTIONS_MAX * 2)
         .fetch_all(&self.read)
         .await?;
-        let mut out = Vec::new();
-        for r in rows {
-            let a = self.article(ws, r.article_id).await?;
-            if !a.phrasing_list().iter().any(|p| p.to_lowercase() == r.query) {
-                out.push(r);
-            }
-            if out.len() as i64 >= SUGGESTIONS_MAX {
-                break;
-            }
-        }
-        Ok(out)
+        Ok(rows
+            .into_iter()
+            .filter(|r| !r.phrasings.lines().any(|p| p.to_lowercase() == r.query))
+            .take(SUGGESTIONS_MAX as usize)
+            .collect())
     }
 
     /// What visitors searched for before opening `article_id`, by how often.

@@ -134,18 +134,24 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(json!(a))))
 }
 
+/// An admin's article id from the path: 404 unless it is this workspace's.
+async fn owned(s: &AppState, actor: &Actor, id: &str) -> ApiResult<i64> {
+    admin(actor)?;
+    let id = parse_id(id, "article")?;
+    s.store
+        .article(actor.workspace_id, id)
+        .await
+        .map_err(|_| AppError::not_found("article"))?;
+    Ok(id)
+}
+
 pub async fn update(
     State(s): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<ArticleBody>,
 ) -> ApiResult<Json<Value>> {
-    admin(&actor)?;
-    let id = parse_id(&id, "article")?;
-    s.store
-        .article(actor.workspace_id, id)
-        .await
-        .map_err(|_| AppError::not_found("article"))?;
+    let id = owned(&s, &actor, &id).await?;
     let a = s.svc.update_article(&actor, ArticleId(id), input(b, false)?).await?;
     reindex(&s, actor.workspace_id, Some(&a), a.id).await;
     Ok(Json(json!(a)))
@@ -323,12 +329,7 @@ pub async fn add_phrasing(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<PhrasingBody>,
 ) -> ApiResult<Json<Value>> {
-    admin(&actor)?;
-    let id = parse_id(&id, "article")?;
-    s.store
-        .article(actor.workspace_id, id)
-        .await
-        .map_err(|_| AppError::not_found("article"))?;
+    let id = owned(&s, &actor, &id).await?;
     let a = s.svc.add_phrasing(&actor, ArticleId(id), &b.text).await?;
     reindex(&s, actor.workspace_id, Some(&a), a.id).await;
     Ok(Json(json!(a)))
@@ -342,12 +343,7 @@ pub async fn article_queries(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Json<Value>> {
-    admin(&actor)?;
-    let id = parse_id(&id, "article")?;
-    s.store
-        .article(actor.workspace_id, id)
-        .await
-        .map_err(|_| AppError::not_found("article"))?;
+    let id = owned(&s, &actor, &id).await?;
     let days = q.days.unwrap_or(30).clamp(1, 366);
     let rows = s
         .store
