@@ -200,14 +200,24 @@ impl TestApp {
     /// Waits until cluster consumer `name` has processed every event
     /// committed so far (and so made every change it will make of them).
     pub async fn consumed(&self, name: &str) {
+        // A loaded CI machine can take long over a thousand events, so give
+        // up only when the consumer stops moving, not after a fixed time.
         let head = self.store.event_head().await.unwrap();
-        for _ in 0..200 {
-            if self.store.consumer_position(name).await.unwrap().unwrap_or(0) >= head {
+        let mut last = -1;
+        let mut still = 0;
+        while still < 300 {
+            let at = self.store.consumer_position(name).await.unwrap().unwrap_or(0);
+            if at >= head {
                 return;
+            }
+            if at == last {
+                still += 1;
+            } else {
+                (last, still) = (at, 0);
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("consumer {name} did not reach event {head} within 10 s");
+        panic!("consumer {name} stopped at event {last} for 15 s, short of {head}");
     }
 
     pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
