@@ -79,6 +79,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound => AppError::not_found("resource"),
             StoreError::Conflict(m) => AppError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::PlanLimit(what) => crate::service::plans::limit_reached(what),
             StoreError::Invalid(i) => i.into(),
             other => AppError::internal(other),
         }

@@ -120,10 +120,30 @@
   function flushEvents(beacon) {
     if (!pageReady || !vtoken() || !evq.length) return;
     var batch = evq.splice(0, 20);
-    post('/events', { token: vtoken(), events: batch }, beacon);
+    // An open chat socket carries them; else (or when leaving) a small POST.
+    if (!(ws && welcomed && !beacon && send({ type: 'events', events: batch }))) post('/events', { token: vtoken(), events: batch }, beacon);
     if (evq.length) evTimer = setTimeout(flushEvents, 800);
   }
+  // A signed identity goes before the page view when there is a visitor
+  // already (so the campaigns see who it is), else right after it.
+  var pendingIdentity = null;
+  function sendIdentity() {
+    if (!pendingIdentity || !vtoken()) return Promise.resolve();
+    var b = pendingIdentity; pendingIdentity = null; b.token = vtoken();
+    return post('/identify', b).then(function (r) {
+      if (!r) { if (window.console) console.warn('storedesk: identify was refused; check user_hash'); return; }
+      if (r.name) visitor.name = r.name;
+      if (r.email) visitor.email = r.email;
+      if (ui) renderMode();
+      // The visitor may now be another contact: a new socket hears as them.
+      if (ws) try { ws.close(); } catch (e) { /* closed */ }
+    }, function () { /* try again on the next page */ });
+  }
   function pageView() {
+    if (pendingIdentity && vtoken()) return sendIdentity().then(viewPage);
+    viewPage();
+  }
+  function viewPage() {
     post('/page', { token: vtoken() || null, url: location.href, title: document.title, referrer: document.referrer, lang: lang }).then(function (r) {
       if (!r) return;
       if (!token && r.visitor_token) { ptoken = r.visitor_token; sset('ptoken', ptoken); }
@@ -131,6 +151,7 @@
       offers = r.campaigns || [];
       offers.forEach(arm);
       flushEvents();
+      sendIdentity();
     }, function () { /* no campaigns this time */ });
   }
   function arm(o) {
@@ -187,12 +208,31 @@
       if (welcomed) send({ type: 'context', page: page(), context: context });
     } else if (cmd === 'identify') {
       if (!arg || typeof arg !== 'object') return;
+      if (arg.user_hash) {
+        // Sent exactly as given: the store signed these very strings.
+        pendingIdentity = {
+          id: arg.id === undefined || arg.id === null ? null : String(arg.id),
+          email: arg.email ? String(arg.email) : null,
+          name: arg.name ? String(arg.name) : null,
+          attributes: arg.attributes && typeof arg.attributes === 'object' ? arg.attributes : null,
+          user_hash: String(arg.user_hash)
+        };
+        if (pageReady) sendIdentity();
+        return;
+      }
       var c = { name: String(arg.name || '').trim(), email: String(arg.email || '').trim() };
       if (c.email && !validEmail(c.email)) c.email = '';
       if (!c.name && !c.email) return;
       setContact(c);
     } else if (cmd === 'event') {
       trackEvent(arg, props);
+    } else if (cmd === 'logout') {
+      // The customer signed out of the store: this browser forgets the
+      // visitor, so the next person at it starts as a new one.
+      ['token', 'ptoken', 'contact', 'outbox'].forEach(function (k) { sset(k, null); });
+      token = ptoken = pendingContact = pendingIdentity = null;
+      resetHistory();
+      if (ws) { fatal = true; try { ws.close(); } catch (e) { /* gone */ } }
     } else if (cmd === 'open') {
       if (ui) openPanel(); else wantOpen = true;
     } else if (cmd === 'close') {

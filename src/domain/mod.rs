@@ -9,6 +9,7 @@ pub mod digest;
 pub mod email;
 pub mod event;
 pub mod hours;
+pub mod identity;
 pub mod ids;
 pub mod kb_learning;
 pub mod mention;

@@ -323,6 +323,11 @@ enum Incoming {
         name: Option<String>,
         email: Option<String>,
     },
+    /// Store events (`storedesk('event', ...)`) while the socket is open;
+    /// the same batches and bounds as `POST /api/widget/{slug}/events`.
+    Events {
+        events: Vec<super::widget_events::OneEvent>,
+    },
     /// A rating of one of the visitor's chats, once they were asked.
     Csat {
         ticket_number: i64,
@@ -695,6 +700,12 @@ impl VisitorSession {
                     None => {}
                 }
                 Ok(vec![json!({ "type": "contact_saved" }).to_string()])
+            }
+            Incoming::Events { events } => {
+                s.svc.require(ws.id, crate::domain::plan::Feature::Proactive).await?;
+                let events = super::widget_events::checked(events)?;
+                s.svc.visitor_events(&self.visitor, events).await?;
+                Ok(vec![])
             }
             Incoming::Csat {
                 ticket_number,

@@ -86,6 +86,12 @@ pub fn router(state: AppState) -> Router {
         .route("/teams", get(people::list_teams).post(people::create_team))
         .route("/teams/{id}/members", post(people::add_member))
         .route("/widget", get(widget::get).put(widget::put))
+        .route(
+            "/widget/identity",
+            get(widget::identity)
+                .post(widget::rotate_identity)
+                .delete(widget::drop_identity),
+        )
         .route("/mail", get(mail::get).put(mail::put))
         .route("/mail/test", post(mail::test))
         .route("/mail/imap/test", post(mail::imap_test))
@@ -209,9 +215,10 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/chat/attachments", post(chat::upload).layer(DefaultBodyLimit::max(chat::ATTACHMENT_MAX)))
         .route("/p/{slug}/chat/attachments", options(chat::upload_preflight))
         .route("/p/{slug}/files/{id}/{secret}", get(chat::download))
-        .route("/api/widget/{slug}/page", post(widget_events::page).options(widget_events::preflight).layer(DefaultBodyLimit::max(widget_events::BODY_MAX)))
-        .route("/api/widget/{slug}/events", post(widget_events::events).options(widget_events::preflight).layer(DefaultBodyLimit::max(widget_events::BODY_MAX)))
-        .route("/api/widget/{slug}/campaigns/{id}/{step}", post(widget_events::step).options(widget_events::preflight))
+        .route("/api/widget/{slug}/page", post(widget_events::page).options(widget_events::preflight).layer(DefaultBodyLimit::max(widget_events::BODY_MAX)).layer(axum::middleware::map_response(widget_events::readable_by_pages)))
+        .route("/api/widget/{slug}/events", post(widget_events::events).options(widget_events::preflight).layer(DefaultBodyLimit::max(widget_events::BODY_MAX)).layer(axum::middleware::map_response(widget_events::readable_by_pages)))
+        .route("/api/widget/{slug}/campaigns/{id}/{step}", post(widget_events::step).options(widget_events::preflight).layer(axum::middleware::map_response(widget_events::readable_by_pages)))
+        .route("/api/widget/{slug}/identify", post(widget_events::identify).options(widget_events::preflight).layer(DefaultBodyLimit::max(widget_events::BODY_MAX)).layer(axum::middleware::map_response(widget_events::readable_by_pages)))
         .route("/p/{slug}/t/{link}", get(private::show).post(private::reply))
         .route("/p/{slug}/t/{link}/estimate", post(private::answer_estimate))
         .route("/p/{slug}/t/{link}/csat", get(surveys::csat_page).post(surveys::csat_answer))

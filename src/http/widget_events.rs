@@ -14,10 +14,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
+use crate::domain::identity::Claim;
 use crate::domain::ids::WorkspaceId;
 use crate::domain::Invalid;
 use crate::error::{ApiResult, AppError};
 use crate::service::campaigns::{visitor_event, BATCH_MAX};
+use crate::service::Identified;
 use crate::store::chat::Visitor;
 use crate::store::{StoreError, Workspace};
 
@@ -36,13 +38,30 @@ fn cors(status: StatusCode, body: Value) -> Response {
         .into_response()
 }
 
+/// Every answer of these endpoints, errors included, is readable by the
+/// store's page (so the widget can tell a refusal from a network fault).
+pub async fn readable_by_pages(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        header::HeaderValue::from_static("*"),
+    );
+    r
+}
+
 fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
     serde_json::from_slice(body)
         .map_err(|e| AppError::bad_request("invalid_json", format!("the body is not what this endpoint takes: {e}")))
 }
 
-/// Rate, workspace and origin: what every call checks first.
+/// Rate, workspace, plan and origin: what every proactive call checks first.
 async fn admitted(s: &AppState, addr: SocketAddr, slug: &str, headers: &HeaderMap) -> ApiResult<Workspace> {
+    let ws = admitted_any(s, addr, slug, headers).await?;
+    s.svc.require(ws.id, crate::domain::plan::Feature::Proactive).await?;
+    Ok(ws)
+}
+
+/// Rate, workspace and origin.
+async fn admitted_any(s: &AppState, addr: SocketAddr, slug: &str, headers: &HeaderMap) -> ApiResult<Workspace> {
     s.limits.public.check(
         addr.ip(),
         "public",
@@ -52,7 +71,6 @@ async fn admitted(s: &AppState, addr: SocketAddr, slug: &str, headers: &HeaderMa
         StoreError::NotFound => AppError::new(StatusCode::NOT_FOUND, "unknown_workspace", "no such workspace"),
         e => e.into(),
     })?;
-    s.svc.require(ws.id, crate::domain::plan::Feature::Proactive).await?;
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if origin.is_some() && !s.store.widget_settings(ws.id).await?.origin_allowed(origin) {
         super::origins::refused(s, ws.id, origin).await;
@@ -148,6 +166,17 @@ pub struct OneEvent {
     url: String,
 }
 
+/// A batch of store events checked, by POST or over the chat socket.
+pub(super) fn checked(events: Vec<OneEvent>) -> ApiResult<Vec<crate::store::campaigns::VisitorEvent>> {
+    if events.is_empty() || events.len() > BATCH_MAX {
+        return Err(Invalid::new("events", format!("send 1 to {BATCH_MAX} events a batch")).into());
+    }
+    Ok(events
+        .into_iter()
+        .map(|e| visitor_event(&e.name, &e.url, e.props))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
 /// `POST /api/widget/{slug}/events`: a batch of the store's events.
 pub async fn events(
     State(s): State<AppState>,
@@ -159,14 +188,7 @@ pub async fn events(
     let ws = admitted(&s, addr, &slug, &headers).await?;
     let b: Batch = parse(&body)?;
     let v = known_visitor(&s, &ws, b.token.as_deref().or_else(|| bearer(&headers))).await?;
-    if b.events.is_empty() || b.events.len() > BATCH_MAX {
-        return Err(Invalid::new("events", format!("send 1 to {BATCH_MAX} events a batch")).into());
-    }
-    let events = b
-        .events
-        .into_iter()
-        .map(|e| visitor_event(&e.name, &e.url, e.props))
-        .collect::<Result<Vec<_>, _>>()?;
+    let events = checked(b.events)?;
     let n = events.len();
     let converted = s.svc.visitor_events(&v, events).await?;
     Ok(cors(
@@ -202,6 +224,60 @@ pub async fn step(
         e => e.into(),
     })?;
     Ok(cors(StatusCode::OK, json!({ "ok": true })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifyBody {
+    token: Option<String>,
+    id: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+    attributes: Option<Value>,
+    #[serde(default)]
+    user_hash: String,
+}
+
+/// `POST /api/widget/{slug}/identify`: `storedesk('identify', ...)` with
+/// the store's `user_hash`. A hash that does not match is refused (403)
+/// and changes nothing.
+pub async fn identify(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let ws = admitted_any(&s, addr, &slug, &headers).await?;
+    let b: IdentifyBody = parse(&body)?;
+    let v = known_visitor(&s, &ws, b.token.as_deref().or_else(|| bearer(&headers))).await?;
+    if b.user_hash.is_empty() {
+        return Err(Invalid::new(
+            "user_hash",
+            "sign the identity on your server (see the README) and pass user_hash",
+        )
+        .into());
+    }
+    let claim = Claim::parse(
+        b.id.as_deref(),
+        b.email.as_deref(),
+        b.name.as_deref(),
+        b.attributes.as_ref(),
+    )?;
+    match s.svc.identify_visitor(&v, &claim, &b.user_hash).await? {
+        Identified::As(_) => Ok(cors(
+            StatusCode::OK,
+            json!({ "identified": true, "name": claim.name, "email": claim.email.as_ref().map(|e| e.as_str()) }),
+        )),
+        Identified::NotSetUp => Err(AppError::forbidden(
+            "this workspace takes no signed identities; an admin makes its identity secret first",
+        )
+        .with_code("identity_not_set_up")),
+        Identified::BadSignature => Err(AppError::forbidden(
+            "user_hash is not this identity signed with the workspace's identity secret",
+        )
+        .with_code("bad_signature")),
+    }
 }
 
 /// Preflight for calls that send the token as a header.

@@ -1,6 +1,7 @@
 //! The chat widget's side: visitors and their messages.
 
 use super::Services;
+use crate::domain::identity::Claim;
 use crate::domain::ids::WorkspaceId;
 use crate::domain::Email;
 use crate::events::Hint;
@@ -70,4 +71,31 @@ impl Services {
         self.logged(&logged, Hint::default());
         Ok(c)
     }
+
+    /// A visitor the store vouches for: linked to the customer the claim
+    /// names when `user_hash` is the claim signed with the workspace's
+    /// identity secret, and left as they were otherwise.
+    pub async fn identify_visitor(&self, v: &Visitor, claim: &Claim, user_hash: &str) -> Result<Identified> {
+        let Some(secret) = self.store.identity_secret(v.workspace_id).await? else {
+            return Ok(Identified::NotSetUp);
+        };
+        if !claim.verify(&secret, user_hash) {
+            metrics::counter!("storedesk_identify_refused_total").increment(1);
+            return Ok(Identified::BadSignature);
+        }
+        let (contact, logged) = self.store.identify_visitor(v, claim).await?;
+        self.logged(&logged, Hint::default());
+        Ok(Identified::As(contact))
+    }
+}
+
+/// What became of a visitor's identify call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identified {
+    /// Linked to this contact.
+    As(i64),
+    /// The workspace has no identity secret.
+    NotSetUp,
+    /// The hash is not the claim signed with the secret.
+    BadSignature,
 }

@@ -25,6 +25,7 @@ mod tickets;
 mod webhooks;
 pub mod worklog;
 
+pub use chat::Identified;
 pub use surveys::chat_survey;
 pub use tickets::Writer;
 

@@ -328,6 +328,8 @@ pub(super) async fn merge_contacts_in(
         "attachments",
         "csat_responses",
         "nps_surveys",
+        "visitor_events",
+        "campaign_exposures",
     ] {
         sqlx::query(&format!(
             "UPDATE {table} SET contact_id = $1 WHERE workspace_id = $2 AND contact_id = $3"

@@ -13,6 +13,7 @@ pub mod console;
 pub mod contacts;
 mod deliveries;
 pub mod events;
+pub mod identity;
 pub mod kb;
 pub mod kb_learning;
 mod links;
@@ -86,6 +87,10 @@ pub enum StoreError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// The workspace's plan allows no more of this (checked inside the
+    /// writing transaction, so two concurrent requests cannot both pass).
+    #[error("the workspace's plan allows no more {0}")]
+    PlanLimit(&'static str),
     #[error("{0}")]
     Invalid(#[from] crate::domain::Invalid),
     #[error("configuration: {0}")]

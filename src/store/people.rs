@@ -346,6 +346,23 @@ pub(super) async fn insert_user(
     u: &NewUser,
     now: i64,
 ) -> Result<User> {
+    // The workspace row is locked first (a no-op update: a row lock on
+    // PostgreSQL; SQLite has one writer), so the plan's agent limit holds
+    // against concurrent invites and creations.
+    sqlx::query("UPDATE workspaces SET plan_id = plan_id WHERE id = $1")
+        .bind(workspace_id)
+        .execute(&mut **tx)
+        .await?;
+    let (max, active): (Option<i64>, i64) = sqlx::query_as(
+        "SELECT (SELECT p.max_agents FROM workspaces w JOIN plans p ON p.id = w.plan_id WHERE w.id = $1), \
+         (SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND active = 1)",
+    )
+    .bind(workspace_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    if max.is_some_and(|max| active >= max) {
+        return Err(StoreError::PlanLimit("agents"));
+    }
     let r: UserRow = sqlx::query_as(&format!(
         "INSERT INTO users (workspace_id, email, name, role, ticket_scope, password_hash, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING {USER_COLS}"
     ))

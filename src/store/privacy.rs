@@ -90,6 +90,24 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         let (name, email) = row.ok_or(StoreError::NotFound)?;
+        // Contacts merged into this one (and into those, and so on) kept
+        // their names: they are the same person and go too.
+        let mut merged: Vec<(i64, String)> = Vec::new();
+        let mut frontier = vec![id];
+        while let Some(c) = frontier.pop() {
+            let rows: Vec<(i64, String)> =
+                sqlx::query_as("SELECT id, name FROM contacts WHERE workspace_id = $1 AND merged_into = $2")
+                    .bind(ws)
+                    .bind(c)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for (m, n) in rows {
+                if m != id && !merged.iter().any(|(x, _)| *x == m) && merged.len() < 10_000 {
+                    frontier.push(m);
+                    merged.push((m, n));
+                }
+            }
+        }
         let identities: Vec<String> =
             sqlx::query_scalar("SELECT value FROM contact_identities WHERE workspace_id = $1 AND contact_id = $2")
                 .bind(ws)
@@ -99,6 +117,7 @@ impl Store {
         // The strings that name them, longest first (an address before the
         // name inside it); very short ones would scrub unrelated text.
         let mut personal: Vec<String> = std::iter::once(name.trim().to_string())
+            .chain(merged.iter().map(|(_, n)| n.trim().to_string()))
             .chain(email)
             .chain(identities)
             .filter(|s| s.chars().count() >= 3)
@@ -107,6 +126,12 @@ impl Store {
         personal.dedup();
 
         let t = TICKETS_OF;
+        // Ids are integers from the database, so they can be spelled into SQL.
+        let people = std::iter::once(id)
+            .chain(merged.iter().map(|(m, _)| *m))
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         let message_ids: Vec<i64> = sqlx::query_scalar(&format!(
             "SELECT id FROM messages WHERE workspace_id = $1 AND ticket_id IN ({t}) ORDER BY id LIMIT 100000"
         ))
@@ -131,7 +156,7 @@ impl Store {
             (
                 "events",
                 "changes",
-                format!("workspace_id = $1 AND (contact_id = $2 OR ticket_id IN ({t}))"),
+                format!("workspace_id = $1 AND (contact_id IN ({people}) OR ticket_id IN ({t}))"),
             ),
             ("audit_events", "data", "workspace_id = $1 AND $2 = $2".into()),
             ("webhook_deliveries", "event", "workspace_id = $1 AND $2 = $2".into()),
@@ -182,12 +207,21 @@ impl Store {
             sqlx::query(&sql).bind(ws).bind(id).execute(&mut *tx).await?;
         }
         let now = now_ms();
-        sqlx::query("UPDATE contacts SET name = '', email = NULL, attributes = '{}', notes = '', updated_at = $3 WHERE workspace_id = $1 AND id = $2")
-            .bind(ws)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        for c in std::iter::once(id).chain(merged.iter().map(|(m, _)| *m)) {
+            sqlx::query("UPDATE contacts SET name = '', email = NULL, attributes = '{}', notes = '', updated_at = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws)
+                .bind(c)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            // What their store pages reported (carts, props) is theirs too;
+            // campaign exposures hold no personal data and keep the counts.
+            sqlx::query("DELETE FROM visitor_events WHERE workspace_id = $1 AND contact_id = $2")
+                .bind(ws)
+                .bind(c)
+                .execute(&mut *tx)
+                .await?;
+        }
         let tickets: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE workspace_id = $1 AND contact_id = $2")
                 .bind(ws)

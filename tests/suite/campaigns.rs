@@ -351,6 +351,30 @@ async fn campaigns_holdout_and_audience(db: Db) {
         offers[0]["trigger"],
         json!({ "type": "event", "name": "checkout_error" })
     );
+
+    // The same events over an open chat socket count the same; a bad
+    // batch is refused there too, and the socket stays open.
+    let (t2, _) = view(&app, None, "https://shop.test/checkout").await;
+    let (mut sock, _) = app.visitor(SLUG, Some(&t2), 0).await;
+    let too_many: Vec<Value> = (0..21).map(|_| json!({ "name": "x" })).collect();
+    sock.send(json!({ "type": "events", "events": too_many })).await;
+    let e = sock.until("error").await;
+    assert_eq!(e["code"], "invalid_field", "{e}");
+    sock.send(json!({ "type": "events", "events": [{ "name": "Bad Name!" }] }))
+        .await;
+    sock.until("error").await;
+    sock.send(json!({ "type": "events", "events": [
+        { "name": "cart_updated", "props": { "value": 120, "currency": "EUR" } },
+        { "name": "checkout_error", "props": { "code": "3ds_failed" } }
+    ] }))
+    .await;
+    sock.send(json!({ "type": "ping" })).await;
+    sock.until("pong").await;
+    let (_, offers) = view(&app, Some(&t2), "https://shop.test/checkout").await;
+    assert_eq!(
+        offers[0]["campaign_id"], eid,
+        "events over the socket were not seen: {offers:?}"
+    );
 }
 
 async fn campaigns_events_are_bounded_and_scoped(db: Db) {

@@ -20,6 +20,7 @@ mod events;
 mod form;
 mod fuzz;
 mod hardening;
+mod identify;
 mod imap;
 mod isolation;
 mod kb;

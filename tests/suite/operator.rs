@@ -289,6 +289,24 @@ async fn max_agents_is_a_limit(db: Db) {
     let mut c = Console::login(&app.base, "a1@acme.test", PASSWORD).await;
     let (s, _) = c.get("/app").await;
     assert_eq!(s, StatusCode::OK);
+
+    // Four more seats, eight admins racing for them: four get one.
+    on_plan(&app, &token, "six seats", &["chat"], Some(6)).await;
+    let racers = (0..8).map(|i| {
+        let app = &app;
+        async move {
+            app.post(
+                "/api/v1/users",
+                json!({ "email": format!("race{i}@acme.test"), "name": format!("R{i}") }),
+            )
+            .await
+            .0
+        }
+    });
+    let answers = futures::future::join_all(racers).await;
+    let made = answers.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let refused = answers.iter().filter(|s| **s == StatusCode::PAYMENT_REQUIRED).count();
+    assert_eq!((made, refused), (4, 4), "{answers:?}");
 }
 
 async fn suspend_and_resume(db: Db) {

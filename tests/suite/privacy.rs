@@ -1,6 +1,7 @@
 //! Data rights: a contact's export holds what is stored about them; erasing
 //! leaves no personal data in tickets, messages, files, the search index or
-//! a backup made afterwards, while the counts stay for reports.
+//! a backup made afterwards (nor in contacts merged into theirs), while
+//! the counts stay for reports.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -34,15 +35,32 @@ async fn contact_export_and_erase(db: Db) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
+    search_until(&app, &app.token, "jane.privacy", &[ticket]).await;
+    // An older contact of hers, merged into this one, keeps its name
+    // until she is erased.
+    let old = app.ticket("Earlier order", "jp.earlier@shopper.test").await;
+    let (s, m) = app
+        .patch(
+            &format!("/api/v1/contacts/{}", old["contact"]["id"]),
+            json!({ "name": "Janet Earlier-Privacy" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    let (s, m) = app
+        .post(
+            &format!("/api/v1/contacts/{contact}/merge"),
+            json!({ "from": old["contact"]["id"] }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{m}");
     let other = app.ticket("Someone else's order", "bob@shopper.test").await;
     let other_id = other["id"].as_i64().unwrap();
-    search_until(&app, &app.token, "jane.privacy", &[ticket]).await;
 
     // The export.
     let (s, x) = app.get(&format!("/api/v1/contacts/{contact}/export")).await;
     assert_eq!(s, StatusCode::OK, "{x}");
     assert_eq!(x["contact"]["email"], EMAIL);
-    assert_eq!(x["tickets"].as_array().unwrap().len(), 1);
+    assert_eq!(x["tickets"].as_array().unwrap().len(), 2);
     assert!(x["messages"].to_string().contains("4242"));
     assert!(x["events"].as_array().unwrap().len() >= 2);
     assert!(!x.to_string().contains("bob@shopper.test"));
@@ -99,7 +117,7 @@ async fn contact_export_and_erase(db: Db) {
     let mut out = Vec::new();
     app.store.backup(&mut out).await.unwrap();
     let backup = String::from_utf8_lossy(&out).to_lowercase();
-    for needle in [EMAIL, "jane privacy", "4242"] {
+    for needle in [EMAIL, "jane privacy", "4242", "janet earlier-privacy", "jp.earlier"] {
         assert!(!backup.contains(needle), "the backup still holds {needle}");
     }
     assert!(backup.contains("bob@shopper.test"));

@@ -33,3 +33,34 @@ pub async fn put(
         .await?;
     Ok(Json(json!({ "settings": w })))
 }
+
+fn admin(actor: &Actor) -> ApiResult<()> {
+    if actor.can_manage_workspace() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("only an admin of the workspace may do this"))
+    }
+}
+
+/// `GET /api/v1/widget/identity`: the secret stores sign identities with.
+pub async fn identity(State(s): State<AppState>, actor: Actor) -> ApiResult<Json<Value>> {
+    admin(&actor)?;
+    let secret = s.store.identity_secret(actor.workspace_id).await?;
+    Ok(Json(json!({ "enabled": secret.is_some(), "secret": secret })))
+}
+
+/// `POST /api/v1/widget/identity`: a new secret (identities signed with
+/// the old one are refused from now on).
+pub async fn rotate_identity(State(s): State<AppState>, actor: Actor) -> ApiResult<Json<Value>> {
+    admin(&actor)?;
+    let secret = crate::domain::identity::new_secret();
+    s.store.set_identity_secret(actor.workspace_id, Some(&secret)).await?;
+    Ok(Json(json!({ "enabled": true, "secret": secret })))
+}
+
+/// `DELETE /api/v1/widget/identity`: signed identities switched off.
+pub async fn drop_identity(State(s): State<AppState>, actor: Actor) -> ApiResult<Json<Value>> {
+    admin(&actor)?;
+    s.store.set_identity_secret(actor.workspace_id, None).await?;
+    Ok(Json(json!({ "enabled": false, "secret": null })))
+}

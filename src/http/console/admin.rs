@@ -337,10 +337,11 @@ pub async fn save_hours(
 pub async fn widget(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {
     admin_only(&session)?;
     let ws = session.actor.workspace_id;
-    let (w, workspace, refused) = tokio::try_join!(
+    let (w, workspace, refused, identity_secret) = tokio::try_join!(
         s.store.widget_settings(ws),
         s.store.workspace(ws),
-        s.store.refused_origins(ws)
+        s.store.refused_origins(ws),
+        s.store.identity_secret(ws)
     )?;
     let snippet = format!(
         "<script src=\"{}/widget.js\" data-workspace=\"{}\" async></script>",
@@ -353,10 +354,38 @@ pub async fn widget(State(s): State<AppState>, Agent(session): Agent, Query(n): 
             minijinja::context! { code => l, greeting => t.greeting, offline => t.offline_message }
         }).collect::<Vec<_>>(),
         snippet,
+        identity_secret,
         choices => ["off", "optional", "required"],
         refused => refused.iter().map(|r| minijinja::context! { origin => r.origin, count => r.refused, last => super::when(r.last_at), allowable => crate::sanitize::web_link(&r.origin).is_some() }).collect::<Vec<_>>(),
     };
     Ok(admin_page(&session, "console_admin_widget.html", "widget", &n, ctx))
+}
+
+#[derive(Deserialize)]
+pub struct IdentityForm {
+    #[serde(default)]
+    action: String,
+}
+
+/// Signed identities: a new secret (the old one stops working) or off.
+pub async fn widget_identity(State(s): State<AppState>, Posted(session, f): Posted<IdentityForm>) -> PageResult {
+    admin_only(&session)?;
+    let to = "/app/admin/widget";
+    let secret = match f.action.as_str() {
+        "rotate" => Some(crate::domain::identity::new_secret()),
+        "off" => None,
+        _ => {
+            return Err(PageError::back(
+                to,
+                "choose to make a new secret or to switch signed identities off",
+            ))
+        }
+    };
+    s.store
+        .set_identity_secret(session.actor.workspace_id, secret.as_deref())
+        .await
+        .or_back(to)?;
+    Ok(back(to, "ok", "saved"))
 }
 
 #[derive(Deserialize)]

@@ -71,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/hours", get(admin::hours).post(admin::save_hours))
         .route("/app/admin/widget", get(admin::widget).post(admin::save_widget))
         .route("/app/admin/widget/allow", post(admin::allow_origin))
+        .route("/app/admin/widget/identity", post(admin::widget_identity))
         .route("/app/bulk", post(inbox::bulk))
         .route("/app/admin/outbox", get(admin::outbox))
         .route("/app/admin/messengers", get(messengers::show))
@@ -426,6 +427,7 @@ impl Say for crate::store::StoreError {
         match self {
             Self::NotFound => "not found".into(),
             Self::Conflict(m) => m,
+            Self::PlanLimit(_) => self.to_string(),
             Self::Invalid(i) => i.to_string(),
             e => {
                 tracing::error!(error = %e, "console action failed");

@@ -2,7 +2,8 @@
 //! time-on-page message comes after its time and not before, and not again
 //! after a reload (the cap); opening it and answering opens a chat tagged
 //! with the campaign; a goal event counts a conversion; exit intent and a
-//! store event (`checkout_error`) bring their own campaigns.
+//! store event (`checkout_error`) bring their own campaigns; a signed
+//! identify is taken and one with a bad signature refused.
 
 use std::time::Duration;
 
@@ -171,6 +172,43 @@ async fn campaigns_in_a_real_browser(db: Db) {
         "the conversion",
         &format!("/api/v1/campaigns/{timer}/results"),
         |r| r["variants"][0]["converted"] == 1,
+    )
+    .await;
+
+    // The store vouches for its customer: a wrong user_hash is refused
+    // (the widget says so in the console) and changes nothing; the right
+    // one makes this visitor the store's customer.
+    let (_, k) = app.post("/api/v1/widget/identity", json!({})).await;
+    let key = k["secret"].as_str().unwrap();
+    b.run(
+        "window.__warned = []; var w = console.warn; console.warn = function (m) { __warned.push(String(m)); w.apply(console, arguments); };\n\
+         storedesk('identify', { id: 'c-7', email: 'vip@shop.test', name: 'Vera', user_hash: 'bad' }); return true;",
+        vec![],
+    )
+    .await;
+    b.wait(
+        "the widget's word that identify was refused",
+        "return window.__warned.some(function (m) { return m.indexOf('identify') >= 0; }) || null;",
+        vec![],
+    )
+    .await;
+    let (_, none) = app.get("/api/v1/contacts?q=vip@shop.test").await;
+    assert_eq!(
+        none["items"].as_array().unwrap().len(),
+        0,
+        "a bad signature identified: {none}"
+    );
+    let good = storedesk::domain::identity::user_hash(key, "c-7", "vip@shop.test");
+    b.run(
+        "storedesk('identify', { id: 'c-7', email: 'vip@shop.test', name: 'Vera', user_hash: arguments[0] }); return true;",
+        vec![json!(good)],
+    )
+    .await;
+    api_until(
+        &app,
+        "the identified customer",
+        "/api/v1/contacts?q=vip@shop.test",
+        |l| l["items"].as_array().is_some_and(|i| i.len() == 1),
     )
     .await;
     b.quit().await;
