@@ -61,13 +61,15 @@ impl Job {
         tx: &mut Transaction<'_, Any>,
         lock: bool,
         ev: &mut Vec<NewEvent>,
-        known: Option<ContactSummary>,
+        known: Option<(ContactSummary, Option<bool>)>,
     ) -> Result<Done> {
         match self {
             Job::CreateTicket { workspace_id, new, .. } => {
                 let mut new = new.clone();
-                if let Some(c) = known {
-                    new.contact = TicketContact::Known(c);
+                match known {
+                    Some((c, Some(blocked))) => new.contact = TicketContact::Checked(c, blocked),
+                    Some((c, None)) => new.contact = TicketContact::Known(c),
+                    None => {}
                 }
                 create_in(tx, *workspace_id, new, ev).await.map(Done::Ticket)
             }

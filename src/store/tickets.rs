@@ -496,7 +496,7 @@ async fn find_or_create_contact(
     c: &NewContact,
     now: i64,
     ev: &mut Vec<NewEvent>,
-) -> Result<ContactSummary> {
+) -> Result<(ContactSummary, bool)> {
     if let Some(found) = contact_by_email(tx, workspace_id, c, now, ev).await? {
         return Ok(found);
     }
@@ -521,11 +521,14 @@ async fn find_or_create_contact(
                 .contact(id)
                 .changes(serde_json::json!({ "name": &name, "email": c.email.as_str() })),
         );
-        return Ok(ContactSummary {
-            id,
-            name,
-            email: Some(c.email.to_string()),
-        });
+        return Ok((
+            ContactSummary {
+                id,
+                name,
+                email: Some(c.email.to_string()),
+            },
+            false,
+        ));
     }
     // A concurrent request (PostgreSQL) created this customer first: use
     // theirs and drop the duplicate made a moment ago.
@@ -544,15 +547,15 @@ async fn contact_by_email(
     c: &NewContact,
     now: i64,
     ev: &mut Vec<NewEvent>,
-) -> Result<Option<ContactSummary>> {
-    let found: Option<(i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT c.id, c.name, c.email FROM contact_identities i JOIN contacts c ON c.id = i.contact_id WHERE i.workspace_id = $1 AND i.channel = 'email' AND i.value = $2",
+) -> Result<Option<(ContactSummary, bool)>> {
+    let found: Option<(i64, String, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT c.id, c.name, c.email, c.blocked_at FROM contact_identities i JOIN contacts c ON c.id = i.contact_id WHERE i.workspace_id = $1 AND i.channel = 'email' AND i.value = $2",
     )
     .bind(workspace_id)
     .bind(c.email.as_str())
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((id, mut name, email)) = found else {
+    let Some((id, mut name, email, blocked_at)) = found else {
         return Ok(None);
     };
     if name.is_empty() {
@@ -571,7 +574,7 @@ async fn contact_by_email(
             name = n.to_string();
         }
     }
-    Ok(Some(ContactSummary { id, name, email }))
+    Ok(Some((ContactSummary { id, name, email }, blocked_at.is_some())))
 }
 
 pub(super) async fn insert_message(
@@ -627,12 +630,15 @@ pub(super) async fn create_in(
             });
         }
     }
-    let contact = resolve_contact(tx, workspace_id, &new.contact, ev).await?;
+    let (contact, blocked) = resolve_contact(tx, workspace_id, &new.contact, ev).await?;
     let contact_id = contact.id;
     if let Author::Agent(id) = new.author {
         ensure_user(tx, workspace_id, id).await?;
     }
-    let spam = files_as_spam(tx, new.author, contact_id).await?;
+    let spam = match blocked {
+        Some(b) => new.author == Author::Contact && b,
+        None => files_as_spam(tx, new.author, contact_id).await?,
+    };
     // The counter row is locked from here to commit on PostgreSQL, so it
     // is taken as late as possible (after every read above).
     let number: i64 = sqlx::query_scalar("UPDATE workspaces SET next_ticket_number = next_ticket_number + 1 WHERE id = $1 RETURNING next_ticket_number - 1")
@@ -968,16 +974,20 @@ pub(super) async fn update_in(
     Ok(Some((ev, events)))
 }
 
-/// The customer of a new ticket, found or made by e-mail.
+/// The customer of a new ticket, found or made by e-mail, and whether
+/// they are blocked when that was read on the way (None: not read).
 pub(super) async fn resolve_contact(
     tx: &mut Transaction<'_, Any>,
     workspace_id: i64,
     contact: &TicketContact,
     ev: &mut Vec<NewEvent>,
-) -> Result<ContactSummary> {
+) -> Result<(ContactSummary, Option<bool>)> {
     match contact {
-        TicketContact::Email(c) => find_or_create_contact(tx, workspace_id, c, now_ms(), ev).await,
-        TicketContact::Known(c) => Ok(c.clone()),
+        TicketContact::Email(c) => find_or_create_contact(tx, workspace_id, c, now_ms(), ev)
+            .await
+            .map(|(c, blocked)| (c, Some(blocked))),
+        TicketContact::Known(c) => Ok((c.clone(), None)),
+        TicketContact::Checked(c, blocked) => Ok((c.clone(), Some(*blocked))),
     }
 }
 

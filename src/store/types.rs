@@ -151,6 +151,9 @@ pub struct NewContact {
 pub enum TicketContact {
     Email(NewContact),
     Known(ContactSummary),
+    /// Found in the same transaction, with whether they are blocked (so
+    /// the ticket need not read the contact again).
+    Checked(ContactSummary, bool),
 }
 
 #[derive(Debug, Clone)]
