@@ -153,6 +153,9 @@ async fn once(s: &Scratch, plan: Plan) -> anyhow::Result<Figures> {
         f.errors += err;
         f.rate_limited += lim;
     }
+    // The chat runs the whole time asked for, so a run with one visitor a
+    // minute is the baseline to compare the chat's figures with.
+    tokio::time::sleep_until((t0 + Duration::from_secs(plan.seconds)).into()).await;
     stop.store(true, Ordering::Relaxed);
     f.chat = chatter.await??;
     f.page.sort();
