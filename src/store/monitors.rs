@@ -490,3 +490,69 @@ impl Store {
         Ok(rows.into_iter().map(|(id, c, u)| (id, (c, u))).collect())
     }
 }
+
+/// An incident ticket of a monitor, as its page links it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Incident {
+    pub ticket_id: i64,
+    pub number: i64,
+    pub subject: String,
+    pub status: String,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Checks and good checks per monitor and UTC day since `since`
+    /// (oldest first): the status page's bars.
+    pub async fn monitor_days_all(&self, ws: i64, since: i64) -> Result<std::collections::HashMap<i64, Vec<DayCount>>> {
+        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT monitor_id, checked_at / 86400000 AS day, COUNT(*) AS checks, CAST(SUM(ok) AS BIGINT) AS up \
+             FROM monitor_checks WHERE workspace_id = $1 AND checked_at >= $2 \
+             GROUP BY monitor_id, checked_at / 86400000 ORDER BY monitor_id, day",
+        )
+        .bind(ws)
+        .bind(since)
+        .fetch_all(&self.read)
+        .await?;
+        let mut out: std::collections::HashMap<i64, Vec<DayCount>> = std::collections::HashMap::new();
+        for (id, day, checks, up) in rows {
+            out.entry(id).or_default().push(DayCount { day, checks, up });
+        }
+        Ok(out)
+    }
+
+    /// The tickets monitor `id` opened, newest first (from the log's
+    /// `monitor.down` / `monitor.expiring` events, so as far back as the
+    /// log is kept), at most `limit`.
+    pub async fn monitor_incidents(&self, ws: i64, id: i64, limit: usize) -> Result<Vec<Incident>> {
+        let rows: Vec<(i64, String, i64, String, String, i64)> = sqlx::query_as(
+            "SELECT t.id, e.changes, t.number, t.subject, t.status, t.created_at FROM events e \
+             JOIN tickets t ON t.id = e.ticket_id AND t.workspace_id = e.workspace_id \
+             WHERE e.workspace_id = $1 AND e.type IN ('monitor.down', 'monitor.expiring') \
+             ORDER BY e.id DESC LIMIT 2000",
+        )
+        .bind(ws)
+        .fetch_all(&self.read)
+        .await?;
+        let mut out: Vec<Incident> = Vec::new();
+        for (ticket_id, changes, number, subject, status, created_at) in rows {
+            let of = serde_json::from_str::<Value>(&changes)
+                .ok()
+                .and_then(|c| c["monitor_id"].as_i64());
+            if of != Some(id) || out.iter().any(|i| i.ticket_id == ticket_id) {
+                continue;
+            }
+            out.push(Incident {
+                ticket_id,
+                number,
+                subject,
+                status,
+                created_at,
+            });
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}

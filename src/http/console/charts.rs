@@ -314,6 +314,55 @@ pub fn heat_level(count: i64, max: i64) -> i64 {
     ((count * 5 + max - 1) / max.max(1)).clamp(1, 5)
 }
 
+/// One day's bar of an uptime strip: its uptime in percent (None: not
+/// checked that day) and what its tooltip says.
+pub struct UptimeDay {
+    pub percent: Option<f64>,
+    /// "2026-11-28: 99.5%".
+    pub title: String,
+}
+
+/// The class of a day's uptime: all good, some failures, many, or none.
+pub fn uptime_class(percent: Option<f64>) -> &'static str {
+    match percent {
+        None => "up-none",
+        Some(p) if p >= 99.5 => "up-good",
+        Some(p) if p >= 95.0 => "up-some",
+        Some(_) => "up-bad",
+    }
+}
+
+/// An uptime strip: a bar a day, coloured by its uptime (and short when
+/// nothing was checked), each titled, the whole labelled with `label`.
+/// Drawn left to right in time whatever the page's direction.
+pub fn uptime_bars(label: &str, days: &[UptimeDay]) -> String {
+    const UW: f64 = 600.0;
+    const UH: f64 = 36.0;
+    let n = days.len().max(1) as f64;
+    let band = UW / n;
+    let mut out = format!(
+        r#"<svg class="ch up-bars" viewBox="0 0 {UW} {UH}" width="{UW}" height="{UH}" role="img" aria-label="{}" focusable="false">"#,
+        esc(label)
+    );
+    for (i, d) in days.iter().enumerate() {
+        let (y, h) = if d.percent.is_some() {
+            (0.0, UH)
+        } else {
+            (UH * 0.6, UH * 0.4)
+        };
+        let _ = write!(
+            out,
+            r#"<rect class="{}" x="{:.1}" y="{y:.1}" width="{:.1}" height="{h:.1}" rx="2"><title>{}</title></rect>"#,
+            uptime_class(d.percent),
+            band * i as f64 + 1.0,
+            (band - 2.0).max(1.0),
+            esc(&d.title)
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +378,32 @@ mod tests {
             benchmark: bench,
             fmt: &plain,
         })
+    }
+
+    #[test]
+    fn uptime_bars_are_titled_and_classed() {
+        let days = vec![
+            UptimeDay {
+                percent: Some(100.0),
+                title: "11-01: 100%".into(),
+            },
+            UptimeDay {
+                percent: Some(50.0),
+                title: "11-02 <50%>".into(),
+            },
+            UptimeDay {
+                percent: None,
+                title: "11-03: —".into(),
+            },
+        ];
+        let svg = uptime_bars("Uptime & more", &days);
+        assert_eq!(svg.matches("<rect").count(), 3, "{svg}");
+        assert!(svg.contains(r#"aria-label="Uptime &amp; more""#), "{svg}");
+        assert!(
+            svg.contains("up-good") && svg.contains("up-bad") && svg.contains("up-none"),
+            "{svg}"
+        );
+        assert!(svg.contains("<title>11-02 &lt;50%&gt;</title>"), "{svg}");
     }
 
     #[test]

@@ -4,13 +4,14 @@
 
 mod admin;
 mod auth;
-mod charts;
+pub(crate) mod charts;
 mod contacts;
 mod display;
 mod inbox;
 mod kb;
 mod macros;
 mod messengers;
+pub(crate) mod monitors;
 mod report_charts;
 mod report_view;
 mod reports;
@@ -125,6 +126,12 @@ pub fn routes() -> Router<AppState> {
             "/app/admin/webhooks/{id}/deliveries/{delivery}/replay",
             post(webhooks::replay),
         )
+        .route("/app/monitors", get(monitors::short))
+        .route("/app/admin/monitors", get(monitors::list).post(monitors::create))
+        .route("/app/admin/monitors/status-page", post(monitors::status_page))
+        .route("/app/admin/monitors/{id}", get(monitors::show))
+        .route("/app/admin/monitors/{id}/active", post(monitors::set_active))
+        .route("/app/admin/monitors/{id}/delete", post(monitors::delete))
         .route("/app/admin/kb", get(kb::list))
         .route("/app/admin/kb/categories", post(kb::create_category))
         .route("/app/admin/kb/synonyms", post(kb::add_synonyms))

@@ -9,6 +9,7 @@ mod contacts;
 mod first_hour;
 mod form;
 mod kinds;
+mod monitors;
 mod reports;
 mod rules;
 mod sla;
