@@ -12,6 +12,7 @@ mod console;
 mod console_reports;
 mod console_rules;
 mod console_sla;
+mod console_time;
 mod contacts;
 mod deploy;
 mod durability;
