@@ -112,26 +112,37 @@ async fn console_time_panel_logs_time_runs_the_timer_and_sets_the_estimate(db: D
     assert_eq!(html.matches("data-sd=\"time-entry\"").count(), 2);
 
     // The timer is kept on the server: a reload still shows it running.
+    // (The timer is the signed-in agent's own: the API's token, another
+    // agent's, sees none.)
     ok(&c.post(&format!("{page}/timer"), &[]).await, "start");
-    let started = work(&app, id).await["timer_started_at"].clone();
-    assert!(started.is_string(), "{started}");
+    assert_eq!(work(&app, id).await["timer_started_at"], Value::Null);
+    let started_at = |html: &str| {
+        html.split("data-started=\"")
+            .nth(1)
+            .map(|r| r.split('"').next().unwrap().to_string())
+    };
+    let mut started = None;
     for _ in 0..2 {
         let (_, html) = c.get(&page).await;
         assert!(html.contains("data-sd=\"timer-running\"") && html.contains("id=\"timer-stop\""));
         assert!(!html.contains("id=\"timer-start\""));
+        assert!(started_at(&html).is_some());
+        started = started_at(&html);
     }
     // Starting again keeps its start.
     ok(&c.post(&format!("{page}/timer"), &[]).await, "start again");
-    assert_eq!(work(&app, id).await["timer_started_at"], started);
+    assert_eq!(started_at(&c.get(&page).await.1), started);
     ok(
         &c.post(&format!("{page}/timer/stop"), &[("billable", "1"), ("note", "Timer")])
             .await,
         "stop",
     );
     let w = work(&app, id).await;
-    assert_eq!(w["timer_started_at"], Value::Null);
     assert_eq!(w["entries"].as_array().unwrap().len(), 3);
     assert_eq!(w["entries"][2]["note"], "Timer");
+    assert_eq!(w["entries"][2]["user_name"], "Boss Admin");
+    let (_, html) = c.get(&page).await;
+    assert!(!html.contains("data-sd=\"timer-running\"") && html.contains("id=\"timer-start\""));
     assert!(w["entries"][2]["minutes"].as_i64().unwrap() >= 1);
     refused(&c.post(&format!("{page}/timer/stop"), &[]).await, "no timer");
 

@@ -107,13 +107,9 @@ pub(super) async fn panel(s: &AppState, session: &Session, t: &Ticket) -> Result
     }))
 }
 
-fn ticket_url(t: &Ticket) -> String {
-    format!("/app/t/{}", t.number)
-}
-
-/// Back to the ticket page, at its time panel.
+/// The ticket's page (its time panel is `#time`).
 fn to_panel(t: &Ticket) -> String {
-    ticket_url(t)
+    format!("/app/t/{}", t.number)
 }
 
 /// Back to the ticket's time panel with a notice shown once.
@@ -235,8 +231,8 @@ pub async fn estimate(
         Some(parse_duration("estimate", raw, ESTIMATE_MAX_MINUTES, true).or_back(&url)?)
     };
     // Unchanged, the client is not asked again.
-    let minutes =
-        minutes.filter(|m| Some(*m) != before.estimate_minutes && !(*m == 0 && before.estimate_minutes.is_none()));
+    let had = before.estimate_minutes.unwrap_or(0);
+    let minutes = minutes.filter(|m| *m != had);
     let urgent = Some(f.urgent.is_some());
     s.svc
         .set_estimate(&session.actor, t.id, minutes, urgent)
