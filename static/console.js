@@ -590,6 +590,19 @@
     });
   });
 
+  // ---- The ticket's timer: its running time (h:mm) ticks on from
+  // data-started, by the server's clock; the timer itself lives on the
+  // server, so a reload shows it still running.
+  var timers = $$('.timer-elapsed[data-started]');
+  function tickTimers() {
+    timers.forEach(function (el) {
+      var mins = Math.max(0, Math.floor((Date.now() + skew - Number(el.dataset.started)) / 60000));
+      var mm = mins % 60;
+      el.textContent = Math.floor(mins / 60) + ':' + (mm < 10 ? '0' : '') + mm;
+    });
+  }
+  if (timers.length) { tickTimers(); setInterval(tickTimers, 15000); }
+
   if (location.hash && location.hash.indexOf('#m') === 0) {
     var m = $(location.hash);
     if (m) m.scrollIntoView({ block: 'center' });

@@ -74,7 +74,7 @@ impl Feature {
             "monitors" | "monitor-status-page" => Some(Feature::Monitors),
             "clients" => Some(Feature::TimeTracking),
             "reports" if second == "time" => Some(Feature::TimeTracking),
-            "tickets"
+            "t" | "tickets"
                 if matches!(last, "time" | "timer" | "estimate")
                     || matches!(second_last(p), Some("time" | "timer")) =>
             {
@@ -216,6 +216,16 @@ mod tests {
             Feature::of_path("/api/v1/tickets/4/estimate"),
             Some(Feature::TimeTracking)
         );
+        for console in [
+            "/app/t/4/time",
+            "/app/t/4/timer",
+            "/app/t/4/timer/stop",
+            "/app/t/4/estimate",
+        ] {
+            assert_eq!(Feature::of_path(console), Some(Feature::TimeTracking), "{console}");
+        }
+        assert_eq!(Feature::of_path("/app/admin/clients/3"), Some(Feature::TimeTracking));
+        assert_eq!(Feature::of_path("/app/reports/time"), Some(Feature::TimeTracking));
     }
 
     #[test]

@@ -228,6 +228,7 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{slug}/portal", get(portal::show).post(portal::ask))
         .route("/p/{slug}/portal/login/{token}", get(portal::login))
         .route("/p/{slug}/portal/logout", post(portal::logout))
+        .route("/p/{slug}/portal/report", get(portal::report))
         .route("/p/{slug}/verify/{token}", get(verify::show).post(verify::confirm))
         .route("/p/{slug}/status", get(status_page::show))
         .route("/p/{slug}/kb", get(helpcentre::index))

@@ -15,6 +15,7 @@ fn env() -> &'static Environment<'static> {
         e.add_global("assets", super::assets::urls());
         e.add_template("ticket.html", include_str!("../../templates/ticket.html")).expect("ticket.html parses");
         e.add_template("portal.html", include_str!("../../templates/portal.html")).expect("portal.html parses");
+        e.add_template("portal_report.html", include_str!("../../templates/portal_report.html")).expect("portal_report.html parses");
         e.add_template("form.html", include_str!("../../templates/form.html")).expect("form.html parses");
         e.add_template("survey.html", include_str!("../../templates/survey.html")).expect("survey.html parses");
         e.add_template("verify.html", include_str!("../../templates/verify.html")).expect("verify.html parses");
@@ -63,7 +64,12 @@ fn env() -> &'static Environment<'static> {
             "console_sla_clock.html",
             "console_reports.html",
             "console_action_rows.html",
-            "console_error.html"
+            "console_error.html",
+            "console_time_panel.html",
+            "console_time_report.html",
+            "console_admin_clients.html",
+            "console_admin_client_edit.html",
+            "console_admin_client_form.html"
         );
         e
     })

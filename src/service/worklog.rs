@@ -33,6 +33,53 @@ pub struct ClientReport {
     pub bill: Bill,
 }
 
+/// One agent's month: their time, and what its billable part is worth at
+/// the clients' rates (per currency; time on tickets of no client has no
+/// rate, and a subscription's included minutes are not taken off here).
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentMonth {
+    pub user_id: i64,
+    pub user_name: String,
+    pub minutes: i64,
+    pub billable_minutes: i64,
+    /// (currency, minor units), by currency.
+    pub amounts: Vec<(String, i64)>,
+}
+
+/// A month across the workspace: every client's report, every agent's
+/// time (or one agent's), and the time on tickets of no client.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthOverview {
+    pub month: String,
+    pub clients: Vec<ClientReport>,
+    pub agents: Vec<AgentMonth>,
+    /// The agents' rows per ticket (the agent CSV).
+    pub rows: Vec<TicketMonth>,
+    pub unlinked_minutes: i64,
+    pub unlinked_billable_minutes: i64,
+}
+
+/// A client's report from its rows of the month.
+fn report_of(client: Client, month: Month, rows: &[TicketMonth]) -> ClientReport {
+    let tickets = per_ticket(rows);
+    let mut usage = Usage::default();
+    for t in &tickets {
+        if t.urgent {
+            usage.urgent_minutes += t.billable_minutes;
+        } else {
+            usage.regular_minutes += t.billable_minutes;
+        }
+    }
+    ClientReport {
+        month: month.to_string(),
+        total_minutes: tickets.iter().map(|t| t.minutes).sum(),
+        billable_minutes: tickets.iter().map(|t| t.billable_minutes).sum(),
+        bill: bill(client.terms(), usage),
+        client,
+        tickets,
+    }
+}
+
 /// Folds per-agent rows into one line per ticket.
 fn per_ticket(rows: &[TicketMonth]) -> Vec<ReportTicket> {
     let mut out: Vec<ReportTicket> = Vec::new();
@@ -149,23 +196,75 @@ impl Services {
             .store
             .month_work(workspace_id, Some(client_id), None, month)
             .await?;
-        let tickets = per_ticket(&rows);
-        let mut usage = Usage::default();
-        for t in &tickets {
-            if t.urgent {
-                usage.urgent_minutes += t.billable_minutes;
-            } else {
-                usage.regular_minutes += t.billable_minutes;
+        Ok(report_of(client, month, &rows))
+    }
+
+    /// The month across the workspace: every client's report and each
+    /// agent's time (only `agent`'s when given; the clients' reports count
+    /// everyone's time either way).
+    pub async fn month_overview(&self, workspace_id: i64, agent: Option<i64>, month: Month) -> Result<MonthOverview> {
+        let (clients, rows) = tokio::try_join!(
+            self.store.list_clients(workspace_id),
+            self.store.month_work(workspace_id, None, None, month)
+        )?;
+        let unlinked: Vec<&TicketMonth> = rows.iter().filter(|r| r.client_id.is_none()).collect();
+        let mut agents: Vec<AgentMonth> = Vec::new();
+        for r in rows.iter().filter(|r| agent.is_none_or(|a| a == r.user_id)) {
+            let at = match agents.iter().position(|a| a.user_id == r.user_id) {
+                Some(i) => i,
+                None => {
+                    agents.push(AgentMonth {
+                        user_id: r.user_id,
+                        user_name: r.user_name.clone(),
+                        minutes: 0,
+                        billable_minutes: 0,
+                        amounts: vec![],
+                    });
+                    agents.len() - 1
+                }
+            };
+            let a = &mut agents[at];
+            a.minutes += r.minutes;
+            a.billable_minutes += r.billable_minutes;
+            if let Some(k) = r.client_id.and_then(|id| clients.iter().find(|k| k.id == id)) {
+                let urgent = r.urgent != 0 || k.work_type == crate::domain::worklog::WorkType::Urgent;
+                let rate = if urgent { k.urgent_rate } else { k.hourly_rate };
+                let value = crate::domain::worklog::amount(r.billable_minutes, rate);
+                match a.amounts.iter_mut().find(|(c, _)| *c == k.currency) {
+                    Some((_, v)) => *v += value,
+                    None => a.amounts.push((k.currency.clone(), value)),
+                }
             }
         }
-        Ok(ClientReport {
+        agents.sort_by(|a, b| a.user_name.cmp(&b.user_name).then(a.user_id.cmp(&b.user_id)));
+        let reports = clients
+            .into_iter()
+            .map(|k| {
+                let mine: Vec<TicketMonth> = rows.iter().filter(|r| r.client_id == Some(k.id)).cloned().collect();
+                report_of(k, month, &mine)
+            })
+            .collect();
+        Ok(MonthOverview {
             month: month.to_string(),
-            total_minutes: tickets.iter().map(|t| t.minutes).sum(),
-            billable_minutes: tickets.iter().map(|t| t.billable_minutes).sum(),
-            bill: bill(client.terms(), usage),
-            client,
-            tickets,
+            clients: reports,
+            agents,
+            unlinked_minutes: unlinked.iter().map(|r| r.minutes).sum(),
+            unlinked_billable_minutes: unlinked.iter().map(|r| r.billable_minutes).sum(),
+            rows: rows
+                .into_iter()
+                .filter(|r| agent.is_none_or(|a| a == r.user_id))
+                .collect(),
         })
+    }
+
+    /// The monthly reports the portal's customer (address `email`) may see:
+    /// those of the clients their contact belongs to, and no other.
+    pub async fn portal_reports(&self, workspace_id: i64, email: &str, month: Month) -> Result<Vec<ClientReport>> {
+        let mut out = vec![];
+        for id in self.store.clients_of_email(workspace_id, email).await? {
+            out.push(self.client_report(workspace_id, id, month).await?);
+        }
+        Ok(out)
     }
 
     /// Every agent's (or one agent's) time per ticket in a month.

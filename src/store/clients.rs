@@ -216,3 +216,32 @@ impl Store {
         .await?)
     }
 }
+
+impl Store {
+    /// The clients of the contacts that own address `email` (the portal's
+    /// customer); usually one.
+    pub async fn clients_of_email(&self, ws: i64, email: &str) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT c.client_id FROM contacts c JOIN contact_identities i ON i.contact_id = c.id \
+             WHERE c.workspace_id = $1 AND i.workspace_id = $1 AND i.channel = 'email' AND i.value = $2 \
+             AND c.client_id IS NOT NULL AND c.merged_into IS NULL ORDER BY c.client_id LIMIT 10",
+        )
+        .bind(ws)
+        .bind(email)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// The contact (not merged away) that owns address `email`, if any.
+    pub async fn contact_by_email(&self, ws: i64, email: &str) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM contacts c JOIN contact_identities i ON i.contact_id = c.id \
+             WHERE c.workspace_id = $1 AND i.workspace_id = $1 AND i.channel = 'email' AND i.value = $2 \
+             AND c.merged_into IS NULL ORDER BY c.id LIMIT 1",
+        )
+        .bind(ws)
+        .bind(email)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+}

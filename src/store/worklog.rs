@@ -88,6 +88,9 @@ pub struct TicketMonth {
     pub user_name: String,
     pub minutes: i64,
     pub billable_minutes: i64,
+    /// The client of the ticket's contact, if any (the reports group by it).
+    #[serde(skip)]
+    pub client_id: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -422,12 +425,13 @@ impl Store {
         let rows = sqlx::query_as(
             "SELECT t.id AS ticket_id, t.number, t.subject, t.urgent, e.user_id, u.name AS user_name, \
              CAST(SUM(e.minutes) AS BIGINT) AS minutes, \
-             CAST(SUM(CASE WHEN e.billable = 1 THEN e.minutes ELSE 0 END) AS BIGINT) AS billable_minutes \
+             CAST(SUM(CASE WHEN e.billable = 1 THEN e.minutes ELSE 0 END) AS BIGINT) AS billable_minutes, \
+             c.client_id \
              FROM time_entries e JOIN tickets t ON t.id = e.ticket_id JOIN users u ON u.id = e.user_id \
              JOIN contacts c ON c.id = t.contact_id \
              WHERE e.workspace_id = $1 AND e.created_at >= $2 AND e.created_at < $3 \
              AND ($4 = 0 OR c.client_id = $5) AND ($6 = 0 OR e.user_id = $7) \
-             GROUP BY t.id, t.number, t.subject, t.urgent, e.user_id, u.name ORDER BY t.number, u.name",
+             GROUP BY t.id, t.number, t.subject, t.urgent, e.user_id, u.name, c.client_id ORDER BY t.number, u.name",
         )
         .bind(ws)
         .bind(from)

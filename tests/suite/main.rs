@@ -13,6 +13,7 @@ mod console_monitors;
 mod console_reports;
 mod console_rules;
 mod console_sla;
+mod console_time;
 mod contacts;
 mod deploy;
 mod durability;

@@ -30,15 +30,15 @@ fn not_found(what: &'static str) -> impl Fn(StoreError) -> AppError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ClientBody {
-    name: Option<String>,
-    work_type: Option<String>,
-    included_minutes: Option<i64>,
-    hourly_rate: Option<i64>,
-    urgent_rate: Option<i64>,
-    currency: Option<String>,
+    pub name: Option<String>,
+    pub work_type: Option<String>,
+    pub included_minutes: Option<i64>,
+    pub hourly_rate: Option<i64>,
+    pub urgent_rate: Option<i64>,
+    pub currency: Option<String>,
 }
 
 fn bounded(field: &'static str, v: Option<i64>, max: i64) -> Result<Option<i64>, Invalid> {
@@ -48,7 +48,8 @@ fn bounded(field: &'static str, v: Option<i64>, max: i64) -> Result<Option<i64>,
     }
 }
 
-fn fields(b: ClientBody) -> Result<ClientFields, Invalid> {
+/// A client's fields, checked (the console's form is checked the same way).
+pub fn fields(b: ClientBody) -> Result<ClientFields, Invalid> {
     let currency = match b.currency {
         Some(c) => {
             let c = c.trim().to_ascii_uppercase();

@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 pub(crate) mod charts;
+mod clients;
 mod contacts;
 mod display;
 mod inbox;
@@ -21,6 +22,7 @@ mod signup;
 mod sla;
 mod sla_admin;
 mod ticket;
+mod time;
 mod webhooks;
 
 use std::net::SocketAddr;
@@ -37,6 +39,8 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::store::console::Session;
+
+pub use time::hm;
 
 pub const COOKIE: &str = "sd_session";
 
@@ -118,6 +122,22 @@ pub fn routes() -> Router<AppState> {
         .route("/app/reports", get(reports::show))
         .route("/app/reports/settings", post(reports::save_settings))
         .route("/app/reports/{file}", get(reports::csv))
+        .route("/app/reports/time", get(time::report))
+        .route("/app/reports/time/{file}", get(time::report_csv))
+        .route("/app/t/{number}/time", post(time::log))
+        .route("/app/t/{number}/time/{entry}/delete", post(time::delete_entry))
+        .route("/app/t/{number}/timer", post(time::start_timer))
+        .route("/app/t/{number}/timer/stop", post(time::stop_timer))
+        .route("/app/t/{number}/estimate", post(time::estimate))
+        .route("/app/clients", get(clients::short))
+        .route("/app/admin/clients", get(clients::list).post(clients::create))
+        .route("/app/admin/clients/{id}", get(clients::show).post(clients::update))
+        .route("/app/admin/clients/{id}/delete", post(clients::delete))
+        .route("/app/admin/clients/{id}/contacts", post(clients::link))
+        .route(
+            "/app/admin/clients/{id}/contacts/{contact}/unlink",
+            post(clients::unlink),
+        )
         .route("/app/webhooks", get(webhooks::short))
         .route("/app/admin/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/app/admin/webhooks/{id}/active", post(webhooks::set_active))

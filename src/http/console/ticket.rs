@@ -129,6 +129,7 @@ async fn render(s: &AppState, session: &Session, t: &Ticket, n: &super::Notice) 
         s.store.feature_names(ws, "", 50),
     )?;
     let conversation = conversation_ctx(s, session, t, &users).await?;
+    let time = super::time::panel(s, session, t).await?;
     let csat = s.store.csat(ws, t.id).await?.map(|c| {
         minijinja::context! {
             score => c.score, comment => c.comment, asked => super::when(c.asked_at),
@@ -187,6 +188,7 @@ async fn render(s: &AppState, session: &Session, t: &Ticket, n: &super::Notice) 
         conversation,
         sla,
         csat,
+        time,
         contact => minijinja::context! { id => contact.id, name => contact.name, email => contact.email, identities => contact.identities, attributes },
         visitor => visitor.as_ref().map(|v| minijinja::context! {
             online => v["online"].as_bool().unwrap_or(false), url => v["page"]["url"].as_str().and_then(crate::sanitize::web_link), title => v["page"]["title"].as_str(),

@@ -14,6 +14,7 @@ mod reports;
 mod rules;
 mod sla;
 mod surveys;
+mod time;
 mod webdriver;
 
 use std::time::Duration;
