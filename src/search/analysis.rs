@@ -11,7 +11,7 @@
 
 use tantivy::tokenizer::{Language, Stemmer, StopWordFilter, TextAnalyzer, Token, TokenStream, Tokenizer};
 
-pub use super::stem::{is_stop_word, stem_fa, stem_uk};
+pub use super::stem::{fa_variants, is_stop_word, stem_fa, stem_uk};
 
 /// The languages that get their own fields. Anything else is analysed as `En`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,7 +53,7 @@ impl Lang {
             Lang::En => "kb_en_v1",
             Lang::Ru => "kb_ru_v1",
             Lang::Uk => "kb_uk_v1",
-            Lang::Fa => "kb_fa_v1",
+            Lang::Fa => "kb_fa_v2",
         }
     }
 
@@ -70,7 +70,7 @@ impl Lang {
 
 pub const NGRAM_TOKENIZER: &str = "kb_ngram_v1";
 /// The ticket index's analyzer (see `mixed_analyzer`); versioned like the others.
-pub const MIXED_TOKENIZER: &str = "mixed_v1";
+pub const MIXED_TOKENIZER: &str = "mixed_v2";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Script {
@@ -122,12 +122,21 @@ pub fn fold_char(c: char, out: &mut String) {
     }
 }
 
-/// Folded form of one word: as `fold_char`, and apostrophes dropped too.
+/// Folded form of one word: as `fold_char`, apostrophes dropped too, and the
+/// Persian spellings that vary between writers made one: آ as ا (ادرس,
+/// آدرس), hamza seats as their plain letters (سوئیس, سوییس), a lone hamza
+/// dropped, Urdu heh as heh.
 fn fold_word(word: &str, out: &mut String) {
     out.clear();
     for c in word.chars() {
-        if !is_joiner(c) {
-            fold_char(c, out);
+        match c {
+            'آ' => out.push('ا'),
+            'ئ' => out.push('ی'),
+            'ؤ' => out.push('و'),
+            'ھ' => out.push('ه'),
+            'ء' => {}
+            _ if !is_joiner(c) => fold_char(c, out),
+            _ => {}
         }
     }
 }
@@ -152,6 +161,8 @@ pub struct WordStream<'a> {
     mixed: bool,
     pending: Vec<Token>,
     token: Token,
+    /// The previous word was a Persian verb prefix written apart (می فرستید).
+    verb_prefix: bool,
 }
 
 impl Tokenizer for WordTokenizer {
@@ -166,6 +177,7 @@ impl Tokenizer for WordTokenizer {
             mixed: self.mixed,
             pending: Vec::new(),
             token: Token::default(),
+            verb_prefix: false,
         }
     }
 }
@@ -205,6 +217,13 @@ impl WordStream<'_> {
             return;
         }
         let mut part = String::new();
+        // A verb's می‌/نمی‌: the joined form is already its stem.
+        if let Some(first) = raw.split('\u{200C}').next() {
+            fold_word(first, &mut part);
+            if part == "می" || part == "نمی" {
+                return;
+            }
+        }
         let mut offset = from;
         for piece in raw.split('\u{200C}') {
             fold_word(piece, &mut part);
@@ -232,6 +251,15 @@ impl TokenStream for WordStream<'_> {
         while let Some((from, to)) = self.next_word() {
             fold_word(&self.text[from..to], &mut word);
             let lang = if self.mixed { word_lang(&word) } else { self.lang };
+            // می/نمی written apart from their verb: stem the verb as if joined.
+            let after_prefix = std::mem::take(&mut self.verb_prefix);
+            if lang == Lang::Fa && !self.ngrams && (word == "می" || word == "نمی") {
+                self.verb_prefix = true;
+                continue;
+            }
+            if after_prefix && lang == Lang::Fa && !self.ngrams && word.chars().count() >= 2 {
+                word.insert_str(0, "می");
+            }
             // Tokens longer than this are hashes or garbage, not words.
             if word.chars().count() > 40
                 || is_stop_word(lang, &word)
@@ -388,6 +416,26 @@ mod tests {
         assert_eq!(terms(Lang::Uk, "повернути повернення"), ["поверн", "поверн"]);
         assert_eq!(terms(Lang::Uk, "товари товарів товар"), ["товар"; 3]);
         assert_eq!(terms(Lang::Uk, "пам'ять"), terms(Lang::Uk, "память"));
+    }
+
+    #[test]
+    fn search_analysis_fa_spelling_variants_meet() {
+        // آ with or without madda, hamza seats, Arabic letters, ZWNJ or not.
+        assert_eq!(terms(Lang::Fa, "آدرس"), terms(Lang::Fa, "ادرس"));
+        assert_eq!(terms(Lang::Fa, "سوئیس"), terms(Lang::Fa, "سوييس"));
+        assert_eq!(terms(Lang::Fa, "مسؤول"), terms(Lang::Fa, "مسوول"));
+        assert_eq!(terms(Lang::Fa, "ایمیلهای"), ["ایمیل"]);
+        // With ZWNJ, the part comes too (at the same position).
+        assert_eq!(terms(Lang::Fa, "ايميل\u{200c}هاي"), ["ایمیل", "ایمیل"]);
+        // Verbs: the prefix joined, with ZWNJ or a space, and the colloquial
+        // ending, all meet.
+        assert_eq!(terms(Lang::Fa, "می‌فرستیم"), ["فرست"]);
+        assert_eq!(terms(Lang::Fa, "میفرستن"), ["فرست"]);
+        assert_eq!(terms(Lang::Fa, "می فرستید"), ["فرست"]);
+        assert_eq!(terms(Lang::Fa, "نمی فرستید سفارش"), ["فرست", "سفارش"]);
+        assert_eq!(terms(Lang::Fa, "میکنید"), terms(Lang::Fa, "میکنن"));
+        // Persian and Arabic-Indic digits are plain digits.
+        assert_eq!(terms(Lang::Fa, "۱۴ ١٤"), ["14", "14"]);
     }
 
     #[test]

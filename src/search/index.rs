@@ -18,7 +18,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use super::analysis::{self, script_of, Lang, LANGS, NGRAM_TOKENIZER};
-use super::schema::{build_schema, lang_index, open_dir, to_document, Fields};
+use super::schema::{build_schema, lang_index, open_dir, to_document, Fields, LangFields};
 use super::{snippet, KbDoc, KbHit, Synonyms};
 
 /// Title matches weigh twice body matches (three times ranked short titles
@@ -49,6 +49,15 @@ const MAX_NGRAMS: usize = 64;
 /// queries have enough exact terms to rank well without it.
 const FUZZY_MAX_TERMS: usize = 6;
 const FUZZY_MAX_EXPANSIONS: usize = 12;
+/// Words of a query the index does not know that are looked at more closely
+/// (Persian variants, typo expansion in longer queries), per language.
+const UNKNOWN_MAX_TERMS: usize = 8;
+/// Typo expansion of an unknown word in a longer query: words this long and
+/// up (shorter ones have too many neighbours to guess from).
+const UNKNOWN_FUZZY_MIN_CHARS: usize = 5;
+/// A plainer form of a Persian word (پولمو → پول) counts for this share of
+/// the word typed as such.
+const VARIANT_WEIGHT: f32 = 0.8;
 /// Candidates looked at before keeping the closest `FUZZY_MAX_EXPANSIONS`.
 const FUZZY_MAX_CANDIDATES: usize = 64;
 const MAX_LIMIT: usize = 100;
@@ -182,10 +191,11 @@ impl KbIndex {
         }
         let f = &self.inner.fields;
         let searcher = self.inner.reader.searcher();
-        let Some((text_query, exact, terms)) = self.text_query(&searcher, query, tuning)? else {
+        let lang_code = lang.trim().to_lowercase();
+        let query_lang = Lang::parse(&lang_code).unwrap_or(Lang::En);
+        let Some((text_query, exact, terms)) = self.text_query(&searcher, query, query_lang, tuning)? else {
             return Ok(Vec::new());
         };
-        let lang_code = lang.trim().to_lowercase();
         let workspace = TermQuery::new(
             Term::from_field_i64(f.workspace, workspace_id),
             IndexRecordOption::Basic,
@@ -254,6 +264,7 @@ impl KbIndex {
         &self,
         searcher: &Searcher,
         query: &str,
+        query_lang: Lang,
         tuning: &Tuning,
     ) -> anyhow::Result<Option<(Box<dyn Query>, Box<dyn Query>, HashMap<Lang, HashSet<String>>)>> {
         let f = &self.inner.fields;
@@ -270,36 +281,75 @@ impl KbIndex {
                 ),
             ));
         }
-        let fuzzy = per_lang.iter().map(|(_, t)| t.len()).max().unwrap_or(0) <= FUZZY_MAX_TERMS;
+        // Short queries expand every word to its near spellings (prefixes,
+        // typos); longer ones have enough exact words to rank well, so only
+        // the words the index does not know are expanded, in the query's
+        // language, a few of them.
+        let short = per_lang.iter().map(|(_, t)| t.len()).max().unwrap_or(0) <= FUZZY_MAX_TERMS;
         let mut exact: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut highlight: HashMap<Lang, HashSet<String>> = HashMap::new();
         for (lang, terms) in per_lang {
             let lf = f.by_lang[lang_index(lang)];
             let marks = highlight.entry(lang).or_default();
-            let mut related = HashMap::new();
-            self.inner.synonyms.expand(lang, &terms, SYNONYM_WEIGHT, &mut related);
-            if let Some(own) = &tuning.synonyms {
-                own.expand(lang, &terms, SYNONYM_WEIGHT, &mut related);
+            // Words the index does not know: a plainer form it knows (Persian
+            // enclitics and colloquial endings), else a typo expansion.
+            let mut unknown_left = UNKNOWN_MAX_TERMS;
+            let mut words: Vec<(String, Option<String>, bool)> = Vec::with_capacity(terms.len());
+            for t in &terms {
+                let same_script = script_of(t) == lang.script();
+                let mut fuzzy = short && same_script;
+                let mut variant = None;
+                let look_closer = same_script && (lang == query_lang || (short && lang == Lang::Fa));
+                if look_closer && unknown_left > 0 && !known(searcher, lf, t)? {
+                    unknown_left -= 1;
+                    if lang == Lang::Fa {
+                        for v in analysis::fa_variants(t) {
+                            if known(searcher, lf, &v)? {
+                                variant = Some(v);
+                                break;
+                            }
+                        }
+                    }
+                    if variant.is_none() && t.chars().count() >= UNKNOWN_FUZZY_MIN_CHARS {
+                        fuzzy = true;
+                    }
+                }
+                words.push((t.clone(), variant, fuzzy));
             }
-            let mut related: Vec<(String, f32)> = related.into_iter().collect();
+            // Synonyms of what was typed, and of the plainer forms in place
+            // of the words they stand for (پولمو → پول → بازپرداخت).
+            let mut related = HashMap::new();
+            let plain: Vec<String> = words
+                .iter()
+                .map(|(t, v, _)| v.clone().unwrap_or_else(|| t.clone()))
+                .collect();
+            for seq in [&terms, &plain] {
+                self.inner.synonyms.expand(lang, seq, SYNONYM_WEIGHT, &mut related);
+                if let Some(own) = &tuning.synonyms {
+                    own.expand(lang, seq, SYNONYM_WEIGHT, &mut related);
+                }
+            }
+            let mut related: Vec<(String, f32)> = related.into_iter().filter(|(t, _)| !plain.contains(t)).collect();
             related.sort_by(|a, b| a.0.cmp(&b.0));
             for (t, weight) in related.into_iter().take(MAX_SYNONYM_TERMS) {
-                for (field, boost) in [(lf.title, TITLE_BOOST), (lf.ask, ASK_BOOST), (lf.body, 1.0)] {
-                    exact.push((Occur::Should, term_query(field, &t, boost * weight)));
-                }
+                exact.extend(fields_query(lf, &t, weight));
                 marks.insert(t);
             }
-            for t in terms {
+            for (t, variant, fuzzy) in words {
+                exact.extend(fields_query(lf, &t, 1.0));
+                if let Some(v) = &variant {
+                    exact.extend(fields_query(lf, v, VARIANT_WEIGHT));
+                }
                 for (field, boost) in [(lf.title, TITLE_BOOST), (lf.ask, ASK_BOOST), (lf.body, 1.0)] {
-                    exact.push((Occur::Should, term_query(field, &t, boost)));
-                    if fuzzy && script_of(&t) == lang.script() {
+                    if fuzzy {
                         for e in expand_fuzzy(searcher, field, &t)? {
                             clauses.push((Occur::Should, term_query(field, &e, boost * FUZZY_WEIGHT)));
                             marks.insert(e);
                         }
                     }
                 }
+                marks.extend(variant);
                 marks.insert(t);
             }
         }
@@ -347,6 +397,27 @@ pub(super) fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query>
     } else {
         Box::new(BoostQuery::new(Box::new(q), boost))
     }
+}
+
+/// One word against a language's title, phrasings and body, `weight` times
+/// a typed word.
+fn fields_query(lf: LangFields, term: &str, weight: f32) -> Vec<(Occur, Box<dyn Query>)> {
+    let parts: Vec<Box<dyn Query>> = [(lf.title, TITLE_BOOST), (lf.ask, ASK_BOOST), (lf.body, 1.0)]
+        .into_iter()
+        .map(|(field, boost)| term_query(field, term, boost * weight))
+        .collect();
+    parts.into_iter().map(|q| (Occur::Should, q)).collect()
+}
+
+/// Whether any of a language's fields holds `term` (a dictionary lookup
+/// per segment and field, no scan).
+fn known(searcher: &Searcher, lf: LangFields, term: &str) -> anyhow::Result<bool> {
+    for field in [lf.title, lf.body, lf.ask] {
+        if searcher.doc_freq(&Term::from_field_text(field, term))? > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Indexed terms that start with something within edit distance 1 (terms of

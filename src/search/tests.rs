@@ -188,6 +188,65 @@ fn search_typos_and_title_boost() {
 }
 
 #[test]
+fn search_persian_colloquial_forms_find_written_articles() {
+    let index = KbIndex::open(None).unwrap();
+    index
+        .upsert(doc(
+            1,
+            1,
+            "fa",
+            "بازگشت پول",
+            "پول شما ظرف پنج روز به کارت برگردانده می‌شود.",
+        ))
+        .unwrap();
+    index
+        .upsert(doc(2, 1, "fa", "جعبه اصلی", "جعبه اصلی برای گارانتی لازم نیست."))
+        .unwrap();
+    index
+        .upsert(doc(
+            3,
+            1,
+            "fa",
+            "تطبیق قیمت",
+            "اگر فروشگاه دیگری ارزان‌تر بفروشد، قیمت را کم می‌کنیم.",
+        ))
+        .unwrap();
+    // Enclitics (پولمو, جعبشو), a colloquial vowel (ارزونتر), Arabic letters.
+    assert_eq!(ids(&index, 1, "پولمو كي ميگيرم", "fa").first(), Some(&1));
+    assert_eq!(ids(&index, 1, "جعبشو انداختیم دور", "fa").first(), Some(&2));
+    assert_eq!(ids(&index, 1, "جای دیگه ارزونتره", "fa").first(), Some(&3));
+    // The plainer form is only a fallback: a word the index knows is not cut.
+    index.upsert(doc(4, 1, "fa", "سفارشم", "سفارشم")).unwrap();
+    assert_eq!(ids(&index, 1, "سفارشم", "fa").first(), Some(&4));
+}
+
+#[test]
+fn search_long_question_with_a_typo() {
+    let index = KbIndex::open(None).unwrap();
+    index
+        .upsert(doc(
+            1,
+            1,
+            "ru",
+            "Восстановление пароля",
+            "Ссылка для смены пароля приходит за минуту.",
+        ))
+        .unwrap();
+    index
+        .upsert(doc(
+            2,
+            1,
+            "ru",
+            "Доставка",
+            "Курьер приходит утром, смена адреса бесплатна.",
+        ))
+        .unwrap();
+    // Too long for every word to be expanded; the unknown word still is.
+    let q = "добрый день вчера вечером забыла свой пороль от аккаунта на сайте магазина что делать";
+    assert_eq!(ids(&index, 1, q, "ru").first(), Some(&1));
+}
+
+#[test]
 fn search_bad_input_is_ok() {
     let index = KbIndex::open(None).unwrap();
     index
