@@ -9,6 +9,7 @@ mod chat;
 mod cli;
 mod conformance;
 mod console;
+mod console_campaigns;
 mod console_reports;
 mod console_rules;
 mod console_sla;
