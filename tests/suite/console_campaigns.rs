@@ -126,7 +126,10 @@ async fn campaign_pages_are_for_admins_of_the_workspace(db: Db) {
         assert_eq!(s, StatusCode::FORBIDDEN, "{p}");
     }
     let (s, c) = api_campaign(&app, ours).await;
-    assert_eq!((s, &c["name"], &c["active"]), (StatusCode::OK, &json!("Ours"), &json!(true)));
+    assert_eq!(
+        (s, &c["name"], &c["active"]),
+        (StatusCode::OK, &json!("Ours"), &json!(true))
+    );
 
     // The admin navigation links the page; forms need the session's token
     // and our own origin.
@@ -138,7 +141,10 @@ async fn campaign_pages_are_for_admins_of_the_workspace(db: Db) {
         "{html}"
     );
     let (_, html) = boss.get("/app/admin/agents").await;
-    assert!(html.contains("href=\"/app/admin/campaigns\""), "the navigation links campaigns");
+    assert!(
+        html.contains("href=\"/app/admin/campaigns\""),
+        "the navigation links campaigns"
+    );
     let toggle = format!("/app/admin/campaigns/{ours}/active");
     for (f, origin) in [
         (vec![("on", "0")], None),
@@ -152,14 +158,20 @@ async fn campaign_pages_are_for_admins_of_the_workspace(db: Db) {
         assert_eq!(s, StatusCode::FORBIDDEN, "{f:?} {origin:?}: {body}");
         assert!(body.contains("csrf_failed"), "{body}");
     }
-    let (s, _) = boss.raw_post("/app/admin/campaigns/new", &form(&[("name", "No token")]), None).await;
+    let (s, _) = boss
+        .raw_post("/app/admin/campaigns/new", &form(&[("name", "No token")]), None)
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = boss
         .raw_post(&format!("/app/admin/campaigns/{ours}/delete"), &[], None)
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (_, list) = app.get("/api/v1/campaigns").await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1, "nothing was created: {list}");
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "nothing was created: {list}"
+    );
     let (_, c) = api_campaign(&app, ours).await;
     assert_eq!(c["active"], true, "nothing changed");
 
@@ -260,11 +272,22 @@ async fn the_campaign_editor_creates_refuses_and_edits(db: Db) {
     assert!(html.contains("href=\"/app/admin/campaigns/new\""));
     let (s, html) = boss.get("/app/admin/campaigns/new").await;
     assert_eq!(s, StatusCode::OK);
-    for name in ["v0_msg_en", "v0_msg_fa", "v1_msg_ru", "v1_msg_uk", "v1_weight", "holdout", "only_agents_online"] {
+    for name in [
+        "v0_msg_en",
+        "v0_msg_fa",
+        "v1_msg_ru",
+        "v1_msg_uk",
+        "v1_weight",
+        "holdout",
+        "only_agents_online",
+    ] {
         assert!(html.contains(&format!("name=\"{name}\"")), "{name}");
     }
     assert!(!html.contains("name=\"v2_name\""), "two rows to start with");
-    assert!(html.contains(&format!("<option value=\"{me}\">Boss Admin</option>")), "{html}");
+    assert!(
+        html.contains(&format!("<option value=\"{me}\">Boss Admin</option>")),
+        "{html}"
+    );
 
     // Created through the form, as the API would take it.
     let r = boss
@@ -311,21 +334,42 @@ async fn the_campaign_editor_creates_refuses_and_edits(db: Db) {
         (&json!(true), &json!(false), &json!(me.parse::<i64>().unwrap()))
     );
     let (_, feed) = app.get("/api/v1/events?limit=50").await;
-    assert!(feed.to_string().contains("campaign.created"), "logged as the API logs it");
+    assert!(
+        feed.to_string().contains("campaign.created"),
+        "logged as the API logs it"
+    );
 
     // Refusals come back on the editor with the domain's reason, next to
     // the field, and everything typed kept.
     for (changes, reason, field) in [
-        (vec![("name", "Too much"), ("holdout", "80")], "must be between 0 and 50", "holdout"),
-        (vec![("name", "Too much"), ("cap_days", "ten")], "must be a whole number", "cap_days"),
+        (
+            vec![("name", "Too much"), ("holdout", "80")],
+            "must be between 0 and 50",
+            "holdout",
+        ),
+        (
+            vec![("name", "Too much"), ("cap_days", "ten")],
+            "must be a whole number",
+            "cap_days",
+        ),
         (vec![("name", "Cart rescue")], "another campaign has this name", "name"),
         (
-            vec![("name", "Too much"), ("trigger", "event"), ("trigger_event", "Bad Name")],
+            vec![
+                ("name", "Too much"),
+                ("trigger", "event"),
+                ("trigger_event", "Bad Name"),
+            ],
             "must be 1 to 64 characters",
             "trigger_event",
         ),
         (
-            vec![("name", "Too much"), ("v0_msg_en", ""), ("v0_msg_fa", ""), ("v1_msg_en", ""), ("v1_name", "")],
+            vec![
+                ("name", "Too much"),
+                ("v0_msg_en", ""),
+                ("v0_msg_fa", ""),
+                ("v1_msg_en", ""),
+                ("v1_name", ""),
+            ],
             "give 1 to 4 variants",
             "variants",
         ),
@@ -344,7 +388,10 @@ async fn the_campaign_editor_creates_refuses_and_edits(db: Db) {
         assert!(html.contains(&format!("name=\"name\" value=\"{name}\"")), "{html}");
         assert!(html.contains("value=\"https://shop.test/cart*\""), "the URL is kept");
         if field != "variants" {
-            assert!(html.contains(">برای پرداخت کمک می‌خواهید؟</textarea>"), "the message is kept");
+            assert!(
+                html.contains(">برای پرداخت کمک می‌خواهید؟</textarea>"),
+                "the message is kept"
+            );
         }
     }
     let (_, list) = app.get("/api/v1/campaigns").await;
@@ -363,16 +410,20 @@ async fn the_campaign_editor_creates_refuses_and_edits(db: Db) {
         html[at..at + html[at..].find("</div>").unwrap()].to_string()
     };
     let p = preview(&html);
-    assert!(p.contains("Need a hand with checkout?") && p.contains("Boss Admin"), "{p}");
-    let (_, html) = boss
-        .get(&format!("/app/admin/campaigns/{id}?lang=fa&variant=A"))
-        .await;
+    assert!(
+        p.contains("Need a hand with checkout?") && p.contains("Boss Admin"),
+        "{p}"
+    );
+    let (_, html) = boss.get(&format!("/app/admin/campaigns/{id}?lang=fa&variant=A")).await;
     assert!(preview(&html).contains("برای پرداخت کمک می‌خواهید؟"), "{html}");
     assert!(html.contains("class=\"nudge-stage\" dir=\"rtl\""), "{html}");
     let (_, html) = boss
         .get(&format!("/app/admin/campaigns/{id}?lang=ru&variant=Short"))
         .await;
-    assert!(preview(&html).contains("Questions? We are here."), "the English text for Russian");
+    assert!(
+        preview(&html).contains("Questions? We are here."),
+        "the English text for Russian"
+    );
     assert!(html.contains("has no text in that language"), "{html}");
     let (s, _) = boss
         .get(&format!("/app/admin/campaigns/{id}?lang=<script>&variant=nope"))
@@ -390,7 +441,11 @@ async fn the_campaign_editor_creates_refuses_and_edits(db: Db) {
     let r = boss
         .post(
             &format!("/app/admin/campaigns/{id}"),
-            &form(&[("name", "Cart rescue 2"), ("trigger", "exit_intent"), ("v1_msg_uk", "Питання? Ми тут.")]),
+            &form(&[
+                ("name", "Cart rescue 2"),
+                ("trigger", "exit_intent"),
+                ("v1_msg_uk", "Питання? Ми тут."),
+            ]),
         )
         .await;
     saved(&r, "update");
@@ -408,7 +463,12 @@ async fn the_campaign_editor_creates_refuses_and_edits(db: Db) {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html.contains("name=\"goal_hours\" type=\"number\" step=\"1\" min=\"1\" max=\"720\" value=\"9999\" aria-invalid=\"true\""), "{html}");
+    assert!(
+        html.contains(
+            "name=\"goal_hours\" type=\"number\" step=\"1\" min=\"1\" max=\"720\" value=\"9999\" aria-invalid=\"true\""
+        ),
+        "{html}"
+    );
     assert!(html.contains("value=\"Cart rescue 3\""));
     let (_, c) = api_campaign(&app, id).await;
     assert_eq!((&c["name"], &c["goal_hours"]), (&json!("Cart rescue 2"), &json!(24)));
@@ -421,7 +481,10 @@ async fn the_campaign_editor_creates_refuses_and_edits(db: Db) {
     let (_, c) = api_campaign(&app, id).await;
     assert_eq!(c["active"], true);
     let (_, html) = boss.get("/app/admin/campaigns").await;
-    assert!(html.contains("Running") && html.contains("When the visitor is about to leave"), "{html}");
+    assert!(
+        html.contains("Running") && html.contains("When the visitor is about to leave"),
+        "{html}"
+    );
     assert!(html.contains(">Stop<span class=\"sr\">"), "{html}");
     let r = boss
         .post(&format!("/app/admin/campaigns/{id}/active"), &[("on", "0")])
@@ -433,18 +496,14 @@ async fn the_campaign_editor_creates_refuses_and_edits(db: Db) {
     // Deleted, after the confirmation the list asks for.
     let (_, html) = boss.get("/app/admin/campaigns").await;
     assert!(html.contains("Yes, delete the campaign"), "{html}");
-    let r = boss
-        .post(&format!("/app/admin/campaigns/{id}/delete"), &[])
-        .await;
+    let r = boss.post(&format!("/app/admin/campaigns/{id}/delete"), &[]).await;
     saved(&r, "delete");
     assert_eq!(api_campaign(&app, id).await.0, StatusCode::NOT_FOUND);
     assert_eq!(
         boss.get(&format!("/app/admin/campaigns/{id}")).await.0,
         StatusCode::NOT_FOUND
     );
-    let (s, _) = boss
-        .post(&format!("/app/admin/campaigns/{id}/delete"), &[])
-        .await;
+    let (s, _) = boss.post(&format!("/app/admin/campaigns/{id}/delete"), &[]).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "twice");
     let (_, feed) = app.get("/api/v1/events?limit=100").await;
     assert!(feed.to_string().contains("campaign.deleted"));
@@ -514,8 +573,14 @@ async fn campaign_results_show_the_numbers(db: Db) {
             held += 1;
         } else {
             shown += 1;
-            assert_eq!(public(&app, &path("shown"), json!({ "token": token })).await.0, StatusCode::OK);
-            assert_eq!(public(&app, &path("opened"), json!({ "token": token })).await.0, StatusCode::OK);
+            assert_eq!(
+                public(&app, &path("shown"), json!({ "token": token })).await.0,
+                StatusCode::OK
+            );
+            assert_eq!(
+                public(&app, &path("opened"), json!({ "token": token })).await.0,
+                StatusCode::OK
+            );
         }
         if i % 3 == 0 {
             let (s, _) = public(
@@ -545,10 +610,7 @@ async fn campaign_results_show_the_numbers(db: Db) {
         if n > 0.0 {
             let rate = g["converted"].as_f64().unwrap() / n;
             assert_eq!(cell(&html, name, "rate"), format!("{:.1} %", rate * 100.0));
-            assert_eq!(
-                cell(&html, name, "lift"),
-                format!("{:+.1} pp", (rate - h_rate) * 100.0)
-            );
+            assert_eq!(cell(&html, name, "lift"), format!("{:+.1} pp", (rate - h_rate) * 100.0));
         }
     }
     let total: i64 = r["variants"]
@@ -563,10 +625,7 @@ async fn campaign_results_show_the_numbers(db: Db) {
 
     // The list counts what was shown, without the holdout.
     let (_, list) = boss.get("/app/admin/campaigns").await;
-    assert!(
-        list.contains(&format!("data-k=\"shown\">{shown}</td>")),
-        "{list}"
-    );
+    assert!(list.contains(&format!("data-k=\"shown\">{shown}</td>")), "{list}");
 
     // The same numbers as CSV.
     let (s, csv) = boss.get(&format!("/app/admin/campaigns/{id}/results.csv")).await;
@@ -576,7 +635,12 @@ async fn campaign_results_show_the_numbers(db: Db) {
         lines[0],
         "group,shown,opened,replied,converted,conversion_rate,lift_vs_holdout"
     );
-    assert!(lines.iter().any(|l| l.starts_with(&format!("holdout,{},0,0,{},", h["shown"], h["converted"]))), "{csv}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("holdout,{},0,0,{},", h["shown"], h["converted"]))),
+        "{csv}"
+    );
     assert_eq!(lines.len(), 4, "A, B and the holdout: {csv}");
 
     // In Persian the page reads right to left, the numbers left to right.

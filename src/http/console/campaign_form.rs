@@ -207,8 +207,7 @@ impl CampaignForm {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    let given: Vec<(String, String)> =
-                        v.message.iter().map(|(l, t)| (l.clone(), t.clone())).collect();
+                    let given: Vec<(String, String)> = v.message.iter().map(|(l, t)| (l.clone(), t.clone())).collect();
                     row(i, &v.name, &v.weight.to_string(), messages(&given))
                 })
                 .collect(),
@@ -244,11 +243,10 @@ impl CampaignForm {
         let variants = (0..ROWS_READ)
             .filter_map(|i| {
                 let prefix = format!("v{i}_msg_");
-                let given: Vec<(String, String)> = f
-                    .0
-                    .iter()
-                    .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|l| (l.to_string(), v.clone())))
-                    .collect();
+                let given: Vec<(String, String)> =
+                    f.0.iter()
+                        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|l| (l.to_string(), v.clone())))
+                        .collect();
                 let name = t(&format!("v{i}_name"));
                 let weight = t(&format!("v{i}_weight"));
                 let present = f.0.iter().any(|(k, _)| k.starts_with(&format!("v{i}_")));
@@ -310,9 +308,8 @@ impl CampaignForm {
                 .map(|n| Some(json!(n)))
                 .map_err(|_| say(field, "not-whole-number"))
         };
-        let needed = |field: &str, raw: &str| -> Result<Value, Fault> {
-            int(field, raw)?.ok_or_else(|| say(field, "required"))
-        };
+        let needed =
+            |field: &str, raw: &str| -> Result<Value, Fault> { int(field, raw)?.ok_or_else(|| say(field, "required")) };
 
         let mut audience = Map::new();
         if !self.url.is_empty() {

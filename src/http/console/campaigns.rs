@@ -297,7 +297,13 @@ async fn save(s: &AppState, session: &Session, id: Option<i64>, f: Fields) -> Pa
         Err(fault) => {
             let agents = agents(s, ws).await?;
             let preview = match &current {
-                Some(c) => Some(preview(&c.spec, &agents, &EditQuery::default(), l, &accent(s, ws).await)),
+                Some(c) => Some(preview(
+                    &c.spec,
+                    &agents,
+                    &EditQuery::default(),
+                    l,
+                    &accent(s, ws).await,
+                )),
                 None => None,
             };
             Ok(editor(
@@ -330,18 +336,15 @@ pub async fn set_active(
     admin_only(&session)?;
     let id = id_of(&id)?;
     let on = f.on == "1";
-    match s.svc.update_campaign(&session.actor, id, &json!({ "active": on })).await {
+    match s
+        .svc
+        .update_campaign(&session.actor, id, &json!({ "active": on }))
+        .await
+    {
         Ok(_) => Ok(back(
             LIST,
             "ok",
-            &text(
-                &session,
-                if on {
-                    "campaign-started"
-                } else {
-                    "campaign-stopped"
-                },
-            ),
+            &text(&session, if on { "campaign-started" } else { "campaign-stopped" }),
         )),
         Err(StoreError::NotFound) => Err(missing(StoreError::NotFound)),
         Err(e) => Err(PageError::back(LIST, &e.say())),
@@ -440,7 +443,13 @@ pub async fn results(State(s): State<AppState>, Agent(session): Agent, Path(id):
     let id = id_of(&id)?;
     let (name, r, groups) = results_of(&s, &session, id).await?;
     let l = lang(&session);
-    let say = |statement: &Value| crate::i18n::text(l, &format!("console-{}", verdict_key(statement.as_str().unwrap_or(""))), &[]);
+    let say = |statement: &Value| {
+        crate::i18n::text(
+            l,
+            &format!("console-{}", verdict_key(statement.as_str().unwrap_or(""))),
+            &[],
+        )
+    };
     let p = |test: &Value| test["p_value"].as_f64().map(|p| format!("{p:.3}"));
     let sig = &r["significance"];
     let between = sig["between_variants"].is_object().then(|| {

@@ -127,8 +127,14 @@ pub fn routes() -> Router<AppState> {
             post(webhooks::replay),
         )
         .route("/app/admin/campaigns", get(campaigns::list))
-        .route("/app/admin/campaigns/new", get(campaigns::new_page).post(campaigns::create))
-        .route("/app/admin/campaigns/{id}", get(campaigns::edit_page).post(campaigns::update))
+        .route(
+            "/app/admin/campaigns/new",
+            get(campaigns::new_page).post(campaigns::create),
+        )
+        .route(
+            "/app/admin/campaigns/{id}",
+            get(campaigns::edit_page).post(campaigns::update),
+        )
         .route("/app/admin/campaigns/{id}/active", post(campaigns::set_active))
         .route("/app/admin/campaigns/{id}/delete", post(campaigns::delete))
         .route("/app/admin/campaigns/{id}/results", get(campaigns::results))

@@ -116,8 +116,11 @@ async fn campaign_console_in_a_real_browser(db: Db) {
     );
     b.accessibility("the campaigns list").await;
     // The delete confirmation, opened.
-    b.execute("document.querySelector('details.confirm').open = true; return true;", vec![])
-        .await;
+    b.execute(
+        "document.querySelector('details.confirm').open = true; return true;",
+        vec![],
+    )
+    .await;
     b.accessibility("the campaigns list with a delete confirmation").await;
 
     // A new one, in the editor: the inputs follow the trigger.
@@ -146,7 +149,11 @@ async fn campaign_console_in_a_real_browser(db: Db) {
     let new_path = saved.as_str().unwrap().to_string();
     let bubble = b.execute(BUBBLE, vec![]).await;
     assert_eq!(bubble["text"], "Free gift wrapping for orders over 100 EUR", "{bubble}");
-    assert_eq!((&bubble["visible"], &bubble["from"]), (&json!(true), &Value::Null), "{bubble}");
+    assert_eq!(
+        (&bubble["visible"], &bubble["from"]),
+        (&json!(true), &Value::Null),
+        "{bubble}"
+    );
     b.accessibility("the campaign editor with its preview").await;
     let (_, list) = app.get("/api/v1/campaigns").await;
     let made = list["items"]
@@ -164,14 +171,22 @@ async fn campaign_console_in_a_real_browser(db: Db) {
     let bubble = wait(&b, "the Persian preview", BUBBLE, vec![]).await;
     assert_eq!(
         (&bubble["text"], &bubble["dir"], &bubble["end"]),
-        (&json!("بسته‌بندی هدیهٔ رایگان برای سفارش‌های بالای ۱۰۰ یورو"), &json!("rtl"), &json!("left")),
+        (
+            &json!("بسته‌بندی هدیهٔ رایگان برای سفارش‌های بالای ۱۰۰ یورو"),
+            &json!("rtl"),
+            &json!("left")
+        ),
         "{bubble}"
     );
     // The first campaign's, from an agent, through the preview's form.
     b.goto(&format!("{}/app/admin/campaigns/{id}", app.base)).await;
     page(&b, "the first campaign", &format!("/app/admin/campaigns/{id}")).await;
     let bubble = b.execute(BUBBLE, vec![]).await;
-    assert_eq!((&bubble["from"], &bubble["end"]), (&json!("Boss Admin"), &json!("right")), "{bubble}");
+    assert_eq!(
+        (&bubble["from"], &bubble["end"]),
+        (&json!("Boss Admin"), &json!("right")),
+        "{bubble}"
+    );
     set(&b, "variant", "B").await;
     click(&b, "#preview form button[type=submit]").await;
     let bubble = wait(
@@ -210,13 +225,22 @@ async fn campaign_console_in_a_real_browser(db: Db) {
     for (what, path) in [
         ("the campaigns list in Persian", "/app/admin/campaigns".to_string()),
         ("the new campaign editor in Persian", "/app/admin/campaigns/new".into()),
-        ("the campaign editor in Persian", format!("/app/admin/campaigns/{id}?lang=fa")),
-        ("the campaign results in Persian", format!("/app/admin/campaigns/{id}/results")),
+        (
+            "the campaign editor in Persian",
+            format!("/app/admin/campaigns/{id}?lang=fa"),
+        ),
+        (
+            "the campaign results in Persian",
+            format!("/app/admin/campaigns/{id}/results"),
+        ),
     ] {
         b.goto(&format!("{}{path}", app.base)).await;
         page(&b, what, path.split('?').next().unwrap()).await;
         let dir = b
-            .execute("return [document.documentElement.lang, document.documentElement.dir];", vec![])
+            .execute(
+                "return [document.documentElement.lang, document.documentElement.dir];",
+                vec![],
+            )
             .await;
         assert_eq!(dir, json!(["fa", "rtl"]), "{what}");
         b.accessibility(what).await;
@@ -234,7 +258,11 @@ async fn campaign_console_in_a_real_browser(db: Db) {
         vec![],
     )
     .await;
-    assert_eq!((&fault["name"], &fault["invalid"]), (&json!("Checkout rescue"), &json!("true")), "{fault}");
+    assert_eq!(
+        (&fault["name"], &fault["invalid"]),
+        (&json!("Checkout rescue"), &json!("true")),
+        "{fault}"
+    );
     assert!(fault["text"].as_str().unwrap().contains("کمپین ذخیره نشد"), "{fault}");
     b.accessibility("a refused campaign in Persian").await;
 
