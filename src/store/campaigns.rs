@@ -425,6 +425,21 @@ impl Store {
         .await?)
     }
 
+    /// Every campaign's reach in a workspace, without the holdout:
+    /// (campaign id, shown, replied, converted), for the console's list.
+    pub async fn campaign_totals(&self, ws: i64) -> Result<Vec<(i64, i64, i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT e.campaign_id, COUNT(*), COUNT(e.replied_at), COUNT(e.converted_at) \
+             FROM campaign_exposures e JOIN campaigns c ON c.id = e.campaign_id \
+             WHERE c.workspace_id = $1 AND e.workspace_id = $1 AND e.variant <> $2 \
+             GROUP BY e.campaign_id",
+        )
+        .bind(ws)
+        .bind(crate::domain::campaign::HOLDOUT)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
     /// A workspace's visitor events, newest first (for the console and tests).
     pub async fn visitor_events(&self, ws: i64, contact_id: i64, limit: i64) -> Result<Vec<(String, String, i64)>> {
         Ok(sqlx::query_as(

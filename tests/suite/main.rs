@@ -10,6 +10,7 @@ mod cli;
 mod conformance;
 mod console;
 mod console_monitors;
+mod console_campaigns;
 mod console_reports;
 mod console_rules;
 mod console_sla;

@@ -4,6 +4,8 @@
 
 mod admin;
 mod auth;
+mod campaign_form;
+mod campaigns;
 pub(crate) mod charts;
 mod clients;
 mod contacts;
@@ -152,6 +154,19 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/monitors/{id}", get(monitors::show))
         .route("/app/admin/monitors/{id}/active", post(monitors::set_active))
         .route("/app/admin/monitors/{id}/delete", post(monitors::delete))
+        .route("/app/admin/campaigns", get(campaigns::list))
+        .route(
+            "/app/admin/campaigns/new",
+            get(campaigns::new_page).post(campaigns::create),
+        )
+        .route(
+            "/app/admin/campaigns/{id}",
+            get(campaigns::edit_page).post(campaigns::update),
+        )
+        .route("/app/admin/campaigns/{id}/active", post(campaigns::set_active))
+        .route("/app/admin/campaigns/{id}/delete", post(campaigns::delete))
+        .route("/app/admin/campaigns/{id}/results", get(campaigns::results))
+        .route("/app/admin/campaigns/{id}/results.csv", get(campaigns::results_csv))
         .route("/app/admin/kb", get(kb::list))
         .route("/app/admin/kb/categories", post(kb::create_category))
         .route("/app/admin/kb/synonyms", post(kb::add_synonyms))

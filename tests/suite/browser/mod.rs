@@ -3,6 +3,7 @@
 //! the app), chats with an agent who answers through the API, survives a
 //! reload, and is photographed in English and in Persian (right to left).
 
+mod campaign_console;
 mod campaigns;
 mod console;
 mod contacts;
