@@ -52,11 +52,6 @@ const FUZZY_MAX_EXPANSIONS: usize = 12;
 /// Words of a query the index does not know that are looked at more closely
 /// (Persian variants, typo expansion in longer queries), per language.
 const UNKNOWN_MAX_TERMS: usize = 8;
-/// Of those, how many a longer query expands to near spellings: each is a
-/// term-dictionary walk per field, the costliest part of a query (8 took
-/// the p99 at 50,000 articles from 3 ms to 6 ms; a question rarely holds
-/// more than a few typos).
-const UNKNOWN_FUZZY_MAX_TERMS: usize = 3;
 /// Typo expansion of an unknown word in a longer query: words this long and
 /// up (shorter ones have too many neighbours to guess from).
 const UNKNOWN_FUZZY_MIN_CHARS: usize = 5;
@@ -300,7 +295,6 @@ impl KbIndex {
             // Words the index does not know: a plainer form it knows (Persian
             // enclitics and colloquial endings), else a typo expansion.
             let mut unknown_left = UNKNOWN_MAX_TERMS;
-            let mut fuzzy_left = UNKNOWN_FUZZY_MAX_TERMS;
             let mut words: Vec<(String, Option<String>, bool)> = Vec::with_capacity(terms.len());
             for t in &terms {
                 let same_script = script_of(t) == lang.script();
@@ -317,8 +311,7 @@ impl KbIndex {
                             }
                         }
                     }
-                    if variant.is_none() && t.chars().count() >= UNKNOWN_FUZZY_MIN_CHARS && !fuzzy && fuzzy_left > 0 {
-                        fuzzy_left -= 1;
+                    if variant.is_none() && t.chars().count() >= UNKNOWN_FUZZY_MIN_CHARS {
                         fuzzy = true;
                     }
                 }
