@@ -414,6 +414,11 @@ pub struct Notice {
 pub struct Nothing {}
 
 /// After a form: back to a page, with a notice shown once (`?ok=` / `?err=`).
+/// A console text (`console-{id}` in the Fluent files) in `lang`.
+pub(super) fn console_text(lang: &str, id: &str, args: &[(&str, &str)]) -> String {
+    crate::i18n::text(lang, &format!("console-{id}"), args)
+}
+
 pub fn back(to: &str, key: &str, text: &str) -> Response {
     let sep = if to.contains('?') { '&' } else { '?' };
     Redirect::to(&format!("{to}{sep}{key}={}", urlencode(text))).into_response()

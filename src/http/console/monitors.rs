@@ -31,9 +31,7 @@ fn lang(s: &Session) -> &'static str {
     crate::i18n::pick(Some(&s.lang))
 }
 
-fn t(lang: &str, id: &str, args: &[(&str, &str)]) -> String {
-    crate::i18n::text(lang, &format!("console-{id}"), args)
-}
+use super::console_text as t;
 
 /// An uptime for people ("99.5%", "—" without checks).
 pub(crate) fn pct(lang: &str, p: Option<f64>) -> String {

@@ -40,7 +40,7 @@ pub(super) fn missing(e: StoreError) -> PageError {
 }
 
 pub(super) fn text(s: &Session, id: &str) -> String {
-    crate::i18n::text(crate::i18n::pick(Some(&s.lang)), &format!("console-{id}"), &[])
+    super::console_text(crate::i18n::pick(Some(&s.lang)), id, &[])
 }
 
 pub async fn list(State(s): State<AppState>, Agent(session): Agent, Query(n): Query<Notice>) -> PageResult {

@@ -11,9 +11,7 @@ use crate::store::sla::SlaView;
 
 const MIN_MS: i64 = 60_000;
 
-fn text(lang: &str, id: &str, args: &[(&str, &str)]) -> String {
-    crate::i18n::text(lang, &format!("console-{id}"), args)
-}
+use super::console_text as text;
 
 /// Minutes for people: "15 min", "2 h 5 min", "1 d 4 h" (console.js writes
 /// them the same way).
